@@ -1,0 +1,69 @@
+//! Write batches: inserts, upserts, partial updates and deletes against one collection,
+//! committed all or nothing.
+
+use quiver_storage::{Item, Lsn};
+
+/// One requested change.
+#[derive(Clone, Debug)]
+pub(crate) enum BatchOp {
+    /// Fails with `DuplicateId` if the id is live.
+    Insert(Item),
+    /// Replaces the whole item (columns left out become NULL).
+    Upsert(Item),
+    /// Overwrites only the given columns of an existing item (`NotFound` otherwise):
+    /// how a new column is backfilled.
+    Update(Item),
+    /// Removes the item; deleting a missing id is a no-op.
+    Delete(String),
+}
+
+/// An atomic group of changes to one collection.
+#[derive(Clone, Debug, Default)]
+pub struct WriteBatch {
+    pub(crate) ops: Vec<BatchOp>,
+}
+
+impl WriteBatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, item: Item) -> &mut Self {
+        self.ops.push(BatchOp::Insert(item));
+        self
+    }
+
+    pub fn upsert(&mut self, item: Item) -> &mut Self {
+        self.ops.push(BatchOp::Upsert(item));
+        self
+    }
+
+    pub fn update(&mut self, item: Item) -> &mut Self {
+        self.ops.push(BatchOp::Update(item));
+        self
+    }
+
+    pub fn delete(&mut self, id: impl Into<String>) -> &mut Self {
+        self.ops.push(BatchOp::Delete(id.into()));
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// What a successful commit did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct CommitInfo {
+    /// The batch's log sequence number (unchanged for a batch that changed nothing).
+    pub lsn: Lsn,
+    /// Items written (inserted, upserted or updated).
+    pub written: usize,
+    /// Items that existed and were deleted.
+    pub deleted: usize,
+}

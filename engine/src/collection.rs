@@ -1,0 +1,110 @@
+//! [`Collection`]: a handle for writing to and reading from one collection.
+
+use std::sync::Arc;
+
+use quiver_storage::{ColumnKind, Item, Result, Schema};
+
+use crate::batch::{CommitInfo, WriteBatch};
+use crate::database::{Database, Shared, added_column};
+use crate::snapshot::CollectionSnapshot;
+
+/// A named collection of a [`Database`]. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Collection {
+    shared: Arc<Shared>,
+    name: String,
+}
+
+impl Collection {
+    pub(crate) fn new(shared: Arc<Shared>, name: &str) -> Self {
+        Collection {
+            shared,
+            name: name.to_string(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Commits a batch atomically: every op applies, or none does.
+    pub fn commit(&self, batch: WriteBatch) -> Result<CommitInfo> {
+        self.shared.commit(&self.name, batch)
+    }
+
+    /// Inserts one item; `DuplicateId` if the id is live.
+    pub fn insert(&self, item: Item) -> Result<CommitInfo> {
+        let mut b = WriteBatch::new();
+        b.insert(item);
+        self.commit(b)
+    }
+
+    /// Inserts or replaces one item.
+    pub fn upsert(&self, item: Item) -> Result<CommitInfo> {
+        let mut b = WriteBatch::new();
+        b.upsert(item);
+        self.commit(b)
+    }
+
+    /// Overwrites some columns of an existing item.
+    pub fn update(&self, item: Item) -> Result<CommitInfo> {
+        let mut b = WriteBatch::new();
+        b.update(item);
+        self.commit(b)
+    }
+
+    /// Deletes an item if it exists.
+    pub fn delete(&self, id: &str) -> Result<CommitInfo> {
+        let mut b = WriteBatch::new();
+        b.delete(id);
+        self.commit(b)
+    }
+
+    /// A point-in-time view of this collection.
+    pub fn snapshot(&self) -> Result<CollectionSnapshot> {
+        Database {
+            shared: self.shared.clone(),
+        }
+        .snapshot()
+        .collection(&self.name)
+    }
+
+    pub fn schema(&self) -> Result<Schema> {
+        Ok(self.snapshot()?.schema().clone())
+    }
+
+    /// Live items now.
+    pub fn count(&self) -> Result<u64> {
+        Ok(self.snapshot()?.count())
+    }
+
+    /// Seals the memtable into an immutable segment.
+    pub fn flush(&self) -> Result<()> {
+        self.shared
+            .with_writer(|shared, writer| shared.flush_locked(writer, &self.name))
+    }
+
+    /// Merges all segments into one, purging deleted rows and dropped columns.
+    pub fn compact(&self) -> Result<()> {
+        self.shared.compact(&self.name)
+    }
+
+    /// Adds a column (nullable when the collection has items: backfill it with
+    /// [`WriteBatch::update`]).
+    pub fn add_column(&self, name: &str, kind: ColumnKind, nullable: bool) -> Result<()> {
+        let db = Database {
+            shared: self.shared.clone(),
+        };
+        db.alter(&self.name, |schema, items| {
+            added_column(schema, items, name, kind, nullable)
+        })
+    }
+
+    /// Drops a column; its bytes stay in old segments until compaction rewrites them.
+    pub fn drop_column(&self, name: &str) -> Result<()> {
+        let db = Database {
+            shared: self.shared.clone(),
+        };
+        db.alter(&self.name, |schema, _| schema.without_column(name))
+    }
+}

@@ -1,0 +1,299 @@
+//! [`Database`]: a folder opened in-process. One writer per folder (the `LOCK` file),
+//! any number of read-only openers, and inside a process many reader threads and one
+//! writer at a time.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use quiver_storage::lock::WriterLock;
+use quiver_storage::{
+    CollectionEntry, CollectionId, ColumnKind, Directory, Error, FsDirectory, Result, Schema,
+};
+
+use crate::collection::Collection;
+use crate::options::OpenOptions;
+use crate::snapshot::Snapshot;
+use crate::state::{CollectionState, DbState};
+use crate::writer::{Pending, Writer};
+
+/// Everything the handles share.
+pub(crate) struct Shared {
+    pub dir: Arc<dyn Directory>,
+    pub options: OpenOptions,
+    /// The newest published state; readers clone the `Arc` and go.
+    pub state: RwLock<Arc<DbState>>,
+    /// `None` for a read-only database.
+    pub writer: Mutex<Option<Writer>>,
+    pub pending: Mutex<Vec<Pending>>,
+    /// Serializes compactions (they run mostly outside the writer lock).
+    pub compaction: Mutex<()>,
+    pub _lock: Option<WriterLock>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("root", &self.dir.root())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An open database. Cheap to clone; all clones share one writer and one state.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// Facts about an open database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseInfo {
+    pub path: PathBuf,
+    pub read_only: bool,
+    pub collections: usize,
+    pub segments: usize,
+    pub last_lsn: u64,
+}
+
+impl Database {
+    /// Opens or creates the database folder `path` for writing, with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Database> {
+        Self::open_with(path, OpenOptions::default())
+    }
+
+    /// Opens the folder with explicit options.
+    pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Database> {
+        let dir = if options.read_only {
+            FsDirectory::open_existing(path)?
+        } else {
+            FsDirectory::open(path)?
+        };
+        Self::open_in(Arc::new(dir), options)
+    }
+
+    /// Opens a database stored in any [`Directory`] (tests use a fault-injecting one).
+    pub fn open_in(dir: Arc<dyn Directory>, options: OpenOptions) -> Result<Database> {
+        let lock = if options.read_only {
+            None
+        } else {
+            Some(WriterLock::acquire(dir.root())?)
+        };
+        let recovered = crate::recovery::recover(dir.clone(), &options)?;
+        let shared = Shared {
+            dir,
+            options,
+            state: RwLock::new(Arc::new(recovered.state)),
+            writer: Mutex::new(recovered.writer),
+            pending: Mutex::new(Vec::new()),
+            compaction: Mutex::new(()),
+            _lock: lock,
+        };
+        Ok(Database {
+            shared: Arc::new(shared),
+        })
+    }
+
+    /// A consistent point-in-time view of every collection.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::new(self.shared.state.read().clone())
+    }
+
+    /// Creates a collection.
+    pub fn create_collection(&self, name: &str, schema: Schema) -> Result<Collection> {
+        check_collection_name(name)?;
+        self.shared.with_writer(|shared, writer| {
+            let state = shared.state.read().clone();
+            if state.collections.contains_key(name) {
+                return Err(Error::CollectionExists {
+                    name: name.to_string(),
+                });
+            }
+            let mut manifest = writer.manifest.clone();
+            let id = CollectionId(manifest.next_collection_id);
+            manifest.next_collection_id += 1;
+            manifest.last_lsn = state.last_lsn;
+            manifest.collections.push(CollectionEntry {
+                id,
+                name: name.to_string(),
+                schema: schema.clone(),
+                flushed_lsn: state.last_lsn,
+                segments: Vec::new(),
+            });
+            shared.store_manifest(writer, manifest)?;
+            let mut next = (*state).clone();
+            let cs = CollectionState::new(id, name.to_string(), schema, state.last_lsn);
+            next.collections.insert(name.to_string(), Arc::new(cs));
+            *shared.state.write() = Arc::new(next);
+            Ok(())
+        })?;
+        self.collection(name)
+    }
+
+    /// A handle on an existing collection.
+    pub fn collection(&self, name: &str) -> Result<Collection> {
+        if !self.shared.state.read().collections.contains_key(name) {
+            return Err(Error::UnknownCollection {
+                name: name.to_string(),
+            });
+        }
+        Ok(Collection::new(self.shared.clone(), name))
+    }
+
+    /// Names of all collections, sorted.
+    pub fn collection_names(&self) -> Vec<String> {
+        self.shared
+            .state
+            .read()
+            .collections
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Drops a collection and deletes its files (readers holding a snapshot keep their
+    /// mapped view until they drop it).
+    pub fn drop_collection(&self, name: &str) -> Result<()> {
+        let files = self.shared.with_writer(|shared, writer| {
+            let state = shared.state.read().clone();
+            let Some(cs) = state.collections.get(name) else {
+                return Err(Error::UnknownCollection {
+                    name: name.to_string(),
+                });
+            };
+            let mut manifest = writer.manifest.clone();
+            manifest.collections.retain(|c| c.name != name);
+            manifest.last_lsn = state.last_lsn;
+            shared.store_manifest(writer, manifest)?;
+            let mut next = (*state).clone();
+            next.collections.remove(name);
+            *shared.state.write() = Arc::new(next);
+            Ok(crate::flush::files_of(cs))
+        })?;
+        self.shared.remove_files(files);
+        Ok(())
+    }
+
+    /// Seals every collection's memtable into segments.
+    pub fn flush(&self) -> Result<()> {
+        for name in self.collection_names() {
+            self.collection(&name)?.flush()?;
+        }
+        Ok(())
+    }
+
+    pub fn info(&self) -> DatabaseInfo {
+        let state = self.shared.state.read().clone();
+        DatabaseInfo {
+            path: self.shared.dir.root().to_path_buf(),
+            read_only: self.shared.options.read_only,
+            collections: state.collections.len(),
+            segments: state.collections.values().map(|c| c.segments.len()).sum(),
+            last_lsn: state.last_lsn.0,
+        }
+    }
+
+    /// Adds a column to a collection. Existing items have no value for it (NULL), so a
+    /// column added to a non-empty collection must be nullable; backfill it with
+    /// `WriteBatch::update`.
+    pub(crate) fn alter(
+        &self,
+        name: &str,
+        change: impl FnOnce(&Schema, u64) -> Result<Schema>,
+    ) -> Result<()> {
+        self.shared.with_writer(|shared, writer| {
+            shared.flush_locked(writer, name)?;
+            let state = shared.state.read().clone();
+            let cs = state
+                .collections
+                .get(name)
+                .ok_or_else(|| Error::UnknownCollection {
+                    name: name.to_string(),
+                })?;
+            let schema = change(&cs.schema, cs.count())?;
+            let mut manifest = writer.manifest.clone();
+            if let Some(entry) = manifest.collections.iter_mut().find(|c| c.id == cs.id) {
+                entry.schema = schema.clone();
+            }
+            shared.store_manifest(writer, manifest)?;
+            let mut next_cs = (**cs).clone();
+            next_cs.schema = Arc::new(schema);
+            let mut next = (*state).clone();
+            next.collections.insert(name.to_string(), Arc::new(next_cs));
+            *shared.state.write() = Arc::new(next);
+            Ok(())
+        })
+    }
+}
+
+/// Validates the kind of a column added to an existing collection.
+pub(crate) fn added_column(
+    schema: &Schema,
+    items: u64,
+    name: &str,
+    kind: ColumnKind,
+    nullable: bool,
+) -> Result<Schema> {
+    if items > 0 && !nullable {
+        return Err(Error::InvalidArgument(format!(
+            "column {name} is added to a collection with {items} items, which have no value for it: declare it nullable"
+        )));
+    }
+    schema.with_column(name, kind, nullable)
+}
+
+fn check_collection_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "collection name {name:?} must be 1..=64 ASCII letters, digits or '_', not starting with a digit"
+        )))
+    }
+}
+
+impl Shared {
+    /// Runs `f` holding the writer lock; fails for read-only or poisoned databases.
+    pub(crate) fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&Shared, &mut Writer) -> Result<T>,
+    ) -> Result<T> {
+        let mut guard = self.writer.lock();
+        let writer = guard.as_mut().ok_or(Error::ReadOnly)?;
+        writer.check_healthy()?;
+        f(self, writer)
+    }
+
+    /// Stores a manifest; a failure poisons the writer (the file on disk is then either
+    /// the old or the new manifest, and only a reopen can tell which).
+    pub(crate) fn store_manifest(
+        &self,
+        writer: &mut Writer,
+        manifest: quiver_storage::Manifest,
+    ) -> Result<()> {
+        match manifest.store(self.dir.as_ref()) {
+            Ok(()) => {
+                writer.manifest = manifest;
+                Ok(())
+            }
+            Err(e) => {
+                writer.poison(format!("storing the manifest failed: {e}"));
+                Err(e)
+            }
+        }
+    }
+
+    /// Best-effort removal of files no manifest names any more. A file left behind
+    /// (crash, error) is removed at the next writable open.
+    pub(crate) fn remove_files(&self, files: Vec<String>) {
+        for f in files {
+            let _ = self.dir.remove(&f);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! `quiver` is the public facade of the Quiver embedded vector database: [`Database`]
+//! (open, lock, recover), collections with named vector and attribute columns, atomic
+//! write batches behind a group-committed WAL, point-in-time [`Snapshot`]s, flush and
+//! compaction.
+//!
+//! It owns the in-memory state and the order of operations on disk; the bytes
+//! themselves (WAL, segments, manifest) are `quiver-storage`'s. It must not parse file
+//! formats itself.
+#![forbid(unsafe_code)]
+
+mod batch;
+mod collection;
+mod compaction;
+mod database;
+mod flush;
+mod lookup;
+mod memtable;
+mod options;
+mod recovery;
+mod snapshot;
+mod state;
+mod writer;
+
+pub use batch::{CommitInfo, WriteBatch};
+pub use collection::Collection;
+pub use database::{Database, DatabaseInfo};
+pub use options::{Durability, OpenOptions};
+pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
+
+pub use quiver_storage::{
+    AttrType, Column, ColumnKind, DType, Directory, Error, FaultKind, FaultyDirectory, FsDirectory,
+    Item, Metric, Result, Schema, Value,
+};

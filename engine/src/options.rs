@@ -1,0 +1,76 @@
+//! How a database is opened: read-only or writable, the durability policy, and when the
+//! memtable is sealed into a segment.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::database::Database;
+use quiver_storage::Result;
+
+/// When committed batches reach stable storage.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Durability {
+    /// fsync before `commit` returns: a returned commit survives kill -9 and power loss.
+    #[default]
+    SyncEveryCommit,
+    /// fsync at a commit when at least this long has passed since the last one (and on
+    /// flush and close): a power cut loses at most the commits of that window.
+    Periodic(Duration),
+    /// Never fsync the WAL (the OS writes it back eventually): survives a killed
+    /// process, not a power cut.
+    Never,
+}
+
+/// Options for [`Database::open_with`].
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    pub read_only: bool,
+    pub durability: Durability,
+    /// Seal a collection's memtable into a segment once it holds about this many bytes.
+    pub memtable_bytes: usize,
+    /// Check every segment region's checksum at open (reads all data; off by default so
+    /// opening costs metadata only).
+    pub verify_checksums: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            read_only: false,
+            durability: Durability::default(),
+            memtable_bytes: 64 << 20,
+            verify_checksums: false,
+        }
+    }
+}
+
+impl OpenOptions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn read_only(mut self, yes: bool) -> Self {
+        self.read_only = yes;
+        self
+    }
+
+    pub fn durability(mut self, d: Durability) -> Self {
+        self.durability = d;
+        self
+    }
+
+    pub fn memtable_bytes(mut self, bytes: usize) -> Self {
+        self.memtable_bytes = bytes;
+        self
+    }
+
+    pub fn verify_checksums(mut self, yes: bool) -> Self {
+        self.verify_checksums = yes;
+        self
+    }
+
+    /// Opens (creating when writable) the database folder `path`.
+    pub fn open(self, path: impl AsRef<Path>) -> Result<Database> {
+        Database::open_with(path, self)
+    }
+}

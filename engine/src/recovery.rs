@@ -1,0 +1,190 @@
+//! Opening a database: read the manifest, map the live segments and their tombstones,
+//! replay the WAL records not yet sealed, cut a torn WAL tail, and (when writable)
+//! remove files no manifest names (left by a crash between write and publish).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use quiver_storage::segment::segment_file_name;
+use quiver_storage::wal::{decode_ops, parse_wal_file_name, read_wal_file};
+use quiver_storage::{
+    CollectionEntry, CollectionId, Directory, Error, Lsn, Manifest, Result, Segment, Tombstones,
+    WalWriter,
+};
+
+use crate::options::OpenOptions;
+use crate::state::{CollectionState, DbState, SegmentView};
+use crate::writer::{Writer, replay_ops};
+
+pub(crate) struct Recovered {
+    pub state: DbState,
+    pub writer: Option<Writer>,
+}
+
+pub(crate) fn recover(dir: Arc<dyn Directory>, options: &OpenOptions) -> Result<Recovered> {
+    let manifest = match Manifest::load(dir.as_ref())? {
+        Some(m) => m,
+        None if options.read_only => {
+            return Err(Error::InvalidArgument(format!(
+                "{} is not a Quiver database (no MANIFEST)",
+                dir.root().display()
+            )));
+        }
+        None => {
+            let m = Manifest {
+                next_segment_id: 1,
+                next_collection_id: 1,
+                ..Manifest::default()
+            };
+            m.store(dir.as_ref())?;
+            m
+        }
+    };
+    let mut state = DbState::default();
+    let mut by_id: HashMap<CollectionId, String> = HashMap::new();
+    for entry in &manifest.collections {
+        let cs = open_collection(dir.as_ref(), entry, options)?;
+        by_id.insert(entry.id, entry.name.clone());
+        state.collections.insert(entry.name.clone(), Arc::new(cs));
+    }
+
+    let mut wal_files: Vec<(Lsn, String)> = dir
+        .list()?
+        .into_iter()
+        .filter_map(|n| parse_wal_file_name(&n).map(|lsn| (lsn, n)))
+        .collect();
+    wal_files.sort();
+    let mut last = Lsn(0);
+    let mut tail_len = None;
+    for (i, (_, name)) in wal_files.iter().enumerate() {
+        let path = dir.path_of(name);
+        let file = read_wal_file(path.clone(), dir.read(name)?, last)?;
+        let is_last = i + 1 == wal_files.len();
+        if file.torn_tail && !is_last && file.valid_len > 0 {
+            return Err(Error::corrupted(
+                path,
+                file.valid_len,
+                "incomplete record in a WAL file that is not the newest",
+            ));
+        }
+        for record in &file.records {
+            last = record.lsn;
+            let Some(name) = by_id.get(&record.collection) else {
+                continue; // the collection was dropped
+            };
+            let Some(current) = state.collections.get(name) else {
+                continue;
+            };
+            if record.lsn <= current.flushed_lsn {
+                continue;
+            }
+            let mut cs = (**current).clone();
+            let ops = decode_ops(
+                &cs.schema,
+                file.body(record),
+                &file.path,
+                record.body_start as u64,
+            )?;
+            replay_ops(&mut cs, ops, record.lsn)?;
+            state.collections.insert(name.clone(), Arc::new(cs));
+        }
+        if is_last {
+            tail_len = Some(file.valid_len);
+        }
+    }
+    state.last_lsn = last.max(manifest.last_lsn);
+
+    let writer = if options.read_only {
+        None
+    } else {
+        remove_orphans(dir.as_ref(), &manifest)?;
+        let next_lsn = Lsn(state.last_lsn.0 + 1);
+        let wal = match (wal_files.last(), tail_len) {
+            (Some((_, name)), Some(valid_len)) => WalWriter::reopen(dir.clone(), name, valid_len)?,
+            _ => {
+                let w = WalWriter::create(dir.clone(), next_lsn)?;
+                wal_files.push((next_lsn, w.name().to_string()));
+                w
+            }
+        };
+        Some(Writer {
+            wal,
+            wal_files,
+            manifest,
+            next_lsn,
+            last_sync: Instant::now(),
+            poisoned: None,
+        })
+    };
+    Ok(Recovered { state, writer })
+}
+
+fn open_collection(
+    dir: &dyn Directory,
+    entry: &CollectionEntry,
+    options: &OpenOptions,
+) -> Result<CollectionState> {
+    let mut cs = CollectionState::new(
+        entry.id,
+        entry.name.clone(),
+        entry.schema.clone(),
+        entry.flushed_lsn,
+    );
+    for seg in &entry.segments {
+        let segment = Segment::open(dir, seg.id, &entry.schema)?;
+        if segment.rows() != seg.rows {
+            return Err(Error::corrupted(
+                segment.path(),
+                0,
+                format!(
+                    "segment has {} rows, the manifest says {}",
+                    segment.rows(),
+                    seg.rows
+                ),
+            ));
+        }
+        if options.verify_checksums {
+            segment.verify()?;
+        }
+        let tombstones = match &seg.tombstones {
+            Some(name) => {
+                let t = Tombstones::decode(&dir.read(name)?, &dir.path_of(name), segment.rows())?;
+                if t.count() != seg.deleted {
+                    return Err(Error::corrupted(
+                        dir.path_of(name),
+                        0,
+                        format!("{} deletions, the manifest says {}", t.count(), seg.deleted),
+                    ));
+                }
+                t
+            }
+            None => Tombstones::new(segment.rows()),
+        };
+        cs.segments.push(SegmentView {
+            segment: Arc::new(segment),
+            tombstones: Arc::new(tombstones),
+            tombstone_file: seg.tombstones.clone(),
+            dirty: false,
+        });
+    }
+    Ok(cs)
+}
+
+/// Deletes temporary files and segment/tombstone files the manifest does not name.
+fn remove_orphans(dir: &dyn Directory, manifest: &Manifest) -> Result<()> {
+    let mut live = std::collections::HashSet::new();
+    for c in &manifest.collections {
+        for s in &c.segments {
+            live.insert(segment_file_name(s.id));
+            live.extend(s.tombstones.clone());
+        }
+    }
+    for name in dir.list()? {
+        let ours = name.ends_with(".tmp") || name.ends_with(".qseg") || name.ends_with(".del");
+        if ours && !live.contains(&name) {
+            dir.remove(&name)?;
+        }
+    }
+    Ok(())
+}

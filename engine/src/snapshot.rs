@@ -1,0 +1,185 @@
+//! Point-in-time reads. A [`Snapshot`] pins one published state: later commits,
+//! flushes and compactions never change what it shows, and the segments it maps stay
+//! mapped until it is dropped.
+
+use std::sync::Arc;
+
+use quiver_storage::{Column, Error, Item, Result, Row, RowId, Schema, Value};
+
+use crate::state::{CollectionState, DbState, SegmentView};
+
+/// A consistent view of the whole database.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    state: Arc<DbState>,
+}
+
+impl Snapshot {
+    pub(crate) fn new(state: Arc<DbState>) -> Self {
+        Snapshot { state }
+    }
+
+    /// One collection as of this snapshot.
+    pub fn collection(&self, name: &str) -> Result<CollectionSnapshot> {
+        self.state
+            .collections
+            .get(name)
+            .map(|c| CollectionSnapshot { state: c.clone() })
+            .ok_or_else(|| Error::UnknownCollection {
+                name: name.to_string(),
+            })
+    }
+
+    /// The LSN of the newest commit this snapshot shows.
+    pub fn lsn(&self) -> u64 {
+        self.state.last_lsn.0
+    }
+}
+
+/// A consistent view of one collection.
+#[derive(Clone, Debug)]
+pub struct CollectionSnapshot {
+    state: Arc<CollectionState>,
+}
+
+/// Where an item's bytes are.
+#[derive(Clone, Copy, Debug)]
+enum Place<'a> {
+    Memtable(&'a Row),
+    Segment(&'a SegmentView, RowId),
+}
+
+/// A borrowed view of one live item. Vectors are slices into the memory-mapped segment
+/// or the memtable row: no copy.
+#[derive(Clone, Copy, Debug)]
+pub struct ItemRef<'a> {
+    schema: &'a Schema,
+    place: Place<'a>,
+}
+
+impl CollectionSnapshot {
+    pub fn name(&self) -> &str {
+        &self.state.name
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.state.schema
+    }
+
+    /// Live items.
+    pub fn count(&self) -> u64 {
+        self.state.count()
+    }
+
+    /// Number of immutable segments.
+    pub fn segment_count(&self) -> usize {
+        self.state.segments.len()
+    }
+
+    /// Items in the memtable (not yet sealed).
+    pub fn memtable_len(&self) -> usize {
+        self.state.memtable.len()
+    }
+
+    /// The live item with this id.
+    pub fn get(&self, id: &str) -> Result<Option<ItemRef<'_>>> {
+        let schema = &*self.state.schema;
+        if let Some(row) = self.state.memtable.get(id) {
+            return Ok(Some(ItemRef {
+                schema,
+                place: Place::Memtable(row),
+            }));
+        }
+        for view in self.state.segments.iter().rev() {
+            if let Some(row) = view.segment.find(id)?
+                && !view.tombstones.is_deleted(row)
+            {
+                return Ok(Some(ItemRef {
+                    schema,
+                    place: Place::Segment(view, row),
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every live item: segments oldest first, then the memtable; within each part in
+    /// id order.
+    pub fn scan(&self) -> impl Iterator<Item = ItemRef<'_>> + '_ {
+        let schema = &*self.state.schema;
+        let sealed = self.state.segments.iter().flat_map(move |view| {
+            (0..view.segment.rows())
+                .map(RowId)
+                .filter(|&r| !view.tombstones.is_deleted(r))
+                .map(move |r| ItemRef {
+                    schema,
+                    place: Place::Segment(view, r),
+                })
+        });
+        let fresh = self.state.memtable.rows().map(move |row| ItemRef {
+            schema,
+            place: Place::Memtable(row),
+        });
+        sealed.chain(fresh)
+    }
+}
+
+impl<'a> ItemRef<'a> {
+    /// The item's id.
+    pub fn id(&self) -> Result<&'a str> {
+        match self.place {
+            Place::Memtable(row) => Ok(row.id.as_str()),
+            Place::Segment(view, row) => view.segment.id_at(row),
+        }
+    }
+
+    fn column(&self, name: &str) -> Result<(usize, &'a Column)> {
+        self.schema.column(name)
+    }
+
+    /// A vector column's value, viewed in place; `None` when NULL.
+    pub fn vector(&self, name: &str) -> Result<Option<&'a [f32]>> {
+        let (pos, column) = self.column(name)?;
+        if column.vector().is_none() {
+            return Err(Error::TypeMismatch {
+                column: name.to_string(),
+                expected: "VECTOR".into(),
+                got: column.type_name(),
+            });
+        }
+        match self.place {
+            Place::Memtable(row) => Ok(match &row.cells[pos] {
+                Value::Vector(v) => Some(v.as_slice()),
+                _ => None,
+            }),
+            Place::Segment(view, row) => view.segment.vector(column, row),
+        }
+    }
+
+    /// Any column's value, copied (vectors become `Value::Vector`).
+    pub fn value(&self, name: &str) -> Result<Value> {
+        let (pos, column) = self.column(name)?;
+        match self.place {
+            Place::Memtable(row) => Ok(row.cells[pos].clone()),
+            Place::Segment(view, row) => match column.vector() {
+                Some(_) => Ok(view
+                    .segment
+                    .vector(column, row)?
+                    .map_or(Value::Null, |v| Value::Vector(v.to_vec()))),
+                None => view.segment.attr(column, row),
+            },
+        }
+    }
+
+    /// The whole item, copied: every non-NULL column.
+    pub fn to_item(&self) -> Result<Item> {
+        let mut item = Item::new(self.id()?);
+        for column in self.schema.columns() {
+            let value = self.value(&column.name)?;
+            if !value.is_null() {
+                item = item.set(column.name.clone(), value);
+            }
+        }
+        Ok(item)
+    }
+}

@@ -1,0 +1,267 @@
+//! The single writer: validates batches against the newest state, appends them to the
+//! WAL as one group (one write, one fsync for every batch that queued meanwhile), then
+//! publishes the new state. Concurrent `commit` calls queue in `pending`; whichever
+//! caller holds the writer lock commits everyone's batches (group commit).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use quiver_storage::wal::{AppendError, WalOp, encode_record};
+use quiver_storage::{Error, Lsn, Manifest, Result, Row, WalWriter};
+
+use crate::batch::{BatchOp, CommitInfo, WriteBatch};
+use crate::database::Shared;
+use crate::options::Durability;
+use crate::state::{CollectionState, DbState};
+
+/// State only the writer touches.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    pub wal: WalWriter,
+    /// WAL files on disk, oldest first, with their first LSN.
+    pub wal_files: Vec<(Lsn, String)>,
+    /// The manifest as last stored.
+    pub manifest: Manifest,
+    pub next_lsn: Lsn,
+    pub last_sync: Instant,
+    /// Set when a failure left the files in an unknown state: writes must stop.
+    pub poisoned: Option<String>,
+}
+
+impl Writer {
+    pub fn check_healthy(&self) -> Result<()> {
+        match &self.poisoned {
+            Some(reason) => Err(Error::Poisoned {
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub fn poison(&mut self, reason: impl Into<String>) {
+        self.poisoned.get_or_insert(reason.into());
+    }
+}
+
+/// A batch waiting for the writer, and where its result goes.
+pub(crate) struct Pending {
+    pub collection: String,
+    pub batch: WriteBatch,
+    pub result: Arc<Mutex<Option<Result<CommitInfo>>>>,
+}
+
+/// A batch that passed validation, with its encoded WAL record.
+struct Accepted {
+    record: Vec<u8>,
+    info: CommitInfo,
+    result: Arc<Mutex<Option<Result<CommitInfo>>>>,
+}
+
+impl Shared {
+    /// Queues a batch and returns once it is committed (or rejected).
+    pub(crate) fn commit(&self, collection: &str, batch: WriteBatch) -> Result<CommitInfo> {
+        let result = Arc::new(Mutex::new(None));
+        self.pending.lock().push(Pending {
+            collection: collection.to_string(),
+            batch,
+            result: result.clone(),
+        });
+        let mut guard = self.writer.lock();
+        // A leader may have committed our batch while we waited for the lock.
+        if let Some(r) = result.lock().take() {
+            return r;
+        }
+        let Some(writer) = guard.as_mut() else {
+            return Err(Error::ReadOnly);
+        };
+        let group = std::mem::take(&mut *self.pending.lock());
+        self.commit_group(writer, group);
+        let outcome = result.lock().take();
+        let touched = collection.to_string();
+        drop(guard);
+        if outcome.as_ref().is_some_and(|r| r.is_ok()) {
+            self.maybe_flush(&touched);
+        }
+        outcome.unwrap_or_else(|| Err(Error::InvalidArgument("commit produced no result".into())))
+    }
+
+    fn commit_group(&self, writer: &mut Writer, group: Vec<Pending>) {
+        if let Err(e) = writer.check_healthy() {
+            for p in group {
+                *p.result.lock() = Some(Err(Error::Poisoned {
+                    reason: e.to_string(),
+                }));
+            }
+            return;
+        }
+        let mut working: DbState = (**self.state.read()).clone();
+        let mut accepted = Vec::new();
+        let mut lsn = writer.next_lsn;
+        for p in group {
+            match stage_batch(&mut working, &p.collection, &p.batch, lsn) {
+                Ok(Some((record, info))) => {
+                    lsn = Lsn(lsn.0 + 1);
+                    accepted.push(Accepted {
+                        record,
+                        info,
+                        result: p.result,
+                    });
+                }
+                Ok(None) => {
+                    let info = CommitInfo {
+                        lsn: working.last_lsn,
+                        written: 0,
+                        deleted: 0,
+                    };
+                    *p.result.lock() = Some(Ok(info));
+                }
+                Err(e) => *p.result.lock() = Some(Err(e)),
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        let bytes: Vec<u8> = accepted
+            .iter()
+            .flat_map(|a| a.record.iter().copied())
+            .collect();
+        let durable = self.append_and_sync(writer, &bytes);
+        match durable {
+            Ok(()) => {
+                writer.next_lsn = lsn;
+                working.last_lsn = Lsn(lsn.0 - 1);
+                *self.state.write() = Arc::new(working);
+                for a in accepted {
+                    *a.result.lock() = Some(Ok(a.info));
+                }
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                for a in accepted {
+                    *a.result.lock() = Some(Err(Error::Io {
+                        path: self.dir.root().to_path_buf(),
+                        source: std::io::Error::other(reason.clone()),
+                    }));
+                }
+            }
+        }
+    }
+
+    fn append_and_sync(&self, writer: &mut Writer, bytes: &[u8]) -> Result<()> {
+        match writer.wal.append(bytes) {
+            Ok(()) => {}
+            Err(AppendError::RolledBack(e)) => return Err(e),
+            Err(AppendError::TailUnknown(e)) => {
+                writer.poison(format!(
+                    "WAL append failed and could not be rolled back: {e}"
+                ));
+                return Err(e);
+            }
+        }
+        let due = match self.options.durability {
+            Durability::SyncEveryCommit => true,
+            Durability::Periodic(every) => writer.last_sync.elapsed() >= every,
+            Durability::Never => false,
+        };
+        if due {
+            if let Err(e) = writer.wal.sync() {
+                // After a failed fsync the kernel may have dropped the dirty pages: the
+                // batch may or may not be on disk. Stop writing; reopen replays the truth.
+                writer.poison(format!("WAL fsync failed: {e}"));
+                return Err(e);
+            }
+            writer.last_sync = Instant::now();
+        }
+        Ok(())
+    }
+}
+
+/// Validates `batch` against `working`, applies it there, and encodes its WAL record.
+/// `Ok(None)` when the batch changes nothing (empty, or deletes of missing ids).
+fn stage_batch(
+    working: &mut DbState,
+    collection: &str,
+    batch: &WriteBatch,
+    lsn: Lsn,
+) -> Result<Option<(Vec<u8>, CommitInfo)>> {
+    let current = working
+        .collections
+        .get(collection)
+        .ok_or_else(|| Error::UnknownCollection {
+            name: collection.to_string(),
+        })?;
+    let mut cs: CollectionState = (**current).clone();
+    let schema = cs.schema.clone();
+    let mut ops = Vec::with_capacity(batch.ops.len());
+    let (mut written, mut deleted) = (0, 0);
+    for op in &batch.ops {
+        match op {
+            BatchOp::Insert(item) => {
+                let row = Row::from_item(&schema, item)?;
+                if cs.locate(row.id.as_str())?.is_some() {
+                    return Err(Error::DuplicateId {
+                        id: item.id.clone(),
+                    });
+                }
+                cs.put_row(row.clone())?;
+                ops.push(WalOp::Put(row));
+                written += 1;
+            }
+            BatchOp::Upsert(item) => {
+                let row = Row::from_item(&schema, item)?;
+                cs.put_row(row.clone())?;
+                ops.push(WalOp::Put(row));
+                written += 1;
+            }
+            BatchOp::Update(item) => {
+                quiver_storage::ItemId::new(item.id.clone())?;
+                let location = cs.locate(&item.id)?.ok_or_else(|| Error::NotFound {
+                    id: item.id.clone(),
+                })?;
+                let row = cs.row_at(location, &item.id)?.patched(&schema, item)?;
+                cs.put_row(row.clone())?;
+                ops.push(WalOp::Put(row));
+                written += 1;
+            }
+            BatchOp::Delete(id) => {
+                let id = quiver_storage::ItemId::new(id.clone())?;
+                if cs.delete_id(id.as_str())? {
+                    ops.push(WalOp::Delete(id));
+                    deleted += 1;
+                }
+            }
+        }
+    }
+    if ops.is_empty() {
+        return Ok(None);
+    }
+    let record = encode_record(lsn, cs.id, &schema, &ops)?;
+    cs.unflushed_since.get_or_insert(lsn);
+    working
+        .collections
+        .insert(collection.to_string(), Arc::new(cs));
+    working.last_lsn = lsn;
+    Ok(Some((
+        record,
+        CommitInfo {
+            lsn,
+            written,
+            deleted,
+        },
+    )))
+}
+
+/// Applies one replayed WAL record's ops (already validated when first committed).
+pub(crate) fn replay_ops(cs: &mut CollectionState, ops: Vec<WalOp>, lsn: Lsn) -> Result<()> {
+    for op in ops {
+        match op {
+            WalOp::Put(row) => cs.put_row(row)?,
+            WalOp::Delete(id) => {
+                cs.delete_id(id.as_str())?;
+            }
+        }
+    }
+    cs.unflushed_since.get_or_insert(lsn);
+    Ok(())
+}

@@ -1,0 +1,305 @@
+//! A [`Row`] is an [`Item`] checked against a schema: one cell per column, in schema
+//! order, every vector of the right dimension and finite, every NOT NULL column filled.
+//! Rows are what the WAL logs and what segments store.
+
+use crate::codec::{ByteReader, ByteWriter};
+use crate::error::{Error, Result};
+use crate::ids::{ColumnId, ItemId};
+use crate::schema::{AttrType, Column, ColumnKind, Schema};
+use crate::value::{Item, Value};
+
+/// A validated item: `cells[i]` belongs to `schema.columns()[i]`.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Row {
+    pub id: ItemId,
+    pub cells: Vec<Value>,
+}
+
+impl Row {
+    /// Validates a full item (insert/upsert): columns left out become NULL.
+    pub fn from_item(schema: &Schema, item: &Item) -> Result<Row> {
+        let id = ItemId::new(item.id.clone())?;
+        let cells = vec![Value::Null; schema.columns().len()];
+        Row { id, cells }.patched(schema, item)
+    }
+
+    /// A copy of this row with the item's values written over it (update). The item's
+    /// id must equal the row's.
+    pub fn patched(mut self, schema: &Schema, item: &Item) -> Result<Row> {
+        let mut seen = vec![false; self.cells.len()];
+        for (name, value) in &item.values {
+            let (pos, column) = schema.column(name)?;
+            if std::mem::replace(&mut seen[pos], true) {
+                return Err(Error::DuplicateColumn {
+                    column: name.clone(),
+                });
+            }
+            self.cells[pos] = coerce(column, value.clone())?;
+        }
+        for (column, cell) in schema.columns().iter().zip(&self.cells) {
+            if cell.is_null() && !column.nullable {
+                return Err(Error::MissingValue {
+                    column: column.name.clone(),
+                    id: item.id.clone(),
+                });
+            }
+        }
+        Ok(self)
+    }
+
+    /// Approximate heap footprint, for memtable sizing.
+    pub fn mem_size(&self) -> usize {
+        let cells: usize = self
+            .cells
+            .iter()
+            .map(|c| match c {
+                Value::Text(s) => s.len(),
+                Value::Tags(t) => t.iter().map(|s| s.len() + 24).sum(),
+                Value::Vector(v) => v.len() * 4,
+                _ => 0,
+            } + std::mem::size_of::<Value>())
+            .sum();
+        cells + self.id.as_str().len() + 64
+    }
+
+    /// Appends the WAL form: id, then (column id, value) for each non-null cell.
+    pub fn encode(&self, schema: &Schema, w: &mut ByteWriter) {
+        w.str(self.id.as_str());
+        let present = self.cells.iter().filter(|c| !c.is_null()).count();
+        w.u32(present as u32);
+        for (column, cell) in schema.columns().iter().zip(&self.cells) {
+            if !cell.is_null() {
+                w.u32(column.id.0);
+                encode_value(cell, w);
+            }
+        }
+    }
+
+    /// Reads the WAL form back, re-validating every cell against the schema.
+    pub fn decode(schema: &Schema, r: &mut ByteReader<'_>) -> Result<Row> {
+        let id = r.str()?;
+        let id = ItemId::new(id).map_err(|e| r.error(e.to_string()))?;
+        let mut cells = vec![Value::Null; schema.columns().len()];
+        let present = r.u32()?;
+        for _ in 0..present {
+            let column_id = ColumnId(r.u32()?);
+            let pos = schema
+                .position_of(column_id)
+                .ok_or_else(|| r.error(format!("unknown column id {column_id}")))?;
+            let value = decode_value(r)?;
+            let column = &schema.columns()[pos];
+            cells[pos] = coerce(column, value).map_err(|e| r.error(e.to_string()))?;
+        }
+        for (column, cell) in schema.columns().iter().zip(&cells) {
+            if cell.is_null() && !column.nullable {
+                return Err(r.error(format!("NOT NULL column {} is missing", column.name)));
+            }
+        }
+        Ok(Row { id, cells })
+    }
+}
+
+/// Checks a value against a column, converting where the conversion is lossless in
+/// meaning (an INT written to a FLOAT column).
+pub fn coerce(column: &Column, value: Value) -> Result<Value> {
+    let mismatch = |value: &Value| Error::TypeMismatch {
+        column: column.name.clone(),
+        expected: column.type_name(),
+        got: value.type_name().to_string(),
+    };
+    match (&column.kind, value) {
+        (_, Value::Null) if column.nullable => Ok(Value::Null),
+        (_, Value::Null) => Err(Error::MissingValue {
+            column: column.name.clone(),
+            id: String::new(),
+        }),
+        (ColumnKind::Vector(v), Value::Vector(x)) => {
+            if x.len() != v.dim as usize {
+                return Err(Error::DimensionMismatch {
+                    column: column.name.clone(),
+                    expected: v.dim as usize,
+                    got: x.len(),
+                });
+            }
+            if let Some((index, value)) = x.iter().enumerate().find(|(_, c)| !c.is_finite()) {
+                return Err(Error::NonFiniteVector {
+                    column: column.name.clone(),
+                    index,
+                    value: *value,
+                });
+            }
+            Ok(Value::Vector(x))
+        }
+        (ColumnKind::Attr(a), value) => match (a.ty, value) {
+            (AttrType::Text, v @ Value::Text(_))
+            | (AttrType::Int, v @ Value::Int(_))
+            | (AttrType::Bool, v @ Value::Bool(_))
+            | (AttrType::Tags, v @ Value::Tags(_)) => Ok(v),
+            (AttrType::Float, Value::Float(f)) if f.is_finite() => Ok(Value::Float(f)),
+            (AttrType::Float, Value::Int(i)) => Ok(Value::Float(i as f64)),
+            (AttrType::Float, Value::Float(f)) => Err(Error::InvalidArgument(format!(
+                "column {}: {f} is not a finite number",
+                column.name
+            ))),
+            (_, v) => Err(mismatch(&v)),
+        },
+        (ColumnKind::Vector(_), v) => Err(mismatch(&v)),
+    }
+}
+
+const TAG_NULL: u8 = 0;
+const TAG_BOOL: u8 = 1;
+const TAG_INT: u8 = 2;
+const TAG_FLOAT: u8 = 3;
+const TAG_TEXT: u8 = 4;
+const TAG_TAGS: u8 = 5;
+const TAG_VECTOR: u8 = 6;
+
+/// Self-describing value encoding: a tag byte, then the payload.
+pub fn encode_value(value: &Value, w: &mut ByteWriter) {
+    match value {
+        Value::Null => w.u8(TAG_NULL),
+        Value::Bool(b) => {
+            w.u8(TAG_BOOL);
+            w.u8(*b as u8);
+        }
+        Value::Int(i) => {
+            w.u8(TAG_INT);
+            w.i64(*i);
+        }
+        Value::Float(f) => {
+            w.u8(TAG_FLOAT);
+            w.f64(*f);
+        }
+        Value::Text(s) => {
+            w.u8(TAG_TEXT);
+            w.str(s);
+        }
+        Value::Tags(tags) => {
+            w.u8(TAG_TAGS);
+            w.u32(tags.len() as u32);
+            for t in tags {
+                w.str(t);
+            }
+        }
+        Value::Vector(v) => {
+            w.u8(TAG_VECTOR);
+            w.u32(v.len() as u32);
+            w.f32s(v);
+        }
+    }
+}
+
+/// Reads a value written by [`encode_value`].
+pub fn decode_value(r: &mut ByteReader<'_>) -> Result<Value> {
+    Ok(match r.u8()? {
+        TAG_NULL => Value::Null,
+        TAG_BOOL => match r.u8()? {
+            0 => Value::Bool(false),
+            1 => Value::Bool(true),
+            b => return Err(r.error(format!("bool byte {b}"))),
+        },
+        TAG_INT => Value::Int(r.i64()?),
+        TAG_FLOAT => Value::Float(r.f64()?),
+        TAG_TEXT => Value::Text(r.str()?.to_string()),
+        TAG_TAGS => {
+            let n = r.u32()? as usize;
+            // Each tag needs at least its 4-byte length: bound the allocation by the input.
+            if n > r.remaining() / 4 {
+                return Err(r.error(format!("{n} tags cannot fit in the record")));
+            }
+            let mut tags = Vec::with_capacity(n);
+            for _ in 0..n {
+                tags.push(r.str()?.to_string());
+            }
+            Value::Tags(tags)
+        }
+        TAG_VECTOR => {
+            let n = r.u32()? as usize;
+            Value::Vector(r.f32s(n)?)
+        }
+        tag => return Err(r.error(format!("unknown value tag {tag}"))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Metric;
+    use std::path::Path;
+
+    fn schema() -> Schema {
+        Schema::builder()
+            .vector("v", 3, Metric::L2)
+            .nullable_vector("img", 2, Metric::Cosine)
+            .attr("title", AttrType::Text)
+            .attr("price", AttrType::Float)
+            .attr("tags", AttrType::Tags)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn bad_items_give_typed_errors() {
+        let s = schema();
+        let ok = Item::new("a").set("v", vec![1.0, 2.0, 3.0]);
+        assert!(Row::from_item(&s, &ok).is_ok());
+        type Check = fn(&Error) -> bool;
+        let cases: Vec<(Item, Check)> = vec![
+            (Item::new("a").set("v", vec![1.0, 2.0]), |e| {
+                matches!(
+                    e,
+                    Error::DimensionMismatch {
+                        expected: 3,
+                        got: 2,
+                        ..
+                    }
+                )
+            }),
+            (Item::new("a").set("v", vec![1.0, f32::NAN, 3.0]), |e| {
+                matches!(e, Error::NonFiniteVector { index: 1, .. })
+            }),
+            (
+                Item::new("a").set("v", vec![1.0, 2.0, f32::INFINITY]),
+                |e| matches!(e, Error::NonFiniteVector { index: 2, .. }),
+            ),
+            (Item::new("a").set("nope", 1), |e| {
+                matches!(e, Error::UnknownColumn { .. })
+            }),
+            (Item::new("a").set("title", "x"), |e| {
+                matches!(e, Error::MissingValue { .. })
+            }),
+            (Item::new("a").set("v", vec![0.0; 3]).set("title", 5), |e| {
+                matches!(e, Error::TypeMismatch { .. })
+            }),
+            (
+                Item::new("a").set("v", vec![0.0; 3]).set("v", vec![0.0; 3]),
+                |e| matches!(e, Error::DuplicateColumn { .. }),
+            ),
+            (Item::new("").set("v", vec![0.0; 3]), |e| {
+                matches!(e, Error::InvalidId { .. })
+            }),
+        ];
+        for (item, expected) in cases {
+            let err = Row::from_item(&s, &item).unwrap_err();
+            assert!(expected(&err), "{item:?} gave {err:?}");
+        }
+    }
+
+    #[test]
+    fn wal_form_round_trips_and_int_coerces_to_float() {
+        let s = schema();
+        let item = Item::new("p1")
+            .set("v", vec![1.0, -2.0, 3.5])
+            .set("title", "red shoe")
+            .set("price", 59)
+            .set("tags", vec!["a".to_string(), "b".to_string()]);
+        let row = Row::from_item(&s, &item).unwrap();
+        assert_eq!(row.cells[3], Value::Float(59.0));
+        let mut w = ByteWriter::default();
+        row.encode(&s, &mut w);
+        let mut r = ByteReader::new(&w.buf, Path::new("wal"), 0);
+        assert_eq!(Row::decode(&s, &mut r).unwrap(), row);
+        assert!(r.is_done());
+    }
+}

@@ -1,0 +1,333 @@
+//! Collection schemas: named vector columns (dimension, element type, metric) and scalar
+//! attribute columns, each nullable or not. Schemas are stored in the manifest as JSON.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ids::ColumnId;
+
+/// Largest vector dimension accepted.
+pub const MAX_DIM: u32 = 8192;
+/// Longest column name accepted.
+pub const MAX_COLUMN_NAME: usize = 64;
+
+/// How two vectors of a column are compared. Higher score is better everywhere; the
+/// conversion from distance to score lives with the index kernels.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    Cosine,
+    Dot,
+    L2,
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Metric::Cosine => "cosine",
+            Metric::Dot => "dot",
+            Metric::L2 => "l2",
+        })
+    }
+}
+
+/// Element type of a stored vector.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DType {
+    #[default]
+    F32,
+}
+
+impl DType {
+    pub fn size_bytes(self) -> usize {
+        match self {
+            DType::F32 => 4,
+        }
+    }
+}
+
+/// A vector column's shape.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct VectorColumn {
+    pub dim: u32,
+    pub dtype: DType,
+    pub metric: Metric,
+}
+
+/// Scalar attribute types.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttrType {
+    Text,
+    Int,
+    Float,
+    Bool,
+    /// A list of text values (tags).
+    Tags,
+}
+
+impl std::fmt::Display for AttrType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AttrType::Text => "TEXT",
+            AttrType::Int => "INT",
+            AttrType::Float => "FLOAT",
+            AttrType::Bool => "BOOL",
+            AttrType::Tags => "TEXT[]",
+        })
+    }
+}
+
+/// A scalar attribute column's shape.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct AttrColumn {
+    pub ty: AttrType,
+}
+
+/// What a column holds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnKind {
+    Vector(VectorColumn),
+    Attr(AttrColumn),
+}
+
+/// One named column of a collection.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Column {
+    pub id: ColumnId,
+    pub name: String,
+    pub kind: ColumnKind,
+    pub nullable: bool,
+}
+
+impl Column {
+    pub fn vector(&self) -> Option<&VectorColumn> {
+        match &self.kind {
+            ColumnKind::Vector(v) => Some(v),
+            ColumnKind::Attr(_) => None,
+        }
+    }
+
+    pub fn attr(&self) -> Option<&AttrColumn> {
+        match &self.kind {
+            ColumnKind::Attr(a) => Some(a),
+            ColumnKind::Vector(_) => None,
+        }
+    }
+
+    /// Human-readable type, e.g. `VECTOR(384) COSINE` or `TEXT`.
+    pub fn type_name(&self) -> String {
+        match &self.kind {
+            ColumnKind::Vector(v) => {
+                format!("VECTOR({}) {}", v.dim, v.metric.to_string().to_uppercase())
+            }
+            ColumnKind::Attr(a) => a.ty.to_string(),
+        }
+    }
+}
+
+/// The columns of a collection, in declaration order. The item id is implicit.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, Default)]
+pub struct Schema {
+    columns: Vec<Column>,
+    next_column_id: u32,
+}
+
+impl Schema {
+    /// Starts an empty schema.
+    pub fn builder() -> SchemaBuilder {
+        SchemaBuilder::default()
+    }
+
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// Position and definition of a column by name.
+    pub fn column(&self, name: &str) -> Result<(usize, &Column)> {
+        self.columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == name)
+            .ok_or_else(|| Error::UnknownColumn {
+                column: name.to_string(),
+            })
+    }
+
+    /// Position of a column by its stable id.
+    pub fn position_of(&self, id: ColumnId) -> Option<usize> {
+        self.columns.iter().position(|c| c.id == id)
+    }
+
+    /// A copy with one more column. The new column gets a fresh id.
+    pub fn with_column(&self, name: &str, kind: ColumnKind, nullable: bool) -> Result<Schema> {
+        let mut next = self.clone();
+        next.push(name, kind, nullable)?;
+        Ok(next)
+    }
+
+    /// A copy without the named column.
+    pub fn without_column(&self, name: &str) -> Result<Schema> {
+        let (pos, _) = self.column(name)?;
+        let mut next = self.clone();
+        next.columns.remove(pos);
+        Ok(next)
+    }
+
+    /// Checks invariants of a schema read from disk.
+    pub fn check(&self) -> Result<()> {
+        let mut rebuilt = SchemaBuilder::default();
+        for c in &self.columns {
+            if c.id.0 >= self.next_column_id {
+                return Err(Error::InvalidArgument(format!(
+                    "column {} has id {} beyond next id {}",
+                    c.name, c.id, self.next_column_id
+                )));
+            }
+            rebuilt.schema.push(&c.name, c.kind, c.nullable)?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, name: &str, kind: ColumnKind, nullable: bool) -> Result<()> {
+        check_column_name(name)?;
+        if self.columns.iter().any(|c| c.name == name) {
+            return Err(Error::DuplicateColumn {
+                column: name.to_string(),
+            });
+        }
+        if let ColumnKind::Vector(v) = kind
+            && !(1..=MAX_DIM).contains(&v.dim)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "column {name}: dimension must be 1..={MAX_DIM}, got {}",
+                v.dim
+            )));
+        }
+        self.columns.push(Column {
+            id: ColumnId(self.next_column_id),
+            name: name.to_string(),
+            kind,
+            nullable,
+        });
+        self.next_column_id += 1;
+        Ok(())
+    }
+}
+
+fn check_column_name(name: &str) -> Result<()> {
+    let valid_start = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let valid_rest = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_start || !valid_rest || name.len() > MAX_COLUMN_NAME {
+        return Err(Error::InvalidArgument(format!(
+            "column name {name:?} must be 1..={MAX_COLUMN_NAME} ASCII letters, digits or '_', not starting with a digit"
+        )));
+    }
+    if name.eq_ignore_ascii_case("id") || name.starts_with('_') {
+        return Err(Error::InvalidArgument(format!(
+            "column name {name:?} is reserved (the item id is `id`; names starting with '_' are the engine's)"
+        )));
+    }
+    Ok(())
+}
+
+/// Builds a [`Schema`]; errors (duplicates, bad names, bad dimensions) surface in `build`.
+#[derive(Debug, Default)]
+pub struct SchemaBuilder {
+    schema: Schema,
+    error: Option<Error>,
+}
+
+impl SchemaBuilder {
+    fn add(mut self, name: &str, kind: ColumnKind, nullable: bool) -> Self {
+        if self.error.is_none()
+            && let Err(e) = self.schema.push(name, kind, nullable)
+        {
+            self.error = Some(e);
+        }
+        self
+    }
+
+    /// A NOT NULL f32 vector column.
+    pub fn vector(self, name: &str, dim: u32, metric: Metric) -> Self {
+        let kind = ColumnKind::Vector(VectorColumn {
+            dim,
+            dtype: DType::F32,
+            metric,
+        });
+        self.add(name, kind, false)
+    }
+
+    /// A nullable f32 vector column (an item may lack it, e.g. no image yet).
+    pub fn nullable_vector(self, name: &str, dim: u32, metric: Metric) -> Self {
+        let kind = ColumnKind::Vector(VectorColumn {
+            dim,
+            dtype: DType::F32,
+            metric,
+        });
+        self.add(name, kind, true)
+    }
+
+    /// A nullable attribute column.
+    pub fn attr(self, name: &str, ty: AttrType) -> Self {
+        self.add(name, ColumnKind::Attr(AttrColumn { ty }), true)
+    }
+
+    /// A NOT NULL attribute column.
+    pub fn required_attr(self, name: &str, ty: AttrType) -> Self {
+        self.add(name, ColumnKind::Attr(AttrColumn { ty }), false)
+    }
+
+    pub fn build(self) -> Result<Schema> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.schema),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_names_and_bad_dimensions_are_rejected() {
+        let dup = Schema::builder()
+            .vector("v", 3, Metric::L2)
+            .attr("v", AttrType::Text)
+            .build();
+        assert!(matches!(dup, Err(Error::DuplicateColumn { .. })));
+        let zero = Schema::builder().vector("v", 0, Metric::L2).build();
+        assert!(matches!(zero, Err(Error::InvalidArgument(_))));
+        let huge = Schema::builder()
+            .vector("v", MAX_DIM + 1, Metric::L2)
+            .build();
+        assert!(matches!(huge, Err(Error::InvalidArgument(_))));
+        let reserved = Schema::builder().attr("id", AttrType::Text).build();
+        assert!(matches!(reserved, Err(Error::InvalidArgument(_))));
+    }
+
+    #[test]
+    fn dropped_and_readded_column_gets_a_new_id() {
+        let s = Schema::builder()
+            .vector("v", 4096, Metric::Cosine)
+            .build()
+            .unwrap();
+        let old = s.column("v").unwrap().1.id;
+        let s = s.without_column("v").unwrap();
+        let s = s
+            .with_column(
+                "v",
+                ColumnKind::Attr(AttrColumn { ty: AttrType::Int }),
+                true,
+            )
+            .unwrap();
+        assert_ne!(s.column("v").unwrap().1.id, old);
+        s.check().unwrap();
+    }
+}

@@ -1,0 +1,239 @@
+//! The segment header and region directory, encoded and checked.
+
+use std::path::Path;
+
+use crate::codec::{ByteReader, ByteWriter};
+use crate::error::{Error, Result};
+use crate::ids::ColumnId;
+
+pub const SEGMENT_MAGIC: [u8; 8] = *b"QVSEG\0\0\0";
+pub const SEGMENT_VERSION: u32 = 1;
+pub const HEADER_LEN: usize = 64;
+/// Every region starts at a multiple of this (cache line; enough for any SIMD load).
+pub const REGION_ALIGN: u64 = 64;
+
+/// What a region holds.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[repr(u8)]
+pub enum RegionKind {
+    /// `u64[rows + 1]` byte offsets into [`RegionKind::IdBytes`].
+    IdOffsets = 1,
+    /// Concatenated UTF-8 ids, sorted ascending.
+    IdBytes = 2,
+    /// `f32[rows * dim]`, row-major; rows without a value are zero-filled.
+    Vectors = 3,
+    /// `u64[ceil(rows / 64)]` bitmap, bit set = row has a value (nullable columns only).
+    Validity = 4,
+    /// `u64[rows + 1]` byte offsets into [`RegionKind::AttrBytes`].
+    AttrOffsets = 5,
+    /// Concatenated tagged values (`row::encode_value`); an empty range is NULL.
+    AttrBytes = 6,
+}
+
+impl RegionKind {
+    fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            1 => Self::IdOffsets,
+            2 => Self::IdBytes,
+            3 => Self::Vectors,
+            4 => Self::Validity,
+            5 => Self::AttrOffsets,
+            6 => Self::AttrBytes,
+            _ => return None,
+        })
+    }
+}
+
+/// A region's place in the file. `column` is 0 for id regions.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Region {
+    pub kind: RegionKind,
+    pub column: ColumnId,
+    pub offset: u64,
+    pub len: u64,
+    pub crc: u32,
+}
+
+/// The segment's fixed metadata. It is written as a trailer in the last
+/// [`HEADER_LEN`] bytes (the writer streams regions, so sizes are known only at the
+/// end); the first [`HEADER_LEN`] bytes are a preamble with magic and version.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Header {
+    pub rows: u64,
+    pub directory_offset: u64,
+    pub directory_len: u64,
+    pub directory_crc: u32,
+    pub file_len: u64,
+}
+
+pub const TRAILER_MAGIC: [u8; 8] = *b"QVSEGEND";
+
+/// The 64-byte preamble at byte 0: magic, version, flags, zeros.
+pub fn preamble() -> [u8; HEADER_LEN] {
+    let mut out = [0u8; HEADER_LEN];
+    out[..8].copy_from_slice(&SEGMENT_MAGIC);
+    out[8..12].copy_from_slice(&SEGMENT_VERSION.to_le_bytes());
+    out
+}
+
+impl Header {
+    /// The 64-byte trailer: rows, directory place and checksum, file length, magic, crc.
+    pub fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut w = ByteWriter::with_capacity(HEADER_LEN);
+        w.u64(self.rows);
+        w.u64(self.directory_offset);
+        w.u64(self.directory_len);
+        w.u32(self.directory_crc);
+        w.u32(0);
+        w.u64(self.file_len);
+        w.buf.extend_from_slice(&TRAILER_MAGIC);
+        w.u64(0);
+        w.u32(0);
+        let crc = crc32fast::hash(&w.buf);
+        w.u32(crc);
+        let mut out = [0u8; HEADER_LEN];
+        out.copy_from_slice(&w.buf);
+        out
+    }
+
+    /// Checks preamble and trailer of a whole segment file.
+    pub fn decode(bytes: &[u8], path: &Path) -> Result<Header> {
+        if bytes.len() >= 8 && bytes[..8] != SEGMENT_MAGIC {
+            return Err(Error::corrupted(
+                path,
+                0,
+                "not a Quiver segment (bad magic)",
+            ));
+        }
+        if bytes.len() < 2 * HEADER_LEN {
+            return Err(Error::corrupted(
+                path,
+                0,
+                format!(
+                    "file is {} bytes, too short for a segment (truncated?)",
+                    bytes.len()
+                ),
+            ));
+        }
+        let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+        if version != SEGMENT_VERSION {
+            return Err(Error::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found: version,
+                supported: SEGMENT_VERSION,
+            });
+        }
+        let at = bytes.len() - HEADER_LEN;
+        let trailer = &bytes[at..];
+        let crc = u32::from_le_bytes([trailer[60], trailer[61], trailer[62], trailer[63]]);
+        if trailer[40..48] != TRAILER_MAGIC || crc32fast::hash(&trailer[..60]) != crc {
+            return Err(Error::corrupted(
+                path,
+                at as u64,
+                "segment trailer is missing or damaged (truncated file?)",
+            ));
+        }
+        let mut r = ByteReader::new(trailer, path, at as u64);
+        let rows = r.u64()?;
+        let directory_offset = r.u64()?;
+        let directory_len = r.u64()?;
+        let directory_crc = r.u32()?;
+        let _ = r.u32()?;
+        let file_len = r.u64()?;
+        if file_len != bytes.len() as u64 {
+            return Err(Error::corrupted(
+                path,
+                at as u64,
+                format!("file is {} bytes, trailer says {file_len}", bytes.len()),
+            ));
+        }
+        if rows > u32::MAX as u64 {
+            return Err(Error::corrupted(
+                path,
+                at as u64,
+                format!("{rows} rows exceed the row id range"),
+            ));
+        }
+        Ok(Header {
+            rows,
+            directory_offset,
+            directory_len,
+            directory_crc,
+            file_len,
+        })
+    }
+}
+
+const REGION_ENTRY_LEN: usize = 1 + 4 + 8 + 8 + 4;
+
+pub fn encode_directory(regions: &[Region]) -> Vec<u8> {
+    let mut w = ByteWriter::with_capacity(4 + regions.len() * REGION_ENTRY_LEN);
+    w.u32(regions.len() as u32);
+    for r in regions {
+        w.u8(r.kind as u8);
+        w.u32(r.column.0);
+        w.u64(r.offset);
+        w.u64(r.len);
+        w.u32(r.crc);
+    }
+    w.buf
+}
+
+/// Decodes the directory and checks every region lies inside the data area, aligned.
+pub fn decode_directory(bytes: &[u8], header: &Header, path: &Path) -> Result<Vec<Region>> {
+    let start = header.directory_offset;
+    let end = start.checked_add(header.directory_len);
+    let in_file =
+        end.is_some_and(|e| e <= header.file_len - HEADER_LEN as u64) && start >= HEADER_LEN as u64;
+    if !in_file {
+        return Err(Error::corrupted(
+            path,
+            24,
+            "region directory lies outside the file",
+        ));
+    }
+    let raw = &bytes[start as usize..(start + header.directory_len) as usize];
+    if crc32fast::hash(raw) != header.directory_crc {
+        return Err(Error::corrupted(
+            path,
+            start,
+            "region directory checksum mismatch",
+        ));
+    }
+    let mut r = ByteReader::new(raw, path, start);
+    let n = r.u32()? as usize;
+    if n > r.remaining() / REGION_ENTRY_LEN {
+        return Err(r.error(format!("{n} regions cannot fit in the directory")));
+    }
+    let mut regions = Vec::with_capacity(n);
+    for _ in 0..n {
+        let kind_byte = r.u8()?;
+        let kind = RegionKind::from_u8(kind_byte)
+            .ok_or_else(|| r.error(format!("unknown region kind {kind_byte}")))?;
+        let region = Region {
+            kind,
+            column: ColumnId(r.u32()?),
+            offset: r.u64()?,
+            len: r.u64()?,
+            crc: r.u32()?,
+        };
+        let fits = region
+            .offset
+            .checked_add(region.len)
+            .is_some_and(|e| e <= start)
+            && region.offset >= HEADER_LEN as u64
+            && region.offset.is_multiple_of(REGION_ALIGN);
+        if !fits {
+            return Err(Error::corrupted(
+                path,
+                region.offset,
+                format!(
+                    "{kind:?} region of column {} is out of bounds or unaligned",
+                    region.column
+                ),
+            ));
+        }
+        regions.push(region);
+    }
+    Ok(regions)
+}

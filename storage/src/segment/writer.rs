@@ -1,0 +1,222 @@
+//! Writing a segment: regions streamed column by column into a temporary file, then the
+//! directory and trailer, fsync, rename into place, fsync the folder.
+
+use crate::codec::ByteWriter;
+use crate::directory::{Directory, WriteFile};
+use crate::error::{Error, Result};
+use crate::ids::ColumnId;
+use crate::row::encode_value;
+use crate::schema::{Column, ColumnKind, Schema};
+use crate::value::Value;
+
+use super::layout::{Header, REGION_ALIGN, Region, RegionKind, encode_directory, preamble};
+
+/// Rows to seal, in ascending id order. Sources: the memtable (flush) or live rows of
+/// older segments (compaction). `pos` is the column's position in the schema written.
+pub trait RowSource {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn id(&self, row: usize) -> Result<&str>;
+    fn vector(&self, row: usize, pos: usize, column: &Column) -> Result<Option<&[f32]>>;
+    fn attr(&self, row: usize, pos: usize, column: &Column) -> Result<Value>;
+}
+
+/// Bytes buffered before each write call.
+const WRITE_CHUNK: usize = 4 << 20;
+
+/// Streams one segment file.
+#[derive(Debug)]
+pub struct SegmentWriter {
+    file: Box<dyn WriteFile>,
+    buf: Vec<u8>,
+    offset: u64,
+    region_start: u64,
+    hasher: crc32fast::Hasher,
+    regions: Vec<Region>,
+}
+
+impl SegmentWriter {
+    /// Writes `rows` of `schema` as segment `name`, published atomically and durably.
+    /// Returns the file's size in bytes.
+    pub fn write(
+        dir: &dyn Directory,
+        name: &str,
+        schema: &Schema,
+        rows: &dyn RowSource,
+    ) -> Result<u64> {
+        let tmp = format!("{name}.tmp");
+        let mut w = SegmentWriter {
+            file: dir.create(&tmp)?,
+            buf: Vec::with_capacity(WRITE_CHUNK),
+            offset: 0,
+            region_start: 0,
+            hasher: crc32fast::Hasher::new(),
+            regions: Vec::new(),
+        };
+        w.raw(&preamble())?;
+        w.write_ids(rows)?;
+        for (pos, column) in schema.columns().iter().enumerate() {
+            match &column.kind {
+                ColumnKind::Vector(v) => w.write_vectors(rows, pos, column, v.dim as usize)?,
+                ColumnKind::Attr(_) => w.write_attrs(rows, pos, column)?,
+            }
+        }
+        let file_len = w.finish(rows.len() as u64)?;
+        dir.rename(&tmp, name)?;
+        dir.sync_dir()?;
+        Ok(file_len)
+    }
+
+    fn raw(&mut self, bytes: &[u8]) -> Result<()> {
+        self.buf.extend_from_slice(bytes);
+        self.offset += bytes.len() as u64;
+        if self.buf.len() >= WRITE_CHUNK {
+            self.file.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.hasher.update(bytes);
+        self.raw(bytes)
+    }
+
+    fn begin_region(&mut self) -> Result<()> {
+        let pad = (REGION_ALIGN - self.offset % REGION_ALIGN) % REGION_ALIGN;
+        self.raw(&[0u8; REGION_ALIGN as usize][..pad as usize])?;
+        self.region_start = self.offset;
+        self.hasher = crc32fast::Hasher::new();
+        Ok(())
+    }
+
+    fn end_region(&mut self, kind: RegionKind, column: ColumnId) {
+        let crc = std::mem::take(&mut self.hasher).finalize();
+        self.regions.push(Region {
+            kind,
+            column,
+            offset: self.region_start,
+            len: self.offset - self.region_start,
+            crc,
+        });
+    }
+
+    /// Offsets region then bytes region, from one encoder per row.
+    fn write_var(
+        &mut self,
+        n: usize,
+        kinds: (RegionKind, RegionKind),
+        column: ColumnId,
+        mut encode: impl FnMut(usize, &mut Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
+        // Pass 1: offsets (needs each row's encoded length).
+        self.begin_region()?;
+        let mut scratch = Vec::new();
+        let mut total = 0u64;
+        self.put(&0u64.to_le_bytes())?;
+        for row in 0..n {
+            scratch.clear();
+            encode(row, &mut scratch)?;
+            total += scratch.len() as u64;
+            self.put(&total.to_le_bytes())?;
+        }
+        self.end_region(kinds.0, column);
+        // Pass 2: bytes.
+        self.begin_region()?;
+        for row in 0..n {
+            scratch.clear();
+            encode(row, &mut scratch)?;
+            self.put(&scratch)?;
+        }
+        self.end_region(kinds.1, column);
+        Ok(())
+    }
+
+    fn write_ids(&mut self, rows: &dyn RowSource) -> Result<()> {
+        let mut previous: Option<String> = None;
+        for row in 0..rows.len() {
+            let id = rows.id(row)?;
+            if previous.as_deref().is_some_and(|p| p >= id) {
+                return Err(Error::InvalidArgument(format!(
+                    "segment rows must be sorted by unique id; {id:?} follows {previous:?}"
+                )));
+            }
+            previous = Some(id.to_string());
+        }
+        let kinds = (RegionKind::IdOffsets, RegionKind::IdBytes);
+        self.write_var(rows.len(), kinds, ColumnId(0), |row, out| {
+            out.extend_from_slice(rows.id(row)?.as_bytes());
+            Ok(())
+        })
+    }
+
+    fn write_vectors(
+        &mut self,
+        rows: &dyn RowSource,
+        pos: usize,
+        column: &Column,
+        dim: usize,
+    ) -> Result<()> {
+        let zeros = vec![0f32; dim];
+        let mut validity = vec![0u64; rows.len().div_ceil(64)];
+        self.begin_region()?;
+        for row in 0..rows.len() {
+            let v = match rows.vector(row, pos, column)? {
+                Some(v) if v.len() == dim => {
+                    validity[row / 64] |= 1 << (row % 64);
+                    v
+                }
+                Some(v) => {
+                    return Err(Error::DimensionMismatch {
+                        column: column.name.clone(),
+                        expected: dim,
+                        got: v.len(),
+                    });
+                }
+                None => &zeros,
+            };
+            self.put(bytemuck::cast_slice(v))?;
+        }
+        self.end_region(RegionKind::Vectors, column.id);
+        if column.nullable {
+            self.begin_region()?;
+            self.put(bytemuck::cast_slice(&validity))?;
+            self.end_region(RegionKind::Validity, column.id);
+        }
+        Ok(())
+    }
+
+    fn write_attrs(&mut self, rows: &dyn RowSource, pos: usize, column: &Column) -> Result<()> {
+        let kinds = (RegionKind::AttrOffsets, RegionKind::AttrBytes);
+        self.write_var(rows.len(), kinds, column.id, |row, out| {
+            let value = rows.attr(row, pos, column)?;
+            if !value.is_null() {
+                let mut w = ByteWriter {
+                    buf: std::mem::take(out),
+                };
+                encode_value(&value, &mut w);
+                *out = w.buf;
+            }
+            Ok(())
+        })
+    }
+
+    fn finish(mut self, rows: u64) -> Result<u64> {
+        self.begin_region()?;
+        let directory = encode_directory(&self.regions);
+        let header = Header {
+            rows,
+            directory_offset: self.offset,
+            directory_len: directory.len() as u64,
+            directory_crc: crc32fast::hash(&directory),
+            file_len: self.offset + directory.len() as u64 + super::layout::HEADER_LEN as u64,
+        };
+        self.raw(&directory)?;
+        self.raw(&header.encode())?;
+        self.file.write_all(&self.buf)?;
+        self.file.sync()?;
+        Ok(header.file_len)
+    }
+}

@@ -1,0 +1,110 @@
+//! Values a user writes and reads, and the [`Item`] a write carries.
+
+use serde::{Deserialize, Serialize};
+
+/// One cell: a scalar attribute, a vector, or null.
+#[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Tags(Vec<String>),
+    Vector(Vec<f32>),
+}
+
+impl Value {
+    /// Short type name for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "NULL",
+            Value::Bool(_) => "BOOL",
+            Value::Int(_) => "INT",
+            Value::Float(_) => "FLOAT",
+            Value::Text(_) => "TEXT",
+            Value::Tags(_) => "TEXT[]",
+            Value::Vector(_) => "VECTOR",
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::Int(v.into())
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<Vec<String>> for Value {
+    fn from(v: Vec<String>) -> Self {
+        Value::Tags(v)
+    }
+}
+impl From<Vec<f32>> for Value {
+    fn from(v: Vec<f32>) -> Self {
+        Value::Vector(v)
+    }
+}
+impl From<&[f32]> for Value {
+    fn from(v: &[f32]) -> Self {
+        Value::Vector(v.to_vec())
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// What a write carries: the user's id and some named values. Columns left out are
+/// NULL on insert/upsert and unchanged on update.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct Item {
+    pub id: String,
+    pub values: Vec<(String, Value)>,
+}
+
+impl Item {
+    pub fn new(id: impl Into<String>) -> Self {
+        Item {
+            id: id.into(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Sets a column's value (builder style).
+    pub fn set(mut self, column: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.values.push((column.into(), value.into()));
+        self
+    }
+}
