@@ -273,7 +273,10 @@ mod tests {
                 matches!(e, Error::TypeMismatch { .. })
             }),
             (
-                Item::new("a").set("v", vec![0.0; 3]).set("v", vec![0.0; 3]),
+                Item {
+                    id: "a".into(),
+                    values: vec![("v".into(), vec![0.0; 3].into()), ("v".into(), vec![0.0; 3].into())],
+                },
                 |e| matches!(e, Error::DuplicateColumn { .. }),
             ),
             (Item::new("").set("v", vec![0.0; 3]), |e| {

@@ -102,9 +102,13 @@ impl Item {
         }
     }
 
-    /// Sets a column's value (builder style).
+    /// Sets a column's value (builder style), replacing an earlier value of that column.
     pub fn set(mut self, column: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.values.push((column.into(), value.into()));
+        let (column, value) = (column.into(), value.into());
+        match self.values.iter_mut().find(|(c, _)| *c == column) {
+            Some(slot) => slot.1 = value,
+            None => self.values.push((column, value)),
+        }
         self
     }
 }
