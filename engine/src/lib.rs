@@ -27,7 +27,7 @@ pub use database::{Database, DatabaseInfo};
 pub use options::{Durability, OpenOptions};
 pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
 
-pub use quiver_storage::{VectorColumn, AttrColumn, 
-    AttrType, Column, ColumnKind, DType, Directory, Error, FaultKind, FaultyDirectory, FsDirectory,
-    Item, Metric, Result, Schema, Value,
+pub use quiver_storage::{
+    AttrColumn, AttrType, Column, ColumnKind, DType, Directory, Error, FaultKind, FaultyDirectory,
+    FsDirectory, Item, Metric, Result, Schema, Value, VectorColumn,
 };

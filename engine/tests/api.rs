@@ -1,7 +1,9 @@
 //! The public API end to end: schemas, writes, reads, reopen, flush, compaction,
 //! columns added and dropped, locking, and bad input rejected whole.
 
-use quiver::{AttrType, ColumnKind, Database, Error, Item, Metric, OpenOptions, Schema, Value, WriteBatch};
+use quiver::{
+    AttrType, ColumnKind, Database, Error, Item, Metric, OpenOptions, Schema, Value, WriteBatch,
+};
 
 fn schema() -> Schema {
     Schema::builder()
@@ -21,29 +23,51 @@ fn product(i: u32) -> Item {
     let f = i as f32;
     Item::new(format!("p{i:04}"))
         .set("title", format!("product {i}"))
-        .set("category", if i % 2 == 0 { "shoes" } else { "hats" })
+        .set(
+            "category",
+            if i.is_multiple_of(2) { "shoes" } else { "hats" },
+        )
         .set("price", 10.0 + i as f64)
         .set("stock", i as i64)
-        .set("sale", i % 3 == 0)
+        .set("sale", i.is_multiple_of(3))
         .set("tags", vec![format!("t{}", i % 5), "all".to_string()])
         .set("text_vec", vec![f, f + 1.0, f + 2.0, f + 3.0])
-        .set("image_vec", if i % 4 == 0 { Value::Null } else { Value::Vector(vec![f, 0.5, -f]) })
+        .set(
+            "image_vec",
+            if i.is_multiple_of(4) {
+                Value::Null
+            } else {
+                Value::Vector(vec![f, 0.5, -f])
+            },
+        )
 }
 
 fn assert_product(db: &Database, i: u32) {
     let snap = db.snapshot().collection("products").unwrap();
-    let item = snap.get(&format!("p{i:04}")).unwrap().unwrap_or_else(|| panic!("p{i:04} missing"));
+    let item = snap
+        .get(&format!("p{i:04}"))
+        .unwrap()
+        .unwrap_or_else(|| panic!("p{i:04} missing"));
     let f = i as f32;
-    assert_eq!(item.vector("text_vec").unwrap().unwrap(), &[f, f + 1.0, f + 2.0, f + 3.0]);
+    assert_eq!(
+        item.vector("text_vec").unwrap().unwrap(),
+        &[f, f + 1.0, f + 2.0, f + 3.0]
+    );
     let image = item.vector("image_vec").unwrap();
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         assert!(image.is_none());
     } else {
         assert_eq!(image.unwrap(), &[f, 0.5, -f]);
     }
     assert_eq!(item.value("price").unwrap(), Value::Float(10.0 + i as f64));
-    assert_eq!(item.value("sale").unwrap(), Value::Bool(i % 3 == 0));
-    assert_eq!(item.value("tags").unwrap(), Value::Tags(vec![format!("t{}", i % 5), "all".into()]));
+    assert_eq!(
+        item.value("sale").unwrap(),
+        Value::Bool(i.is_multiple_of(3))
+    );
+    assert_eq!(
+        item.value("tags").unwrap(),
+        Value::Tags(vec![format!("t{}", i % 5), "all".into()])
+    );
 }
 
 #[test]
@@ -74,7 +98,14 @@ fn write_read_flush_reopen_compact() {
     let products = db.collection("products").unwrap();
     assert_eq!(products.count().unwrap(), 79);
     assert!(products.snapshot().unwrap().get("p0003").unwrap().is_none());
-    let renamed = products.snapshot().unwrap().get("p0007").unwrap().unwrap().value("title").unwrap();
+    let renamed = products
+        .snapshot()
+        .unwrap()
+        .get("p0007")
+        .unwrap()
+        .unwrap()
+        .value("title")
+        .unwrap();
     assert_eq!(renamed, Value::Text("renamed".into()));
     products.flush().unwrap();
     products.compact().unwrap();
@@ -97,12 +128,24 @@ fn a_bad_item_rejects_the_whole_batch() {
     let db = Database::open(dir.path()).unwrap();
     let products = db.create_collection("products", schema()).unwrap();
     products.insert(product(1)).unwrap();
-    let bad: Vec<(Item, fn(&Error) -> bool)> = vec![
-        (product(2).set("text_vec", vec![1.0, 2.0]), |e| matches!(e, Error::DimensionMismatch { .. })),
-        (product(2).set("text_vec", vec![1.0, f32::NAN, 0.0, 0.0]), |e| matches!(e, Error::NonFiniteVector { .. })),
-        (product(2).set("colour", "red"), |e| matches!(e, Error::UnknownColumn { .. })),
-        (product(2).set("price", "cheap"), |e| matches!(e, Error::TypeMismatch { .. })),
-        (Item::new("p0002").set("title", "no vector"), |e| matches!(e, Error::MissingValue { .. })),
+    type Expect = fn(&Error) -> bool;
+    let bad: Vec<(Item, Expect)> = vec![
+        (product(2).set("text_vec", vec![1.0, 2.0]), |e| {
+            matches!(e, Error::DimensionMismatch { .. })
+        }),
+        (
+            product(2).set("text_vec", vec![1.0, f32::NAN, 0.0, 0.0]),
+            |e| matches!(e, Error::NonFiniteVector { .. }),
+        ),
+        (product(2).set("colour", "red"), |e| {
+            matches!(e, Error::UnknownColumn { .. })
+        }),
+        (product(2).set("price", "cheap"), |e| {
+            matches!(e, Error::TypeMismatch { .. })
+        }),
+        (Item::new("p0002").set("title", "no vector"), |e| {
+            matches!(e, Error::MissingValue { .. })
+        }),
         (product(10), |e| matches!(e, Error::DuplicateId { .. })),
     ];
     for (item, expected) in bad {
@@ -110,14 +153,27 @@ fn a_bad_item_rejects_the_whole_batch() {
         batch.insert(product(10)).delete("p0001").insert(item);
         let err = products.commit(batch).unwrap_err();
         assert!(expected(&err), "got {err:?}");
-        assert_eq!(products.count().unwrap(), 1, "nothing of the batch is written");
+        assert_eq!(
+            products.count().unwrap(),
+            1,
+            "nothing of the batch is written"
+        );
         assert!(products.snapshot().unwrap().get("p0010").unwrap().is_none());
     }
     let mut batch = WriteBatch::new();
     batch.insert(product(20)).insert(product(20));
-    assert!(matches!(products.commit(batch), Err(Error::DuplicateId { .. })));
-    assert!(matches!(products.update(Item::new("nope").set("title", "x")), Err(Error::NotFound { .. })));
-    assert!(matches!(products.insert(Item::new("").set("text_vec", vec![0.0; 4])), Err(Error::InvalidId { .. })));
+    assert!(matches!(
+        products.commit(batch),
+        Err(Error::DuplicateId { .. })
+    ));
+    assert!(matches!(
+        products.update(Item::new("nope").set("title", "x")),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        products.insert(Item::new("").set("text_vec", vec![0.0; 4])),
+        Err(Error::InvalidId { .. })
+    ));
     drop((products, db));
     let db = Database::open(dir.path()).unwrap();
     assert_eq!(db.collection("products").unwrap().count().unwrap(), 1);
@@ -132,17 +188,35 @@ fn add_backfill_and_drop_columns() {
         products.insert(product(i)).unwrap();
     }
     let clip = ColumnKind::Vector(quiver_storage_shape(512));
-    assert!(matches!(products.add_column("clip_vec", clip, false), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        products.add_column("clip_vec", clip, false),
+        Err(Error::InvalidArgument(_))
+    ));
     products.add_column("clip_vec", clip, true).unwrap();
     let snap = products.snapshot().unwrap();
-    assert!(snap.get("p0001").unwrap().unwrap().vector("clip_vec").unwrap().is_none());
+    assert!(
+        snap.get("p0001")
+            .unwrap()
+            .unwrap()
+            .vector("clip_vec")
+            .unwrap()
+            .is_none()
+    );
     let mut backfill = WriteBatch::new();
     for i in 0..10 {
         backfill.update(Item::new(format!("p{i:04}")).set("clip_vec", vec![i as f32; 512]));
     }
     products.commit(backfill).unwrap();
     assert_eq!(
-        products.snapshot().unwrap().get("p0009").unwrap().unwrap().vector("clip_vec").unwrap().unwrap(),
+        products
+            .snapshot()
+            .unwrap()
+            .get("p0009")
+            .unwrap()
+            .unwrap()
+            .vector("clip_vec")
+            .unwrap()
+            .unwrap(),
         &[9.0; 512][..]
     );
     assert_product(&db, 9); // the update kept the other columns
@@ -153,7 +227,13 @@ fn add_backfill_and_drop_columns() {
         Err(Error::UnknownColumn { .. })
     ));
     // Re-adding the name gives a new, empty column: old bytes never come back.
-    products.add_column("image_vec", ColumnKind::Vector(quiver_storage_shape(3)), true).unwrap();
+    products
+        .add_column(
+            "image_vec",
+            ColumnKind::Vector(quiver_storage_shape(3)),
+            true,
+        )
+        .unwrap();
     products.compact().unwrap();
     drop((snap, products, db));
     let db = Database::open(dir.path()).unwrap();
@@ -164,14 +244,21 @@ fn add_backfill_and_drop_columns() {
 }
 
 fn quiver_storage_shape(dim: u32) -> quiver::VectorColumn {
-    quiver::VectorColumn { dim, dtype: quiver::DType::F32, metric: Metric::Cosine }
+    quiver::VectorColumn {
+        dim,
+        dtype: quiver::DType::F32,
+        metric: Metric::Cosine,
+    }
 }
 
 #[test]
 fn a_4096_dimensional_column_round_trips_through_a_segment() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(dir.path()).unwrap();
-    let schema = Schema::builder().vector("big", 4096, Metric::Dot).build().unwrap();
+    let schema = Schema::builder()
+        .vector("big", 4096, Metric::Dot)
+        .build()
+        .unwrap();
     let c = db.create_collection("wide", schema).unwrap();
     let v: Vec<f32> = (0..4096).map(|i| i as f32 * 0.25).collect();
     c.insert(Item::new("a").set("big", v.clone())).unwrap();
@@ -179,20 +266,39 @@ fn a_4096_dimensional_column_round_trips_through_a_segment() {
     drop((c, db));
     let db = Database::open(dir.path()).unwrap();
     let snap = db.snapshot().collection("wide").unwrap();
-    let got = snap.get("a").unwrap().unwrap().vector("big").unwrap().unwrap();
+    let got = snap
+        .get("a")
+        .unwrap()
+        .unwrap()
+        .vector("big")
+        .unwrap()
+        .unwrap();
     assert_eq!(got, &v[..]);
-    assert_eq!(got.as_ptr() as usize % 64, 0, "segment vectors are 64-byte aligned in the map");
+    assert_eq!(
+        got.as_ptr() as usize % 64,
+        0,
+        "segment vectors are 64-byte aligned in the map"
+    );
 }
 
 #[test]
 fn one_writer_many_readers() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(dir.path()).unwrap();
-    db.create_collection("products", schema()).unwrap().insert(product(1)).unwrap();
-    assert!(matches!(Database::open(dir.path()), Err(Error::Locked { .. })));
+    db.create_collection("products", schema())
+        .unwrap()
+        .insert(product(1))
+        .unwrap();
+    assert!(matches!(
+        Database::open(dir.path()),
+        Err(Error::Locked { .. })
+    ));
     let reader = OpenOptions::new().read_only(true).open(dir.path()).unwrap();
     assert_eq!(reader.collection("products").unwrap().count().unwrap(), 1);
-    assert!(matches!(reader.collection("products").unwrap().insert(product(2)), Err(Error::ReadOnly)));
+    assert!(matches!(
+        reader.collection("products").unwrap().insert(product(2)),
+        Err(Error::ReadOnly)
+    ));
     drop(db);
     let again = Database::open(dir.path()).unwrap();
     assert_eq!(again.collection_names(), vec!["products".to_string()]);
@@ -221,12 +327,24 @@ fn snapshots_are_point_in_time() {
 fn collections_are_created_listed_and_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(dir.path()).unwrap();
-    db.create_collection("a", schema()).unwrap().insert(product(1)).unwrap();
-    assert!(matches!(db.create_collection("a", schema()), Err(Error::CollectionExists { .. })));
-    assert!(matches!(db.create_collection("bad name", schema()), Err(Error::InvalidArgument(_))));
+    db.create_collection("a", schema())
+        .unwrap()
+        .insert(product(1))
+        .unwrap();
+    assert!(matches!(
+        db.create_collection("a", schema()),
+        Err(Error::CollectionExists { .. })
+    ));
+    assert!(matches!(
+        db.create_collection("bad name", schema()),
+        Err(Error::InvalidArgument(_))
+    ));
     db.collection("a").unwrap().flush().unwrap();
     db.drop_collection("a").unwrap();
-    assert!(matches!(db.collection("a"), Err(Error::UnknownCollection { .. })));
+    assert!(matches!(
+        db.collection("a"),
+        Err(Error::UnknownCollection { .. })
+    ));
     let fresh = db.create_collection("a", schema()).unwrap();
     assert_eq!(fresh.count().unwrap(), 0);
     drop((fresh, db));
@@ -237,5 +355,8 @@ fn collections_are_created_listed_and_dropped() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.ends_with(".qseg"))
         .collect();
-    assert!(leftovers.is_empty(), "dropped collection's segments removed: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "dropped collection's segments removed: {leftovers:?}"
+    );
 }

@@ -14,7 +14,10 @@ fn fixtures() -> PathBuf {
 /// Copies a fixture into a fresh folder (opening writes: it cuts torn tails).
 fn open_copy(name: &str) -> (tempfile::TempDir, quiver::Result<Database>) {
     let src = fixtures().join(name);
-    assert!(src.is_dir(), "fixture {name} is missing: regenerate (see module docs)");
+    assert!(
+        src.is_dir(),
+        "fixture {name} is missing: regenerate (see module docs)"
+    );
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(&src).unwrap() {
         let entry = entry.unwrap();
@@ -31,14 +34,25 @@ fn only_file(dir: &Path, suffix: &str) -> PathBuf {
         .filter(|p| p.to_string_lossy().ends_with(suffix))
         .collect();
     found.sort();
-    assert_eq!(found.len(), 1, "{suffix} files in {}: {found:?}", dir.display());
+    assert_eq!(
+        found.len(),
+        1,
+        "{suffix} files in {}: {found:?}",
+        dir.display()
+    );
     found.remove(0)
 }
 
 /// The healthy base: 10 items in a segment, then 3 single-item commits in the WAL.
 fn write_good(dir: &Path) {
-    let db = OpenOptions::new().durability(Durability::SyncEveryCommit).open(dir).unwrap();
-    let schema = Schema::builder().vector("v", 4, Metric::L2).build().unwrap();
+    let db = OpenOptions::new()
+        .durability(Durability::SyncEveryCommit)
+        .open(dir)
+        .unwrap();
+    let schema = Schema::builder()
+        .vector("v", 4, Metric::L2)
+        .build()
+        .unwrap();
     let c = db.create_collection("c", schema).unwrap();
     let mut batch = WriteBatch::new();
     for i in 0..10 {
@@ -47,7 +61,8 @@ fn write_good(dir: &Path) {
     c.commit(batch).unwrap();
     c.flush().unwrap();
     for i in 0..3 {
-        c.insert(Item::new(format!("w{i}")).set("v", vec![i as f32 + 0.5; 4])).unwrap();
+        c.insert(Item::new(format!("w{i}")).set("v", vec![i as f32 + 0.5; 4]))
+            .unwrap();
     }
 }
 
@@ -93,7 +108,15 @@ fn good_fixture_opens_with_all_items() {
     let db = db.unwrap();
     let snap = db.snapshot().collection("c").unwrap();
     assert_eq!(snap.count(), 13);
-    assert_eq!(snap.get("w2").unwrap().unwrap().vector("v").unwrap().unwrap(), &[2.5; 4]);
+    assert_eq!(
+        snap.get("w2")
+            .unwrap()
+            .unwrap()
+            .vector("v")
+            .unwrap()
+            .unwrap(),
+        &[2.5; 4]
+    );
 }
 
 #[test]
@@ -101,10 +124,17 @@ fn torn_wal_tail_is_cut_and_earlier_commits_survive() {
     let (dir, db) = open_copy("torn_wal_tail");
     let db = db.unwrap();
     let snap = db.snapshot().collection("c").unwrap();
-    assert_eq!(snap.count(), 12, "the torn last commit is gone, the rest is there");
+    assert_eq!(
+        snap.count(),
+        12,
+        "the torn last commit is gone, the rest is there"
+    );
     assert!(snap.get("w2").unwrap().is_none());
     assert!(snap.get("w1").unwrap().is_some());
-    db.collection("c").unwrap().insert(Item::new("after").set("v", vec![9.0; 4])).unwrap();
+    db.collection("c")
+        .unwrap()
+        .insert(Item::new("after").set("v", vec![9.0; 4]))
+        .unwrap();
     drop((snap, db));
     let db = Database::open(dir.path()).unwrap();
     assert_eq!(db.collection("c").unwrap().count().unwrap(), 13);
@@ -116,7 +146,10 @@ fn bad_crc_mid_log_is_corrupted_with_file_and_offset() {
     match db.unwrap_err() {
         Error::Corrupted { path, offset, .. } => {
             assert!(path.to_string_lossy().ends_with(".log"), "{path:?}");
-            assert_eq!(offset, 16, "the first record starts after the 16-byte header");
+            assert_eq!(
+                offset, 16,
+                "the first record starts after the 16-byte header"
+            );
         }
         other => panic!("expected Corrupted, got {other:?}"),
     }
@@ -124,14 +157,30 @@ fn bad_crc_mid_log_is_corrupted_with_file_and_offset() {
 
 #[test]
 fn damaged_files_give_typed_errors() {
-    let cases: [(&str, &str, fn(&Error) -> bool); 5] = [
-        ("segment_truncated", ".qseg", |e| matches!(e, Error::Corrupted { .. })),
-        ("segment_wrong_magic", ".qseg", |e| matches!(e, Error::Corrupted { offset: 0, .. })),
-        ("segment_wrong_version", ".qseg", |e| {
-            matches!(e, Error::UnsupportedVersion { found: 99, supported: 1, .. })
+    type Expect = fn(&Error) -> bool;
+    let cases: [(&str, &str, Expect); 5] = [
+        ("segment_truncated", ".qseg", |e| {
+            matches!(e, Error::Corrupted { .. })
         }),
-        ("wal_wrong_version", ".log", |e| matches!(e, Error::UnsupportedVersion { found: 99, .. })),
-        ("manifest_bad_crc", "MANIFEST", |e| matches!(e, Error::Corrupted { .. })),
+        ("segment_wrong_magic", ".qseg", |e| {
+            matches!(e, Error::Corrupted { offset: 0, .. })
+        }),
+        ("segment_wrong_version", ".qseg", |e| {
+            matches!(
+                e,
+                Error::UnsupportedVersion {
+                    found: 99,
+                    supported: 1,
+                    ..
+                }
+            )
+        }),
+        ("wal_wrong_version", ".log", |e| {
+            matches!(e, Error::UnsupportedVersion { found: 99, .. })
+        }),
+        ("manifest_bad_crc", "MANIFEST", |e| {
+            matches!(e, Error::Corrupted { .. })
+        }),
     ];
     for (name, file, expected) in cases {
         let (_dir, db) = open_copy(name);
@@ -141,6 +190,9 @@ fn damaged_files_give_typed_errors() {
             Error::Corrupted { path, .. } | Error::UnsupportedVersion { path, .. } => path,
             _ => unreachable!(),
         };
-        assert!(path.to_string_lossy().ends_with(file), "{name}: error names {path:?}");
+        assert!(
+            path.to_string_lossy().ends_with(file),
+            "{name}: error names {path:?}"
+        );
     }
 }

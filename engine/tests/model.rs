@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use quiver::{AttrType, Database, Durability, Error, Item, Metric, OpenOptions, Schema, Value, WriteBatch};
+use quiver::{
+    AttrType, Database, Durability, Error, Item, Metric, OpenOptions, Schema, Value, WriteBatch,
+};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -48,7 +50,11 @@ fn vector(x: f32) -> Vec<f32> {
 
 fn open(path: &std::path::Path) -> Database {
     // A tiny memtable makes commits trigger automatic flushes too.
-    OpenOptions::new().durability(Durability::Never).memtable_bytes(1500).open(path).unwrap()
+    OpenOptions::new()
+        .durability(Durability::Never)
+        .memtable_bytes(1500)
+        .open(path)
+        .unwrap()
 }
 
 fn check(db: &Database, model: &Model) -> Result<(), TestCaseError> {
@@ -62,7 +68,10 @@ fn check(db: &Database, model: &Model) -> Result<(), TestCaseError> {
             Value::Int(n) => Some(n),
             _ => None,
         };
-        prop_assert!(scanned.insert(id, (v, n)).is_none(), "scan returned an id twice");
+        prop_assert!(
+            scanned.insert(id, (v, n)).is_none(),
+            "scan returned an id twice"
+        );
     }
     prop_assert_eq!(&scanned, model);
     for (id, (v, _)) in model {
@@ -75,7 +84,11 @@ fn check(db: &Database, model: &Model) -> Result<(), TestCaseError> {
 
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
-    let schema = Schema::builder().vector("v", 3, Metric::L2).attr("n", AttrType::Int).build().unwrap();
+    let schema = Schema::builder()
+        .vector("v", 3, Metric::L2)
+        .attr("n", AttrType::Int)
+        .build()
+        .unwrap();
     let mut db = open(dir.path());
     db.create_collection("c", schema).unwrap();
     let mut model = Model::new();
@@ -84,11 +97,15 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         match op {
             Op::Insert(i, x) => {
                 let r = c.insert(Item::new(key(i)).set("v", vector(x)));
-                if model.contains_key(&key(i)) {
-                    prop_assert!(matches!(r, Err(Error::DuplicateId { .. })), "unexpected {:?}", r);
-                } else {
+                if let std::collections::btree_map::Entry::Vacant(e) = model.entry(key(i)) {
                     r.unwrap();
-                    model.insert(key(i), (vector(x), None));
+                    e.insert((vector(x), None));
+                } else {
+                    prop_assert!(
+                        matches!(r, Err(Error::DuplicateId { .. })),
+                        "unexpected {:?}",
+                        r
+                    );
                 }
             }
             Op::Upsert(i, x) => {
@@ -102,7 +119,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         r.unwrap();
                         entry.1 = Some(n);
                     }
-                    None => prop_assert!(matches!(r, Err(Error::NotFound { .. })), "unexpected {:?}", r),
+                    None => prop_assert!(
+                        matches!(r, Err(Error::NotFound { .. })),
+                        "unexpected {:?}",
+                        r
+                    ),
                 }
             }
             Op::Delete(i) => {
@@ -120,7 +141,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
                 let r = c.commit(batch);
                 if bad {
-                    prop_assert!(matches!(r, Err(Error::DimensionMismatch { .. })), "unexpected {:?}", r);
+                    prop_assert!(
+                        matches!(r, Err(Error::DimensionMismatch { .. })),
+                        "unexpected {:?}",
+                        r
+                    );
                 } else {
                     r.unwrap();
                     for (i, x) in puts {

@@ -275,7 +275,10 @@ mod tests {
             (
                 Item {
                     id: "a".into(),
-                    values: vec![("v".into(), vec![0.0; 3].into()), ("v".into(), vec![0.0; 3].into())],
+                    values: vec![
+                        ("v".into(), vec![0.0; 3].into()),
+                        ("v".into(), vec![0.0; 3].into()),
+                    ],
                 },
                 |e| matches!(e, Error::DuplicateColumn { .. }),
             ),

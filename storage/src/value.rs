@@ -30,8 +30,40 @@ impl Value {
         }
     }
 
+    /// The text, if this is a TEXT value.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
+    }
+}
+
+/// SQL-ish rendering: `NULL`, `true`, `42`, `1.5`, `'text'`, `['a', 'b']`, `[0.1, 0.2]`.
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Null => f.write_str("NULL"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Text(s) => write!(f, "'{}'", s.replace('\'', "''")),
+            Value::Tags(tags) => {
+                let quoted: Vec<String> = tags
+                    .iter()
+                    .map(|t| Value::Text(t.clone()).to_string())
+                    .collect();
+                write!(f, "[{}]", quoted.join(", "))
+            }
+            Value::Vector(v) => {
+                let parts: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+                write!(f, "[{}]", parts.join(", "))
+            }
+        }
     }
 }
 

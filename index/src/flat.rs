@@ -1,0 +1,98 @@
+//! Exact search: the distance from the query to every row, the k closest kept. The
+//! ground truth every approximate index is measured against.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use quiver_storage::{Metric, RowId};
+
+use crate::kernels::distance;
+use crate::source::VectorSource;
+
+/// One result: a row and its distance (lower is closer).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hit {
+    pub row: RowId,
+    pub distance: f32,
+}
+
+/// Max-heap order by distance (ties by row), so the heap's top is the worst kept hit.
+struct Worst(Hit);
+
+impl PartialEq for Worst {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Worst {}
+impl PartialOrd for Worst {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Worst {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0
+            .distance
+            .total_cmp(&other.0.distance)
+            .then(self.0.row.cmp(&other.0.row))
+    }
+}
+
+/// The `k` rows closest to `query`, closest first, skipping NULL rows and rows
+/// `keep` rejects. Ties break by row id, so results are deterministic.
+pub fn exact_top_k(
+    source: &dyn VectorSource,
+    metric: Metric,
+    query: &[f32],
+    k: usize,
+    keep: &dyn Fn(RowId) -> bool,
+) -> Vec<Hit> {
+    let mut heap = BinaryHeap::with_capacity(k + 1);
+    if k == 0 {
+        return Vec::new();
+    }
+    for row in (0..source.len() as u32).map(RowId) {
+        let Some(v) = source.get(row) else { continue };
+        if !keep(row) {
+            continue;
+        }
+        let hit = Worst(Hit {
+            row,
+            distance: distance(metric, query, v),
+        });
+        if heap.len() < k {
+            heap.push(hit);
+        } else if heap.peek().is_some_and(|top| hit < *top) {
+            heap.pop();
+            heap.push(hit);
+        }
+    }
+    heap.into_sorted_vec().into_iter().map(|w| w.0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SliceSource;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn matches_a_full_sort(data in prop::collection::vec(-10f32..10.0, 3..300), k in 0usize..20) {
+            let dim = 3;
+            let data = &data[..data.len() / dim * dim];
+            let source = SliceSource::new(data, dim).unwrap();
+            let query = [0.5, -1.0, 2.0];
+            let got = exact_top_k(&source, Metric::L2, &query, k, &|r| r.0 % 7 != 3);
+            let mut all: Vec<Hit> = (0..source.len() as u32)
+                .map(RowId)
+                .filter(|r| r.0 % 7 != 3)
+                .map(|row| Hit { row, distance: distance(Metric::L2, &query, source.get(row).unwrap()) })
+                .collect();
+            all.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
+            all.truncate(k);
+            prop_assert_eq!(got, all);
+        }
+    }
+}
