@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 use quiver_storage::lock::WriterLock;
 use quiver_storage::{
     CollectionEntry, CollectionId, ColumnKind, Directory, Error, FsDirectory, Result, Schema,
@@ -15,7 +15,7 @@ use crate::collection::Collection;
 use crate::options::OpenOptions;
 use crate::snapshot::Snapshot;
 use crate::state::{CollectionState, DbState};
-use crate::writer::{Pending, Writer};
+use crate::writer::{CommitQueue, Writer};
 
 /// Everything the handles share.
 pub(crate) struct Shared {
@@ -25,7 +25,9 @@ pub(crate) struct Shared {
     pub state: RwLock<Arc<DbState>>,
     /// `None` for a read-only database.
     pub writer: Mutex<Option<Writer>>,
-    pub pending: Mutex<Vec<Pending>>,
+    pub pending: Mutex<CommitQueue>,
+    /// Signalled when a commit leader finishes a group.
+    pub commit_done: Condvar,
     /// Serializes compactions (they run mostly outside the writer lock).
     pub compaction: Mutex<()>,
     pub _lock: Option<WriterLock>,
@@ -84,7 +86,8 @@ impl Database {
             options,
             state: RwLock::new(Arc::new(recovered.state)),
             writer: Mutex::new(recovered.writer),
-            pending: Mutex::new(Vec::new()),
+            pending: Mutex::new(CommitQueue::default()),
+            commit_done: Condvar::new(),
             compaction: Mutex::new(()),
             _lock: lock,
         };

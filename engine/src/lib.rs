@@ -29,5 +29,5 @@ pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
 
 pub use quiver_storage::{
     AttrColumn, AttrType, Column, ColumnKind, DType, Directory, Error, FaultKind, FaultyDirectory,
-    FsDirectory, Item, Metric, Result, Schema, Value, VectorColumn,
+    FsDirectory, Item, MappedBytes, Metric, Result, Schema, Value, VectorColumn, WriteFile,
 };

@@ -58,32 +58,62 @@ struct Accepted {
     result: Arc<Mutex<Option<Result<CommitInfo>>>>,
 }
 
+/// Batches waiting for a leader, and whether a leader is at work.
+#[derive(Default)]
+pub(crate) struct CommitQueue {
+    pub waiting: Vec<Pending>,
+    pub leader_active: bool,
+}
+
 impl Shared {
     /// Queues a batch and returns once it is committed (or rejected).
+    ///
+    /// Group commit: the first caller to find no leader at work becomes the leader,
+    /// takes every queued batch, and writes and fsyncs them together. Others sleep on
+    /// `commit_done` until their result is in, or until the leader finishes and one of
+    /// them must lead the next group. Followers never wait for the writer lock, so the
+    /// queue refills while a leader is in fsync.
     pub(crate) fn commit(&self, collection: &str, batch: WriteBatch) -> Result<CommitInfo> {
         let result = Arc::new(Mutex::new(None));
-        self.pending.lock().push(Pending {
+        let mut queue = self.pending.lock();
+        queue.waiting.push(Pending {
             collection: collection.to_string(),
             batch,
             result: result.clone(),
         });
+        loop {
+            if let Some(r) = result.lock().take() {
+                drop(queue);
+                if r.is_ok() {
+                    self.maybe_flush(collection);
+                }
+                return r;
+            }
+            if queue.leader_active {
+                self.commit_done.wait(&mut queue);
+                continue;
+            }
+            queue.leader_active = true;
+            let group = std::mem::take(&mut queue.waiting);
+            drop(queue);
+            self.lead_group(group);
+            queue = self.pending.lock();
+            queue.leader_active = false;
+            self.commit_done.notify_all();
+        }
+    }
+
+    /// Commits a group under the writer lock; every batch gets a result.
+    fn lead_group(&self, group: Vec<Pending>) {
         let mut guard = self.writer.lock();
-        // A leader may have committed our batch while we waited for the lock.
-        if let Some(r) = result.lock().take() {
-            return r;
+        match guard.as_mut() {
+            Some(writer) => self.commit_group(writer, group),
+            None => {
+                for p in group {
+                    *p.result.lock() = Some(Err(Error::ReadOnly));
+                }
+            }
         }
-        let Some(writer) = guard.as_mut() else {
-            return Err(Error::ReadOnly);
-        };
-        let group = std::mem::take(&mut *self.pending.lock());
-        self.commit_group(writer, group);
-        let outcome = result.lock().take();
-        let touched = collection.to_string();
-        drop(guard);
-        if outcome.as_ref().is_some_and(|r| r.is_ok()) {
-            self.maybe_flush(&touched);
-        }
-        outcome.unwrap_or_else(|| Err(Error::InvalidArgument("commit produced no result".into())))
     }
 
     fn commit_group(&self, writer: &mut Writer, group: Vec<Pending>) {
