@@ -12,7 +12,7 @@ use quiver_storage::{
 };
 
 use crate::collection::Collection;
-use crate::options::OpenOptions;
+use crate::options::{Durability, OpenOptions};
 use crate::snapshot::Snapshot;
 use crate::state::{CollectionState, DbState};
 use crate::writer::{CommitQueue, Writer};
@@ -91,9 +91,13 @@ impl Database {
             compaction: Mutex::new(()),
             _lock: lock,
         };
-        Ok(Database {
-            shared: Arc::new(shared),
-        })
+        let shared = Arc::new(shared);
+        if let (Durability::Periodic(every), false) =
+            (shared.options.durability, shared.options.read_only)
+        {
+            spawn_periodic_sync(Arc::downgrade(&shared), every);
+        }
+        Ok(Database { shared })
     }
 
     /// A consistent point-in-time view of every collection.
@@ -242,6 +246,36 @@ pub(crate) fn added_column(
         )));
     }
     schema.with_column(name, kind, nullable)
+}
+
+/// Under [`Durability::Periodic`], fsyncs the WAL every `every` even when no commit
+/// comes to do it. The thread ends when the database is dropped.
+fn spawn_periodic_sync(shared: std::sync::Weak<Shared>, every: std::time::Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("quiver-wal-sync".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(every);
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                let mut guard = shared.writer.lock();
+                if let Some(writer) = guard.as_mut() {
+                    writer.sync_wal();
+                }
+            }
+        });
+    // Without the thread, commits still sync once `every` has passed (see the writer).
+    drop(spawned);
+}
+
+impl Drop for Shared {
+    /// Closing syncs what the durability policy left unsynced (best effort).
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.get_mut().as_mut() {
+            writer.sync_wal();
+        }
+    }
 }
 
 fn check_collection_name(name: &str) -> Result<()> {

@@ -13,11 +13,11 @@ pub enum Durability {
     /// fsync before `commit` returns: a returned commit survives kill -9 and power loss.
     #[default]
     SyncEveryCommit,
-    /// fsync at a commit when at least this long has passed since the last one (and on
-    /// flush and close): a power cut loses at most the commits of that window.
+    /// fsync from a background thread every interval (and at a commit when the interval
+    /// has passed, and on close): a power cut loses at most the commits of that window.
     Periodic(Duration),
-    /// Never fsync the WAL (the OS writes it back eventually): survives a killed
-    /// process, not a power cut.
+    /// No WAL fsync while open (closing syncs): commits survive a killed process, not
+    /// a power cut. Segments and the manifest are always synced.
     Never,
 }
 

@@ -39,6 +39,16 @@ impl Writer {
         }
     }
 
+    /// Fsyncs appended WAL records if the writer is healthy; a failure poisons it.
+    pub fn sync_wal(&mut self) {
+        if self.poisoned.is_none() {
+            match self.wal.sync() {
+                Ok(()) => self.last_sync = Instant::now(),
+                Err(e) => self.poison(format!("WAL fsync failed: {e}")),
+            }
+        }
+    }
+
     pub fn poison(&mut self, reason: impl Into<String>) {
         self.poisoned.get_or_insert(reason.into());
     }

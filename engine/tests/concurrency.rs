@@ -197,3 +197,50 @@ fn concurrent_committers_share_fsyncs() {
     );
     eprintln!("{commits} commits from {threads} threads took {used} WAL fsyncs");
 }
+
+#[test]
+fn periodic_durability_syncs_in_the_background() {
+    let tmp = tempfile::tempdir().unwrap();
+    let counting = quiver::FaultyDirectory::new(
+        Arc::new(FsDirectory::open(tmp.path()).unwrap()),
+        quiver::FaultKind::Sync,
+        u64::MAX, // never fails: only counts fsyncs
+        false,
+    );
+    let options =
+        OpenOptions::new().durability(quiver::Durability::Periodic(Duration::from_secs(3600)));
+    let db = Database::open_in(Arc::new(counting.clone()), options).unwrap();
+    let c = db.create_collection("c", schema()).unwrap();
+    let before = counting.attempts();
+    c.commit(batch(1)).unwrap();
+    assert_eq!(
+        counting.attempts(),
+        before,
+        "an hour-long period does not sync at commit"
+    );
+    drop((c, db));
+    assert!(
+        counting.attempts() > before,
+        "closing syncs what the period left"
+    );
+
+    let counting = quiver::FaultyDirectory::new(
+        Arc::new(FsDirectory::open(tmp.path()).unwrap()),
+        quiver::FaultKind::Sync,
+        u64::MAX,
+        false,
+    );
+    let options =
+        OpenOptions::new().durability(quiver::Durability::Periodic(Duration::from_millis(5)));
+    let db = Database::open_in(Arc::new(counting.clone()), options).unwrap();
+    let before = counting.attempts();
+    db.collection("c").unwrap().commit(batch(2)).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while counting.attempts() == before && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        counting.attempts() > before,
+        "the background thread synced the commit"
+    );
+}
