@@ -106,6 +106,7 @@ impl Shared {
         };
 
         // 3. Publish, carrying over deletions made since step 1.
+        let mut manifest_attempted = false;
         let published = self.with_writer(|shared, writer| {
             let state = shared.state.read().clone();
             let current = state
@@ -115,38 +116,31 @@ impl Shared {
                 .ok_or_else(|| Error::UnknownCollection {
                     name: name.to_string(),
                 })?;
-            let n = input.segments.len();
-            let same_inputs = current.segments.len() >= n
-                && current.segments[..n]
+            let is_input = |v: &SegmentView| {
+                input
+                    .segments
                     .iter()
-                    .zip(&input.segments)
-                    .all(|(a, b)| a.segment.id() == b.segment.id());
-            if !same_inputs {
-                return Err(Error::InvalidArgument(
-                    "segments changed during compaction".into(),
-                ));
-            }
-            let mut segments = Vec::with_capacity(current.segments.len() - n + 1);
+                    .any(|i| i.segment.id() == v.segment.id())
+            };
+            let mut segments = Vec::with_capacity(current.segments.len() + 1);
             if let Some(mut out) = output.clone() {
-                for (now, then) in current.segments[..n].iter().zip(&input.segments) {
-                    for row in now.tombstones.newer_than(&then.tombstones) {
-                        let id = now.segment.id_at(row)?;
-                        if let Some(r) = out.segment.find(id)? {
-                            Arc::make_mut(&mut out.tombstones).delete(r);
-                            out.dirty = true;
-                        }
-                    }
-                }
+                carry_over_deletions(&input.segments, &current.segments, &mut out)?;
                 segments.push(out);
             }
-            segments.extend(current.segments[n..].iter().cloned());
+            segments.extend(current.segments.iter().filter(|v| !is_input(v)).cloned());
+            // Inputs' files as they are now (a flush may have written newer tombstone
+            // files for them during the merge) and as they were.
             let mut obsolete = crate::flush::files_of(&input);
+            for view in current.segments.iter().filter(|v| is_input(v)) {
+                obsolete.extend(view.tombstone_file.clone());
+            }
             obsolete.extend(shared.save_tombstones(writer, &mut segments)?);
             let mut manifest = writer.manifest.clone();
             manifest.last_lsn = state.last_lsn;
             if let Some(entry) = manifest.collections.iter_mut().find(|c| c.id == input.id) {
                 entry.segments = segment_entries(&segments);
             }
+            manifest_attempted = true;
             shared.store_manifest(writer, manifest)?;
             let mut next_cs = (**current).clone();
             next_cs.segments = segments;
@@ -161,11 +155,38 @@ impl Shared {
                 Ok(())
             }
             Err(e) => {
-                if output.is_some() {
+                // Once the manifest store was attempted, the manifest on disk may name
+                // the output: keep it (the writer is poisoned; a reopen sorts it out).
+                if output.is_some() && !manifest_attempted {
                     self.remove_files(vec![segment_file_name(id)]);
                 }
                 Err(e)
             }
         }
     }
+}
+
+/// Deletes from `out` the rows deleted in the inputs since the merge read them. An
+/// input gone from `current` was dropped by a flush because all its rows were deleted.
+fn carry_over_deletions(
+    then: &[SegmentView],
+    current: &[SegmentView],
+    out: &mut SegmentView,
+) -> Result<()> {
+    for old in then {
+        let now = current.iter().find(|v| v.segment.id() == old.segment.id());
+        let deleted: Vec<RowId> = match now {
+            Some(now) => now.tombstones.newer_than(&old.tombstones).collect(),
+            None => (0..old.segment.rows())
+                .map(RowId)
+                .filter(|&r| !old.tombstones.is_deleted(r))
+                .collect(),
+        };
+        for row in deleted {
+            if let Some(r) = out.segment.find(old.segment.id_at(row)?)? {
+                out.dirty |= Arc::make_mut(&mut out.tombstones).delete(r);
+            }
+        }
+    }
+    Ok(())
 }

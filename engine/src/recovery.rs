@@ -32,6 +32,7 @@ pub(crate) fn recover(dir: Arc<dyn Directory>, options: &OpenOptions) -> Result<
             )));
         }
         None => {
+            refuse_data_without_manifest(dir.as_ref())?;
             let m = Manifest {
                 next_segment_id: 1,
                 next_collection_id: 1,
@@ -169,6 +170,25 @@ fn open_collection(
         });
     }
     Ok(cs)
+}
+
+/// A folder holding Quiver data files but no MANIFEST lost its manifest: starting a
+/// fresh database there would treat every segment as an orphan and delete it.
+fn refuse_data_without_manifest(dir: &dyn Directory) -> Result<()> {
+    let data = dir
+        .list()?
+        .into_iter()
+        .find(|n| n.ends_with(".qseg") || n.ends_with(".del") || parse_wal_file_name(n).is_some());
+    match data {
+        Some(file) => Err(Error::corrupted(
+            dir.path_of(quiver_storage::manifest::MANIFEST_FILE),
+            0,
+            format!(
+                "the MANIFEST is missing but data files such as {file} are present; refusing to start a new database over them"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Deletes temporary files and segment/tombstone files the manifest does not name.

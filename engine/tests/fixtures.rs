@@ -91,7 +91,8 @@ fn regenerate_fixtures_when_asked() {
     let _ = std::fs::remove_file(good.join("LOCK"));
     // WAL: header 16 bytes, then three records of equal size.
     edit("torn_wal_tail", ".log", |b| b.truncate(b.len() - 7));
-    edit("wal_bad_crc_mid_log", ".log", |b| b[16 + 8 + 20] ^= 0x01);
+    // 16-byte file header, 12-byte frame, then the first payload: flip a bit in it.
+    edit("wal_bad_crc_mid_log", ".log", |b| b[16 + 12 + 20] ^= 0x01);
     edit("wal_wrong_version", ".log", |b| b[8] = 99);
     edit("segment_truncated", ".qseg", |b| b.truncate(b.len() / 2));
     edit("segment_wrong_magic", ".qseg", |b| b[0] = b'X');

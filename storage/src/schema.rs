@@ -179,6 +179,13 @@ impl Schema {
     /// Checks invariants of a schema read from disk.
     pub fn check(&self) -> Result<()> {
         let mut rebuilt = SchemaBuilder::default();
+        let mut ids: Vec<u32> = self.columns.iter().map(|c| c.id.0).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err(Error::InvalidArgument(
+                "two columns share one column id".into(),
+            ));
+        }
         for c in &self.columns {
             if c.id.0 >= self.next_column_id {
                 return Err(Error::InvalidArgument(format!(

@@ -108,6 +108,9 @@ impl Tombstones {
         let crc = r.u32()?;
         let words = (rows as usize).div_ceil(64);
         let raw = r.take(words * 8)?;
+        if !r.is_done() {
+            return Err(r.error("trailing bytes after the tombstone bitmap"));
+        }
         if crc32fast::hash(raw) != crc {
             return Err(Error::corrupted(path, 24, "tombstone checksum mismatch"));
         }

@@ -1,10 +1,13 @@
 //! The write-ahead log: numbered files `wal-<first lsn>.log`, each a 16-byte header and
-//! then records `len u32 | crc32 u32 | payload`, payload = `lsn u64 | collection u64 |
-//! ops`. One record is one committed batch, so a batch is all or nothing.
+//! then records `len u32 | crc32(len) u32 | crc32(payload) u32 | payload`, payload =
+//! `lsn u64 | collection u64 | ops`. One record is one committed batch, so a batch is
+//! all or nothing.
 //!
-//! On open, an incomplete or checksum-failing record at the very end of the newest file
-//! is a torn tail (the crash hit mid-append) and is cut off; anything wrong before the
-//! end is [`crate::Error::Corrupted`].
+//! On open, a torn tail (the crash hit mid-append) is cut off: a frame header cut short
+//! or all zeros, a payload cut short, or a last record that fails its checksum and ends
+//! in zeros. Anything else wrong, including a damaged length, is
+//! [`crate::Error::Corrupted`]: the length has its own checksum so a flipped length can
+//! never pass for a torn tail and silently drop the records after it.
 
 mod reader;
 mod record;
@@ -22,8 +25,8 @@ pub const WAL_MAGIC: [u8; 8] = *b"QVWAL\0\0\0";
 pub const WAL_VERSION: u32 = 1;
 /// Size of the per-file header: magic, version, reserved.
 pub const WAL_HEADER_LEN: usize = 16;
-/// Size of a record's frame: length and CRC.
-pub const FRAME_LEN: usize = 8;
+/// Size of a record's frame: length, the length's CRC, the payload's CRC.
+pub const FRAME_LEN: usize = 12;
 /// Smallest payload: lsn and collection id.
 pub const MIN_PAYLOAD: usize = 16;
 /// Largest payload accepted (a batch must fit in one record).

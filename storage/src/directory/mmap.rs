@@ -21,7 +21,7 @@ impl MappedBytes {
         if file.metadata()?.len() == 0 {
             return Ok(Self::from_vec(Vec::new()));
         }
-        // SAFETY: Quiver maps only files it published immutably (segments, tombstones)
+        // SAFETY: Quiver maps only files it published immutably (segments)
         // and never writes to them again; the database lock keeps other Quiver writers
         // out. A foreign process truncating the file is outside the contract (documented
         // in docs/FORMAT.md). We only ever hand out `&[u8]` views of the map.

@@ -68,7 +68,7 @@ pub struct Header {
 
 pub const TRAILER_MAGIC: [u8; 8] = *b"QVSEGEND";
 
-/// The 64-byte preamble at byte 0: magic, version, flags, zeros.
+/// The 64-byte preamble at byte 0: magic, version, then zeros (bytes 12..64 are reserved).
 pub fn preamble() -> [u8; HEADER_LEN] {
     let mut out = [0u8; HEADER_LEN];
     out[..8].copy_from_slice(&SEGMENT_MAGIC);
@@ -234,6 +234,9 @@ pub fn decode_directory(bytes: &[u8], header: &Header, path: &Path) -> Result<Ve
             ));
         }
         regions.push(region);
+    }
+    if !r.is_done() {
+        return Err(r.error("trailing bytes after the region directory"));
     }
     Ok(regions)
 }

@@ -115,25 +115,33 @@ enum Frame {
 
 fn check_frame(bytes: &[u8], pos: usize) -> Frame {
     let rest = &bytes[pos..];
-    let all_zero = rest.iter().all(|&b| b == 0);
     if rest.len() < FRAME_LEN {
         return Frame::Torn;
     }
-    let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-    let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
-    if !(MIN_PAYLOAD..=MAX_PAYLOAD).contains(&len) {
-        return if all_zero {
+    let word = |at: usize| u32::from_le_bytes([rest[at], rest[at + 1], rest[at + 2], rest[at + 3]]);
+    let (len, len_crc, crc) = (word(0) as usize, word(4), word(8));
+    if crc32fast::hash(&rest[..4]) != len_crc {
+        // A header we wrote always checks; zeros are space the file system extended
+        // but the crash kept us from filling.
+        return if rest.iter().all(|&b| b == 0) {
             Frame::Torn
         } else {
-            Frame::Bad(format!("record length {len} is out of range"))
+            Frame::Bad("record length fails its checksum".into())
         };
+    }
+    if !(MIN_PAYLOAD..=MAX_PAYLOAD).contains(&len) {
+        return Frame::Bad(format!("record length {len} is out of range"));
     }
     let end = FRAME_LEN + len;
     if end > rest.len() {
         return Frame::Torn;
     }
     if crc32fast::hash(&rest[FRAME_LEN..end]) != crc {
-        return if end == rest.len() || all_zero {
+        let last = end == rest.len();
+        let zero_filled = rest[end.saturating_sub(ZERO_TAIL).max(FRAME_LEN)..end]
+            .iter()
+            .all(|&b| b == 0);
+        return if last && zero_filled {
             Frame::Torn
         } else {
             Frame::Bad("record checksum mismatch".into())
@@ -141,6 +149,10 @@ fn check_frame(bytes: &[u8], pos: usize) -> Frame {
     }
     Frame::Valid { end: pos + end }
 }
+
+/// A last record failing its checksum is a torn write only if it ends in this many zero
+/// bytes (the unwritten part of a page); any other damage is corruption.
+const ZERO_TAIL: usize = 8;
 
 fn read_u64(bytes: &[u8], at: usize) -> u64 {
     let mut a = [0u8; 8];
@@ -187,6 +199,32 @@ mod tests {
                 decode_ops(&schema, f.body(r), &f.path, 0).unwrap();
             }
         }
+    }
+
+    #[test]
+    fn a_damaged_length_or_last_record_is_corruption_not_a_torn_tail() {
+        let (_, bytes, ends) = file_with(3);
+        let mut long = bytes.clone();
+        long[WAL_HEADER_LEN] = 0xE8; // first record's length: in range, past the end
+        long[WAL_HEADER_LEN + 1] = 0x03;
+        let err = read_wal_file("w".into(), long, Lsn(0)).unwrap_err();
+        assert!(
+            matches!(err, Error::Corrupted { offset: 16, .. }),
+            "{err:?}"
+        );
+        let mut flipped = bytes.clone();
+        flipped[ends[1] + FRAME_LEN + 3] ^= 0x04; // inside the last record
+        let err = read_wal_file("w".into(), flipped, Lsn(0)).unwrap_err();
+        assert!(matches!(err, Error::Corrupted { .. }), "{err:?}");
+        let mut zero_filled = bytes.clone();
+        let n = zero_filled.len();
+        zero_filled[n - 20..].fill(0); // the page the crash never wrote
+        let f = read_wal_file("w".into(), zero_filled, Lsn(0)).unwrap();
+        assert_eq!((f.records.len(), f.torn_tail), (2, true));
+        let mut zero_header = bytes[..ends[1]].to_vec();
+        zero_header.extend_from_slice(&[0u8; 40]);
+        let f = read_wal_file("w".into(), zero_header, Lsn(0)).unwrap();
+        assert_eq!((f.records.len(), f.torn_tail), (2, true));
     }
 
     #[test]

@@ -30,7 +30,8 @@ pub fn encode_record(
 ) -> Result<Vec<u8>> {
     let mut w = ByteWriter::with_capacity(4096);
     w.u32(0); // length, patched below
-    w.u32(0); // crc, patched below
+    w.u32(0); // length's crc, patched below
+    w.u32(0); // payload crc, patched below
     w.u64(lsn.0);
     w.u64(collection.0);
     w.u32(ops.len() as u32);
@@ -53,8 +54,10 @@ pub fn encode_record(
         )));
     }
     let crc = crc32fast::hash(&w.buf[FRAME_LEN..]);
-    w.buf[0..4].copy_from_slice(&(payload_len as u32).to_le_bytes());
-    w.buf[4..8].copy_from_slice(&crc.to_le_bytes());
+    let len = (payload_len as u32).to_le_bytes();
+    w.buf[0..4].copy_from_slice(&len);
+    w.buf[4..8].copy_from_slice(&crc32fast::hash(&len).to_le_bytes());
+    w.buf[8..12].copy_from_slice(&crc.to_le_bytes());
     Ok(w.buf)
 }
 
