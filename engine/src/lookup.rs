@@ -71,13 +71,17 @@ impl CollectionState {
 
     /// Writes a full row (replacing any live copy) during commit or replay.
     pub fn put_row(&mut self, row: Row) -> Result<()> {
-        if let Some(location) = self.locate(row.id.as_str())?
-            && location != Location::Memtable
-        {
+        let location = self.locate(row.id.as_str())?;
+        self.put_row_at(location, row);
+        Ok(())
+    }
+
+    /// Writes a full row whose live copy, if any, is known to be at `location`.
+    pub fn put_row_at(&mut self, location: Option<Location>, row: Row) {
+        if let Some(location @ Location::Segment(..)) = location {
             self.remove_live(location, row.id.as_str());
         }
         self.memtable.put(row);
-        Ok(())
     }
 
     /// Deletes `id` if live; true if something was deleted.

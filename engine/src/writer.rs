@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
-use quiver_storage::wal::{AppendError, WalOp, encode_record};
+use quiver_storage::wal::{AppendError, RecordBuilder, WalOp};
 use quiver_storage::{Error, Lsn, Manifest, Result, Row, WalWriter};
 
 use crate::batch::{BatchOp, CommitInfo, WriteBatch};
@@ -162,10 +162,11 @@ impl Shared {
         if accepted.is_empty() {
             return;
         }
-        let bytes: Vec<u8> = accepted
-            .iter()
-            .flat_map(|a| a.record.iter().copied())
-            .collect();
+        let bytes = if accepted.len() == 1 {
+            std::mem::take(&mut accepted[0].record)
+        } else {
+            concat_records(&accepted)
+        };
         let durable = self.append_and_sync(writer, &bytes);
         match durable {
             Ok(()) => {
@@ -233,7 +234,7 @@ fn stage_batch(
         })?;
     let mut cs: CollectionState = (**current).clone();
     let schema = cs.schema.clone();
-    let mut ops = Vec::with_capacity(batch.ops.len());
+    let mut record = RecordBuilder::new(lsn, cs.id);
     let (mut written, mut deleted) = (0, 0);
     for op in &batch.ops {
         match op {
@@ -244,14 +245,14 @@ fn stage_batch(
                         id: item.id.clone(),
                     });
                 }
-                cs.put_row(row.clone())?;
-                ops.push(WalOp::Put(row));
+                record.put(&schema, &row);
+                cs.put_row_at(None, row);
                 written += 1;
             }
             BatchOp::Upsert(item) => {
                 let row = Row::from_item(&schema, item)?;
-                cs.put_row(row.clone())?;
-                ops.push(WalOp::Put(row));
+                record.put(&schema, &row);
+                cs.put_row(row)?;
                 written += 1;
             }
             BatchOp::Update(item) => {
@@ -260,23 +261,23 @@ fn stage_batch(
                     id: item.id.clone(),
                 })?;
                 let row = cs.row_at(location, &item.id)?.patched(&schema, item)?;
-                cs.put_row(row.clone())?;
-                ops.push(WalOp::Put(row));
+                record.put(&schema, &row);
+                cs.put_row_at(Some(location), row);
                 written += 1;
             }
             BatchOp::Delete(id) => {
                 let id = quiver_storage::ItemId::new(id.clone())?;
                 if cs.delete_id(id.as_str())? {
-                    ops.push(WalOp::Delete(id));
+                    record.delete(&id);
                     deleted += 1;
                 }
             }
         }
     }
-    if ops.is_empty() {
+    if record.ops() == 0 {
         return Ok(None);
     }
-    let record = encode_record(lsn, cs.id, &schema, &ops)?;
+    let record = record.finish()?;
     cs.unflushed_since.get_or_insert(lsn);
     working
         .collections
@@ -290,6 +291,15 @@ fn stage_batch(
             deleted,
         },
     )))
+}
+
+/// The group's records back to back, for one append.
+fn concat_records(accepted: &[Accepted]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(accepted.iter().map(|a| a.record.len()).sum());
+    for a in accepted {
+        bytes.extend_from_slice(&a.record);
+    }
+    bytes
 }
 
 /// Applies one replayed WAL record's ops (already validated when first committed).

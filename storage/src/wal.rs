@@ -14,7 +14,7 @@ mod record;
 mod writer;
 
 pub use reader::{WalFile, WalRecord, read_wal_file};
-pub use record::{WalOp, decode_ops, encode_record};
+pub use record::{RecordBuilder, WalOp, decode_ops, encode_record};
 pub use writer::{AppendError, WalWriter};
 
 use crate::ids::Lsn;

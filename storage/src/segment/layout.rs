@@ -54,6 +54,13 @@ pub struct Region {
     pub crc: u32,
 }
 
+impl Region {
+    /// The region's bytes as a range of file offsets (bounds checked at open).
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.offset as usize..(self.offset + self.len) as usize
+    }
+}
+
 /// The segment's fixed metadata. It is written as a trailer in the last
 /// [`HEADER_LEN`] bytes (the writer streams regions, so sizes are known only at the
 /// end); the first [`HEADER_LEN`] bytes are a preamble with magic and version.

@@ -23,6 +23,10 @@ pub struct Segment {
     bytes: MappedBytes,
     rows: u32,
     regions: HashMap<(RegionKind, ColumnId), Region>,
+    /// File byte ranges of the id regions, resolved once at open: id lookups are the
+    /// hottest read path (every get and every write probes them).
+    id_offsets: Range<usize>,
+    id_bytes: Range<usize>,
 }
 
 impl Segment {
@@ -50,14 +54,18 @@ impl Segment {
                 return Err(Error::corrupted(&path, r.offset, "region listed twice"));
             }
         }
-        let segment = Segment {
+        let mut segment = Segment {
             id,
             path,
             bytes,
             rows: header.rows as u32,
             regions: map,
+            id_offsets: 0..0,
+            id_bytes: 0..0,
         };
         segment.check_shapes(schema)?;
+        segment.id_offsets = segment.region(RegionKind::IdOffsets, ColumnId(0))?.range();
+        segment.id_bytes = segment.region(RegionKind::IdBytes, ColumnId(0))?.range();
         Ok(segment)
     }
 
@@ -194,21 +202,53 @@ impl Segment {
         Ok(start as usize..end as usize)
     }
 
-    /// The item id of a row.
-    pub fn id_at(&self, row: RowId) -> Result<&str> {
-        let kinds = (RegionKind::IdOffsets, RegionKind::IdBytes);
-        let range = self.var_range(kinds, ColumnId(0), row)?;
-        let raw = &self.region_bytes(RegionKind::IdBytes, ColumnId(0))?[range];
-        std::str::from_utf8(raw)
-            .map_err(|_| Error::corrupted(&self.path, 0, format!("id of row {row} is not UTF-8")))
+    /// The raw bytes of a row's id.
+    fn id_bytes_at(&self, row: u32) -> Result<&[u8]> {
+        let all = self.bytes.as_bytes();
+        let offsets: &[u64] = bytemuck::try_cast_slice(&all[self.id_offsets.clone()])
+            .map_err(|e| self.cast_error(RegionKind::IdOffsets, ColumnId(0), e))?;
+        let i = row as usize;
+        let (Some(&start), Some(&end)) = (offsets.get(i), offsets.get(i + 1)) else {
+            return Err(Error::InvalidArgument(format!(
+                "row {row} is beyond {} rows",
+                self.rows
+            )));
+        };
+        let ids = &all[self.id_bytes.clone()];
+        if start > end || end > ids.len() as u64 {
+            let at = self.id_offsets.start as u64 + i as u64 * 8;
+            return Err(Error::corrupted(
+                &self.path,
+                at,
+                format!("id offsets {start}..{end} of row {row} are out of range"),
+            ));
+        }
+        Ok(&ids[start as usize..end as usize])
     }
 
-    /// Binary search for an id (rows are sorted by id).
+    /// The item id of a row.
+    pub fn id_at(&self, row: RowId) -> Result<&str> {
+        std::str::from_utf8(self.id_bytes_at(row.0)?).map_err(|_| {
+            Error::corrupted(
+                &self.path,
+                self.id_bytes.start as u64,
+                format!("id of row {row} is not UTF-8"),
+            )
+        })
+    }
+
+    /// Binary search for an id (rows are sorted by id; `str` order is byte order, so
+    /// probes compare bytes without UTF-8 checks). Ids outside the segment's first..last
+    /// range cost two probes.
     pub fn find(&self, id: &str) -> Result<Option<RowId>> {
+        let id = id.as_bytes();
+        if self.rows == 0 || id < self.id_bytes_at(0)? || id > self.id_bytes_at(self.rows - 1)? {
+            return Ok(None);
+        }
         let (mut lo, mut hi) = (0u32, self.rows);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.id_at(RowId(mid))?.cmp(id) {
+            match self.id_bytes_at(mid)?.cmp(id) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Ok(Some(RowId(mid))),
@@ -248,10 +288,14 @@ impl Segment {
                 self.rows
             )));
         }
-        if let Ok(validity) = self.u64s(RegionKind::Validity, column.id)
-            && validity[i / 64] & (1 << (i % 64)) == 0
+        if self
+            .regions
+            .contains_key(&(RegionKind::Validity, column.id))
         {
-            return Ok(None);
+            let validity = self.u64s(RegionKind::Validity, column.id)?;
+            if validity[i / 64] & (1 << (i % 64)) == 0 {
+                return Ok(None);
+            }
         }
         Ok(Some(&all[i * dim..(i + 1) * dim]))
     }

@@ -21,44 +21,77 @@ pub enum WalOp {
     Delete(ItemId),
 }
 
-/// A complete framed record (`len | crc | payload`) ready to append.
+/// A complete framed record (`len | crc(len) | crc | payload`) ready to append.
 pub fn encode_record(
     lsn: Lsn,
     collection: CollectionId,
     schema: &Schema,
     ops: &[WalOp],
 ) -> Result<Vec<u8>> {
-    let mut w = ByteWriter::with_capacity(4096);
-    w.u32(0); // length, patched below
-    w.u32(0); // length's crc, patched below
-    w.u32(0); // payload crc, patched below
-    w.u64(lsn.0);
-    w.u64(collection.0);
-    w.u32(ops.len() as u32);
+    let mut record = RecordBuilder::new(lsn, collection);
     for op in ops {
         match op {
-            WalOp::Put(row) => {
-                w.u8(OP_PUT);
-                row.encode(schema, &mut w);
-            }
-            WalOp::Delete(id) => {
-                w.u8(OP_DELETE);
-                w.str(id.as_str());
-            }
+            WalOp::Put(row) => record.put(schema, row),
+            WalOp::Delete(id) => record.delete(id),
         }
     }
-    let payload_len = w.len() - FRAME_LEN;
-    if payload_len > MAX_PAYLOAD {
-        return Err(Error::InvalidArgument(format!(
-            "a batch encodes to {payload_len} bytes; the limit is {MAX_PAYLOAD}: split it"
-        )));
+    record.finish()
+}
+
+/// Encodes a record op by op, so a writer can log a row and then move it elsewhere
+/// without keeping a copy.
+#[derive(Debug)]
+pub struct RecordBuilder {
+    w: ByteWriter,
+    ops: u32,
+}
+
+/// Where the op count sits: after the frame, the LSN and the collection id.
+const OPS_AT: usize = FRAME_LEN + 16;
+
+impl RecordBuilder {
+    pub fn new(lsn: Lsn, collection: CollectionId) -> Self {
+        let mut w = ByteWriter::with_capacity(4096);
+        w.buf.resize(FRAME_LEN, 0); // length and checksums, patched by `finish`
+        w.u64(lsn.0);
+        w.u64(collection.0);
+        w.u32(0); // op count, patched by `finish`
+        RecordBuilder { w, ops: 0 }
     }
-    let crc = crc32fast::hash(&w.buf[FRAME_LEN..]);
-    let len = (payload_len as u32).to_le_bytes();
-    w.buf[0..4].copy_from_slice(&len);
-    w.buf[4..8].copy_from_slice(&crc32fast::hash(&len).to_le_bytes());
-    w.buf[8..12].copy_from_slice(&crc.to_le_bytes());
-    Ok(w.buf)
+
+    pub fn put(&mut self, schema: &Schema, row: &Row) {
+        self.w.u8(OP_PUT);
+        row.encode(schema, &mut self.w);
+        self.ops += 1;
+    }
+
+    pub fn delete(&mut self, id: &ItemId) {
+        self.w.u8(OP_DELETE);
+        self.w.str(id.as_str());
+        self.ops += 1;
+    }
+
+    pub fn ops(&self) -> u32 {
+        self.ops
+    }
+
+    /// Patches the frame; fails if the payload exceeds [`MAX_PAYLOAD`].
+    pub fn finish(self) -> Result<Vec<u8>> {
+        let mut buf = self.w.buf;
+        let payload_len = buf.len() - FRAME_LEN;
+        if payload_len > MAX_PAYLOAD {
+            return Err(Error::InvalidArgument(format!(
+                "a batch encodes to {payload_len} bytes; the limit is {MAX_PAYLOAD}: split it"
+            )));
+        }
+        buf[OPS_AT..OPS_AT + 4].copy_from_slice(&self.ops.to_le_bytes());
+        let crc = crc32fast::hash(&buf[FRAME_LEN..]);
+        let len = (payload_len as u32).to_le_bytes();
+        buf[0..4].copy_from_slice(&len);
+        buf[4..8].copy_from_slice(&crc32fast::hash(&len).to_le_bytes());
+        buf[8..12].copy_from_slice(&crc.to_le_bytes());
+        Ok(buf)
+    }
 }
 
 /// Decodes the ops of a record body (the payload after lsn and collection id).
