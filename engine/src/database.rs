@@ -80,7 +80,7 @@ impl Database {
         } else {
             Some(WriterLock::acquire(dir.root())?)
         };
-        let recovered = crate::recovery::recover(dir.clone(), &options)?;
+        let recovered = recover_retrying(&dir, &options)?;
         let shared = Shared {
             dir,
             options,
@@ -246,6 +246,28 @@ pub(crate) fn added_column(
         )));
     }
     schema.with_column(name, kind, nullable)
+}
+
+/// Recovers; a read-only open retries a few times when a file vanished under it (a
+/// live writer retired a WAL file or compacted a segment between our listing and our
+/// read), which a fresh look at the manifest resolves.
+fn recover_retrying(
+    dir: &Arc<dyn Directory>,
+    options: &OpenOptions,
+) -> Result<crate::recovery::Recovered> {
+    let mut attempt = 0;
+    loop {
+        match crate::recovery::recover(dir.clone(), options) {
+            Err(Error::Io { source, .. })
+                if options.read_only
+                    && source.kind() == std::io::ErrorKind::NotFound
+                    && attempt < 3 =>
+            {
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Under [`Durability::Periodic`], fsyncs the WAL every `every` even when no commit
