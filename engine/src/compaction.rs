@@ -161,7 +161,16 @@ impl Shared {
                 Ok(())
             }
             Err(e) => {
-                if output.is_some() {
+                // A failed manifest store poisons the writer, and the file on disk may
+                // then be the NEW manifest naming the output (the rename happened, the
+                // folder fsync failed): leave the output to the next open, which keeps
+                // it if named or removes it as an orphan.
+                let poisoned = self
+                    .writer
+                    .lock()
+                    .as_ref()
+                    .is_some_and(|w| w.poisoned.is_some());
+                if output.is_some() && !poisoned {
                     self.remove_files(vec![segment_file_name(id)]);
                 }
                 Err(e)
