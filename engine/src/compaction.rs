@@ -79,13 +79,7 @@ impl Shared {
         let picked = self.with_writer(|shared, writer| {
             shared.flush_locked(writer, name)?;
             let state = shared.state.read().clone();
-            let cs = state
-                .collections
-                .get(name)
-                .ok_or_else(|| Error::UnknownCollection {
-                    name: name.to_string(),
-                })?
-                .clone();
+            let cs = state.collection(name)?.clone();
             if !worth_compacting(&cs) {
                 return Ok(None);
             }
@@ -109,13 +103,12 @@ impl Shared {
         let mut manifest_attempted = false;
         let published = self.with_writer(|shared, writer| {
             let state = shared.state.read().clone();
-            let current = state
-                .collections
-                .get(name)
-                .filter(|c| c.id == input.id)
-                .ok_or_else(|| Error::UnknownCollection {
+            let current = state.collection(name)?;
+            if current.id != input.id {
+                return Err(Error::UnknownCollection {
                     name: name.to_string(),
-                })?;
+                });
+            }
             let is_input = |v: &SegmentView| {
                 input
                     .segments
@@ -144,9 +137,7 @@ impl Shared {
             shared.store_manifest(writer, manifest)?;
             let mut next_cs = (**current).clone();
             next_cs.segments = segments;
-            let mut next = (*state).clone();
-            next.collections.insert(name.to_string(), Arc::new(next_cs));
-            *shared.state.write() = Arc::new(next);
+            shared.publish_collection(&state, next_cs);
             Ok(obsolete)
         });
         match published {

@@ -127,10 +127,8 @@ impl Database {
                 segments: Vec::new(),
             });
             shared.store_manifest(writer, manifest)?;
-            let mut next = (*state).clone();
             let cs = CollectionState::new(id, name.to_string(), schema, state.last_lsn);
-            next.collections.insert(name.to_string(), Arc::new(cs));
-            *shared.state.write() = Arc::new(next);
+            shared.publish_collection(&state, cs);
             Ok(())
         })?;
         self.collection(name)
@@ -138,11 +136,7 @@ impl Database {
 
     /// A handle on an existing collection.
     pub fn collection(&self, name: &str) -> Result<Collection> {
-        if !self.shared.state.read().collections.contains_key(name) {
-            return Err(Error::UnknownCollection {
-                name: name.to_string(),
-            });
-        }
+        self.shared.state.read().collection(name)?;
         Ok(Collection::new(self.shared.clone(), name))
     }
 
@@ -162,11 +156,7 @@ impl Database {
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         let files = self.shared.with_writer(|shared, writer| {
             let state = shared.state.read().clone();
-            let Some(cs) = state.collections.get(name) else {
-                return Err(Error::UnknownCollection {
-                    name: name.to_string(),
-                });
-            };
+            let cs = state.collection(name)?;
             let mut manifest = writer.manifest.clone();
             manifest.collections.retain(|c| c.name != name);
             manifest.last_lsn = state.last_lsn;
@@ -210,12 +200,7 @@ impl Database {
         self.shared.with_writer(|shared, writer| {
             shared.flush_locked(writer, name)?;
             let state = shared.state.read().clone();
-            let cs = state
-                .collections
-                .get(name)
-                .ok_or_else(|| Error::UnknownCollection {
-                    name: name.to_string(),
-                })?;
+            let cs = state.collection(name)?;
             let schema = change(&cs.schema, cs.count())?;
             let mut manifest = writer.manifest.clone();
             if let Some(entry) = manifest.collections.iter_mut().find(|c| c.id == cs.id) {
@@ -224,9 +209,7 @@ impl Database {
             shared.store_manifest(writer, manifest)?;
             let mut next_cs = (**cs).clone();
             next_cs.schema = Arc::new(schema);
-            let mut next = (*state).clone();
-            next.collections.insert(name.to_string(), Arc::new(next_cs));
-            *shared.state.write() = Arc::new(next);
+            shared.publish_collection(&state, next_cs);
             Ok(())
         })
     }
@@ -327,6 +310,14 @@ impl Shared {
         let writer = guard.as_mut().ok_or(Error::ReadOnly)?;
         writer.check_healthy()?;
         f(self, writer)
+    }
+
+    /// Publishes `state` with one collection added or replaced. Caller holds the writer,
+    /// and `state` is the current state (only the writer publishes).
+    pub(crate) fn publish_collection(&self, state: &DbState, cs: CollectionState) {
+        let mut next = state.clone();
+        next.collections.insert(cs.name.clone(), Arc::new(cs));
+        *self.state.write() = Arc::new(next);
     }
 
     /// Stores a manifest; a failure poisons the writer (the file on disk is then either

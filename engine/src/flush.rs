@@ -5,37 +5,15 @@
 use std::sync::Arc;
 
 use quiver_storage::directory::publish;
-use quiver_storage::segment::{RowSource, segment_file_name};
+use quiver_storage::segment::{RowRefs, RowSource, segment_file_name};
 use quiver_storage::tombstones::tombstone_file_name;
 use quiver_storage::{
-    Column, Error, Lsn, Result, Row, Schema, Segment, SegmentEntry, SegmentId, SegmentWriter,
-    Tombstones, Value,
+    Lsn, Result, Schema, Segment, SegmentEntry, SegmentId, SegmentWriter, Tombstones,
 };
 
 use crate::database::Shared;
 use crate::state::{CollectionState, SegmentView};
 use crate::writer::Writer;
-
-/// Memtable rows (already sorted by id) as a segment source.
-pub(crate) struct RowsSource<'a>(pub Vec<&'a Row>);
-
-impl RowSource for RowsSource<'_> {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn id(&self, row: usize) -> Result<&str> {
-        Ok(self.0[row].id.as_str())
-    }
-    fn vector(&self, row: usize, pos: usize, _: &Column) -> Result<Option<&[f32]>> {
-        Ok(match &self.0[row].cells[pos] {
-            Value::Vector(v) => Some(v),
-            _ => None,
-        })
-    }
-    fn attr(&self, row: usize, pos: usize, _: &Column) -> Result<Value> {
-        Ok(self.0[row].cells[pos].clone())
-    }
-}
 
 /// Every file a collection's state names.
 pub(crate) fn files_of(cs: &CollectionState) -> Vec<String> {
@@ -119,12 +97,7 @@ impl Shared {
     /// Seals collection `name` if it has unflushed changes. Caller holds the writer.
     pub(crate) fn flush_locked(&self, writer: &mut Writer, name: &str) -> Result<()> {
         let state = self.state.read().clone();
-        let cs = state
-            .collections
-            .get(name)
-            .ok_or_else(|| Error::UnknownCollection {
-                name: name.to_string(),
-            })?;
+        let cs = state.collection(name)?;
         if !cs.needs_flush() {
             return Ok(());
         }
@@ -133,7 +106,7 @@ impl Shared {
         if !cs.memtable.is_empty() {
             let id = SegmentId(writer.manifest.next_segment_id);
             writer.manifest.next_segment_id += 1;
-            let rows = RowsSource(cs.memtable.rows().map(|r| r.as_ref()).collect());
+            let rows = RowRefs(cs.memtable.rows().map(|r| r.as_ref()).collect());
             segments.push(self.write_segment(id, &cs.schema, &rows)?);
         }
         let obsolete = self.save_tombstones(writer, &mut segments)?;
@@ -149,9 +122,7 @@ impl Shared {
         next_cs.segments = segments;
         next_cs.flushed_lsn = state.last_lsn;
         next_cs.unflushed_since = None;
-        let mut next = (*state).clone();
-        next.collections.insert(name.to_string(), Arc::new(next_cs));
-        *self.state.write() = Arc::new(next);
+        self.publish_collection(&state, next_cs);
         self.remove_files(obsolete);
         self.retire_wal(writer);
         Ok(())

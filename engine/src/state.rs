@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use quiver_storage::{CollectionId, Lsn, Schema, Segment, Tombstones};
+use quiver_storage::{CollectionId, Error, Lsn, Result, Schema, Segment, Tombstones};
 
 use crate::memtable::Memtable;
 
@@ -68,4 +68,15 @@ pub(crate) struct DbState {
     pub collections: BTreeMap<String, Arc<CollectionState>>,
     /// The LSN of the newest commit visible in this state.
     pub last_lsn: Lsn,
+}
+
+impl DbState {
+    /// A collection by name, or `UnknownCollection`.
+    pub fn collection(&self, name: &str) -> Result<&Arc<CollectionState>> {
+        self.collections
+            .get(name)
+            .ok_or_else(|| Error::UnknownCollection {
+                name: name.to_string(),
+            })
+    }
 }

@@ -226,12 +226,7 @@ fn stage_batch(
     batch: &WriteBatch,
     lsn: Lsn,
 ) -> Result<Option<(Vec<u8>, CommitInfo)>> {
-    let current = working
-        .collections
-        .get(collection)
-        .ok_or_else(|| Error::UnknownCollection {
-            name: collection.to_string(),
-        })?;
+    let current = working.collection(collection)?;
     let mut cs: CollectionState = (**current).clone();
     let schema = cs.schema.clone();
     let mut record = RecordBuilder::new(lsn, cs.id);

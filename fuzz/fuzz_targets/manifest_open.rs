@@ -2,8 +2,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use quiver_storage::Manifest;
+use quiver_storage::exercise::read_manifest_bytes;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = Manifest::decode(data, std::path::Path::new("MANIFEST"));
-});
+fuzz_target!(|data: &[u8]| read_manifest_bytes(data));

@@ -14,6 +14,7 @@ compile_error!(
 pub mod codec;
 pub mod directory;
 pub mod error;
+pub mod exercise;
 pub mod ids;
 pub mod lock;
 pub mod manifest;

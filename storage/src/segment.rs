@@ -12,7 +12,7 @@ mod writer;
 
 pub use layout::{RegionKind, SEGMENT_MAGIC, SEGMENT_VERSION};
 pub use reader::Segment;
-pub use writer::{RowSource, SegmentWriter};
+pub use writer::{RowRefs, RowSource, SegmentWriter};
 
 use crate::ids::SegmentId;
 
@@ -27,31 +27,11 @@ mod tests {
 
     use super::*;
     use crate::directory::{Directory, FsDirectory};
-    use crate::error::{Error, Result};
+    use crate::error::Error;
     use crate::ids::RowId;
     use crate::row::Row;
-    use crate::schema::{AttrType, Column, Metric, Schema};
+    use crate::schema::{AttrType, Metric, Schema};
     use crate::value::{Item, Value};
-
-    struct Rows(Vec<Row>);
-
-    impl RowSource for Rows {
-        fn len(&self) -> usize {
-            self.0.len()
-        }
-        fn id(&self, row: usize) -> Result<&str> {
-            Ok(self.0[row].id.as_str())
-        }
-        fn vector(&self, row: usize, pos: usize, _: &Column) -> Result<Option<&[f32]>> {
-            Ok(match &self.0[row].cells[pos] {
-                Value::Vector(v) => Some(v),
-                _ => None,
-            })
-        }
-        fn attr(&self, row: usize, pos: usize, _: &Column) -> Result<Value> {
-            Ok(self.0[row].cells[pos].clone())
-        }
-    }
 
     #[test]
     fn rows_round_trip_and_verify_catches_a_flipped_bit() {
@@ -75,7 +55,13 @@ mod tests {
             })
             .collect();
         let name = segment_file_name(SegmentId(1));
-        SegmentWriter::write(dir.as_ref(), &name, &schema, &Rows(rows.clone())).unwrap();
+        SegmentWriter::write(
+            dir.as_ref(),
+            &name,
+            &schema,
+            &RowRefs(rows.iter().collect()),
+        )
+        .unwrap();
         let seg = Segment::open(dir.as_ref(), SegmentId(1), &schema).unwrap();
         seg.verify().unwrap();
         let (v, w, t) = (
@@ -100,7 +86,7 @@ mod tests {
                 dir.as_ref(),
                 "x.qseg",
                 &schema,
-                &Rows(vec![rows[1].clone(), rows[0].clone()])
+                &RowRefs(vec![&rows[1], &rows[0]])
             ),
             Err(Error::InvalidArgument(_))
         ));

@@ -6,22 +6,18 @@ use std::path::Path;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use quiver_storage::segment::{RowSource, segment_file_name};
-use quiver_storage::wal::{WalOp, decode_ops, encode_record, read_wal_file, wal_header};
+use quiver_storage::exercise::{
+    read_manifest_bytes, read_segment_bytes, read_wal_bytes, schema_with_every_kind,
+};
+use quiver_storage::segment::{RowRefs, segment_file_name};
+use quiver_storage::wal::{WalOp, encode_record, read_wal_file, wal_header};
 use quiver_storage::{
-    AttrType, CollectionEntry, CollectionId, Column, Directory, FsDirectory, Item, Lsn, Manifest,
-    MappedBytes, Metric, Result, Row, RowId, Schema, Segment, SegmentEntry, SegmentId,
-    SegmentWriter, Value,
+    CollectionEntry, CollectionId, Directory, FsDirectory, Item, Lsn, Manifest, MappedBytes, Row,
+    Schema, Segment, SegmentEntry, SegmentId, SegmentWriter,
 };
 
 fn schema() -> Schema {
-    Schema::builder()
-        .vector("v", 4, Metric::L2)
-        .nullable_vector("w", 2, Metric::Dot)
-        .attr("t", AttrType::Text)
-        .attr("tags", AttrType::Tags)
-        .build()
-        .unwrap()
+    schema_with_every_kind()
 }
 
 fn rows() -> Vec<Row> {
@@ -39,26 +35,6 @@ fn rows() -> Vec<Row> {
         .collect()
 }
 
-struct Rows(Vec<Row>);
-
-impl RowSource for Rows {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn id(&self, row: usize) -> Result<&str> {
-        Ok(self.0[row].id.as_str())
-    }
-    fn vector(&self, row: usize, pos: usize, _: &Column) -> Result<Option<&[f32]>> {
-        Ok(match &self.0[row].cells[pos] {
-            Value::Vector(v) => Some(v),
-            _ => None,
-        })
-    }
-    fn attr(&self, row: usize, pos: usize, _: &Column) -> Result<Value> {
-        Ok(self.0[row].cells[pos].clone())
-    }
-}
-
 fn wal_bytes() -> Vec<u8> {
     let mut bytes = wal_header().to_vec();
     for (i, chunk) in rows().chunks(7).enumerate() {
@@ -73,7 +49,13 @@ fn segment_bytes() -> Vec<u8> {
     let tmp = tempfile::tempdir().unwrap();
     let dir: Arc<dyn Directory> = Arc::new(FsDirectory::open(tmp.path()).unwrap());
     let name = segment_file_name(SegmentId(1));
-    SegmentWriter::write(dir.as_ref(), &name, &schema(), &Rows(rows())).unwrap();
+    SegmentWriter::write(
+        dir.as_ref(),
+        &name,
+        &schema(),
+        &RowRefs(rows().iter().collect()),
+    )
+    .unwrap();
     dir.read(&name).unwrap()
 }
 
@@ -97,45 +79,6 @@ fn manifest_bytes() -> Vec<u8> {
         }],
     };
     manifest.encode().unwrap()
-}
-
-/// Reads everything a WAL file holds.
-fn read_wal(bytes: &[u8]) {
-    if let Ok(file) = read_wal_file("fuzz.log".into(), bytes.to_vec(), Lsn(0)) {
-        for record in &file.records {
-            let _ = decode_ops(
-                &schema(),
-                file.body(record),
-                &file.path,
-                record.body_start as u64,
-            );
-        }
-    }
-}
-
-/// Opens a segment and reads every value it claims to hold.
-fn read_segment(bytes: &[u8]) {
-    let schema = schema();
-    let mapped = MappedBytes::from_vec(bytes.to_vec());
-    let Ok(segment) = Segment::from_bytes(SegmentId(1), "fuzz.qseg".into(), mapped, &schema) else {
-        return;
-    };
-    let _ = segment.verify();
-    for row in (0..segment.rows().min(1024)).map(RowId) {
-        if let Ok(id) = segment.id_at(row) {
-            let _ = segment.find(id);
-        }
-        for column in schema.columns() {
-            match column.vector() {
-                Some(_) => drop(segment.vector(column, row)),
-                None => drop(segment.attr(column, row)),
-            }
-        }
-    }
-}
-
-fn read_manifest(bytes: &[u8]) {
-    let _ = Manifest::decode(bytes, Path::new("MANIFEST"));
 }
 
 #[derive(Clone, Debug)]
@@ -197,16 +140,16 @@ proptest! {
 
     #[test]
     fn damaged_wal_never_panics(d in damage()) {
-        read_wal(&apply(wal_bytes(), &d));
+        read_wal_bytes(&schema(), &apply(wal_bytes(), &d));
     }
 
     #[test]
     fn damaged_segment_never_panics(d in damage()) {
-        read_segment(&apply(segment_bytes(), &d));
+        read_segment_bytes(&schema(), &apply(segment_bytes(), &d));
     }
 
     #[test]
     fn damaged_manifest_never_panics(d in damage()) {
-        read_manifest(&apply(manifest_bytes(), &d));
+        read_manifest_bytes(&apply(manifest_bytes(), &d));
     }
 }

@@ -5,7 +5,7 @@ use crate::codec::ByteWriter;
 use crate::directory::{Directory, WriteFile};
 use crate::error::{Error, Result};
 use crate::ids::ColumnId;
-use crate::row::encode_value;
+use crate::row::{Row, encode_value};
 use crate::schema::{Column, ColumnKind, Schema};
 use crate::value::Value;
 
@@ -21,6 +21,28 @@ pub trait RowSource {
     fn id(&self, row: usize) -> Result<&str>;
     fn vector(&self, row: usize, pos: usize, column: &Column) -> Result<Option<&[f32]>>;
     fn attr(&self, row: usize, pos: usize, column: &Column) -> Result<Value>;
+}
+
+/// Rows held in memory, already sorted by id, as a segment source (a memtable flush).
+#[derive(Debug)]
+pub struct RowRefs<'a>(pub Vec<&'a Row>);
+
+impl RowSource for RowRefs<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn id(&self, row: usize) -> Result<&str> {
+        Ok(self.0[row].id.as_str())
+    }
+    fn vector(&self, row: usize, pos: usize, _: &Column) -> Result<Option<&[f32]>> {
+        Ok(match &self.0[row].cells[pos] {
+            Value::Vector(v) => Some(v),
+            _ => None,
+        })
+    }
+    fn attr(&self, row: usize, pos: usize, _: &Column) -> Result<Value> {
+        Ok(self.0[row].cells[pos].clone())
+    }
 }
 
 /// Bytes buffered before each write call.
