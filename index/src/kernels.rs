@@ -37,6 +37,22 @@ pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
+/// A distance kernel for hot loops: pick it once with [`distance_fn`], then call it.
+pub type DistanceFn = fn(&[f32], &[f32]) -> f32;
+
+fn neg_dot(a: &[f32], b: &[f32]) -> f32 {
+    -dot(a, b)
+}
+
+/// The kernel for a metric (same conventions as [`distance`]).
+pub fn distance_fn(metric: Metric) -> DistanceFn {
+    match metric {
+        Metric::L2 => l2_squared,
+        Metric::Dot => neg_dot,
+        Metric::Cosine => cosine_distance,
+    }
+}
+
 /// Score (higher is better) from a distance: negation keeps the order for every metric.
 pub fn score(distance: f32) -> f32 {
     -distance

@@ -7,9 +7,11 @@
 #![forbid(unsafe_code)]
 
 pub mod flat;
+pub mod hnsw;
 pub mod kernels;
 pub mod source;
 
 pub use flat::{Hit, exact_top_k};
+pub use hnsw::{Hnsw, HnswParams};
 pub use kernels::{distance, score};
 pub use source::{SliceSource, VectorSource};

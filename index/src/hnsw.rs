@@ -1,0 +1,119 @@
+//! HNSW (hierarchical navigable small world graphs, Malkov & Yashunin 2016) over a
+//! [`VectorSource`]: the graph holds only row ids, the vectors stay where they are.
+//!
+//! - `build`: parallel insertion with rayon, per-node locks on neighbour lists, the
+//!   neighbour-selection heuristic, then flattened into [`HnswGraph`]'s arrays.
+//! - `graph`: the finished graph as flat `u32` arrays (level 0 links contiguous, one
+//!   fixed-size slot per node), viewable in place from a memory map ([`GraphView`]).
+//! - `search`: the layer search shared by build and query, a reusable visited set.
+
+mod build;
+mod graph;
+mod heuristic;
+mod search;
+mod visited;
+
+pub use graph::{GraphView, HnswGraph};
+
+use quiver_storage::{Metric, RowId};
+
+use crate::flat::Hit;
+use crate::kernels::distance_fn;
+use crate::source::VectorSource;
+
+/// Build parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HnswParams {
+    /// Links per node on upper levels; level 0 keeps up to `2 * m`.
+    pub m: usize,
+    /// Beam width while inserting.
+    pub ef_construction: usize,
+    /// Seed of the level draw, so builds are repeatable (up to thread scheduling).
+    pub seed: u64,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        HnswParams {
+            m: 16,
+            ef_construction: 200,
+            seed: 100,
+        }
+    }
+}
+
+/// An HNSW index over one vector column.
+#[derive(Clone, Debug)]
+pub struct Hnsw {
+    graph: HnswGraph,
+    metric: Metric,
+}
+
+impl Hnsw {
+    /// Builds the graph over every non-NULL row of `source`, in parallel on the current
+    /// rayon pool.
+    pub fn build<S: VectorSource + Sync + ?Sized>(
+        source: &S,
+        metric: Metric,
+        params: &HnswParams,
+    ) -> Hnsw {
+        Hnsw {
+            graph: build::build(source, metric, params),
+            metric,
+        }
+    }
+
+    /// Wraps a graph read back from storage.
+    pub fn from_graph(graph: HnswGraph, metric: Metric) -> Hnsw {
+        Hnsw { graph, metric }
+    }
+
+    pub fn graph(&self) -> &HnswGraph {
+        &self.graph
+    }
+
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// The `k` nearest rows to `query` (closest first), exploring `ef` candidates.
+    /// `query.len()` must equal the source's dimension.
+    pub fn search<S: VectorSource + ?Sized>(
+        &self,
+        source: &S,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+    ) -> Vec<Hit> {
+        self.search_filtered(source, query, k, ef, &|_| true)
+    }
+
+    /// As [`Hnsw::search`], returning only rows `keep` accepts (rejected rows are still
+    /// traversed, so the graph stays connected).
+    pub fn search_filtered<S: VectorSource + ?Sized>(
+        &self,
+        source: &S,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        keep: &dyn Fn(RowId) -> bool,
+    ) -> Vec<Hit> {
+        search::knn(
+            &self.graph.view(),
+            source,
+            distance_fn(self.metric),
+            query,
+            k,
+            ef,
+            keep,
+        )
+    }
+
+    /// Bytes held by the graph arrays.
+    pub fn memory_bytes(&self) -> usize {
+        self.graph.memory_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,222 @@
+//! Parallel construction. Every node's neighbour list on every level sits behind its
+//! own mutex while the graph grows; insertions run on the rayon pool in any order (as
+//! hnswlib's parallel add does). The entry point changes under a write lock. At the
+//! end the lists are flattened into [`HnswGraph`]'s arrays.
+
+use parking_lot::{Mutex, RwLock};
+use quiver_storage::{Metric, RowId};
+use rayon::prelude::*;
+
+use super::HnswParams;
+use super::graph::{HnswGraph, NONE};
+use super::heuristic::select;
+use super::search::{Links, Scored, distance_to, greedy, search_layer};
+use super::visited::with_visited;
+use crate::kernels::{DistanceFn, distance_fn};
+use crate::source::VectorSource;
+
+/// Highest level drawn (keeps a pathological draw from allocating many levels).
+const MAX_LEVEL: u8 = 16;
+
+struct Growing {
+    /// `lists[node][level]`.
+    lists: Vec<Box<[Mutex<Vec<u32>>]>>,
+}
+
+impl Links for Growing {
+    #[inline]
+    fn with_neighbors<T>(&self, node: u32, level: u32, f: impl FnOnce(&[u32]) -> T) -> T {
+        match self
+            .lists
+            .get(node as usize)
+            .and_then(|l| l.get(level as usize))
+        {
+            Some(list) => f(&list.lock()),
+            None => f(&[]),
+        }
+    }
+}
+
+/// splitmix64: a small, seedable, well-mixed generator for the level draw.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Level of node `i`: floor(-ln(U) / ln(m)), the paper's exponential draw.
+fn draw_level(seed: u64, i: usize, m: usize) -> u8 {
+    let u = ((mix(seed ^ mix(i as u64)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    let level = (-u.ln() / (m.max(2) as f64).ln()).floor();
+    (level as u8).min(MAX_LEVEL)
+}
+
+pub fn build<S: VectorSource + Sync + ?Sized>(
+    source: &S,
+    metric: Metric,
+    params: &HnswParams,
+) -> HnswGraph {
+    let m = params.m.max(2);
+    let m0 = 2 * m;
+    let n = source.len();
+    let levels: Vec<u8> = (0..n)
+        .map(|i| {
+            if source.get(RowId(i as u32)).is_some() {
+                draw_level(params.seed, i, m)
+            } else {
+                0
+            }
+        })
+        .collect();
+    let graph = Growing {
+        lists: levels
+            .iter()
+            .map(|&l| {
+                (0..=l as usize)
+                    .map(|lv| Mutex::new(Vec::with_capacity(if lv == 0 { m0 } else { m })))
+                    .collect()
+            })
+            .collect(),
+    };
+    let present: Vec<u32> = (0..n as u32)
+        .filter(|&i| source.get(RowId(i)).is_some())
+        .collect();
+    let Some((&first, rest)) = present.split_first() else {
+        return flatten(&graph, &levels, m, m0, NONE, 0);
+    };
+    let entry = RwLock::new((first, levels[first as usize]));
+    let dist = distance_fn(metric);
+    let inserter = Inserter {
+        graph: &graph,
+        source,
+        dist,
+        levels: &levels,
+        m,
+        m0,
+        ef: params.ef_construction.max(m),
+        entry: &entry,
+    };
+    rest.par_iter().for_each(|&node| inserter.insert(node));
+    let (entry, top) = *entry.read();
+    flatten(&graph, &levels, m, m0, entry, top)
+}
+
+struct Inserter<'a, S: ?Sized> {
+    graph: &'a Growing,
+    source: &'a S,
+    dist: DistanceFn,
+    levels: &'a [u8],
+    m: usize,
+    m0: usize,
+    ef: usize,
+    entry: &'a RwLock<(u32, u8)>,
+}
+
+impl<S: VectorSource + Sync + ?Sized> Inserter<'_, S> {
+    fn insert(&self, node: u32) {
+        let Some(query) = self.source.get(RowId(node)) else {
+            return;
+        };
+        let level = self.levels[node as usize];
+        let (entry, top) = *self.entry.read();
+        let mut ep = Scored {
+            distance: distance_to(self.source, self.dist, query, entry),
+            node: entry,
+        };
+        for l in (level as u32 + 1..=top as u32).rev() {
+            ep = greedy(self.graph, self.source, self.dist, query, ep, l);
+        }
+        for l in (0..=level.min(top) as u32).rev() {
+            let found = with_visited(self.levels.len(), |visited| {
+                search_layer(
+                    self.graph,
+                    self.source,
+                    self.dist,
+                    query,
+                    ep,
+                    self.ef,
+                    l,
+                    visited,
+                    &|_| true,
+                )
+            });
+            let candidates: Vec<(f32, u32)> = found.iter().map(|s| (s.distance, s.node)).collect();
+            let chosen = select(&candidates, self.m, |a, b| self.between(a, b));
+            *self.graph.lists[node as usize][l as usize].lock() = chosen.clone();
+            for &neighbor in &chosen {
+                self.link(neighbor, node, l);
+            }
+            if let Some(&closest) = found.first() {
+                ep = closest;
+            }
+        }
+        if level > top {
+            let mut entry = self.entry.write();
+            if level > entry.1 {
+                *entry = (node, level);
+            }
+        }
+    }
+
+    fn between(&self, a: u32, b: u32) -> f32 {
+        match self.source.get(RowId(a)) {
+            Some(va) => distance_to(self.source, self.dist, va, b),
+            None => f32::INFINITY,
+        }
+    }
+
+    /// Adds the back link `from -> to` on `level`, shrinking `from`'s list with the
+    /// heuristic when it overflows.
+    fn link(&self, from: u32, to: u32, level: u32) {
+        let cap = if level == 0 { self.m0 } else { self.m };
+        let mut list = self.graph.lists[from as usize][level as usize].lock();
+        if list.contains(&to) {
+            return;
+        }
+        if list.len() < cap {
+            list.push(to);
+            return;
+        }
+        let mut candidates: Vec<(f32, u32)> = list
+            .iter()
+            .chain(std::iter::once(&to))
+            .map(|&x| (self.between(from, x), x))
+            .collect();
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        *list = select(&candidates, cap, |a, b| self.between(a, b));
+    }
+}
+
+fn flatten(graph: &Growing, levels: &[u8], m: usize, m0: usize, entry: u32, top: u8) -> HnswGraph {
+    let n = levels.len();
+    let mut level0 = vec![0u32; n * (1 + m0)];
+    let mut upper_offsets = vec![NONE; n];
+    let mut upper = Vec::new();
+    for (node, lists) in graph.lists.iter().enumerate() {
+        let slot = &mut level0[node * (1 + m0)..(node + 1) * (1 + m0)];
+        let links = lists[0].lock();
+        slot[0] = links.len() as u32;
+        slot[1..1 + links.len()].copy_from_slice(&links);
+        if lists.len() > 1 {
+            upper_offsets[node] = upper.len() as u32;
+            for list in &lists[1..] {
+                let links = list.lock();
+                let start = upper.len();
+                upper.resize(start + 1 + m, 0);
+                upper[start] = links.len() as u32;
+                upper[start + 1..start + 1 + links.len()].copy_from_slice(&links);
+            }
+        }
+    }
+    HnswGraph {
+        m: m as u32,
+        m0: m0 as u32,
+        entry,
+        max_level: if entry == NONE { 0 } else { top as u32 },
+        levels: levels.to_vec(),
+        level0,
+        upper_offsets,
+        upper,
+    }
+}

@@ -1,0 +1,175 @@
+//! Layer search, shared by insertion (over locked lists) and queries (over flat
+//! arrays): a best-first beam of width `ef` with a visited set.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use quiver_storage::RowId;
+
+use super::graph::{GraphView, NONE};
+use super::visited::{Visited, with_visited};
+use crate::flat::Hit;
+use crate::kernels::DistanceFn;
+use crate::source::VectorSource;
+
+/// Read access to neighbour lists: `f` sees the links of `node` on `level`.
+pub trait Links {
+    fn with_neighbors<T>(&self, node: u32, level: u32, f: impl FnOnce(&[u32]) -> T) -> T;
+}
+
+impl Links for GraphView<'_> {
+    #[inline]
+    fn with_neighbors<T>(&self, node: u32, level: u32, f: impl FnOnce(&[u32]) -> T) -> T {
+        f(self.neighbors(node, level))
+    }
+}
+
+/// A node and its distance to the query, ordered by distance (then id).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scored {
+    pub distance: f32,
+    pub node: u32,
+}
+
+impl Eq for Scored {}
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.distance
+            .total_cmp(&other.distance)
+            .then(self.node.cmp(&other.node))
+    }
+}
+
+/// Distance from `query` to a node's vector; NULL rows are infinitely far.
+#[inline]
+pub fn distance_to<S: VectorSource + ?Sized>(
+    source: &S,
+    dist: DistanceFn,
+    query: &[f32],
+    node: u32,
+) -> f32 {
+    match source.get(RowId(node)) {
+        Some(v) => dist(query, v),
+        None => f32::INFINITY,
+    }
+}
+
+/// Greedy walk on one level (beam width 1) from `start`: the closest node found.
+pub fn greedy<L: Links, S: VectorSource + ?Sized>(
+    links: &L,
+    source: &S,
+    dist: DistanceFn,
+    query: &[f32],
+    mut start: Scored,
+    level: u32,
+) -> Scored {
+    loop {
+        let best = links.with_neighbors(start.node, level, |nbs| {
+            let mut best = start;
+            for &nb in nbs {
+                let d = distance_to(source, dist, query, nb);
+                if d < best.distance {
+                    best = Scored {
+                        distance: d,
+                        node: nb,
+                    };
+                }
+            }
+            best
+        });
+        if best.node == start.node {
+            return start;
+        }
+        start = best;
+    }
+}
+
+/// Best-first search of one level from `entry`; returns up to `ef` nodes that `keep`
+/// accepts, closest first. Rejected nodes are still expanded.
+#[allow(clippy::too_many_arguments)]
+pub fn search_layer<L: Links, S: VectorSource + ?Sized>(
+    links: &L,
+    source: &S,
+    dist: DistanceFn,
+    query: &[f32],
+    entry: Scored,
+    ef: usize,
+    level: u32,
+    visited: &mut Visited,
+    keep: &dyn Fn(RowId) -> bool,
+) -> Vec<Scored> {
+    let mut candidates = BinaryHeap::with_capacity(ef * 2);
+    let mut results: BinaryHeap<Scored> = BinaryHeap::with_capacity(ef + 1);
+    visited.insert(entry.node);
+    candidates.push(Reverse(entry));
+    if keep(RowId(entry.node)) {
+        results.push(entry);
+    }
+    while let Some(Reverse(current)) = candidates.pop() {
+        let worst = results.peek().map_or(f32::INFINITY, |w| w.distance);
+        if results.len() >= ef && current.distance > worst {
+            break;
+        }
+        links.with_neighbors(current.node, level, |nbs| {
+            for &nb in nbs {
+                if !visited.insert(nb) {
+                    continue;
+                }
+                let d = distance_to(source, dist, query, nb);
+                let worst = results.peek().map_or(f32::INFINITY, |w| w.distance);
+                if results.len() < ef || d < worst {
+                    let scored = Scored {
+                        distance: d,
+                        node: nb,
+                    };
+                    candidates.push(Reverse(scored));
+                    if keep(RowId(nb)) {
+                        results.push(scored);
+                        if results.len() > ef {
+                            results.pop();
+                        }
+                    }
+                }
+            }
+        });
+    }
+    results.into_sorted_vec()
+}
+
+/// k-nearest-neighbour query on a finished graph.
+pub fn knn<S: VectorSource + ?Sized>(
+    graph: &GraphView<'_>,
+    source: &S,
+    dist: DistanceFn,
+    query: &[f32],
+    k: usize,
+    ef: usize,
+    keep: &dyn Fn(RowId) -> bool,
+) -> Vec<Hit> {
+    if k == 0 || graph.entry == NONE || graph.nodes() == 0 || query.len() != source.dim() {
+        return Vec::new();
+    }
+    let mut ep = Scored {
+        distance: distance_to(source, dist, query, graph.entry),
+        node: graph.entry,
+    };
+    for level in (1..=graph.max_level).rev() {
+        ep = greedy(graph, source, dist, query, ep, level);
+    }
+    let found = with_visited(graph.nodes(), |visited| {
+        search_layer(graph, source, dist, query, ep, ef.max(k), 0, visited, keep)
+    });
+    found
+        .into_iter()
+        .take(k)
+        .map(|s| Hit {
+            row: RowId(s.node),
+            distance: s.distance,
+        })
+        .collect()
+}

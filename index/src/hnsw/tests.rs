@@ -1,0 +1,109 @@
+use super::*;
+use crate::flat::exact_top_k;
+use crate::source::SliceSource;
+
+/// Clustered random data (deterministic), `n` x `dim`.
+fn data(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+    };
+    let centres: Vec<Vec<f32>> = (0..10)
+        .map(|_| (0..dim).map(|_| next() * 4.0).collect())
+        .collect();
+    (0..n)
+        .flat_map(|i| {
+            centres[i % 10]
+                .iter()
+                .map(|c| c + next())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn normalize(data: &mut [f32], dim: usize) {
+    for v in data.chunks_mut(dim) {
+        let norm = v
+            .iter()
+            .map(|x| x * x)
+            .sum::<f32>()
+            .sqrt()
+            .max(f32::MIN_POSITIVE);
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+fn recall(index: &Hnsw, source: &SliceSource<'_>, queries: &[f32], dim: usize, ef: usize) -> f64 {
+    let k = 10;
+    let mut hits = 0;
+    let mut total = 0;
+    for q in queries.chunks(dim) {
+        let truth: Vec<u32> = exact_top_k(source, index.metric(), q, k, &|_| true)
+            .iter()
+            .map(|h| h.row.0)
+            .collect();
+        let got = index.search(source, q, k, ef);
+        hits += got.iter().filter(|h| truth.contains(&h.row.0)).count();
+        total += truth.len();
+    }
+    hits as f64 / total as f64
+}
+
+#[test]
+fn recall_is_high_and_grows_with_ef() {
+    for metric in [Metric::L2, Metric::Dot, Metric::Cosine] {
+        let dim = 16;
+        let (mut base, mut queries) = (data(3000, dim, 7), data(50, dim, 99));
+        if metric == Metric::Dot {
+            // Inner-product search is run on unit vectors (as with sentence embeddings):
+            // on raw vectors it is not a distance and large norms dominate.
+            normalize(&mut base, dim);
+            normalize(&mut queries, dim);
+        }
+        let source = SliceSource::new(&base, dim).unwrap();
+        let index = Hnsw::build(
+            &source,
+            metric,
+            &HnswParams {
+                m: 8,
+                ef_construction: 100,
+                seed: 1,
+            },
+        );
+        index.graph().view().check().unwrap();
+        let low = recall(&index, &source, &queries, dim, 10);
+        let high = recall(&index, &source, &queries, dim, 200);
+        assert!(high >= 0.97, "{metric:?}: recall@10 at ef 200 = {high}");
+        assert!(high >= low, "{metric:?}: {low} -> {high}");
+    }
+}
+
+#[test]
+fn filters_nulls_and_tiny_graphs() {
+    let dim = 4;
+    let base = data(500, dim, 3);
+    let source = SliceSource::new(&base, dim).unwrap();
+    let index = Hnsw::build(&source, Metric::L2, &HnswParams::default());
+    let q = &base[40 * dim..41 * dim];
+    let even = index.search_filtered(&source, q, 10, 64, &|r| r.0 % 2 == 0);
+    assert_eq!(even.len(), 10);
+    assert!(even.iter().all(|h| h.row.0 % 2 == 0));
+    assert_eq!(even[0].row.0, 40, "the query's own row is found");
+    assert!(
+        index.search(&source, &[1.0, 2.0], 5, 10).is_empty(),
+        "wrong dimension gives nothing"
+    );
+
+    let one = SliceSource::new(&base[..dim], dim).unwrap();
+    let single = Hnsw::build(&one, Metric::L2, &HnswParams::default());
+    assert_eq!(single.search(&one, q, 3, 10).len(), 1);
+    let empty = SliceSource::new(&[], dim).unwrap();
+    assert!(
+        Hnsw::build(&empty, Metric::L2, &HnswParams::default())
+            .search(&empty, q, 3, 10)
+            .is_empty()
+    );
+}
