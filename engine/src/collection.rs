@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use quiver_storage::{ColumnKind, Item, Result, Schema};
+use quiver_storage::{ColumnKind, IndexSpec, Item, Result, Schema};
 
 use crate::batch::{CommitInfo, WriteBatch};
 use crate::database::{Database, Shared, added_column};
@@ -98,6 +98,29 @@ impl Collection {
         db.alter(&self.name, |schema, items| {
             added_column(schema, items, name, kind, nullable)
         })
+    }
+
+    /// Declares an ANN index on a vector column, e.g.
+    /// `create_index("text_vec", IndexSpec::hnsw().m(16).ef_construction(200))`, and
+    /// builds it for the data already sealed (by compacting). Segments sealed later
+    /// get it at flush and compaction.
+    pub fn create_index(&self, column: &str, spec: IndexSpec) -> Result<()> {
+        let db = Database {
+            shared: self.shared.clone(),
+        };
+        db.alter(&self.name, |schema, _| {
+            schema.with_index(column, Some(spec))
+        })?;
+        self.compact()
+    }
+
+    /// Removes a column's index declaration; segments keep their graph bytes until
+    /// compaction rewrites them, and searches scan exactly.
+    pub fn drop_index(&self, column: &str) -> Result<()> {
+        let db = Database {
+            shared: self.shared.clone(),
+        };
+        db.alter(&self.name, |schema, _| schema.with_index(column, None))
     }
 
     /// Drops a column; its bytes stay in old segments until compaction rewrites them.

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use quiver_storage::segment::{RowSource, segment_file_name};
+use quiver_storage::segment::{RegionKind, RowSource, segment_file_name};
 use quiver_storage::{Column, Error, Result, RowId, SegmentId, Value};
 
 use crate::database::Shared;
@@ -69,7 +69,18 @@ fn worth_compacting(cs: &CollectionState) -> bool {
                 .iter()
                 .any(|id| cs.schema.position_of(*id).is_none())
     };
-    cs.segments.len() > 1 || cs.segments.iter().any(has_dead_bytes)
+    let lacks_an_index = |v: &SegmentView| {
+        cs.schema.columns().iter().any(|c| {
+            c.index.is_some()
+                && v.segment.has_column(c)
+                && v.segment.region_of(RegionKind::HnswMeta, c.id).is_none()
+        })
+    };
+    cs.segments.len() > 1
+        || cs
+            .segments
+            .iter()
+            .any(|v| has_dead_bytes(v) || lacks_an_index(v))
 }
 
 impl Shared {

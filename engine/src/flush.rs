@@ -12,6 +12,7 @@ use quiver_storage::{
 };
 
 use crate::database::Shared;
+use crate::indexes::SealedIndexes;
 use crate::state::{CollectionState, SegmentView};
 use crate::writer::Writer;
 
@@ -44,11 +45,13 @@ impl Shared {
         &self,
         id: SegmentId,
         schema: &Schema,
-        rows: &dyn RowSource,
+        rows: &(dyn RowSource + Sync),
     ) -> Result<SegmentView> {
         let name = segment_file_name(id);
-        let written = SegmentWriter::write(self.dir.as_ref(), &name, schema, rows)
-            .and_then(|_| Segment::open(self.dir.as_ref(), id, schema));
+        let indexes = SealedIndexes::build(schema, rows);
+        let written =
+            SegmentWriter::write_with(self.dir.as_ref(), &name, schema, rows, &indexes.regions())
+                .and_then(|_| Segment::open(self.dir.as_ref(), id, schema));
         match written {
             Ok(segment) => Ok(SegmentView {
                 tombstones: Arc::new(Tombstones::new(segment.rows())),

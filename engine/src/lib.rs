@@ -13,10 +13,12 @@ mod collection;
 mod compaction;
 mod database;
 mod flush;
+mod indexes;
 mod lookup;
 mod memtable;
 mod options;
 mod recovery;
+mod search;
 mod snapshot;
 mod state;
 mod writer;
@@ -25,9 +27,11 @@ pub use batch::{CommitInfo, WriteBatch};
 pub use collection::Collection;
 pub use database::{Database, DatabaseInfo};
 pub use options::{Durability, OpenOptions};
+pub use search::{SearchHit, SearchOptions, SearchStats, Strategy};
 pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
 
 pub use quiver_storage::{
     AttrColumn, AttrType, Column, ColumnKind, DType, Directory, Error, FaultKind, FaultyDirectory,
-    FsDirectory, Item, MappedBytes, Metric, Result, Schema, Value, VectorColumn, WriteFile,
+    FsDirectory, IndexSpec, Item, MappedBytes, Metric, Result, Schema, Value, VectorColumn,
+    WriteFile,
 };

@@ -81,6 +81,29 @@ impl CollectionSnapshot {
         self.state.memtable.len()
     }
 
+    pub(crate) fn segments(&self) -> &[SegmentView] {
+        &self.state.segments
+    }
+
+    /// Memtable rows in id order.
+    pub(crate) fn memtable_rows(&self) -> impl Iterator<Item = &Row> {
+        self.state.memtable.rows().map(|r| r.as_ref())
+    }
+
+    pub(crate) fn item_at<'s>(&'s self, view: &'s SegmentView, row: RowId) -> ItemRef<'s> {
+        ItemRef {
+            schema: &self.state.schema,
+            place: Place::Segment(view, row),
+        }
+    }
+
+    pub(crate) fn item_of_row<'s>(&'s self, row: &'s Row) -> ItemRef<'s> {
+        ItemRef {
+            schema: &self.state.schema,
+            place: Place::Memtable(row),
+        }
+    }
+
     /// The live item with this id.
     pub fn get(&self, id: &str) -> Result<Option<ItemRef<'_>>> {
         let schema = &*self.state.schema;

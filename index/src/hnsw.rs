@@ -21,6 +21,19 @@ use crate::flat::Hit;
 use crate::kernels::distance_fn;
 use crate::source::VectorSource;
 
+/// k-nearest-neighbour search on any graph view (e.g. one mapped from a segment).
+pub fn search_graph<S: VectorSource + ?Sized>(
+    graph: &GraphView<'_>,
+    source: &S,
+    metric: Metric,
+    query: &[f32],
+    k: usize,
+    ef: usize,
+    keep: &dyn Fn(RowId) -> bool,
+) -> Vec<Hit> {
+    search::knn(graph, source, distance_fn(metric), query, k, ef, keep)
+}
+
 /// Build parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HnswParams {

@@ -30,7 +30,9 @@ pub use error::{Error, Result};
 pub use ids::{CollectionId, ColumnId, ItemId, Lsn, RowId, SegmentId};
 pub use manifest::{CollectionEntry, Manifest, SegmentEntry};
 pub use row::Row;
-pub use schema::{AttrColumn, AttrType, Column, ColumnKind, DType, Metric, Schema, VectorColumn};
+pub use schema::{
+    AttrColumn, AttrType, Column, ColumnKind, DType, IndexSpec, Metric, Schema, VectorColumn,
+};
 pub use segment::{Segment, SegmentWriter};
 pub use tombstones::Tombstones;
 pub use value::{Item, Value};

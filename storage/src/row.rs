@@ -114,20 +114,7 @@ pub fn coerce(column: &Column, value: Value) -> Result<Value> {
             id: String::new(),
         }),
         (ColumnKind::Vector(v), Value::Vector(x)) => {
-            if x.len() != v.dim as usize {
-                return Err(Error::DimensionMismatch {
-                    column: column.name.clone(),
-                    expected: v.dim as usize,
-                    got: x.len(),
-                });
-            }
-            if let Some((index, value)) = x.iter().enumerate().find(|(_, c)| !c.is_finite()) {
-                return Err(Error::NonFiniteVector {
-                    column: column.name.clone(),
-                    index,
-                    value: *value,
-                });
-            }
+            check_vector(&column.name, v.dim as usize, &x)?;
             Ok(Value::Vector(x))
         }
         (ColumnKind::Attr(a), value) => match (a.ty, value) {
@@ -145,6 +132,25 @@ pub fn coerce(column: &Column, value: Value) -> Result<Value> {
         },
         (ColumnKind::Vector(_), v) => Err(mismatch(&v)),
     }
+}
+
+/// A vector for column `column` must have `dim` finite components.
+pub fn check_vector(column: &str, dim: usize, x: &[f32]) -> Result<()> {
+    if x.len() != dim {
+        return Err(Error::DimensionMismatch {
+            column: column.to_string(),
+            expected: dim,
+            got: x.len(),
+        });
+    }
+    if let Some((index, value)) = x.iter().enumerate().find(|(_, c)| !c.is_finite()) {
+        return Err(Error::NonFiniteVector {
+            column: column.to_string(),
+            index,
+            value: *value,
+        });
+    }
+    Ok(())
 }
 
 const TAG_NULL: u8 = 0;

@@ -93,6 +93,59 @@ pub enum ColumnKind {
     Attr(AttrColumn),
 }
 
+/// The ANN index declared on a vector column; segments sealed after the declaration
+/// carry it (built at flush and compaction).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum IndexSpec {
+    Hnsw { m: u32, ef_construction: u32 },
+}
+
+impl IndexSpec {
+    /// HNSW with M = 16, ef_construction = 200; change them with [`IndexSpec::m`] and
+    /// [`IndexSpec::ef_construction`].
+    pub fn hnsw() -> Self {
+        IndexSpec::Hnsw {
+            m: 16,
+            ef_construction: 200,
+        }
+    }
+
+    pub fn m(self, value: u32) -> Self {
+        match self {
+            IndexSpec::Hnsw {
+                ef_construction, ..
+            } => IndexSpec::Hnsw {
+                m: value,
+                ef_construction,
+            },
+        }
+    }
+
+    pub fn ef_construction(self, value: u32) -> Self {
+        match self {
+            IndexSpec::Hnsw { m, .. } => IndexSpec::Hnsw {
+                m,
+                ef_construction: value,
+            },
+        }
+    }
+
+    /// Rejects parameters no index can be built with.
+    pub fn check(&self) -> Result<()> {
+        match *self {
+            IndexSpec::Hnsw { m, ef_construction } => {
+                if !(2..=128).contains(&m) || !(1..=4096).contains(&ef_construction) {
+                    return Err(Error::InvalidArgument(format!(
+                        "HNSW needs 2 <= m <= 128 and 1 <= ef_construction <= 4096, got m = {m}, ef_construction = {ef_construction}"
+                    )));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// One named column of a collection.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Column {
@@ -100,6 +153,9 @@ pub struct Column {
     pub name: String,
     pub kind: ColumnKind,
     pub nullable: bool,
+    /// The ANN index declared on a vector column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<IndexSpec>,
 }
 
 impl Column {
@@ -168,6 +224,24 @@ impl Schema {
         Ok(next)
     }
 
+    /// A copy with `index` declared (or removed) on a vector column.
+    pub fn with_index(&self, name: &str, index: Option<IndexSpec>) -> Result<Schema> {
+        let (pos, column) = self.column(name)?;
+        if column.vector().is_none() {
+            return Err(Error::TypeMismatch {
+                column: name.to_string(),
+                expected: "VECTOR".into(),
+                got: column.type_name(),
+            });
+        }
+        if let Some(spec) = &index {
+            spec.check()?;
+        }
+        let mut next = self.clone();
+        next.columns[pos].index = index;
+        Ok(next)
+    }
+
     /// A copy without the named column.
     pub fn without_column(&self, name: &str) -> Result<Schema> {
         let (pos, _) = self.column(name)?;
@@ -194,6 +268,15 @@ impl Schema {
                 )));
             }
             rebuilt.schema.push(&c.name, c.kind, c.nullable)?;
+            if let Some(spec) = &c.index {
+                spec.check()?;
+                if c.vector().is_none() {
+                    return Err(Error::InvalidArgument(format!(
+                        "index declared on non-vector column {}",
+                        c.name
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -218,6 +301,7 @@ impl Schema {
             name: name.to_string(),
             kind,
             nullable,
+            index: None,
         });
         self.next_column_id += 1;
         Ok(())

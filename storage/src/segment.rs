@@ -12,7 +12,7 @@ mod writer;
 
 pub use layout::{RegionKind, SEGMENT_MAGIC, SEGMENT_VERSION};
 pub use reader::Segment;
-pub use writer::{RowRefs, RowSource, SegmentWriter};
+pub use writer::{ExtraRegion, RowRefs, RowSource, SegmentWriter};
 
 use crate::ids::SegmentId;
 

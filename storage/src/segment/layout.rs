@@ -28,6 +28,16 @@ pub enum RegionKind {
     AttrOffsets = 5,
     /// Concatenated tagged values (`row::encode_value`); an empty range is NULL.
     AttrBytes = 6,
+    /// HNSW graph of a vector column: `u32[4]` = m, m0, entry node, top level.
+    HnswMeta = 7,
+    /// HNSW: `u8[rows]`, each row's level.
+    HnswLevels = 8,
+    /// HNSW: `u32[rows * (1 + m0)]`, level-0 slots `[count, links..]`.
+    HnswLevel0 = 9,
+    /// HNSW: `u32[rows]`, start of each row's upper slots in `HnswUpper` (or u32::MAX).
+    HnswUpperOffsets = 10,
+    /// HNSW: upper-level slots of `1 + m` words.
+    HnswUpper = 11,
 }
 
 impl RegionKind {
@@ -39,6 +49,11 @@ impl RegionKind {
             4 => Self::Validity,
             5 => Self::AttrOffsets,
             6 => Self::AttrBytes,
+            7 => Self::HnswMeta,
+            8 => Self::HnswLevels,
+            9 => Self::HnswLevel0,
+            10 => Self::HnswUpperOffsets,
+            11 => Self::HnswUpper,
             _ => return None,
         })
     }

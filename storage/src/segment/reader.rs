@@ -25,8 +25,16 @@ pub struct Segment {
     regions: HashMap<(RegionKind, ColumnId), Region>,
     /// File byte ranges of the id regions, resolved once at open: id lookups are the
     /// hottest read path (every get and every write probes them).
-    id_offsets: Range<usize>,
-    id_bytes: Range<usize>,
+    ids: VarRegions,
+    /// The same for every attribute column the segment stores (filters read them).
+    attrs: HashMap<ColumnId, VarRegions>,
+}
+
+/// An offsets region (`u64[rows + 1]`) and the bytes it indexes, as file ranges.
+#[derive(Clone, Debug, Default)]
+struct VarRegions {
+    offsets: Range<usize>,
+    bytes: Range<usize>,
 }
 
 impl Segment {
@@ -60,12 +68,20 @@ impl Segment {
             bytes,
             rows: header.rows as u32,
             regions: map,
-            id_offsets: 0..0,
-            id_bytes: 0..0,
+            ids: VarRegions::default(),
+            attrs: HashMap::new(),
         };
         segment.check_shapes(schema)?;
-        segment.id_offsets = segment.region(RegionKind::IdOffsets, ColumnId(0))?.range();
-        segment.id_bytes = segment.region(RegionKind::IdBytes, ColumnId(0))?.range();
+        segment.ids =
+            segment.var_regions(RegionKind::IdOffsets, RegionKind::IdBytes, ColumnId(0))?;
+        let mut attrs = HashMap::new();
+        for column in schema.columns() {
+            if column.attr().is_some() && segment.has_column(column) {
+                let kinds = (RegionKind::AttrOffsets, RegionKind::AttrBytes);
+                attrs.insert(column.id, segment.var_regions(kinds.0, kinds.1, column.id)?);
+            }
+        }
+        segment.attrs = attrs;
         Ok(segment)
     }
 
@@ -167,6 +183,22 @@ impl Segment {
         ids
     }
 
+    /// The bytes of a region, if the segment has it (e.g. an index graph array).
+    pub fn region_of(&self, kind: RegionKind, column: ColumnId) -> Option<&[u8]> {
+        let r = self.regions.get(&(kind, column))?;
+        Some(&self.bytes.as_bytes()[r.range()])
+    }
+
+    /// A region viewed as `u32`s (regions are 64-byte aligned, so this never copies).
+    pub fn u32_region(&self, kind: RegionKind, column: ColumnId) -> Result<Option<&[u32]>> {
+        match self.region_of(kind, column) {
+            None => Ok(None),
+            Some(raw) => bytemuck::try_cast_slice(raw)
+                .map(Some)
+                .map_err(|e| self.cast_error(kind, column, e)),
+        }
+    }
+
     /// Whether the segment stores this column (it may predate the column).
     pub fn has_column(&self, column: &Column) -> bool {
         let kind = match column.kind {
@@ -176,37 +208,29 @@ impl Segment {
         self.regions.contains_key(&(kind, column.id))
     }
 
-    /// Byte range of entry `row` in an offsets/bytes pair, checked.
-    fn var_range(
+    fn var_regions(
         &self,
-        kinds: (RegionKind, RegionKind),
+        offsets: RegionKind,
+        bytes: RegionKind,
         column: ColumnId,
-        row: RowId,
-    ) -> Result<Range<usize>> {
-        let offsets = self.u64s(kinds.0, column)?;
-        let data_len = self.region(kinds.1, column)?.len;
-        let i = row.0 as usize;
-        let (Some(&start), Some(&end)) = (offsets.get(i), offsets.get(i + 1)) else {
-            return Err(Error::InvalidArgument(format!(
-                "row {row} is beyond {} rows",
-                self.rows
-            )));
-        };
-        if start > end || end > data_len {
-            return Err(Error::corrupted(
-                &self.path,
-                self.region(kinds.0, column)?.offset + i as u64 * 8,
-                format!("offsets {start}..{end} of row {row} exceed {data_len} bytes"),
-            ));
-        }
-        Ok(start as usize..end as usize)
+    ) -> Result<VarRegions> {
+        Ok(VarRegions {
+            offsets: self.region(offsets, column)?.range(),
+            bytes: self.region(bytes, column)?.range(),
+        })
     }
 
-    /// The raw bytes of a row's id.
-    fn id_bytes_at(&self, row: u32) -> Result<&[u8]> {
+    /// Entry `row` of an offsets/bytes pair, bounds-checked, and its file offset.
+    fn var_entry(&self, regions: &VarRegions, row: u32) -> Result<(&[u8], u64)> {
         let all = self.bytes.as_bytes();
-        let offsets: &[u64] = bytemuck::try_cast_slice(&all[self.id_offsets.clone()])
-            .map_err(|e| self.cast_error(RegionKind::IdOffsets, ColumnId(0), e))?;
+        let offsets: &[u64] =
+            bytemuck::try_cast_slice(&all[regions.offsets.clone()]).map_err(|e| {
+                Error::corrupted(
+                    &self.path,
+                    regions.offsets.start as u64,
+                    format!("offsets region: {e:?}"),
+                )
+            })?;
         let i = row as usize;
         let (Some(&start), Some(&end)) = (offsets.get(i), offsets.get(i + 1)) else {
             return Err(Error::InvalidArgument(format!(
@@ -214,16 +238,24 @@ impl Segment {
                 self.rows
             )));
         };
-        let ids = &all[self.id_bytes.clone()];
-        if start > end || end > ids.len() as u64 {
-            let at = self.id_offsets.start as u64 + i as u64 * 8;
+        let data = &all[regions.bytes.clone()];
+        if start > end || end > data.len() as u64 {
+            let at = regions.offsets.start as u64 + i as u64 * 8;
             return Err(Error::corrupted(
                 &self.path,
                 at,
-                format!("id offsets {start}..{end} of row {row} are out of range"),
+                format!("offsets {start}..{end} of row {row} are out of range"),
             ));
         }
-        Ok(&ids[start as usize..end as usize])
+        Ok((
+            &data[start as usize..end as usize],
+            regions.bytes.start as u64 + start,
+        ))
+    }
+
+    /// The raw bytes of a row's id.
+    fn id_bytes_at(&self, row: u32) -> Result<&[u8]> {
+        Ok(self.var_entry(&self.ids, row)?.0)
     }
 
     /// The item id of a row.
@@ -231,7 +263,7 @@ impl Segment {
         std::str::from_utf8(self.id_bytes_at(row.0)?).map_err(|_| {
             Error::corrupted(
                 &self.path,
-                self.id_bytes.start as u64,
+                self.ids.bytes.start as u64,
                 format!("id of row {row} is not UTF-8"),
             )
         })
@@ -269,6 +301,18 @@ impl Segment {
         Ok(Some(floats))
     }
 
+    /// The validity bitmap of a nullable vector column (bit set = row has a value);
+    /// `None` for NOT NULL columns and columns the segment predates.
+    pub fn validity(&self, column: &Column) -> Result<Option<&[u64]>> {
+        if !self
+            .regions
+            .contains_key(&(RegionKind::Validity, column.id))
+        {
+            return Ok(None);
+        }
+        self.u64s(RegionKind::Validity, column.id).map(Some)
+    }
+
     /// One row's vector, viewed in place; `None` when NULL or absent.
     pub fn vector(&self, column: &Column, row: RowId) -> Result<Option<&[f32]>> {
         let Some(dim) = column.vector().map(|v| v.dim as usize) else {
@@ -302,17 +346,14 @@ impl Segment {
 
     /// One row's attribute value (NULL when absent).
     pub fn attr(&self, column: &Column, row: RowId) -> Result<Value> {
-        if !self.has_column(column) {
+        let Some(regions) = self.attrs.get(&column.id) else {
+            return Ok(Value::Null);
+        };
+        let (raw, at) = self.var_entry(regions, row.0)?;
+        if raw.is_empty() {
             return Ok(Value::Null);
         }
-        let kinds = (RegionKind::AttrOffsets, RegionKind::AttrBytes);
-        let range = self.var_range(kinds, column.id, row)?;
-        if range.is_empty() {
-            return Ok(Value::Null);
-        }
-        let region = self.region(RegionKind::AttrBytes, column.id)?;
-        let raw = &self.region_bytes(RegionKind::AttrBytes, column.id)?[range.clone()];
-        let mut r = ByteReader::new(raw, &self.path, region.offset + range.start as u64);
+        let mut r = ByteReader::new(raw, &self.path, at);
         let value = decode_value(&mut r)?;
         crate::row::coerce(column, value).map_err(|e| r.error(e.to_string()))
     }

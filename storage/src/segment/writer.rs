@@ -23,6 +23,14 @@ pub trait RowSource {
     fn attr(&self, row: usize, pos: usize, column: &Column) -> Result<Value>;
 }
 
+/// A region whose bytes someone else built (e.g. an HNSW graph array).
+#[derive(Clone, Copy, Debug)]
+pub struct ExtraRegion<'a> {
+    pub kind: RegionKind,
+    pub column: ColumnId,
+    pub bytes: &'a [u8],
+}
+
 /// Rows held in memory, already sorted by id, as a segment source (a memtable flush).
 #[derive(Debug)]
 pub struct RowRefs<'a>(pub Vec<&'a Row>);
@@ -68,6 +76,18 @@ impl SegmentWriter {
         schema: &Schema,
         rows: &dyn RowSource,
     ) -> Result<u64> {
+        Self::write_with(dir, name, schema, rows, &[])
+    }
+
+    /// As [`SegmentWriter::write`], plus regions built by others (index graphs), which
+    /// go after the column regions.
+    pub fn write_with(
+        dir: &dyn Directory,
+        name: &str,
+        schema: &Schema,
+        rows: &dyn RowSource,
+        extra: &[ExtraRegion<'_>],
+    ) -> Result<u64> {
         let tmp = format!("{name}.tmp");
         let mut w = SegmentWriter {
             file: dir.create(&tmp)?,
@@ -84,6 +104,11 @@ impl SegmentWriter {
                 ColumnKind::Vector(v) => w.write_vectors(rows, pos, column, v.dim as usize)?,
                 ColumnKind::Attr(_) => w.write_attrs(rows, pos, column)?,
             }
+        }
+        for region in extra {
+            w.begin_region()?;
+            w.put(region.bytes)?;
+            w.end_region(region.kind, region.column);
         }
         let file_len = w.finish(rows.len() as u64)?;
         dir.rename(&tmp, name)?;
