@@ -2,7 +2,9 @@
 //! stable item ids, sizes read from the environment, and throwaway databases in
 //! temporary folders filled through the public `quiver` API. It measures nothing
 //! itself (the criterion binaries under `benches/` do) and must use only `quiver`'s
-//! public API, so that the numbers are the ones a user of the crate would see.
+//! public API, so that the numbers are the ones a user of the crate would see. The one
+//! exception is `benches/kernels.rs`, which times `quiver-index`'s public distance
+//! kernels directly.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -55,6 +55,8 @@ pub struct DatabaseInfo {
     pub collections: usize,
     pub segments: usize,
     pub last_lsn: u64,
+    /// The SIMD family the distance kernels use on this CPU (simsimd's name).
+    pub kernels: &'static str,
 }
 
 impl Database {
@@ -186,6 +188,7 @@ impl Database {
             collections: state.collections.len(),
             segments: state.collections.values().map(|c| c.segments.len()).sum(),
             last_lsn: state.last_lsn.0,
+            kernels: quiver_index::kernels::instruction_set(),
         }
     }
 

@@ -6,7 +6,7 @@ use std::collections::BinaryHeap;
 
 use quiver_storage::{Metric, RowId};
 
-use crate::kernels::distance;
+use crate::kernels::distance_fn;
 use crate::source::VectorSource;
 
 /// One result: a row and its distance (lower is closer).
@@ -48,10 +48,11 @@ pub fn exact_top_k(
     k: usize,
     keep: &dyn Fn(RowId) -> bool,
 ) -> Vec<Hit> {
-    let mut heap = BinaryHeap::with_capacity(k + 1);
     if k == 0 {
         return Vec::new();
     }
+    let mut heap = BinaryHeap::with_capacity(k + 1);
+    let distance = distance_fn(metric);
     for row in (0..source.len() as u32).map(RowId) {
         let Some(v) = source.get(row) else { continue };
         if !keep(row) {
@@ -59,7 +60,7 @@ pub fn exact_top_k(
         }
         let hit = Worst(Hit {
             row,
-            distance: distance(metric, query, v),
+            distance: distance(query, v),
         });
         if heap.len() < k {
             heap.push(hit);
@@ -74,6 +75,7 @@ pub fn exact_top_k(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::distance;
     use crate::source::SliceSource;
     use proptest::prelude::*;
 

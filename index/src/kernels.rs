@@ -1,56 +1,78 @@
-//! Distance kernels. These are the plain scalar references that every faster kernel is
-//! tested against. Distances are "lower is closer"; [`score`] turns one into "higher is
-//! better", the only place that conversion happens.
+//! Distance kernels. Distances are "lower is closer"; [`score`] turns one into "higher
+//! is better", the only place that conversion happens.
+//!
+//! [`scalar`] holds the plain references, [`simd`] the simsimd kernels with the same
+//! conventions (checked against the references by `index/tests/kernels.rs`):
+//!
+//! - L2 is the **squared** Euclidean distance;
+//! - Dot's distance is the **negated** inner product;
+//! - Cosine's is `1 - cos(a, b)`, and a zero vector is at distance 1 from everything
+//!   (another zero vector included).
+//!
+//! Hot loops call [`distance_fn`] once and then call the function pointer; it returns
+//! simsimd's kernel when simsimd has SIMD code for this CPU and the scalar reference
+//! otherwise, decided once per process.
+
+use std::sync::LazyLock;
 
 use quiver_storage::Metric;
 
-/// Squared Euclidean distance.
-pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
-}
+pub mod scalar;
+pub mod simd;
 
-/// Inner product.
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
+/// The half-precision type of the `f16` kernels (the `half` crate's).
+pub use half::f16;
+pub use scalar::{cosine_distance, dot, l2_squared};
 
-/// Cosine distance, `1 - cos(a, b)`; a zero vector is at distance 1 from everything.
-pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
-    let (ab, aa, bb) = a
-        .iter()
-        .zip(b)
-        .fold((0f32, 0f32, 0f32), |(ab, aa, bb), (x, y)| {
-            (ab + x * y, aa + x * x, bb + y * y)
-        });
-    if aa == 0.0 || bb == 0.0 {
-        return 1.0;
-    }
-    1.0 - ab / (aa.sqrt() * bb.sqrt())
-}
-
-/// Distance under a metric (lower is closer). Dot's distance is the negated product.
-pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
-    match metric {
-        Metric::L2 => l2_squared(a, b),
-        Metric::Dot => -dot(a, b),
-        Metric::Cosine => cosine_distance(a, b),
-    }
-}
-
-/// A distance kernel for hot loops: pick it once with [`distance_fn`], then call it.
+/// A distance kernel: two vectors of the same dimension in, a distance out.
 pub type DistanceFn = fn(&[f32], &[f32]) -> f32;
 
-fn neg_dot(a: &[f32], b: &[f32]) -> f32 {
-    -dot(a, b)
+/// Whether [`simd`] is used, decided on first use.
+static ACCELERATED: LazyLock<bool> = LazyLock::new(simd::accelerated);
+
+/// The instruction-set family simsimd detected, decided on first use.
+static INSTRUCTION_SET: LazyLock<&'static str> = LazyLock::new(simd::detect);
+
+/// The fastest kernel for a metric on this CPU.
+pub fn distance_fn(metric: Metric) -> DistanceFn {
+    if *ACCELERATED {
+        simd::distance_fn(metric)
+    } else {
+        scalar::distance_fn(metric)
+    }
 }
 
-/// The kernel for a metric (same conventions as [`distance`]).
-pub fn distance_fn(metric: Metric) -> DistanceFn {
-    match metric {
-        Metric::L2 => l2_squared,
-        Metric::Dot => neg_dot,
-        Metric::Cosine => cosine_distance,
+/// Distance under a metric (lower is closer), with the fastest kernel. In a loop, call
+/// [`distance_fn`] once instead.
+pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+    distance_fn(metric)(a, b)
+}
+
+/// Distance between half-precision vectors, with the fastest kernel.
+pub fn distance_f16(metric: Metric, a: &[f16], b: &[f16]) -> f32 {
+    if *ACCELERATED {
+        simd::distance_f16(metric, a, b)
+    } else {
+        scalar::distance_f16(metric, a, b)
     }
+}
+
+/// Distance between `i8` vectors, with the fastest kernel.
+pub fn distance_i8(metric: Metric, a: &[i8], b: &[i8]) -> f32 {
+    if *ACCELERATED {
+        simd::distance_i8(metric, a, b)
+    } else {
+        scalar::distance_i8(metric, a, b)
+    }
+}
+
+/// The SIMD family simsimd detected on this CPU, by simsimd's names: `"turin"`,
+/// `"sapphire"`, `"genoa"`, `"ice"`, `"skylake"`, `"sierra"`, `"haswell"` (x86, most
+/// capable first), `"sve"`, `"neon"` (Arm), or `"serial"` when it found none. The `f32`
+/// kernels themselves come in the Skylake (AVX-512), Haswell (AVX2), SVE and NEON
+/// flavours; the newer families add `f16`, `bf16` and `i8` kernels.
+pub fn instruction_set() -> &'static str {
+    *INSTRUCTION_SET
 }
 
 /// Score (higher is better) from a distance: negation keeps the order for every metric.
@@ -64,11 +86,33 @@ mod tests {
 
     #[test]
     fn known_values() {
+        for metric in [Metric::L2, Metric::Dot, Metric::Cosine] {
+            let d = distance_fn(metric);
+            assert_eq!(
+                d(&[0.0, 0.0], &[0.0, 0.0]),
+                distance(metric, &[0.0; 2], &[0.0; 2])
+            );
+        }
         assert_eq!(l2_squared(&[0.0, 3.0], &[4.0, 0.0]), 25.0);
+        assert_eq!(distance(Metric::L2, &[0.0, 3.0], &[4.0, 0.0]), 25.0);
         assert_eq!(distance(Metric::Dot, &[1.0, 2.0], &[3.0, 4.0]), -11.0);
         assert!(cosine_distance(&[1.0, 0.0], &[2.0, 0.0]).abs() < 1e-6);
+        assert!(distance(Metric::Cosine, &[1.0, 0.0], &[2.0, 0.0]).abs() < 1e-6);
         assert!((cosine_distance(&[1.0, 0.0], &[0.0, 5.0]) - 1.0).abs() < 1e-6);
         assert_eq!(cosine_distance(&[0.0, 0.0], &[1.0, 1.0]), 1.0);
+        assert_eq!(distance(Metric::Cosine, &[0.0, 0.0], &[0.0, 0.0]), 1.0);
+        assert_eq!(
+            distance_f16(Metric::Dot, &[f16::ONE; 3], &[f16::ONE; 3]),
+            -3.0
+        );
+        assert_eq!(distance_i8(Metric::L2, &[1, 2], &[4, -2]), 25.0);
         assert!(score(1.0) < score(0.5));
+    }
+
+    #[test]
+    fn names_an_instruction_set() {
+        let set = instruction_set();
+        assert!(!set.is_empty());
+        assert_eq!(*ACCELERATED, set != "serial" && set != "sierra");
     }
 }

@@ -2,9 +2,10 @@
 //! vectors: they read them through [`VectorSource`] (a memory-mapped segment column, or
 //! anything else that can hand out `&[f32]` rows). It never touches the WAL or files.
 //!
-//! Today it holds the scalar reference kernels, the one distance-to-score conversion
-//! and exact (flat) top-k search; SIMD kernels, HNSW and IVF-PQ build on these.
-#![forbid(unsafe_code)]
+//! Today it holds the distance kernels (scalar references and simsimd), the one
+//! distance-to-score conversion, exact (flat) top-k search and HNSW; IVF-PQ builds on
+//! these. `unsafe` is denied everywhere but `kernels::simd`.
+#![deny(unsafe_code)]
 
 pub mod flat;
 pub mod hnsw;
@@ -13,5 +14,5 @@ pub mod source;
 
 pub use flat::{Hit, exact_top_k};
 pub use hnsw::{Hnsw, HnswParams};
-pub use kernels::{distance, score};
+pub use kernels::{DistanceFn, distance, distance_fn, score};
 pub use source::{SliceSource, VectorSource};

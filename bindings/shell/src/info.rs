@@ -19,6 +19,7 @@ pub fn describe(db: &Database) -> anyhow::Result<()> {
         info.segments,
         info.last_lsn
     );
+    println!("distance kernels: {}", info.kernels);
     let snapshot = db.snapshot();
     for name in db.collection_names() {
         let c = snapshot.collection(&name)?;

@@ -1,0 +1,45 @@
+//! Distance kernels: the scalar references against simsimd, for each metric at 384
+//! (sentence embeddings), 784 (MNIST) and 4096 floats, through the same function
+//! pointers an index calls. One pair of vectors per size, so both sit in L1: this
+//! measures arithmetic, not memory bandwidth.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use quiver::Metric;
+use quiver_bench::VectorGen;
+use quiver_index::kernels::{self, DistanceFn, scalar, simd};
+
+const DIMS: [u32; 3] = [384, 784, 4096];
+
+fn bench_metric(c: &mut Criterion, name: &str, metric: Metric) {
+    let mut group = c.benchmark_group(format!("kernels/{name}"));
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2));
+    let impls: [(&str, DistanceFn); 2] = [
+        ("scalar", scalar::distance_fn(metric)),
+        ("simsimd", simd::distance_fn(metric)),
+    ];
+    for dim in DIMS {
+        let mut vectors = VectorGen::new(u64::from(dim), dim);
+        let (a, b) = (vectors.vector(), vectors.vector());
+        group.throughput(Throughput::Elements(u64::from(dim)));
+        for (label, kernel) in impls {
+            group.bench_with_input(BenchmarkId::new(label, dim), &(&a, &b), |bench, (a, b)| {
+                bench.iter(|| black_box(kernel)(black_box(a), black_box(b)))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn main() {
+    eprintln!("simsimd instruction set: {}", kernels::instruction_set());
+    let mut c = Criterion::default().configure_from_args();
+    bench_metric(&mut c, "l2", Metric::L2);
+    bench_metric(&mut c, "dot", Metric::Dot);
+    bench_metric(&mut c, "cosine", Metric::Cosine);
+    c.final_summary();
+}
