@@ -17,8 +17,11 @@ use std::sync::LazyLock;
 
 use quiver_storage::Metric;
 
+mod prefetch;
 pub mod scalar;
 pub mod simd;
+
+pub use prefetch::prefetch;
 
 /// The half-precision type of the `f16` kernels (the `half` crate's).
 pub use half::f16;

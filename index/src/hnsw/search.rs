@@ -9,8 +9,13 @@ use quiver_storage::RowId;
 use super::graph::{GraphView, NONE};
 use super::visited::{Visited, with_visited};
 use crate::flat::Hit;
-use crate::kernels::DistanceFn;
+use crate::kernels::{DistanceFn, prefetch};
 use crate::source::VectorSource;
+
+/// Most links a node can have on any level that search looks at (2 * m for m <= 64).
+const MAX_LINKS: usize = 128;
+/// Cache lines of a vector prefetched ahead (covers 768 f32 dimensions).
+const PREFETCH_LINES: usize = 48;
 
 /// Read access to neighbour lists: `f` sees the links of `node` on `level`.
 pub trait Links {
@@ -92,7 +97,7 @@ pub fn greedy<L: Links, S: VectorSource + ?Sized>(
 /// Best-first search of one level from `entry`; returns up to `ef` nodes that `keep`
 /// accepts, closest first. Rejected nodes are still expanded.
 #[allow(clippy::too_many_arguments)]
-pub fn search_layer<L: Links, S: VectorSource + ?Sized>(
+pub fn search_layer<L: Links, S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?Sized>(
     links: &L,
     source: &S,
     dist: DistanceFn,
@@ -101,7 +106,7 @@ pub fn search_layer<L: Links, S: VectorSource + ?Sized>(
     ef: usize,
     level: u32,
     visited: &mut Visited,
-    keep: &dyn Fn(RowId) -> bool,
+    keep: &K,
 ) -> Vec<Scored> {
     let mut candidates = BinaryHeap::with_capacity(ef * 2);
     let mut results: BinaryHeap<Scored> = BinaryHeap::with_capacity(ef + 1);
@@ -115,41 +120,61 @@ pub fn search_layer<L: Links, S: VectorSource + ?Sized>(
         if results.len() >= ef && current.distance > worst {
             break;
         }
-        links.with_neighbors(current.node, level, |nbs| {
-            for &nb in nbs {
-                if !visited.insert(nb) {
-                    continue;
+        // Gather the unvisited neighbours first, then walk them prefetching the next
+        // one's vector while computing the current one's distance.
+        let fresh = links.with_neighbors(current.node, level, |nbs| {
+            let mut fresh = [0u32; MAX_LINKS];
+            let mut n = 0;
+            for &nb in nbs.iter().take(MAX_LINKS) {
+                if visited.insert(nb) {
+                    fresh[n] = nb;
+                    n += 1;
                 }
-                let d = distance_to(source, dist, query, nb);
-                let worst = results.peek().map_or(f32::INFINITY, |w| w.distance);
-                if results.len() < ef || d < worst {
-                    let scored = Scored {
-                        distance: d,
-                        node: nb,
-                    };
-                    candidates.push(Reverse(scored));
-                    if keep(RowId(nb)) {
-                        results.push(scored);
-                        if results.len() > ef {
-                            results.pop();
-                        }
+            }
+            (fresh, n)
+        });
+        let (fresh, n) = fresh;
+        if let Some(v) = fresh[..n].first().and_then(|&nb| source.get(RowId(nb))) {
+            prefetch(v, PREFETCH_LINES);
+        }
+        for j in 0..n {
+            let nb = fresh[j];
+            if let Some(v) = fresh
+                .get(j + 1)
+                .filter(|_| j + 1 < n)
+                .and_then(|&x| source.get(RowId(x)))
+            {
+                prefetch(v, PREFETCH_LINES);
+            }
+            let d = distance_to(source, dist, query, nb);
+            let worst = results.peek().map_or(f32::INFINITY, |w| w.distance);
+            if results.len() < ef || d < worst {
+                let scored = Scored {
+                    distance: d,
+                    node: nb,
+                };
+                candidates.push(Reverse(scored));
+                if keep(RowId(nb)) {
+                    results.push(scored);
+                    if results.len() > ef {
+                        results.pop();
                     }
                 }
             }
-        });
+        }
     }
     results.into_sorted_vec()
 }
 
 /// k-nearest-neighbour query on a finished graph.
-pub fn knn<S: VectorSource + ?Sized>(
+pub fn knn<S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?Sized>(
     graph: &GraphView<'_>,
     source: &S,
     dist: DistanceFn,
     query: &[f32],
     k: usize,
     ef: usize,
-    keep: &dyn Fn(RowId) -> bool,
+    keep: &K,
 ) -> Vec<Hit> {
     if k == 0 || graph.entry == NONE || graph.nodes() == 0 || query.len() != source.dim() {
         return Vec::new();
