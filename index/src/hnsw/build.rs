@@ -99,8 +99,16 @@ pub fn build<S: VectorSource + Sync + ?Sized>(
     };
     rest.par_iter().for_each(|&node| inserter.insert(node));
     let (entry, top) = *entry.read();
+    for _ in 0..REPAIR_ROUNDS {
+        if !inserter.reconnect(entry, top, &present) {
+            break;
+        }
+    }
     flatten(&graph, &levels, m, m0, entry, top)
 }
+
+/// Reconnection passes after the build (each can, rarely, strand another node).
+const REPAIR_ROUNDS: usize = 3;
 
 struct Inserter<'a, S: ?Sized> {
     graph: &'a Growing,
@@ -143,9 +151,11 @@ impl<S: VectorSource + Sync + ?Sized> Inserter<'_, S> {
             });
             let candidates: Vec<(f32, u32)> = found.iter().map(|s| (s.distance, s.node)).collect();
             let chosen = select(&candidates, self.m, |a, b| self.between(a, b));
-            *self.graph.lists[node as usize][l as usize].lock() = chosen.clone();
+            // Merge, never overwrite: concurrent inserts may already have linked back
+            // to `node` on this level, and dropping those links strands their nodes.
+            self.add_links(node, &chosen, l);
             for &neighbor in &chosen {
-                self.link(neighbor, node, l);
+                self.add_links(neighbor, &[node], l);
             }
             if let Some(&closest) = found.first() {
                 ep = closest;
@@ -159,6 +169,82 @@ impl<S: VectorSource + Sync + ?Sized> Inserter<'_, S> {
         }
     }
 
+    /// Nodes no search can reach: heuristic pruning of other lists can remove a node's
+    /// last in-link, more often when threads interleave their inserts. Each one is
+    /// linked from its nearest reachable node. Returns whether anything was stranded.
+    fn reconnect(&self, entry: u32, top: u8, present: &[u32]) -> bool {
+        let reachable = self.reachable_from(entry);
+        let stranded: Vec<u32> = present
+            .iter()
+            .copied()
+            .filter(|&n| !reachable[n as usize])
+            .collect();
+        for &node in &stranded {
+            let Some(query) = self.source.get(RowId(node)) else {
+                continue;
+            };
+            let mut ep = Scored {
+                distance: distance_to(self.source, self.dist, query, entry),
+                node: entry,
+            };
+            for l in (1..=top as u32).rev() {
+                ep = greedy(self.graph, self.source, self.dist, query, ep, l);
+            }
+            let found = with_visited(self.levels.len(), |visited| {
+                search_layer(
+                    self.graph,
+                    self.source,
+                    self.dist,
+                    query,
+                    ep,
+                    self.ef,
+                    0,
+                    visited,
+                    &|r: RowId| r.0 != node,
+                )
+            });
+            let Some(host) = found.iter().find(|s| reachable[s.node as usize]) else {
+                continue;
+            };
+            let mut list = self.graph.lists[host.node as usize][0].lock();
+            if list.len() >= self.m0 {
+                // Replace the host's farthest link (its target keeps its other in-links,
+                // or is picked up by the next round).
+                let farthest = list
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| {
+                        self.between(host.node, *a.1)
+                            .total_cmp(&self.between(host.node, *b.1))
+                    })
+                    .map(|(i, _)| i);
+                if let Some(i) = farthest {
+                    list[i] = node;
+                }
+            } else {
+                list.push(node);
+            }
+        }
+        !stranded.is_empty()
+    }
+
+    /// Which nodes a search from `entry` can reach, through the links of every level.
+    fn reachable_from(&self, entry: u32) -> Vec<bool> {
+        let mut seen = vec![false; self.levels.len()];
+        let mut stack = vec![entry];
+        seen[entry as usize] = true;
+        while let Some(node) = stack.pop() {
+            for list in self.graph.lists[node as usize].iter() {
+                for &nb in list.lock().iter() {
+                    if !std::mem::replace(&mut seen[nb as usize], true) {
+                        stack.push(nb);
+                    }
+                }
+            }
+        }
+        seen
+    }
+
     fn between(&self, a: u32, b: u32) -> f32 {
         match self.source.get(RowId(a)) {
             Some(va) => distance_to(self.source, self.dist, va, b),
@@ -166,23 +252,21 @@ impl<S: VectorSource + Sync + ?Sized> Inserter<'_, S> {
         }
     }
 
-    /// Adds the back link `from -> to` on `level`, shrinking `from`'s list with the
-    /// heuristic when it overflows.
-    fn link(&self, from: u32, to: u32, level: u32) {
+    /// Adds links `from -> to..` on `level`; when the list overflows its capacity the
+    /// heuristic picks which to keep, by distance from `from`.
+    fn add_links(&self, from: u32, to: &[u32], level: u32) {
         let cap = if level == 0 { self.m0 } else { self.m };
         let mut list = self.graph.lists[from as usize][level as usize].lock();
-        if list.contains(&to) {
+        for &t in to {
+            if t != from && !list.contains(&t) {
+                list.push(t);
+            }
+        }
+        if list.len() <= cap {
             return;
         }
-        if list.len() < cap {
-            list.push(to);
-            return;
-        }
-        let mut candidates: Vec<(f32, u32)> = list
-            .iter()
-            .chain(std::iter::once(&to))
-            .map(|&x| (self.between(from, x), x))
-            .collect();
+        let mut candidates: Vec<(f32, u32)> =
+            list.iter().map(|&x| (self.between(from, x), x)).collect();
         candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         *list = select(&candidates, cap, |a, b| self.between(a, b));
     }

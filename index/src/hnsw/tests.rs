@@ -114,3 +114,46 @@ fn filters_nulls_and_tiny_graphs() {
             .is_empty()
     );
 }
+
+/// Every node is reachable from the entry point through the links of all levels (the
+/// way a search can reach it), also when several threads built the graph: concurrent
+/// inserts once overwrote each other's back links and stranded nodes.
+#[test]
+fn parallel_build_leaves_no_node_unreachable() {
+    let dim = 8;
+    let base = data(4000, dim, 11);
+    let source = SliceSource::new(&base, dim).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let index = pool.install(|| {
+            Hnsw::build(
+                &source,
+                Metric::L2,
+                &HnswParams {
+                    m: 6,
+                    ef_construction: 40,
+                    seed: 3,
+                },
+            )
+        });
+        let graph = index.graph().view();
+        graph.check().unwrap();
+        let mut seen = vec![false; graph.nodes()];
+        let mut stack = vec![graph.entry];
+        seen[graph.entry as usize] = true;
+        while let Some(node) = stack.pop() {
+            for level in 0..=graph.levels[node as usize] as u32 {
+                for &nb in graph.neighbors(node, level) {
+                    if !std::mem::replace(&mut seen[nb as usize], true) {
+                        stack.push(nb);
+                    }
+                }
+            }
+        }
+        let lost = seen.iter().filter(|&&s| !s).count();
+        assert_eq!(lost, 0, "{lost} nodes unreachable");
+    }
+}
