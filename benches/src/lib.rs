@@ -3,6 +3,12 @@
 //! temporary folders filled through the public `quiver` API. It measures nothing
 //! itself (the criterion binaries under `benches/` do) and must use only `quiver`'s
 //! public API, so that the numbers are the ones a user of the crate would see.
+//!
+//! [`ann`] is the exception: the recall/QPS suite behind the `quiver-bench` binary,
+//! which benchmarks `quiver-index`'s indexes directly over in-memory datasets (as the
+//! peer libraries are benchmarked) and writes results the peer script's tools can read.
+
+pub mod ann;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
