@@ -230,3 +230,101 @@ fn search_all(built: &Built, p: &Value, ds: &Dataset, n: usize, parallel: bool) 
         (0..n).map(one).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ann::data::tests::vecs_bytes;
+    use quiver_index::{VectorSource, distance};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    /// A random 300 x 8 L2 dataset with 6 queries and exact top-10 ground truth.
+    fn tiny_dataset(dir: &std::path::Path) {
+        let (n, nq, dim, k) = (300, 6, 8, 10);
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut rows = |count: usize| -> Vec<Vec<f32>> {
+            (0..count)
+                .map(|_| (0..dim).map(|_| rng.random::<f32>()).collect())
+                .collect()
+        };
+        let (base, query) = (rows(n), rows(nq));
+        let data: Vec<f32> = base.concat();
+        let source = SliceSource::new(&data, dim).unwrap();
+        let (mut gt, mut gt_dist) = (Vec::new(), Vec::new());
+        for q in &query {
+            let hits = exact_top_k(&source, quiver::Metric::L2, q, k, &|_| true);
+            gt.push(hits.iter().map(|h| h.row.0 as i32).collect::<Vec<_>>());
+            gt_dist.push(
+                hits.iter()
+                    .map(|h| distance(quiver::Metric::L2, q, source.get(h.row).unwrap()))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let fv = |v: &[Vec<f32>]| {
+            let r: Vec<&[f32]> = v.iter().map(Vec::as_slice).collect();
+            vecs_bytes(&r, f32::to_le_bytes)
+        };
+        let gt_rows: Vec<&[i32]> = gt.iter().map(Vec::as_slice).collect();
+        std::fs::write(dir.join("base.fvecs"), fv(&base)).unwrap();
+        std::fs::write(dir.join("query.fvecs"), fv(&query)).unwrap();
+        std::fs::write(dir.join("gt.ivecs"), vecs_bytes(&gt_rows, i32::to_le_bytes)).unwrap();
+        std::fs::write(dir.join("gt_dist.fvecs"), fv(&gt_dist)).unwrap();
+        let meta = json!({"name": "tiny", "n_base": n, "dim": dim, "n_query": nq, "metric": "l2"});
+        std::fs::write(dir.join("meta.json"), meta.to_string()).unwrap();
+    }
+
+    fn options(dir: &std::path::Path, index: IndexKind, threads: usize) -> AnnOptions {
+        AnnOptions {
+            data: dir.to_path_buf(),
+            index,
+            m: 8,
+            ef_construction: 64,
+            seed: Some(1),
+            threads,
+            reps: 2,
+            nq: 0,
+        }
+    }
+
+    #[test]
+    fn flat_is_exact_in_both_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        tiny_dataset(dir.path());
+        for threads in [1, 2] {
+            let f = run(&options(dir.path(), IndexKind::Flat, threads)).unwrap();
+            let r = &f.results[0];
+            assert_eq!((r.lib.as_str(), r.threads), ("quiver-flat", threads));
+            assert_eq!(r.rows.len(), 4);
+            assert!(
+                r.rows
+                    .iter()
+                    .all(|row| row.recall == 1.0 && row.id_recall == 1.0)
+            );
+            assert_eq!(r.rows[1].param, json!("single"));
+            assert_eq!(r.serialized_mb, (300 * 8 * 4) as f64 / MB);
+        }
+    }
+
+    #[test]
+    fn hnsw_sweeps_ef_and_writes_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        tiny_dataset(dir.path());
+        // One thread: a parallel build can leave a few of 300 nodes unreachable (an
+        // HNSW build race, not this crate's), and this test is about the plumbing.
+        let f = run(&options(dir.path(), IndexKind::Hnsw, 1)).unwrap();
+        let r = &f.results[0];
+        assert_eq!(r.lib, "quiver-hnsw");
+        assert_eq!(r.params, "M=8 efC=64");
+        assert_eq!(r.rows.len(), 2 * EF_SWEEP.len());
+        let last = r.rows.last().unwrap();
+        assert_eq!(last.param, json!(512));
+        assert!(last.recall >= 0.99, "recall {} at ef 512", last.recall);
+        let out = dir.path().join("out/hnsw.json");
+        let md = f.write(&out).unwrap();
+        assert!(md.contains("| quiver-hnsw | 1 | M=8 efC=64 |"), "{md}");
+        let back = ResultsFile::read(&out).unwrap();
+        assert_eq!(back.results[0].rows.len(), r.rows.len());
+        assert!(out.with_extension("md").is_file());
+    }
+}
