@@ -176,8 +176,14 @@ pub fn plot(files: &[ResultsFile], out: impl AsRef<Path>) -> Result<()> {
                 chart.draw_series(LineSeries::new(c.points.clone(), line))?;
                 chart.draw_series(c.points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?
             };
+            let exact = c.exact;
             series.label(&c.label).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(width))
+                if exact {
+                    TriangleMarker::new((x + 12, y), 7, colour.filled()).into_dyn()
+                } else {
+                    PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(width))
+                        .into_dyn()
+                }
             });
         }
         chart
