@@ -7,6 +7,7 @@
 //! ```
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -78,8 +79,19 @@ fn read_all(files: &[PathBuf]) -> Result<Vec<ResultsFile>> {
     files.iter().map(ResultsFile::read).collect()
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+/// Errors print as one line of causes (`error: a: b: c`), without a backtrace.
+fn main() -> ExitCode {
+    match run_command(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_command(command: Command) -> Result<()> {
+    match command {
         Command::Ann {
             data,
             index,
