@@ -2,9 +2,14 @@
 //! stable item ids, sizes read from the environment, and throwaway databases in
 //! temporary folders filled through the public `quiver` API. It measures nothing
 //! itself (the criterion binaries under `benches/` do) and must use only `quiver`'s
-//! public API, so that the numbers are the ones a user of the crate would see. The one
-//! exception is `benches/kernels.rs`, which times `quiver-index`'s public distance
-//! kernels directly.
+//! public API, so that the numbers are the ones a user of the crate would see.
+//!
+//! Two exceptions time `quiver-index` directly: `benches/kernels.rs` (the distance
+//! kernels) and [`ann`], the recall/QPS suite behind the `quiver-bench` binary, which
+//! benchmarks the indexes over in-memory datasets (as the peer libraries are
+//! benchmarked) and writes results the peer script's tools can read.
+
+pub mod ann;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,38 @@
+//! The HNSW side of `quiver-bench ann`: `quiver_index::hnsw::Hnsw`, built on the
+//! current rayon pool and swept over run.py's `EF_SWEEP` (searching with
+//! `ef = max(ef, k)`, as hnswlib's `set_ef(max(ef, 10))`).
+
+use quiver_index::SliceSource;
+use quiver_index::hnsw::{Hnsw, HnswParams};
+use serde_json::{Value, json};
+
+use super::data::Dataset;
+use super::run::{AnnOptions, Built, EF_SWEEP, K};
+
+pub fn build<'a>(ds: &'a Dataset, source: SliceSource<'a>, opts: &AnnOptions) -> Built<'a> {
+    let mut params = HnswParams {
+        m: opts.m,
+        ef_construction: opts.ef_construction,
+        ..HnswParams::default()
+    };
+    if let Some(seed) = opts.seed {
+        params.seed = seed;
+    }
+    let hnsw = Hnsw::build(&source, ds.metric, &params);
+    let n = ds.query.rows;
+    Built {
+        lib: "quiver-hnsw",
+        params: format!("M={} efC={}", params.m, params.ef_construction),
+        param_name: "efSearch",
+        sweep: EF_SWEEP.iter().map(|&ef| json!(ef)).collect(),
+        bytes: hnsw.memory_bytes(),
+        plan: Box::new(move |_| (n, true)),
+        search: Box::new(move |p: &Value, q: &[f32]| {
+            let ef = p.as_u64().expect("ef is an integer") as usize;
+            hnsw.search(&source, q, K, ef.max(K))
+                .iter()
+                .map(|h| h.row.0)
+                .collect()
+        }),
+    }
+}

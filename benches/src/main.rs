@@ -1,0 +1,141 @@
+//! `quiver-bench`: the ANN recall/QPS suite (see `quiver_bench::ann`).
+//!
+//! ```text
+//! quiver-bench ann --data DIR --index hnsw --m 16 --ef-construction 200 --threads 1 --out FILE.json
+//! quiver-bench table [--out FILE.md] A.json B.json ...   # one combined table per dataset
+//! quiver-bench plot --out curves.png A.json B.json ...   # recall vs QPS curves
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use quiver_bench::ann::report::{ResultsFile, combined};
+use quiver_bench::ann::run::{AnnOptions, IndexKind, run};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "quiver-bench",
+    version,
+    about = "Quiver's ANN recall/QPS benchmark"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build an index over a prepared dataset and sweep its search parameter.
+    Ann {
+        /// Dataset folder: base.fvecs, query.fvecs, gt.ivecs, gt_dist.fvecs, meta.json.
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, value_enum, default_value_t = IndexKind::Hnsw)]
+        index: IndexKind,
+        /// HNSW links per node (level 0 keeps 2 * m).
+        #[arg(long, default_value_t = 16)]
+        m: usize,
+        /// HNSW beam width while building.
+        #[arg(long, default_value_t = 200)]
+        ef_construction: usize,
+        /// HNSW level seed (default: HnswParams::default()'s).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Threads of the rayon pool that builds and searches.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Repetitions of the whole sweep (medians are reported).
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// Use only the first NQ queries (0: all).
+        #[arg(long, default_value_t = 0)]
+        nq: usize,
+        /// Results JSON; the Markdown summary is written beside it (.md).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print one combined Markdown table per dataset of several results files
+    /// (quiver-bench's and run.py's), with QPS ratios against the peers.
+    #[command(alias = "merge")]
+    Table {
+        /// Also write the Markdown to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Draw recall@10 vs QPS (log scale) of every library in the files into one PNG.
+    Plot {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn read_all(files: &[PathBuf]) -> Result<Vec<ResultsFile>> {
+    files.iter().map(ResultsFile::read).collect()
+}
+
+/// Errors print as one line of causes (`error: a: b: c`), without a backtrace.
+fn main() -> ExitCode {
+    match run_command(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_command(command: Command) -> Result<()> {
+    match command {
+        Command::Ann {
+            data,
+            index,
+            m,
+            ef_construction,
+            seed,
+            threads,
+            reps,
+            nq,
+            out,
+        } => {
+            if cfg!(debug_assertions) {
+                eprintln!("warning: a debug build; run with --release for real numbers");
+            }
+            let opts = AnnOptions {
+                data,
+                index,
+                m,
+                ef_construction,
+                seed,
+                threads,
+                reps,
+                nq,
+            };
+            let results = run(&opts)?;
+            let md = results.write(&out)?;
+            println!("{md}");
+            eprintln!(
+                "wrote {} and {}",
+                out.display(),
+                out.with_extension("md").display()
+            );
+        }
+        Command::Table { out, files } => {
+            let md = combined(&read_all(&files)?)?;
+            print!("{md}");
+            if let Some(out) = out {
+                std::fs::write(&out, &md).with_context(|| format!("writing {}", out.display()))?;
+            }
+        }
+        Command::Plot { out, files } => {
+            quiver_bench::ann::plot::plot(&read_all(&files)?, &out)?;
+            eprintln!("wrote {}", out.display());
+        }
+    }
+    Ok(())
+}
