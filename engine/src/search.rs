@@ -7,6 +7,7 @@
 //! traversal, and if that still finds fewer than k passing rows, the segment falls back
 //! to the exact scan. So k rows come back whenever k rows pass.
 
+use quiver_index::flat::exact_top_k_parallel;
 use quiver_index::hnsw::search_graph;
 use quiver_index::{Hit, VectorSource, exact_top_k};
 use quiver_storage::row::check_vector;
@@ -131,7 +132,7 @@ impl CollectionSnapshot {
                 strategy = Strategy::Hnsw { ef };
             }
             if strategy == Strategy::Exact || hits.len() < k.min(candidates) {
-                hits = exact_top_k(&source, metric, query, k, &keep);
+                hits = exact_top_k_parallel(&source, metric, query, k, &keep);
                 strategy = Strategy::Exact;
             }
             stats.parts.push((Some(i), strategy, candidates));

@@ -6,7 +6,11 @@ use std::collections::BinaryHeap;
 
 use quiver_storage::{Metric, RowId};
 
-use crate::kernels::distance_fn;
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::kernels::{DistanceFn, distance_fn};
 use crate::source::VectorSource;
 
 /// One result: a row and its distance (lower is closer).
@@ -48,12 +52,58 @@ pub fn exact_top_k(
     k: usize,
     keep: &dyn Fn(RowId) -> bool,
 ) -> Vec<Hit> {
+    top_k_in(
+        source,
+        distance_fn(metric),
+        query,
+        k,
+        0..source.len() as u32,
+        keep,
+    )
+}
+
+/// Rows per parallel block: big enough that scheduling costs nothing next to the
+/// distances, small enough to balance two to a few dozen cores.
+const BLOCK_ROWS: u32 = 8192;
+
+/// [`exact_top_k`] with the rows split into blocks scanned on the rayon pool, each
+/// keeping its own k best, then merged. Same results, same tie order.
+pub fn exact_top_k_parallel<S: VectorSource + Sync + ?Sized>(
+    source: &S,
+    metric: Metric,
+    query: &[f32],
+    k: usize,
+    keep: &(dyn Fn(RowId) -> bool + Sync),
+) -> Vec<Hit> {
+    let n = source.len() as u32;
+    let distance = distance_fn(metric);
+    let blocks = n.div_ceil(BLOCK_ROWS);
+    let mut hits: Vec<Hit> = (0..blocks)
+        .into_par_iter()
+        .flat_map_iter(|b| {
+            let rows = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
+            top_k_in(source, distance, query, k, rows, keep)
+        })
+        .collect();
+    hits.sort_by_key(|h| Worst(*h));
+    hits.truncate(k);
+    hits
+}
+
+/// The k best of `rows`, closest first.
+fn top_k_in<S: VectorSource + ?Sized>(
+    source: &S,
+    distance: DistanceFn,
+    query: &[f32],
+    k: usize,
+    rows: Range<u32>,
+    keep: &dyn Fn(RowId) -> bool,
+) -> Vec<Hit> {
     if k == 0 {
         return Vec::new();
     }
     let mut heap = BinaryHeap::with_capacity(k + 1);
-    let distance = distance_fn(metric);
-    for row in (0..source.len() as u32).map(RowId) {
+    for row in rows.map(RowId) {
         let Some(v) = source.get(row) else { continue };
         if !keep(row) {
             continue;
@@ -94,7 +144,27 @@ mod tests {
                 .collect();
             all.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
             all.truncate(k);
-            prop_assert_eq!(got, all);
+            let parallel = exact_top_k_parallel(&source, Metric::L2, &query, k, &|r: RowId| r.0 % 7 != 3);
+            prop_assert_eq!(&got, &all);
+            prop_assert_eq!(parallel, all);
+        }
+    }
+
+    #[test]
+    fn parallel_blocks_merge_to_the_sequential_answer() {
+        let dim = 2;
+        let data: Vec<f32> = (0..3 * BLOCK_ROWS as usize * dim)
+            .map(|i| ((i * 7919) % 1013) as f32)
+            .collect();
+        let source = SliceSource::new(&data, dim).unwrap();
+        for metric in [Metric::L2, Metric::Dot, Metric::Cosine] {
+            let query = [3.0, -1.0];
+            let keep = |r: RowId| !r.0.is_multiple_of(3);
+            let sequential = exact_top_k(&source, metric, &query, 25, &keep);
+            assert_eq!(
+                exact_top_k_parallel(&source, metric, &query, 25, &keep),
+                sequential
+            );
         }
     }
 }

@@ -17,11 +17,12 @@ use std::sync::LazyLock;
 
 use quiver_storage::Metric;
 
+pub mod avx2;
 mod prefetch;
 pub mod scalar;
 pub mod simd;
 
-pub use prefetch::prefetch;
+pub use prefetch::{prefetch, prefetch_u32};
 
 /// The half-precision type of the `f16` kernels (the `half` crate's).
 pub use half::f16;
@@ -36,8 +37,15 @@ static ACCELERATED: LazyLock<bool> = LazyLock::new(simd::accelerated);
 /// The instruction-set family simsimd detected, decided on first use.
 static INSTRUCTION_SET: LazyLock<&'static str> = LazyLock::new(simd::detect);
 
-/// The fastest kernel for a metric on this CPU.
+/// Whether Quiver's own AVX2/FMA kernels run here, decided on first use.
+static AVX2: LazyLock<bool> = LazyLock::new(avx2::available);
+
+/// The fastest kernel for a metric on this CPU: Quiver's AVX2/FMA kernels where the
+/// CPU has them, else simsimd's, else the scalar reference.
 pub fn distance_fn(metric: Metric) -> DistanceFn {
+    if *AVX2 && let Some(kernel) = avx2::distance_fn(metric) {
+        return kernel;
+    }
     if *ACCELERATED {
         simd::distance_fn(metric)
     } else {

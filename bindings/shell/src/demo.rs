@@ -1,12 +1,15 @@
 //! `quiver demo`: a product catalogue with a text and an image vector column, written in
 //! atomic batches, sealed into segments, partly deleted and updated, reopened from disk,
-//! then read back and queried by exact nearest neighbours.
+//! indexed with HNSW, then read back and queried: nearest neighbours on one column, and
+//! a filtered search on the other.
 
 use std::path::Path;
 
 use anyhow::Context;
-use quiver::{AttrType, Database, Item, Metric, Schema, Value, WriteBatch};
-use quiver_index::{SliceSource, exact_top_k};
+use quiver::{
+    AttrType, Database, IndexSpec, Item, ItemRef, Metric, Schema, SearchHit, SearchOptions,
+    SearchStats, Value, WriteBatch,
+};
 
 const ITEMS: u32 = 2_000;
 const TEXT_DIM: usize = 32;
@@ -98,7 +101,40 @@ fn build(dir: &Path) -> anyhow::Result<()> {
     );
     products.flush()?;
     products.compact()?;
+    products.create_index("text_vec", IndexSpec::hnsw().m(16).ef_construction(100))?;
+    products.create_index("image_vec", IndexSpec::hnsw().m(16).ef_construction(100))?;
+    println!("built HNSW indexes on text_vec and image_vec");
     Ok(())
+}
+
+fn print_hits(hits: &[SearchHit<'_>]) -> anyhow::Result<()> {
+    for hit in hits {
+        let title = hit.item.value("title")?;
+        println!(
+            "  {}  distance {:.4}  {}",
+            hit.item.id()?,
+            hit.distance,
+            title.text().unwrap_or("?")
+        );
+    }
+    Ok(())
+}
+
+fn plan(stats: &SearchStats) -> String {
+    let parts: Vec<String> = stats
+        .parts
+        .iter()
+        .map(|(segment, strategy, rows)| {
+            let place = segment.map_or("memtable".to_string(), |s| format!("segment {s}"));
+            format!("{place}: {strategy:?} over {rows} rows")
+        })
+        .collect();
+    parts.join("; ")
+}
+
+fn query_image(products: &quiver::CollectionSnapshot) -> anyhow::Result<&[f32]> {
+    let item = products.get("p00007")?.context("p00007 is missing")?;
+    item.vector("image_vec")?.context("p00007 has an image")
 }
 
 fn query(db: &Database) -> anyhow::Result<()> {
@@ -111,23 +147,33 @@ fn query(db: &Database) -> anyhow::Result<()> {
         p42.value("price")?,
         p42.value("tags")?
     );
-    // Exact nearest neighbours on text_vec over a scan (ANN indexes come next).
-    let (mut ids, mut vectors) = (Vec::new(), Vec::new());
-    for item in products.scan() {
-        ids.push(item.id()?);
-        vectors.extend_from_slice(item.vector("text_vec")?.context("text_vec is NOT NULL")?);
-    }
-    let source = SliceSource::new(&vectors, TEXT_DIM).context("vectors")?;
     let query = p42.vector("text_vec")?.context("p00042 has text_vec")?;
-    println!("5 nearest to p00042 by text_vec (cosine):");
-    for hit in exact_top_k(&source, Metric::Cosine, query, 5, &|_| true) {
-        let id = ids[hit.row.0 as usize];
-        let title = products.get(id)?.map(|i| i.value("title")).transpose()?;
-        println!(
-            "  {id}  distance {:.4}  {}",
-            hit.distance,
-            title.as_ref().and_then(Value::text).unwrap_or("?")
-        );
-    }
+    let options = SearchOptions::default().ef(64);
+    let (hits, stats) = products.search_where("text_vec", query, 5, &options, None)?;
+    println!("5 nearest to p00042 by text_vec (cosine, HNSW):");
+    print_hits(&hits)?;
+    println!("  plan: {}", plan(&stats));
+    let exact = products.search("text_vec", query, 5, &options.exact(true))?;
+    let same = hits
+        .iter()
+        .zip(&exact)
+        .filter(|(a, b)| a.item.id().ok() == b.item.id().ok())
+        .count();
+    println!("  exact scan agrees on {same} of 5");
+
+    let hats = |item: &ItemRef<'_>| {
+        item.value("category")
+            .is_ok_and(|c| c.text() == Some("hats"))
+    };
+    let (hits, stats) = products.search_where(
+        "image_vec",
+        query_image(&products)?,
+        3,
+        &options,
+        Some(&hats),
+    )?;
+    println!("3 nearest hats to p00007's image (cosine, filter category = 'hats'):");
+    print_hits(&hits)?;
+    println!("  plan: {}", plan(&stats));
     Ok(())
 }

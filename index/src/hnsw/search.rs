@@ -9,23 +9,42 @@ use quiver_storage::RowId;
 use super::graph::{GraphView, NONE};
 use super::visited::{Visited, with_visited};
 use crate::flat::Hit;
-use crate::kernels::{DistanceFn, prefetch};
+use crate::kernels::{DistanceFn, prefetch, prefetch_u32};
 use crate::source::VectorSource;
 
 /// Most links a node can have on any level that search looks at (2 * m for m <= 64).
 const MAX_LINKS: usize = 128;
+/// How many neighbours ahead of the one being computed are prefetched: far enough to
+/// cover memory latency, near enough not to flood the line-fill buffers.
+const PREFETCH_AHEAD: usize = 2;
 /// Cache lines of a vector prefetched ahead (covers 768 f32 dimensions).
 const PREFETCH_LINES: usize = 48;
 
 /// Read access to neighbour lists: `f` sees the links of `node` on `level`.
 pub trait Links {
     fn with_neighbors<T>(&self, node: u32, level: u32, f: impl FnOnce(&[u32]) -> T) -> T;
+
+    /// Starts loading a node's links, to be read soon (a hint; default: nothing).
+    fn prefetch_links(&self, _node: u32, _level: u32) {}
 }
 
 impl Links for GraphView<'_> {
     #[inline]
     fn with_neighbors<T>(&self, node: u32, level: u32, f: impl FnOnce(&[u32]) -> T) -> T {
         f(self.neighbors(node, level))
+    }
+
+    #[inline]
+    fn prefetch_links(&self, node: u32, level: u32) {
+        if level == 0 {
+            let slot = 1 + self.m0 as usize;
+            if let Some(links) = self
+                .level0
+                .get(node as usize * slot..(node as usize + 1) * slot)
+            {
+                prefetch_u32(links);
+            }
+        }
     }
 }
 
@@ -120,6 +139,9 @@ pub fn search_layer<L: Links, S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?
         if results.len() >= ef && current.distance > worst {
             break;
         }
+        if let Some(Reverse(next)) = candidates.peek() {
+            links.prefetch_links(next.node, level);
+        }
         // Gather the unvisited neighbours first, then walk them prefetching the next
         // one's vector while computing the current one's distance.
         let fresh = links.with_neighbors(current.node, level, |nbs| {
@@ -134,18 +156,16 @@ pub fn search_layer<L: Links, S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?
             (fresh, n)
         });
         let (fresh, n) = fresh;
-        if let Some(v) = fresh[..n].first().and_then(|&nb| source.get(RowId(nb))) {
-            prefetch(v, PREFETCH_LINES);
-        }
-        for j in 0..n {
-            let nb = fresh[j];
-            if let Some(v) = fresh
-                .get(j + 1)
-                .filter(|_| j + 1 < n)
-                .and_then(|&x| source.get(RowId(x)))
+        let ahead = |j: usize| {
+            if j < n
+                && let Some(v) = source.get(RowId(fresh[j]))
             {
                 prefetch(v, PREFETCH_LINES);
             }
+        };
+        (0..PREFETCH_AHEAD).for_each(ahead);
+        for (j, &nb) in fresh[..n].iter().enumerate() {
+            ahead(j + PREFETCH_AHEAD);
             let d = distance_to(source, dist, query, nb);
             let worst = results.peek().map_or(f32::INFINITY, |w| w.distance);
             if results.len() < ef || d < worst {

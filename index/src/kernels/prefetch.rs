@@ -6,6 +6,12 @@
 /// Bytes per cache line.
 const LINE: usize = 64;
 
+/// Starts loading a `u32` slice (e.g. a node's links) into L1.
+#[inline(always)]
+pub fn prefetch_u32(v: &[u32]) {
+    prefetch(bytemuck::cast_slice(v), 4);
+}
+
 /// Starts loading `v` (at most `max_lines` cache lines of it) into L1. A hint only:
 /// it never faults and has no effect on results.
 #[inline(always)]
