@@ -77,12 +77,17 @@ pub fn distance_i8(metric: Metric, a: &[i8], b: &[i8]) -> f32 {
     }
 }
 
-/// The SIMD family simsimd detected on this CPU, by simsimd's names: `"turin"`,
-/// `"sapphire"`, `"genoa"`, `"ice"`, `"skylake"`, `"sierra"`, `"haswell"` (x86, most
-/// capable first), `"sve"`, `"neon"` (Arm), or `"serial"` when it found none. The `f32`
-/// kernels themselves come in the Skylake (AVX-512), Haswell (AVX2), SVE and NEON
-/// flavours; the newer families add `f16`, `bf16` and `i8` kernels.
+/// The instruction set the `f32` kernels of [`distance_fn`] use here: `"avx2+fma"` for
+/// Quiver's own kernels, otherwise the family simsimd detected, by simsimd's names:
+/// `"turin"`, `"sapphire"`, `"genoa"`, `"ice"`, `"skylake"`, `"sierra"`, `"haswell"`
+/// (x86, most capable first), `"sve"`, `"neon"` (Arm), or `"serial"` when it found none
+/// (then the scalar references run).
 pub fn instruction_set() -> &'static str {
+    if *AVX2 { "avx2+fma" } else { *INSTRUCTION_SET }
+}
+
+/// The family simsimd detected (what the `f16`/`i8` kernels use).
+pub fn simsimd_instruction_set() -> &'static str {
     *INSTRUCTION_SET
 }
 
@@ -122,8 +127,9 @@ mod tests {
 
     #[test]
     fn names_an_instruction_set() {
-        let set = instruction_set();
+        let set = simsimd_instruction_set();
         assert!(!set.is_empty());
         assert_eq!(*ACCELERATED, set != "serial" && set != "sierra");
+        assert_eq!(instruction_set() == "avx2+fma", avx2::available());
     }
 }
