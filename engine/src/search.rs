@@ -11,7 +11,7 @@ use quiver_index::flat::exact_top_k_parallel;
 use quiver_index::hnsw::search_graph;
 use quiver_index::{Hit, VectorSource, exact_top_k};
 use quiver_storage::row::check_vector;
-use quiver_storage::{Error, Result, Row, RowId, Value};
+use quiver_storage::{Result, Row, RowId, Value};
 
 use crate::indexes::{SegmentColumn, segment_graph};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
@@ -86,13 +86,7 @@ impl CollectionSnapshot {
         filter: Option<&dyn Fn(&ItemRef<'_>) -> bool>,
     ) -> Result<(Vec<SearchHit<'s>>, SearchStats)> {
         let (pos, col) = self.schema().column(column)?;
-        let Some(shape) = col.vector() else {
-            return Err(Error::TypeMismatch {
-                column: column.into(),
-                expected: "VECTOR".into(),
-                got: col.type_name(),
-            });
-        };
+        let shape = col.expect_vector()?;
         check_vector(column, shape.dim as usize, query)?;
         let metric = shape.metric;
         let ef = options.ef.unwrap_or(64).max(k);

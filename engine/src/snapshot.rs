@@ -163,13 +163,7 @@ impl<'a> ItemRef<'a> {
     /// A vector column's value, viewed in place; `None` when NULL.
     pub fn vector(&self, name: &str) -> Result<Option<&'a [f32]>> {
         let (pos, column) = self.column(name)?;
-        if column.vector().is_none() {
-            return Err(Error::TypeMismatch {
-                column: name.to_string(),
-                expected: "VECTOR".into(),
-                got: column.type_name(),
-            });
-        }
+        column.expect_vector()?;
         match self.place {
             Place::Memtable(row) => Ok(match &row.cells[pos] {
                 Value::Vector(v) => Some(v.as_slice()),

@@ -166,6 +166,15 @@ impl Column {
         }
     }
 
+    /// The vector shape, or `TypeMismatch` naming the column.
+    pub fn expect_vector(&self) -> Result<&VectorColumn> {
+        self.vector().ok_or_else(|| Error::TypeMismatch {
+            column: self.name.clone(),
+            expected: "VECTOR".into(),
+            got: self.type_name(),
+        })
+    }
+
     pub fn attr(&self) -> Option<&AttrColumn> {
         match &self.kind {
             ColumnKind::Attr(a) => Some(a),
@@ -227,13 +236,7 @@ impl Schema {
     /// A copy with `index` declared (or removed) on a vector column.
     pub fn with_index(&self, name: &str, index: Option<IndexSpec>) -> Result<Schema> {
         let (pos, column) = self.column(name)?;
-        if column.vector().is_none() {
-            return Err(Error::TypeMismatch {
-                column: name.to_string(),
-                expected: "VECTOR".into(),
-                got: column.type_name(),
-            });
-        }
+        column.expect_vector()?;
         if let Some(spec) = &index {
             spec.check()?;
         }

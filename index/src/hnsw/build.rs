@@ -128,27 +128,9 @@ impl<S: VectorSource + Sync + ?Sized> Inserter<'_, S> {
         };
         let level = self.levels[node as usize];
         let (entry, top) = *self.entry.read();
-        let mut ep = Scored {
-            distance: distance_to(self.source, self.dist, query, entry),
-            node: entry,
-        };
-        for l in (level as u32 + 1..=top as u32).rev() {
-            ep = greedy(self.graph, self.source, self.dist, query, ep, l);
-        }
+        let mut ep = self.descend(query, entry, top, level as u32 + 1);
         for l in (0..=level.min(top) as u32).rev() {
-            let found = with_visited(self.levels.len(), |visited| {
-                search_layer(
-                    self.graph,
-                    self.source,
-                    self.dist,
-                    query,
-                    ep,
-                    self.ef,
-                    l,
-                    visited,
-                    &|_| true,
-                )
-            });
+            let found = self.search_level(query, ep, l, &|_| true);
             let candidates: Vec<(f32, u32)> = found.iter().map(|s| (s.distance, s.node)).collect();
             let chosen = select(&candidates, self.m, |a, b| self.between(a, b));
             // Merge, never overwrite: concurrent inserts may already have linked back
@@ -183,26 +165,8 @@ impl<S: VectorSource + Sync + ?Sized> Inserter<'_, S> {
             let Some(query) = self.source.get(RowId(node)) else {
                 continue;
             };
-            let mut ep = Scored {
-                distance: distance_to(self.source, self.dist, query, entry),
-                node: entry,
-            };
-            for l in (1..=top as u32).rev() {
-                ep = greedy(self.graph, self.source, self.dist, query, ep, l);
-            }
-            let found = with_visited(self.levels.len(), |visited| {
-                search_layer(
-                    self.graph,
-                    self.source,
-                    self.dist,
-                    query,
-                    ep,
-                    self.ef,
-                    0,
-                    visited,
-                    &|r: RowId| r.0 != node,
-                )
-            });
+            let ep = self.descend(query, entry, top, 1);
+            let found = self.search_level(query, ep, 0, &|r: RowId| r.0 != node);
             let Some(host) = found.iter().find(|s| reachable[s.node as usize]) else {
                 continue;
             };
@@ -226,6 +190,41 @@ impl<S: VectorSource + Sync + ?Sized> Inserter<'_, S> {
             }
         }
         !stranded.is_empty()
+    }
+
+    /// Greedy descent from the entry point (on level `top`) down to `level`.
+    fn descend(&self, query: &[f32], entry: u32, top: u8, level: u32) -> Scored {
+        let mut ep = Scored {
+            distance: distance_to(self.source, self.dist, query, entry),
+            node: entry,
+        };
+        for l in (level..=top as u32).rev() {
+            ep = greedy(self.graph, self.source, self.dist, query, ep, l);
+        }
+        ep
+    }
+
+    /// Beam search of one level with the construction beam width.
+    fn search_level(
+        &self,
+        query: &[f32],
+        ep: Scored,
+        level: u32,
+        keep: &dyn Fn(RowId) -> bool,
+    ) -> Vec<Scored> {
+        with_visited(self.levels.len(), |visited| {
+            search_layer(
+                self.graph,
+                self.source,
+                self.dist,
+                query,
+                ep,
+                self.ef,
+                level,
+                visited,
+                keep,
+            )
+        })
     }
 
     /// Which nodes a search from `entry` can reach, through the links of every level.

@@ -315,13 +315,7 @@ impl Segment {
 
     /// One row's vector, viewed in place; `None` when NULL or absent.
     pub fn vector(&self, column: &Column, row: RowId) -> Result<Option<&[f32]>> {
-        let Some(dim) = column.vector().map(|v| v.dim as usize) else {
-            return Err(Error::TypeMismatch {
-                column: column.name.clone(),
-                expected: "VECTOR".into(),
-                got: column.type_name(),
-            });
-        };
+        let dim = column.expect_vector()?.dim as usize;
         let Some(all) = self.vectors(column)? else {
             return Ok(None);
         };
