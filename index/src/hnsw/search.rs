@@ -12,8 +12,6 @@ use crate::flat::Hit;
 use crate::kernels::{DistanceFn, prefetch, prefetch_u32};
 use crate::source::VectorSource;
 
-/// Most links a node can have on any level that search looks at (2 * m for m <= 64).
-const MAX_LINKS: usize = 128;
 /// How many neighbours ahead of the one being computed are prefetched: far enough to
 /// cover memory latency, near enough not to flood the line-fill buffers.
 const PREFETCH_AHEAD: usize = 2;
@@ -128,6 +126,7 @@ pub fn search_layer<L: Links, S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?
     keep: &K,
 ) -> Vec<Scored> {
     let mut candidates = BinaryHeap::with_capacity(ef * 2);
+    let mut fresh: Vec<u32> = Vec::with_capacity(64);
     let mut results: BinaryHeap<Scored> = BinaryHeap::with_capacity(ef + 1);
     visited.insert(entry.node);
     candidates.push(Reverse(entry));
@@ -142,20 +141,13 @@ pub fn search_layer<L: Links, S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?
         if let Some(Reverse(next)) = candidates.peek() {
             links.prefetch_links(next.node, level);
         }
-        // Gather the unvisited neighbours first, then walk them prefetching the next
-        // one's vector while computing the current one's distance.
-        let fresh = links.with_neighbors(current.node, level, |nbs| {
-            let mut fresh = [0u32; MAX_LINKS];
-            let mut n = 0;
-            for &nb in nbs.iter().take(MAX_LINKS) {
-                if visited.insert(nb) {
-                    fresh[n] = nb;
-                    n += 1;
-                }
-            }
-            (fresh, n)
+        // Gather the unvisited neighbours first (into a buffer reused across
+        // expansions), then walk them prefetching vectors a few neighbours ahead.
+        links.with_neighbors(current.node, level, |nbs| {
+            fresh.clear();
+            fresh.extend(nbs.iter().copied().filter(|&nb| visited.insert(nb)));
         });
-        let (fresh, n) = fresh;
+        let n = fresh.len();
         let ahead = |j: usize| {
             if j < n
                 && let Some(v) = source.get(RowId(fresh[j]))
