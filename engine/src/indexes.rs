@@ -2,7 +2,7 @@
 //! compaction) for every column that declares one, stored as extra segment regions,
 //! and viewed in place from the memory map when searching.
 
-use quiver_index::hnsw::{GraphView, HnswGraph};
+use quiver_index::hnsw::{GraphView, HnswGraph, NONE};
 use quiver_index::{Hnsw, HnswParams, VectorSource};
 use quiver_storage::segment::{ExtraRegion, RegionKind, RowSource};
 use quiver_storage::{Column, ColumnId, Error, IndexSpec, Result, RowId, Schema, Segment};
@@ -165,9 +165,11 @@ pub(crate) fn segment_graph<'a>(
         upper: region(RegionKind::HnswUpper)?,
     };
     let n = segment.rows() as usize;
+    let entry_ok = entry == NONE || ((entry as usize) < n && max_level <= u8::MAX as u32);
     if view.levels.len() != n
         || view.level0.len() != n * (1 + m0 as usize)
         || view.upper_offsets.len() != n
+        || !entry_ok
     {
         return Err(damaged(
             segment,

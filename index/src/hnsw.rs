@@ -13,7 +13,7 @@ mod heuristic;
 mod search;
 mod visited;
 
-pub use graph::{GraphView, HnswGraph};
+pub use graph::{GraphView, HnswGraph, NONE};
 
 use quiver_storage::{Metric, RowId};
 

@@ -6,7 +6,7 @@ use std::collections::BinaryHeap;
 
 use quiver_storage::RowId;
 
-use super::graph::{GraphView, NONE};
+use super::graph::GraphView;
 use super::visited::{Visited, with_visited};
 use crate::flat::Hit;
 use crate::kernels::{DistanceFn, prefetch, prefetch_u32};
@@ -188,7 +188,11 @@ pub fn knn<S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?Sized>(
     ef: usize,
     keep: &K,
 ) -> Vec<Hit> {
-    if k == 0 || graph.entry == NONE || graph.nodes() == 0 || query.len() != source.dim() {
+    // A graph read from a damaged file may name an entry past the nodes or an absurd
+    // top level: answer nothing rather than walk garbage (levels are u8, so > 255 is
+    // never real).
+    let sane = (graph.entry as usize) < graph.nodes() && graph.max_level <= u8::MAX as u32;
+    if k == 0 || !sane || query.len() != source.dim() {
         return Vec::new();
     }
     let mut ep = Scored {

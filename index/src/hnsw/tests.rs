@@ -157,3 +157,36 @@ fn parallel_build_leaves_no_node_unreachable() {
         assert_eq!(lost, 0, "{lost} nodes unreachable");
     }
 }
+
+/// A graph from a damaged file (entry past the nodes, absurd top level, links out of
+/// range) answers nothing or something, but never panics or hangs.
+#[test]
+fn damaged_graphs_never_panic_or_hang() {
+    let dim = 4;
+    let base = data(300, dim, 5);
+    let source = SliceSource::new(&base, dim).unwrap();
+    let good = Hnsw::build(&source, Metric::L2, &HnswParams::default());
+    let q = &base[..dim];
+    let mut bad_entry = good.graph().clone();
+    bad_entry.entry = 10_000;
+    assert!(
+        Hnsw::from_graph(bad_entry, Metric::L2)
+            .search(&source, q, 5, 20)
+            .is_empty()
+    );
+    let mut tall = good.graph().clone();
+    tall.max_level = u32::MAX;
+    assert!(
+        Hnsw::from_graph(tall, Metric::L2)
+            .search(&source, q, 5, 20)
+            .is_empty()
+    );
+    let mut wild = good.graph().clone();
+    wild.level0
+        .iter_mut()
+        .step_by(3)
+        .for_each(|w| *w = u32::MAX - 1);
+    wild.upper.iter_mut().for_each(|w| *w = 123_456);
+    let hits = Hnsw::from_graph(wild, Metric::L2).search(&source, q, 5, 20);
+    assert!(hits.iter().all(|h| (h.row.0 as usize) < 300));
+}
