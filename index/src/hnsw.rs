@@ -10,7 +10,7 @@
 mod build;
 mod graph;
 mod heuristic;
-mod search;
+pub(crate) mod search;
 mod visited;
 
 pub use graph::{GraphView, HnswGraph, NONE};
@@ -120,6 +120,35 @@ impl Hnsw {
             ef,
             keep,
         )
+    }
+
+    /// As [`Hnsw::search`], traversing with 8-bit codes and re-ranking the `ef` best
+    /// with exact distances from `source`. Falls back to [`Hnsw::search`] for Cosine.
+    pub fn search_sq8<S: VectorSource + ?Sized>(
+        &self,
+        source: &S,
+        codes: &crate::sq8::Sq8,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+    ) -> Vec<Hit> {
+        let Some(scorer) = codes.query(self.metric, query) else {
+            return self.search(source, query, k, ef);
+        };
+        let beam = search::beam(&self.graph.view(), &scorer, ef.max(k), &|_: RowId| true);
+        let dist = distance_fn(self.metric);
+        let mut hits: Vec<Hit> = beam
+            .iter()
+            .filter_map(|s| {
+                source.get(RowId(s.node)).map(|v| Hit {
+                    row: RowId(s.node),
+                    distance: dist(query, v),
+                })
+            })
+            .collect();
+        hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
+        hits.truncate(k);
+        hits
     }
 
     /// Bytes held by the graph arrays.

@@ -22,7 +22,7 @@ mod prefetch;
 pub mod scalar;
 pub mod simd;
 
-pub use prefetch::{prefetch, prefetch_u32};
+pub use prefetch::{prefetch, prefetch_u8, prefetch_u32};
 
 /// The half-precision type of the `f16` kernels (the `half` crate's).
 pub use half::f16;

@@ -11,6 +11,7 @@ pub mod flat;
 pub mod hnsw;
 pub mod kernels;
 pub mod source;
+pub mod sq8;
 
 pub use flat::{Hit, exact_top_k};
 pub use hnsw::{Hnsw, HnswParams};

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::HnswParams;
 use super::graph::{HnswGraph, NONE};
 use super::heuristic::select;
-use super::search::{Links, Scored, distance_to, greedy, search_layer};
+use super::search::{F32Query, Links, NodeDistance, Scored, distance_to, greedy, search_layer};
 use super::visited::with_visited;
 use crate::kernels::{DistanceFn, distance_fn};
 use crate::source::VectorSource;
@@ -194,12 +194,17 @@ impl<S: VectorSource + Sync + ?Sized> Inserter<'_, S> {
 
     /// Greedy descent from the entry point (on level `top`) down to `level`.
     fn descend(&self, query: &[f32], entry: u32, top: u8, level: u32) -> Scored {
+        let scorer = F32Query {
+            source: self.source,
+            dist: self.dist,
+            query,
+        };
         let mut ep = Scored {
-            distance: distance_to(self.source, self.dist, query, entry),
+            distance: scorer.distance(entry),
             node: entry,
         };
         for l in (level..=top as u32).rev() {
-            ep = greedy(self.graph, self.source, self.dist, query, ep, l);
+            ep = greedy(self.graph, &scorer, ep, l);
         }
         ep
     }
@@ -212,18 +217,13 @@ impl<S: VectorSource + Sync + ?Sized> Inserter<'_, S> {
         level: u32,
         keep: &dyn Fn(RowId) -> bool,
     ) -> Vec<Scored> {
+        let scorer = F32Query {
+            source: self.source,
+            dist: self.dist,
+            query,
+        };
         with_visited(self.levels.len(), |visited| {
-            search_layer(
-                self.graph,
-                self.source,
-                self.dist,
-                query,
-                ep,
-                self.ef,
-                level,
-                visited,
-                keep,
-            )
+            search_layer(self.graph, &scorer, ep, self.ef, level, visited, keep)
         })
     }
 

@@ -67,6 +67,33 @@ impl Ord for Scored {
     }
 }
 
+/// How far each node is from the query being searched.
+pub trait NodeDistance {
+    fn distance(&self, node: u32) -> f32;
+    /// Starts loading the node's vector (a hint).
+    fn prefetch(&self, node: u32);
+}
+
+/// Exact `f32` distances through a [`VectorSource`].
+pub struct F32Query<'a, S: ?Sized> {
+    pub source: &'a S,
+    pub dist: DistanceFn,
+    pub query: &'a [f32],
+}
+
+impl<S: VectorSource + ?Sized> NodeDistance for F32Query<'_, S> {
+    #[inline]
+    fn distance(&self, node: u32) -> f32 {
+        distance_to(self.source, self.dist, self.query, node)
+    }
+    #[inline]
+    fn prefetch(&self, node: u32) {
+        if let Some(v) = self.source.get(RowId(node)) {
+            prefetch(v, PREFETCH_LINES);
+        }
+    }
+}
+
 /// Distance from `query` to a node's vector; NULL rows are infinitely far.
 #[inline]
 pub fn distance_to<S: VectorSource + ?Sized>(
@@ -82,11 +109,9 @@ pub fn distance_to<S: VectorSource + ?Sized>(
 }
 
 /// Greedy walk on one level (beam width 1) from `start`: the closest node found.
-pub fn greedy<L: Links, S: VectorSource + ?Sized>(
+pub fn greedy<L: Links, D: NodeDistance>(
     links: &L,
-    source: &S,
-    dist: DistanceFn,
-    query: &[f32],
+    scorer: &D,
     mut start: Scored,
     level: u32,
 ) -> Scored {
@@ -94,7 +119,7 @@ pub fn greedy<L: Links, S: VectorSource + ?Sized>(
         let best = links.with_neighbors(start.node, level, |nbs| {
             let mut best = start;
             for &nb in nbs {
-                let d = distance_to(source, dist, query, nb);
+                let d = scorer.distance(nb);
                 if d < best.distance {
                     best = Scored {
                         distance: d,
@@ -114,11 +139,9 @@ pub fn greedy<L: Links, S: VectorSource + ?Sized>(
 /// Best-first search of one level from `entry`; returns up to `ef` nodes that `keep`
 /// accepts, closest first. Rejected nodes are still expanded.
 #[allow(clippy::too_many_arguments)]
-pub fn search_layer<L: Links, S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?Sized>(
+pub fn search_layer<L: Links, D: NodeDistance, K: Fn(RowId) -> bool + ?Sized>(
     links: &L,
-    source: &S,
-    dist: DistanceFn,
-    query: &[f32],
+    scorer: &D,
     entry: Scored,
     ef: usize,
     level: u32,
@@ -149,16 +172,14 @@ pub fn search_layer<L: Links, S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?
         });
         let n = fresh.len();
         let ahead = |j: usize| {
-            if j < n
-                && let Some(v) = source.get(RowId(fresh[j]))
-            {
-                prefetch(v, PREFETCH_LINES);
+            if j < n {
+                scorer.prefetch(fresh[j]);
             }
         };
         (0..PREFETCH_AHEAD).for_each(ahead);
         for (j, &nb) in fresh[..n].iter().enumerate() {
             ahead(j + PREFETCH_AHEAD);
-            let d = distance_to(source, dist, query, nb);
+            let d = scorer.distance(nb);
             let worst = results.peek().map_or(f32::INFINITY, |w| w.distance);
             if results.len() < ef || d < worst {
                 let scored = Scored {
@@ -188,24 +209,15 @@ pub fn knn<S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?Sized>(
     ef: usize,
     keep: &K,
 ) -> Vec<Hit> {
-    // A graph read from a damaged file may name an entry past the nodes or an absurd
-    // top level: answer nothing rather than walk garbage (levels are u8, so > 255 is
-    // never real).
-    let sane = (graph.entry as usize) < graph.nodes() && graph.max_level <= u8::MAX as u32;
-    if k == 0 || !sane || query.len() != source.dim() {
+    if query.len() != source.dim() {
         return Vec::new();
     }
-    let mut ep = Scored {
-        distance: distance_to(source, dist, query, graph.entry),
-        node: graph.entry,
+    let scorer = F32Query {
+        source,
+        dist,
+        query,
     };
-    for level in (1..=graph.max_level).rev() {
-        ep = greedy(graph, source, dist, query, ep, level);
-    }
-    let found = with_visited(graph.nodes(), |visited| {
-        search_layer(graph, source, dist, query, ep, ef.max(k), 0, visited, keep)
-    });
-    found
+    beam(graph, &scorer, ef.max(k), keep)
         .into_iter()
         .take(k)
         .map(|s| Hit {
@@ -213,4 +225,31 @@ pub fn knn<S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?Sized>(
             distance: s.distance,
         })
         .collect()
+}
+
+/// Descends from the entry point and runs the level-0 beam of width `ef`: up to `ef`
+/// nodes, closest first by `scorer`.
+pub fn beam<D: NodeDistance, K: Fn(RowId) -> bool + ?Sized>(
+    graph: &GraphView<'_>,
+    scorer: &D,
+    ef: usize,
+    keep: &K,
+) -> Vec<Scored> {
+    // A graph read from a damaged file may name an entry past the nodes or an absurd
+    // top level: answer nothing rather than walk garbage (levels are u8, so > 255 is
+    // never real).
+    let sane = (graph.entry as usize) < graph.nodes() && graph.max_level <= u8::MAX as u32;
+    if ef == 0 || !sane {
+        return Vec::new();
+    }
+    let mut ep = Scored {
+        distance: scorer.distance(graph.entry),
+        node: graph.entry,
+    };
+    for level in (1..=graph.max_level).rev() {
+        ep = greedy(graph, scorer, ep, level);
+    }
+    with_visited(graph.nodes(), |visited| {
+        search_layer(graph, scorer, ep, ef, 0, visited, keep)
+    })
 }

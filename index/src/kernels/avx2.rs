@@ -44,6 +44,30 @@ pub fn distance_fn(metric: Metric) -> Option<DistanceFn> {
     }
 }
 
+/// Σ w_i · c_i over `u8` codes.
+pub fn dot_u8(w: &[f32], c: &[u8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        // SAFETY: AVX2 and FMA were just confirmed.
+        return unsafe { x86::codes(w, &[], c, false) };
+    }
+    w.iter().zip(c).map(|(w, &c)| w * c as f32).sum()
+}
+
+/// Σ (r_i - s_i · c_i)² over `u8` codes.
+pub fn l2_u8(r: &[f32], s: &[f32], c: &[u8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        // SAFETY: AVX2 and FMA were just confirmed.
+        return unsafe { x86::codes(r, s, c, true) };
+    }
+    r.iter()
+        .zip(s)
+        .zip(c)
+        .map(|((r, s), &c)| (r - s * c as f32) * (r - s * c as f32))
+        .sum()
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
@@ -132,6 +156,48 @@ mod x86 {
                 }
             }
             (s, sa, sb)
+        }
+    }
+
+    /// Dot (`l2 = false`): Σ a·c. L2: Σ (a - b·c)². Codes widened 8 at a time.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn codes(a: &[f32], b: &[f32], c: &[u8], l2: bool) -> f32 {
+        let n = if l2 {
+            a.len().min(b.len()).min(c.len())
+        } else {
+            a.len().min(c.len())
+        };
+        let mut acc = [_mm256_setzero_ps(); 2];
+        let mut i = 0;
+        // SAFETY: loads read 8 floats / 8 bytes at i <= n - 8 of each slice.
+        unsafe {
+            while i + LANES <= n {
+                let bytes = _mm_loadl_epi64(c.as_ptr().add(i).cast::<__m128i>());
+                let x = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+                let lane = (i / LANES) % 2;
+                if l2 {
+                    let d = _mm256_fnmadd_ps(
+                        _mm256_loadu_ps(b.as_ptr().add(i)),
+                        x,
+                        _mm256_loadu_ps(a.as_ptr().add(i)),
+                    );
+                    acc[lane] = _mm256_fmadd_ps(d, d, acc[lane]);
+                } else {
+                    acc[lane] = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(i)), x, acc[lane]);
+                }
+                i += LANES;
+            }
+            let mut s = sum(_mm256_add_ps(acc[0], acc[1]));
+            for k in i..n {
+                let x = c[k] as f32;
+                if l2 {
+                    let d = a[k] - b[k] * x;
+                    s += d * d;
+                } else {
+                    s += a[k] * x;
+                }
+            }
+            s
         }
     }
 

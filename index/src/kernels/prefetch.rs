@@ -6,6 +6,24 @@
 /// Bytes per cache line.
 const LINE: usize = 64;
 
+/// Starts loading a byte slice (e.g. quantized codes) into L1.
+#[inline(always)]
+pub fn prefetch_u8(v: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        for line in 0..v.len().div_ceil(LINE).min(16) {
+            // SAFETY: as in `prefetch`: the address stays inside the slice and a
+            // prefetch never faults.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(v.as_ptr().cast::<i8>().wrapping_add(line * LINE))
+            };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
+}
+
 /// Starts loading a `u32` slice (e.g. a node's links) into L1.
 #[inline(always)]
 pub fn prefetch_u32(v: &[u32]) {
