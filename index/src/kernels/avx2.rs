@@ -211,14 +211,17 @@ mod x86 {
     // SAFETY (the three wrappers): `super::distance_fn` hands these out only after
     // `available()` found AVX2 and FMA, the features `sums` is compiled for.
     pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: reachable only through `distance_fn`, after `available()`.
         unsafe { sums(a, b, Mode::L2).0 }
     }
 
     pub fn neg_dot(a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: reachable only through `distance_fn`, after `available()`.
         -unsafe { sums(a, b, Mode::Dot).0 }
     }
 
     pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: reachable only through `distance_fn`, after `available()`.
         let (ab, aa, bb) = unsafe { sums(a, b, Mode::Cosine) };
         if aa == 0.0 || bb == 0.0 {
             return 1.0;
