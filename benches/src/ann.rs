@@ -4,7 +4,7 @@
 //! peers' land in one table and one plot.
 //!
 //! - `data`: fvecs/ivecs and `meta.json` into a checked [`data::Dataset`].
-//! - `run` (+ `hnsw`): build an index in a rayon pool of N threads, sweep, time.
+//! - `run` (+ `hnsw`, `ivfpq`): build an index in a rayon pool of N threads, sweep, time.
 //! - `recall`: run.py's ann-benchmarks-style recall@k and id recall.
 //! - `frontier`: medians, Pareto frontier, QPS at a target recall.
 //! - `report`: the JSON schema and the Markdown tables; `plot`: recall/QPS curves.
@@ -12,6 +12,7 @@
 pub mod data;
 pub mod frontier;
 mod hnsw;
+mod ivfpq;
 pub mod plot;
 pub mod recall;
 pub mod report;

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! quiver-bench ann --data DIR --index hnsw --m 16 --ef-construction 200 --threads 1 --out FILE.json
+//! quiver-bench ann --data DIR --index ivfpq [--nlist N --pq-m M --refine R] --threads 1 --out FILE.json
 //! quiver-bench table [--out FILE.md] A.json B.json ...   # one combined table per dataset
 //! quiver-bench plot --out curves.png A.json B.json ...   # recall vs QPS curves
 //! ```
@@ -43,6 +44,15 @@ enum Command {
         /// HNSW level seed (default: HnswParams::default()'s).
         #[arg(long)]
         seed: Option<u64>,
+        /// IVF-PQ lists (default: 4·√n, as run.py gives FAISS).
+        #[arg(long)]
+        nlist: Option<usize>,
+        /// IVF-PQ bytes per code (default: dim / 8, as run.py).
+        #[arg(long)]
+        pq_m: Option<usize>,
+        /// IVF-PQ re-ranking factor of the second nprobe sweep.
+        #[arg(long, default_value_t = 10)]
+        refine: usize,
         /// Threads of the rayon pool that builds and searches.
         #[arg(long, default_value_t = 1)]
         threads: usize,
@@ -98,6 +108,9 @@ fn run_command(command: Command) -> Result<()> {
             m,
             ef_construction,
             seed,
+            nlist,
+            pq_m,
+            refine,
             threads,
             reps,
             nq,
@@ -112,6 +125,9 @@ fn run_command(command: Command) -> Result<()> {
                 m,
                 ef_construction,
                 seed,
+                nlist,
+                pq_m,
+                refine,
                 threads,
                 reps,
                 nq,

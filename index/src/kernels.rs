@@ -18,6 +18,7 @@ use std::sync::LazyLock;
 use quiver_storage::Metric;
 
 pub mod avx2;
+pub mod gemm;
 mod prefetch;
 pub mod scalar;
 pub mod simd;

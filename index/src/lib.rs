@@ -9,11 +9,13 @@
 
 pub mod flat;
 pub mod hnsw;
+pub mod ivf;
 pub mod kernels;
 pub mod source;
 pub mod sq8;
 
 pub use flat::{Hit, exact_top_k};
 pub use hnsw::{Hnsw, HnswParams};
+pub use ivf::{IvfPq, IvfPqParams, IvfPqView, IvfSearch};
 pub use kernels::{DistanceFn, distance, distance_fn, score};
 pub use source::{SliceSource, VectorSource};

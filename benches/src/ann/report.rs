@@ -101,10 +101,15 @@ fn is_flat(lib: &str) -> bool {
     lib.ends_with("-flat")
 }
 
+/// IVF-PQ results sweep (nprobe, refine) pairs and show as two curves.
+fn is_ivf(lib: &str) -> bool {
+    lib.starts_with("faiss-ivfpq") || lib == "quiver-ivfpq"
+}
+
 /// The curves one result is shown as: IVF-PQ splits into without / with refinement.
 pub fn variants(res: &LibResult) -> Vec<(String, Vec<Point>)> {
     let pts = summarize(&res.rows);
-    if res.lib.starts_with("faiss-ivfpq") {
+    if is_ivf(&res.lib) {
         let refine = |p: &Point| p.param.get(1).and_then(Value::as_f64).unwrap_or(0.0) != 0.0;
         let (with, without): (Vec<Point>, Vec<Point>) = pts.into_iter().partition(refine);
         vec![

@@ -36,6 +36,8 @@ pub enum IndexKind {
     Flat,
     /// `quiver_index::hnsw::Hnsw`.
     Hnsw,
+    /// `quiver_index::IvfPq`, swept over nprobe without and with refinement.
+    Ivfpq,
 }
 
 /// What `quiver-bench ann` was asked to do.
@@ -47,6 +49,12 @@ pub struct AnnOptions {
     pub ef_construction: usize,
     /// HNSW level seed; `None` keeps `HnswParams::default()`'s.
     pub seed: Option<u64>,
+    /// IVF-PQ lists (default: run.py's 4·√n).
+    pub nlist: Option<usize>,
+    /// IVF-PQ bytes per code (default: run.py's dim / 8).
+    pub pq_m: Option<usize>,
+    /// IVF-PQ re-ranking factor of the second sweep (run.py's default 10).
+    pub refine: usize,
     pub threads: usize,
     pub reps: usize,
     /// Use only the first `nq` queries (0: all).
@@ -160,6 +168,7 @@ fn bench(opts: &AnnOptions, ds: &Dataset) -> Result<LibResult> {
     let built = match opts.index {
         IndexKind::Flat => flat(ds, source),
         IndexKind::Hnsw => super::hnsw::build(ds, source, opts),
+        IndexKind::Ivfpq => super::ivfpq::build(ds, source, opts),
     };
     let build_s = t.elapsed().as_secs_f64();
     let rss1 = sys::rss_bytes()?;
@@ -281,6 +290,9 @@ mod tests {
             m: 8,
             ef_construction: 64,
             seed: Some(1),
+            nlist: None,
+            pq_m: None,
+            refine: 10,
             threads,
             reps: 2,
             nq: 0,
@@ -326,5 +338,36 @@ mod tests {
         let back = ResultsFile::read(&out).unwrap();
         assert_eq!(back.results[0].rows.len(), r.rows.len());
         assert!(out.with_extension("md").is_file());
+    }
+
+    #[test]
+    fn ivfpq_sweeps_nprobe_without_and_with_refine() {
+        let dir = tempfile::tempdir().unwrap();
+        tiny_dataset(dir.path());
+        let mut opts = options(dir.path(), IndexKind::Ivfpq, 2);
+        opts.nlist = Some(8);
+        opts.pq_m = Some(4);
+        opts.reps = 1;
+        let f = run(&opts).unwrap();
+        let r = &f.results[0];
+        assert_eq!(r.lib, "quiver-ivfpq");
+        // nprobe 1, 2, 4, 8 (those <= nlist), each without and with refine 10.
+        let params: Vec<Value> = r.rows.iter().map(|row| row.param.clone()).collect();
+        assert_eq!(params.len(), 8);
+        assert_eq!(
+            (params[0].clone(), params[7].clone()),
+            (json!([1, 0]), json!([8, 10]))
+        );
+        let last = r.rows.last().unwrap();
+        assert!(
+            last.recall >= 0.95,
+            "all lists + refine: recall {}",
+            last.recall
+        );
+        let md = f.write(&dir.path().join("ivf.json")).unwrap();
+        assert!(
+            md.contains("| quiver-ivfpq (no refine) |") && md.contains("| quiver-ivfpq + refine |"),
+            "{md}"
+        );
     }
 }

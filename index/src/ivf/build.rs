@@ -1,0 +1,220 @@
+//! Training (coarse k-means on a sample, then the product quantizer on the sample's
+//! residuals) and adding every vector of the source, in parallel blocks.
+
+use quiver_storage::{Metric, RowId};
+use rayon::prelude::*;
+
+use super::kmeans::{self, KMeansParams, SplitMix, assign_serial, sample_indices};
+use super::pq::{PqView, ProductQuantizer};
+use super::{COARSE_GRAPH_MIN_LISTS, CoarseQuantizer, InvertedLists, IvfPq, normalized};
+use crate::hnsw::{Hnsw, HnswParams};
+use crate::source::{SliceSource, VectorSource};
+
+/// Rows added per parallel block.
+const ADD_BLOCK: usize = 4096;
+
+/// Build parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct IvfPqParams {
+    /// Lists (coarse centroids); fewer when the source has fewer vectors.
+    pub nlist: usize,
+    /// Bytes per code; must divide the dimension.
+    pub m: usize,
+    /// Train on at most this many vectors; 0 = FAISS's bench default,
+    /// `max(50 * nlist, 20_000)`.
+    pub train_points: usize,
+    /// Lloyd iterations of the coarse k-means (FAISS: 10).
+    pub coarse_iterations: usize,
+    /// Lloyd iterations of each sub-quantizer's k-means (FAISS: 25).
+    pub pq_iterations: usize,
+    /// Each sub-quantizer trains on at most `256 *` this many residuals (FAISS: 256;
+    /// 64 quarters the training time for 0.002-0.003 less recall at equal nprobe,
+    /// measured on minilm-384).
+    pub pq_points_per_centroid: usize,
+    pub seed: u64,
+}
+
+impl IvfPqParams {
+    pub fn new(nlist: usize, m: usize) -> Self {
+        IvfPqParams {
+            nlist,
+            m,
+            train_points: 0,
+            coarse_iterations: 10,
+            pq_iterations: 25,
+            pq_points_per_centroid: 64,
+            seed: 1,
+        }
+    }
+}
+
+/// One vector prepared for the index: unit length for Cosine, as is otherwise.
+fn prepared(metric: Metric, v: &[f32]) -> Vec<f32> {
+    if metric == Metric::Cosine {
+        normalized(v)
+    } else {
+        v.to_vec()
+    }
+}
+
+impl IvfPq {
+    /// Trains on a sample of the source's non-NULL rows and adds all of them.
+    pub fn build<S: VectorSource + Sync + ?Sized>(
+        source: &S,
+        metric: Metric,
+        params: &IvfPqParams,
+    ) -> IvfPq {
+        let dim = source.dim();
+        let valid: Vec<u32> = (0..source.len() as u32)
+            .filter(|&r| source.get(RowId(r)).is_some())
+            .collect();
+        let nlist = params.nlist.clamp(1, valid.len().max(1));
+        let mut rng = SplitMix::new(params.seed);
+        let train_points = match params.train_points {
+            0 => (50 * nlist).max(20_000),
+            t => t,
+        };
+        let picked = sample_indices(valid.len(), train_points, &mut rng);
+        let mut sample = Vec::with_capacity(picked.len() * dim);
+        for &i in &picked {
+            if let Some(v) = source.get(RowId(valid[i])) {
+                sample.extend_from_slice(&prepared(metric, v));
+            }
+        }
+        let coarse_params = KMeansParams {
+            k: nlist,
+            iterations: params.coarse_iterations,
+            max_points_per_centroid: usize::MAX / nlist.max(1),
+            spherical: metric != Metric::L2,
+            seed: params.seed,
+        };
+        let centroids = kmeans::train(&sample, dim, &coarse_params);
+
+        // The product quantizer learns the sample's residuals.
+        let labels = kmeans::assign(&sample, dim, &centroids);
+        for (x, (list, _)) in sample.chunks_exact_mut(dim).zip(labels) {
+            let c = &centroids[list as usize * dim..][..dim];
+            x.iter_mut().zip(c).for_each(|(x, c)| *x -= c);
+        }
+        let pq_params = KMeansParams {
+            iterations: params.pq_iterations,
+            seed: params.seed.wrapping_add(1000),
+            max_points_per_centroid: params.pq_points_per_centroid,
+            ..KMeansParams::new(super::KSUB)
+        };
+        let pq = ProductQuantizer::train(&sample, dim, params.m, &pq_params);
+        drop(sample);
+        let lists = add_all(source, metric, &valid, &centroids, pq.view());
+        let graph = (nlist >= COARSE_GRAPH_MIN_LISTS).then(|| {
+            let cs = SliceSource::new(&centroids, dim).expect("nlist x dim");
+            let coarse_metric = if metric == Metric::L2 {
+                Metric::L2
+            } else {
+                Metric::Dot
+            };
+            let hnsw = Hnsw::build(&cs, coarse_metric, &HnswParams::default());
+            hnsw.graph().clone()
+        });
+        IvfPq {
+            metric,
+            dim,
+            coarse: CoarseQuantizer { centroids, graph },
+            pq,
+            lists,
+        }
+    }
+}
+
+/// One encoded entry before grouping: list, row, correction (codes kept aside).
+struct Entry {
+    list: u32,
+    row: u32,
+    correction: f32,
+}
+
+/// Assigns, encodes and groups every row in `valid` (ascending) by list.
+fn add_all<S: VectorSource + Sync + ?Sized>(
+    source: &S,
+    metric: Metric,
+    valid: &[u32],
+    centroids: &[f32],
+    pq: PqView<'_>,
+) -> InvertedLists {
+    let dim = source.dim();
+    let m = pq.m();
+    let nlist = centroids.len() / dim;
+    let blocks: Vec<(Vec<Entry>, Vec<u8>)> = valid
+        .par_chunks(ADD_BLOCK)
+        .map(|rows| {
+            let mut block = Vec::with_capacity(rows.len() * dim);
+            for &r in rows {
+                let v = source.get(RowId(r)).expect("valid rows have vectors");
+                block.extend_from_slice(&prepared(metric, v));
+            }
+            let labels = assign_serial(&block, dim, centroids);
+            for (x, &(list, _)) in block.chunks_exact_mut(dim).zip(&labels) {
+                let c = &centroids[list as usize * dim..][..dim];
+                x.iter_mut().zip(c).for_each(|(x, c)| *x -= c);
+            }
+            let codes = pq.encode_serial(&block);
+            let mut decoded = vec![0f32; dim];
+            let entries = rows
+                .iter()
+                .zip(&labels)
+                .zip(codes.chunks_exact(m))
+                .map(|((&row, &(list, _)), code)| {
+                    let correction = if metric == Metric::L2 {
+                        pq.decode(code, &mut decoded);
+                        let c = &centroids[list as usize * dim..][..dim];
+                        decoded
+                            .iter()
+                            .zip(c)
+                            .map(|(r, c)| r * r + 2.0 * r * c)
+                            .sum()
+                    } else {
+                        0.0
+                    };
+                    Entry {
+                        list,
+                        row,
+                        correction,
+                    }
+                })
+                .collect();
+            (entries, codes)
+        })
+        .collect();
+
+    // Counting sort by list; blocks are in row order, so rows ascend within a list.
+    let mut offsets = vec![0u32; nlist + 1];
+    for (entries, _) in &blocks {
+        for e in entries {
+            offsets[e.list as usize + 1] += 1;
+        }
+    }
+    for l in 0..nlist {
+        offsets[l + 1] += offsets[l];
+    }
+    let n = valid.len();
+    let mut next: Vec<usize> = offsets[..nlist].iter().map(|&o| o as usize).collect();
+    let mut rows = vec![0u32; n];
+    let mut codes = vec![0u8; n * m];
+    let mut corrections = vec![0f32; if metric == Metric::L2 { n } else { 0 }];
+    for (entries, block_codes) in &blocks {
+        for (e, code) in entries.iter().zip(block_codes.chunks_exact(m)) {
+            let at = next[e.list as usize];
+            next[e.list as usize] += 1;
+            rows[at] = e.row;
+            codes[at * m..(at + 1) * m].copy_from_slice(code);
+            if let Some(slot) = corrections.get_mut(at) {
+                *slot = e.correction;
+            }
+        }
+    }
+    InvertedLists {
+        offsets,
+        rows,
+        codes,
+        corrections,
+    }
+}
