@@ -1,11 +1,13 @@
 //! Vector indexes inside segments: built from the rows being sealed (flush,
-//! compaction) for every column that declares one, stored as extra segment regions,
-//! and viewed in place from the memory map when searching.
+//! compaction) for every column that declares one (HNSW or IVF-PQ, each with its
+//! measured recall curve), stored as extra segment regions. `index_views` reads them
+//! back in place from the memory map.
 
-use quiver_index::hnsw::{GraphView, HnswGraph, NONE};
-use quiver_index::{Hnsw, HnswParams, VectorSource};
+use quiver_index::calibration::{CALIBRATION_QUERIES, EF_POINTS, NPROBE_POINTS};
+use quiver_index::hnsw::{HnswGraph, search_graph_held_out};
+use quiver_index::{Calibration, Hnsw, HnswParams, IvfPq, IvfPqParams, IvfSearch, VectorSource};
 use quiver_storage::segment::{ExtraRegion, RegionKind, RowSource};
-use quiver_storage::{Column, ColumnId, Error, IndexSpec, Result, RowId, Schema, Segment};
+use quiver_storage::{Column, ColumnId, IndexSpec, Metric, Result, RowId, Schema, Segment};
 
 /// One vector column of rows being sealed, as an index source. Row `i` is segment row `i`.
 struct SealingColumn<'a> {
@@ -73,19 +75,39 @@ impl VectorSource for SegmentColumn<'_> {
     }
 }
 
-/// The graph arrays of every indexed column, built from the rows about to be sealed.
+/// IVF-PQ gets at most one list per this many rows of a segment (FAISS warns below
+/// 39 training points per centroid).
+const ROWS_PER_LIST: usize = 39;
+/// Seed of the calibration sample, so rebuilding a segment measures the same rows.
+const CALIBRATION_SEED: u64 = 7;
+
+/// One column's index, built from the rows about to be sealed.
+enum BuiltIndex {
+    Hnsw {
+        graph: HnswGraph,
+        meta: [u32; 4],
+    },
+    IvfPq {
+        index: IvfPq,
+        meta: [u32; 4],
+        graph_meta: Option<[u32; 4]>,
+    },
+}
+
+/// The indexes of every indexed column of the rows being sealed, with their curves.
 pub(crate) struct SealedIndexes {
-    graphs: Vec<(ColumnId, HnswGraph)>,
-    meta: Vec<[u32; 4]>,
+    built: Vec<(ColumnId, BuiltIndex, Option<Vec<u32>>)>,
+}
+
+fn hnsw_meta(g: &HnswGraph) -> [u32; 4] {
+    [g.m, g.m0, g.entry, g.max_level]
 }
 
 impl SealedIndexes {
     pub fn build(schema: &Schema, rows: &(dyn RowSource + Sync)) -> Self {
-        let mut graphs = Vec::new();
+        let mut built = Vec::new();
         for (pos, column) in schema.columns().iter().enumerate() {
-            let (Some(IndexSpec::Hnsw { m, ef_construction }), Some(v)) =
-                (column.index, column.vector())
-            else {
+            let (Some(spec), Some(v)) = (column.index, column.vector()) else {
                 continue;
             };
             let source = SealingColumn {
@@ -94,36 +116,69 @@ impl SealedIndexes {
                 column,
                 dim: v.dim as usize,
             };
-            let params = HnswParams {
-                m: m as usize,
-                ef_construction: ef_construction as usize,
-                seed: 100,
+            let (index, curve) = match spec {
+                IndexSpec::Hnsw { m, ef_construction } => {
+                    build_hnsw(&source, v.metric, m, ef_construction)
+                }
+                IndexSpec::IvfPq { nlist, m, refine } => build_ivf_pq(
+                    &source,
+                    v.metric,
+                    nlist,
+                    IndexSpec::pq_m_for(m, v.dim),
+                    refine,
+                ),
             };
-            let index = Hnsw::build(&source, v.metric, &params);
-            graphs.push((column.id, index.graph().clone()));
+            built.push((column.id, index, curve.map(|c| c.to_words())));
         }
-        let meta = graphs
-            .iter()
-            .map(|(_, g)| [g.m, g.m0, g.entry, g.max_level])
-            .collect();
-        SealedIndexes { graphs, meta }
+        SealedIndexes { built }
     }
 
     /// The regions to append to the segment.
     pub fn regions(&self) -> Vec<ExtraRegion<'_>> {
         let mut out = Vec::new();
-        for ((column, g), meta) in self.graphs.iter().zip(&self.meta) {
+        for (column, index, curve) in &self.built {
             let column = *column;
-            let parts: [(RegionKind, &[u8]); 5] = [
-                (RegionKind::HnswMeta, bytemuck::cast_slice(meta)),
-                (RegionKind::HnswLevels, &g.levels),
-                (RegionKind::HnswLevel0, bytemuck::cast_slice(&g.level0)),
-                (
-                    RegionKind::HnswUpperOffsets,
-                    bytemuck::cast_slice(&g.upper_offsets),
-                ),
-                (RegionKind::HnswUpper, bytemuck::cast_slice(&g.upper)),
-            ];
+            let mut parts: Vec<(RegionKind, &[u8])> = Vec::new();
+            match index {
+                BuiltIndex::Hnsw { graph, meta } => {
+                    parts.push((RegionKind::HnswMeta, bytemuck::cast_slice(meta)));
+                    parts.extend(graph_regions(graph, HNSW_KINDS));
+                }
+                BuiltIndex::IvfPq {
+                    index,
+                    meta,
+                    graph_meta,
+                } => {
+                    parts.extend([
+                        (RegionKind::IvfMeta, bytemuck::cast_slice::<u32, u8>(meta)),
+                        (
+                            RegionKind::IvfCentroids,
+                            bytemuck::cast_slice(&index.coarse.centroids),
+                        ),
+                        (
+                            RegionKind::IvfCodebooks,
+                            bytemuck::cast_slice(&index.pq.codebooks),
+                        ),
+                        (
+                            RegionKind::IvfOffsets,
+                            bytemuck::cast_slice(&index.lists.offsets),
+                        ),
+                        (RegionKind::IvfRows, bytemuck::cast_slice(&index.lists.rows)),
+                        (RegionKind::IvfCodes, &index.lists.codes),
+                    ]);
+                    if !index.lists.corrections.is_empty() {
+                        let c = bytemuck::cast_slice(&index.lists.corrections);
+                        parts.push((RegionKind::IvfCorrections, c));
+                    }
+                    if let (Some(graph), Some(gm)) = (&index.coarse.graph, graph_meta) {
+                        parts.push((RegionKind::IvfGraphMeta, bytemuck::cast_slice(gm)));
+                        parts.extend(graph_regions(graph, IVF_GRAPH_KINDS));
+                    }
+                }
+            }
+            if let Some(words) = curve {
+                parts.push((RegionKind::IndexCalibration, bytemuck::cast_slice(words)));
+            }
             out.extend(parts.into_iter().map(|(kind, bytes)| ExtraRegion {
                 kind,
                 column,
@@ -134,54 +189,102 @@ impl SealedIndexes {
     }
 }
 
-/// The HNSW graph a segment stores for `column`, viewed in place; `None` if it has none.
-/// Array sizes are checked here (O(1)); links out of range are harmless (the search
-/// skips them) and are found by a full [`GraphView::check`].
-pub(crate) fn segment_graph<'a>(
-    segment: &'a Segment,
-    column: &Column,
-) -> Result<Option<GraphView<'a>>> {
-    let Some(meta) = segment.u32_region(RegionKind::HnswMeta, column.id)? else {
-        return Ok(None);
-    };
-    let region = |kind| -> Result<&'a [u32]> {
-        segment
-            .u32_region(kind, column.id)?
-            .ok_or_else(|| damaged(segment, format!("{kind:?} region is missing")))
-    };
-    let levels = segment
-        .region_of(RegionKind::HnswLevels, column.id)
-        .ok_or_else(|| damaged(segment, "HnswLevels region is missing".into()))?;
-    let [m, m0, entry, max_level] = <[u32; 4]>::try_from(meta)
-        .map_err(|_| damaged(segment, "HnswMeta is not 4 words".into()))?;
-    let view = GraphView {
-        m,
-        m0,
-        entry,
-        max_level,
-        levels,
-        level0: region(RegionKind::HnswLevel0)?,
-        upper_offsets: region(RegionKind::HnswUpperOffsets)?,
-        upper: region(RegionKind::HnswUpper)?,
-    };
-    let n = segment.rows() as usize;
-    let entry_ok = entry == NONE || ((entry as usize) < n && max_level <= u8::MAX as u32);
-    if view.levels.len() != n
-        || view.level0.len() != n * (1 + m0 as usize)
-        || view.upper_offsets.len() != n
-        || !entry_ok
-    {
-        return Err(damaged(
-            segment,
-            format!(
-                "HNSW arrays of column {} do not match {n} rows",
-                column.name
-            ),
-        ));
-    }
-    Ok(Some(view))
+/// Region kinds of a graph's levels, level 0, upper offsets and upper slots.
+pub(crate) type GraphKinds = [RegionKind; 4];
+pub(crate) const HNSW_KINDS: GraphKinds = [
+    RegionKind::HnswLevels,
+    RegionKind::HnswLevel0,
+    RegionKind::HnswUpperOffsets,
+    RegionKind::HnswUpper,
+];
+pub(crate) const IVF_GRAPH_KINDS: GraphKinds = [
+    RegionKind::IvfGraphLevels,
+    RegionKind::IvfGraphLevel0,
+    RegionKind::IvfGraphUpperOffsets,
+    RegionKind::IvfGraphUpper,
+];
+
+fn graph_regions(g: &HnswGraph, kinds: GraphKinds) -> [(RegionKind, &[u8]); 4] {
+    [
+        (kinds[0], &g.levels),
+        (kinds[1], bytemuck::cast_slice(&g.level0)),
+        (kinds[2], bytemuck::cast_slice(&g.upper_offsets)),
+        (kinds[3], bytemuck::cast_slice(&g.upper)),
+    ]
 }
 
-fn damaged(segment: &Segment, reason: String) -> Error {
-    Error::corrupted(segment.path(), 0, reason)
+fn build_hnsw(
+    source: &SealingColumn<'_>,
+    metric: Metric,
+    m: u32,
+    ef_construction: u32,
+) -> (BuiltIndex, Option<Calibration>) {
+    let params = HnswParams {
+        m: m as usize,
+        ef_construction: ef_construction as usize,
+        seed: 100,
+    };
+    let index = Hnsw::build(source, metric, &params);
+    let graph = index.graph().view();
+    let curve = Calibration::measure(
+        source,
+        metric,
+        &EF_POINTS,
+        CALIBRATION_QUERIES,
+        CALIBRATION_SEED,
+        &|q, k, ef, held_out| {
+            search_graph_held_out(&graph, source, metric, q, k, ef as usize, held_out)
+        },
+    );
+    let graph = index.graph().clone();
+    let meta = hnsw_meta(&graph);
+    (BuiltIndex::Hnsw { graph, meta }, curve)
+}
+
+fn build_ivf_pq(
+    source: &SealingColumn<'_>,
+    metric: Metric,
+    nlist: u32,
+    m: u32,
+    refine: u32,
+) -> (BuiltIndex, Option<Calibration>) {
+    let valid = (0..source.len() as u32)
+        .filter(|&r| source.get(RowId(r)).is_some())
+        .count();
+    let nlist = (nlist as usize).min((valid / ROWS_PER_LIST).max(1));
+    let index = IvfPq::build(source, metric, &IvfPqParams::new(nlist, m as usize));
+    let view = index.view();
+    let points: Vec<u32> = NPROBE_POINTS
+        .into_iter()
+        .filter(|&p| p as usize <= view.nlist())
+        .collect();
+    let curve = Calibration::measure(
+        source,
+        metric,
+        &points,
+        CALIBRATION_QUERIES,
+        CALIBRATION_SEED,
+        &|q, k, nprobe, held_out| {
+            let params = IvfSearch {
+                nprobe: nprobe as usize,
+                refine: refine as usize,
+            };
+            view.search(source, q, k, &params, &|r| r != held_out)
+        },
+    );
+    let meta = [
+        view.nlist() as u32,
+        m,
+        index.dim as u32,
+        u32::from(index.coarse.graph.is_some()),
+    ];
+    let graph_meta = index.coarse.graph.as_ref().map(hnsw_meta);
+    (
+        BuiltIndex::IvfPq {
+            index,
+            meta,
+            graph_meta,
+        },
+        curve,
+    )
 }

@@ -13,6 +13,7 @@ mod collection;
 mod compaction;
 mod database;
 mod flush;
+mod index_views;
 mod indexes;
 mod lookup;
 mod memtable;

@@ -1,5 +1,11 @@
 //! Nearest-neighbour search over one vector column of a snapshot: every segment (its
-//! HNSW graph when it has one, else an exact scan) plus the memtable (exact), merged.
+//! HNSW graph or IVF-PQ index when it has one, else an exact scan) plus the memtable
+//! (exact), merged.
+//!
+//! Recall-targeted search: with [`SearchOptions::recall`], each segment reads the
+//! parameter (ef or nprobe) for the target off the recall curve measured when its
+//! index was built; a segment whose curve never reaches the target, or that has no
+//! curve (under 1,000 rows), is scanned exactly.
 //!
 //! Filtered search: the filter is evaluated on each segment's live rows first. When few
 //! rows pass (under [`EXACT_BELOW`] of the segment, or no more than k) the passing rows
@@ -9,21 +15,34 @@
 
 use quiver_index::flat::exact_top_k_parallel;
 use quiver_index::hnsw::search_graph;
-use quiver_index::{Hit, VectorSource, exact_top_k};
+use quiver_index::{Hit, IvfSearch, VectorSource, exact_top_k};
 use quiver_storage::row::check_vector;
-use quiver_storage::{Result, Row, RowId, Value};
+use quiver_storage::{Column, Error, IndexSpec, Result, Row, RowId, Value};
 
-use crate::indexes::{SegmentColumn, segment_graph};
+use crate::index_views::{segment_calibration, segment_graph, segment_ivf};
+use crate::indexes::SegmentColumn;
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 
 /// Below this fraction of passing rows a segment is scanned exactly.
 pub const EXACT_BELOW: f64 = 0.05;
+
+/// Default HNSW beam width.
+pub const DEFAULT_EF: usize = 64;
+/// Default IVF-PQ lists probed.
+pub const DEFAULT_NPROBE: usize = 32;
 
 /// How to search.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SearchOptions {
     /// Beam width for HNSW (at least k is used); default 64.
     pub ef: Option<usize>,
+    /// IVF-PQ lists probed; default 32.
+    pub nprobe: Option<usize>,
+    /// IVF-PQ re-ranking factor; default the index's (`IndexSpec::refine`).
+    pub refine: Option<usize>,
+    /// Target recall@10 in (0, 1]: each segment picks ef / nprobe from its index's
+    /// measured curve (overrides `ef` and `nprobe`).
+    pub recall: Option<f32>,
     /// Scan every row exactly, ignoring indexes.
     pub exact: bool,
 }
@@ -31,6 +50,21 @@ pub struct SearchOptions {
 impl SearchOptions {
     pub fn ef(mut self, ef: usize) -> Self {
         self.ef = Some(ef);
+        self
+    }
+
+    pub fn nprobe(mut self, nprobe: usize) -> Self {
+        self.nprobe = Some(nprobe);
+        self
+    }
+
+    pub fn refine(mut self, refine: usize) -> Self {
+        self.refine = Some(refine);
+        self
+    }
+
+    pub fn recall(mut self, target: f32) -> Self {
+        self.recall = Some(target);
         self
     }
 
@@ -53,6 +87,7 @@ pub struct SearchHit<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
     Hnsw { ef: usize },
+    IvfPq { nprobe: usize, refine: usize },
     Exact,
 }
 
@@ -89,7 +124,13 @@ impl CollectionSnapshot {
         let shape = col.expect_vector()?;
         check_vector(column, shape.dim as usize, query)?;
         let metric = shape.metric;
-        let ef = options.ef.unwrap_or(64).max(k);
+        if let Some(target) = options.recall
+            && !(target > 0.0 && target <= 1.0)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "a recall target must be in (0, 1], got {target}"
+            )));
+        }
         let mut stats = SearchStats::default();
         let mut found: Vec<(f32, ItemRef<'s>)> = Vec::new();
 
@@ -111,19 +152,27 @@ impl CollectionSnapshot {
             let candidates = passing.as_ref().map_or(view.live_rows() as usize, |p| {
                 p.iter().filter(|&&b| b).count()
             });
-            let graph = if options.exact {
-                None
-            } else {
-                segment_graph(&view.segment, col)?
-            };
             let few = filter.is_some()
                 && (candidates <= k
                     || (candidates as f64) < EXACT_BELOW * view.segment.rows() as f64);
             let mut hits: Vec<Hit> = Vec::new();
             let mut strategy = Strategy::Exact;
-            if let (Some(graph), false) = (graph, few) {
-                hits = search_graph(&graph, &source, metric, query, k, ef, &keep);
-                strategy = Strategy::Hnsw { ef };
+            if !options.exact && !few {
+                strategy = plan_segment(&view.segment, col, options, k)?;
+                hits = match strategy {
+                    Strategy::Hnsw { ef } => match segment_graph(&view.segment, col)? {
+                        Some(graph) => search_graph(&graph, &source, metric, query, k, ef, &keep),
+                        None => Vec::new(),
+                    },
+                    Strategy::IvfPq { nprobe, refine } => match segment_ivf(&view.segment, col)? {
+                        Some(ivf) => {
+                            let params = IvfSearch { nprobe, refine };
+                            ivf.search(&source, query, k, &params, &keep)
+                        }
+                        None => Vec::new(),
+                    },
+                    Strategy::Exact => Vec::new(),
+                };
             }
             if strategy == Strategy::Exact || hits.len() < k.min(candidates) {
                 hits = exact_top_k_parallel(&source, metric, query, k, &keep);
@@ -164,6 +213,40 @@ impl CollectionSnapshot {
             .collect();
         Ok((hits, stats))
     }
+}
+
+/// How one segment is searched: its index with the asked (or calibrated) parameter, or
+/// exactly when it has no index or the target is beyond its curve.
+fn plan_segment(
+    segment: &quiver_storage::Segment,
+    column: &Column,
+    options: &SearchOptions,
+    k: usize,
+) -> Result<Strategy> {
+    let has_graph = segment_graph(segment, column)?.is_some();
+    let ivf = segment_ivf(segment, column)?;
+    if !has_graph && ivf.is_none() {
+        return Ok(Strategy::Exact);
+    }
+    let picked = match options.recall {
+        None => None,
+        Some(target) => match segment_calibration(segment, column)?.and_then(|c| c.pick(target)) {
+            Some(p) => Some(p as usize),
+            None => return Ok(Strategy::Exact),
+        },
+    };
+    if has_graph {
+        let ef = picked.or(options.ef).unwrap_or(DEFAULT_EF).max(k);
+        return Ok(Strategy::Hnsw { ef });
+    }
+    let spec_refine = match column.index {
+        Some(IndexSpec::IvfPq { refine, .. }) => refine as usize,
+        _ => 0,
+    };
+    Ok(Strategy::IvfPq {
+        nprobe: picked.or(options.nprobe).unwrap_or(DEFAULT_NPROBE),
+        refine: options.refine.unwrap_or(spec_refine),
+    })
 }
 
 /// One vector column of memtable rows.

@@ -34,6 +34,37 @@ pub fn search_graph<S: VectorSource + ?Sized>(
     search::knn(graph, source, distance_fn(metric), query, k, ef, keep)
 }
 
+/// As [`search_graph`], as if row `held_out` were not in the graph: it is never
+/// visited (infinitely far), so it can neither be returned nor shortcut the search to
+/// its own neighbours. Recall calibration queries the graph with its own rows this way.
+pub fn search_graph_held_out<S: VectorSource + ?Sized>(
+    graph: &GraphView<'_>,
+    source: &S,
+    metric: Metric,
+    query: &[f32],
+    k: usize,
+    ef: usize,
+    held_out: RowId,
+) -> Vec<Hit> {
+    let scorer = search::HeldOut {
+        inner: search::F32Query {
+            source,
+            dist: distance_fn(metric),
+            query,
+        },
+        node: held_out.0,
+    };
+    search::beam(graph, &scorer, ef.max(k), &|r: RowId| r != held_out)
+        .into_iter()
+        .filter(|s| s.distance.is_finite())
+        .take(k)
+        .map(|s| Hit {
+            row: RowId(s.node),
+            distance: s.distance,
+        })
+        .collect()
+}
+
 /// Build parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HnswParams {

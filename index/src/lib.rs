@@ -7,6 +7,7 @@
 //! these. `unsafe` is denied everywhere but `kernels::simd`.
 #![deny(unsafe_code)]
 
+pub mod calibration;
 pub mod flat;
 pub mod hnsw;
 pub mod ivf;
@@ -14,6 +15,7 @@ pub mod kernels;
 pub mod source;
 pub mod sq8;
 
+pub use calibration::Calibration;
 pub use flat::{Hit, exact_top_k};
 pub use hnsw::{Hnsw, HnswParams};
 pub use ivf::{IvfPq, IvfPqParams, IvfPqView, IvfSearch};

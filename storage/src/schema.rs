@@ -98,7 +98,17 @@ pub enum ColumnKind {
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum IndexSpec {
-    Hnsw { m: u32, ef_construction: u32 },
+    Hnsw {
+        m: u32,
+        ef_construction: u32,
+    },
+    /// IVF-PQ: `nlist` lists, codes of `m` bytes (0: chosen from the dimension, see
+    /// [`IndexSpec::pq_m_for`]), searches re-rank `k * refine` candidates exactly.
+    IvfPq {
+        nlist: u32,
+        m: u32,
+        refine: u32,
+    },
 }
 
 impl IndexSpec {
@@ -111,6 +121,17 @@ impl IndexSpec {
         }
     }
 
+    /// IVF-PQ with 1024 lists, `dim / 8` code bytes and refine 10; change them with
+    /// [`IndexSpec::nlist`], [`IndexSpec::m`] and [`IndexSpec::refine`].
+    pub fn ivf_pq() -> Self {
+        IndexSpec::IvfPq {
+            nlist: 1024,
+            m: 0,
+            refine: 10,
+        }
+    }
+
+    /// HNSW: links per node. IVF-PQ: bytes per code (a divisor of the dimension).
     pub fn m(self, value: u32) -> Self {
         match self {
             IndexSpec::Hnsw {
@@ -119,16 +140,59 @@ impl IndexSpec {
                 m: value,
                 ef_construction,
             },
+            IndexSpec::IvfPq { nlist, refine, .. } => IndexSpec::IvfPq {
+                nlist,
+                m: value,
+                refine,
+            },
         }
     }
 
+    /// HNSW only (IVF-PQ ignores it).
     pub fn ef_construction(self, value: u32) -> Self {
         match self {
             IndexSpec::Hnsw { m, .. } => IndexSpec::Hnsw {
                 m,
                 ef_construction: value,
             },
+            other => other,
         }
+    }
+
+    /// IVF-PQ only (HNSW ignores it).
+    pub fn nlist(self, value: u32) -> Self {
+        match self {
+            IndexSpec::IvfPq { m, refine, .. } => IndexSpec::IvfPq {
+                nlist: value,
+                m,
+                refine,
+            },
+            other => other,
+        }
+    }
+
+    /// IVF-PQ only: re-rank `k * value` candidates exactly (0 or 1: no re-ranking).
+    pub fn refine(self, value: u32) -> Self {
+        match self {
+            IndexSpec::IvfPq { nlist, m, .. } => IndexSpec::IvfPq {
+                nlist,
+                m,
+                refine: value,
+            },
+            other => other,
+        }
+    }
+
+    /// The IVF-PQ code size for a dimension: the given `m`, or for `m = 0` the largest
+    /// divisor of `dim` not above `dim / 8` (at least 1).
+    pub fn pq_m_for(m: u32, dim: u32) -> u32 {
+        if m != 0 {
+            return m;
+        }
+        (1..=(dim / 8).max(1))
+            .rev()
+            .find(|d| dim.is_multiple_of(*d))
+            .unwrap_or(1)
     }
 
     /// Rejects parameters no index can be built with.
@@ -142,7 +206,29 @@ impl IndexSpec {
                 }
                 Ok(())
             }
+            IndexSpec::IvfPq { nlist, m, refine } => {
+                if !(1..=65_536).contains(&nlist) || m > 8192 || refine > 1000 {
+                    return Err(Error::InvalidArgument(format!(
+                        "IVF-PQ needs 1 <= nlist <= 65536, m <= 8192 and refine <= 1000, got nlist = {nlist}, m = {m}, refine = {refine}"
+                    )));
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// [`IndexSpec::check`], plus what depends on the column's dimension.
+    pub fn check_for(&self, dim: u32) -> Result<()> {
+        self.check()?;
+        if let IndexSpec::IvfPq { m, .. } = *self
+            && m != 0
+            && !dim.is_multiple_of(m)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "IVF-PQ code size m = {m} must divide the dimension {dim}"
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -236,9 +322,9 @@ impl Schema {
     /// A copy with `index` declared (or removed) on a vector column.
     pub fn with_index(&self, name: &str, index: Option<IndexSpec>) -> Result<Schema> {
         let (pos, column) = self.column(name)?;
-        column.expect_vector()?;
+        let shape = column.expect_vector()?;
         if let Some(spec) = &index {
-            spec.check()?;
+            spec.check_for(shape.dim)?;
         }
         let mut next = self.clone();
         next.columns[pos].index = index;

@@ -3,11 +3,14 @@
 //! training sample `min(n, max(50·nlist, 20000))`), swept over run.py's
 //! `NPROBE_SWEEP` without re-ranking, then with `refine` (FAISS's `k_factor`).
 
-use quiver_index::{IvfPq, IvfPqParams, IvfSearch, SliceSource};
+use std::time::Instant;
+
+use quiver_index::calibration::{CALIBRATION_QUERIES, NPROBE_POINTS};
+use quiver_index::{Calibration, IvfPq, IvfPqParams, IvfSearch, SliceSource};
 use serde_json::{Value, json};
 
 use super::data::Dataset;
-use super::run::{AnnOptions, Built, K};
+use super::run::{AnnOptions, Built, K, PickFn};
 
 /// run.py's `NPROBE_SWEEP`.
 pub const NPROBE_SWEEP: [usize; 13] = [1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256];
@@ -41,6 +44,28 @@ pub fn build<'a>(ds: &'a Dataset, source: SliceSource<'a>, opts: &AnnOptions) ->
         })
         .collect();
     let n = ds.query.rows;
+    // The curve is measured with the refine factor of the second sweep.
+    let t = Instant::now();
+    let view = index.view();
+    let points: Vec<u32> = NPROBE_POINTS
+        .into_iter()
+        .filter(|&p| p as usize <= nlist)
+        .collect();
+    let curve = Calibration::measure(
+        &source,
+        ds.metric,
+        &points,
+        CALIBRATION_QUERIES,
+        1,
+        &|q, k, nprobe, held_out| {
+            let params = IvfSearch {
+                nprobe: nprobe as usize,
+                refine,
+            };
+            view.search(&source, q, k, &params, &|r| r != held_out)
+        },
+    );
+    let calibrate_s = t.elapsed().as_secs_f64();
     Built {
         lib: "quiver-ivfpq",
         params: format!("IVF{nlist},PQ{m}x8 (train {train}); refine k_factor={refine}"),
@@ -58,6 +83,11 @@ pub fn build<'a>(ds: &'a Dataset, source: SliceSource<'a>, opts: &AnnOptions) ->
                 .iter()
                 .map(|h| h.row.0)
                 .collect()
+        }),
+        pick: curve.map(|c| {
+            let pick: PickFn =
+                Box::new(move |target| c.pick(target).map(|nprobe| json!([nprobe, refine])));
+            (pick, calibrate_s)
         }),
     }
 }

@@ -81,7 +81,17 @@ pub struct Built<'a> {
     pub plan: PlanFn<'a>,
     /// The ids of the `K` nearest rows to one query at one parameter, closest first.
     pub search: SearchFn<'a>,
+    /// For indexes that calibrate their recall: the parameter the index's own curve
+    /// picks for a recall target (`None`: unreachable), and the seconds measuring the
+    /// curve took (not part of `build_s`).
+    pub pick: Option<(PickFn<'a>, f64)>,
 }
+
+/// The search parameter a calibrated index picks for a recall target.
+pub type PickFn<'a> = Box<dyn Fn(f32) -> Option<Value> + 'a>;
+
+/// Recall targets checked against the real queries after the sweep.
+pub const RECALL_TARGETS: [f32; 5] = [0.80, 0.85, 0.90, 0.95, 0.99];
 
 impl std::fmt::Debug for Built<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -117,7 +127,39 @@ fn flat<'a>(ds: &'a Dataset, source: SliceSource<'a>) -> Built<'a> {
                 .map(|h| h.row.0)
                 .collect()
         }),
+        pick: None,
     }
+}
+
+/// For each recall target: the parameter the calibration picks, and the recall the
+/// real queries get with it.
+fn recall_targets(built: &Built, ds: &Dataset, parallel: bool) -> Vec<Value> {
+    let Some((pick, calibrate_s)) = &built.pick else {
+        return Vec::new();
+    };
+    let n = ds.query.rows;
+    let mut out = Vec::new();
+    for target in RECALL_TARGETS {
+        let Some(p) = pick(target) else {
+            eprintln!(
+                "[{}] target {target:.2}: not reachable on the curve",
+                built.lib
+            );
+            out.push(json!({"target": target, "param": null, "achieved": null}));
+            continue;
+        };
+        let found = search_all(built, &p, ds, n, parallel);
+        let achieved = recall_at(&found, ds, K).recall;
+        eprintln!(
+            "[{}] recall target {target:.2}: {}={} -> achieved {achieved:.4} ({:+.4}; curve measured in {calibrate_s:.1}s)",
+            built.lib,
+            built.param_name,
+            fmt_param(&p),
+            achieved - target as f64
+        );
+        out.push(json!({"target": target, "param": p, "achieved": achieved}));
+    }
+    out
 }
 
 /// Runs the whole benchmark and returns the results file (not yet written).
@@ -212,6 +254,11 @@ fn bench(opts: &AnnOptions, ds: &Dataset) -> Result<LibResult> {
         }
     }
     let mut extra = Map::new();
+    let targets = recall_targets(&built, ds, opts.threads > 1);
+    if let Some((_, calibrate_s)) = &built.pick {
+        extra.insert("recall_targets".into(), json!(targets));
+        extra.insert("calibrate_s".into(), json!(calibrate_s));
+    }
     extra.insert("loadavg".into(), json!(sys::loadavg()));
     extra.insert("build_s_all".into(), json!([build_s]));
     Ok(LibResult {
@@ -364,7 +411,7 @@ mod tests {
             "all lists + refine: recall {}",
             last.recall
         );
-        let md = f.write(&dir.path().join("ivf.json")).unwrap();
+        let md = f.write(dir.path().join("ivf.json")).unwrap();
         assert!(
             md.contains("| quiver-ivfpq (no refine) |") && md.contains("| quiver-ivfpq + refine |"),
             "{md}"

@@ -38,6 +38,30 @@ pub enum RegionKind {
     HnswUpperOffsets = 10,
     /// HNSW: upper-level slots of `1 + m` words.
     HnswUpper = 11,
+    /// IVF-PQ of a vector column: `u32[4]` = nlist, m (code bytes), dim, 1 if the
+    /// coarse quantizer has a graph (regions 19..=23) else 0.
+    IvfMeta = 12,
+    /// IVF-PQ: `f32[nlist * dim]` coarse centroids.
+    IvfCentroids = 13,
+    /// IVF-PQ: `f32[m * dsub * 256]` PQ codebooks, dimension-major per sub-quantizer.
+    IvfCodebooks = 14,
+    /// IVF-PQ: `u32[nlist + 1]`, list `l` holds entries `offsets[l]..offsets[l + 1]`.
+    IvfOffsets = 15,
+    /// IVF-PQ: `u32[entries]`, the segment row of each entry.
+    IvfRows = 16,
+    /// IVF-PQ: `u8[entries * m]` codes.
+    IvfCodes = 17,
+    /// IVF-PQ, L2 only: `f32[entries]`, `|r|² + 2<c, r>` per entry (absent otherwise).
+    IvfCorrections = 18,
+    /// IVF-PQ coarse graph (HNSW over the centroids): as `HnswMeta` ..= `HnswUpper`.
+    IvfGraphMeta = 19,
+    IvfGraphLevels = 20,
+    IvfGraphLevel0 = 21,
+    IvfGraphUpperOffsets = 22,
+    IvfGraphUpper = 23,
+    /// The column index's recall curve: `u32` pairs `[parameter, f32 recall bits]`
+    /// (HNSW ef or IVF nprobe -> recall@10 on held-out rows), parameters ascending.
+    IndexCalibration = 24,
 }
 
 impl RegionKind {
@@ -54,6 +78,19 @@ impl RegionKind {
             9 => Self::HnswLevel0,
             10 => Self::HnswUpperOffsets,
             11 => Self::HnswUpper,
+            12 => Self::IvfMeta,
+            13 => Self::IvfCentroids,
+            14 => Self::IvfCodebooks,
+            15 => Self::IvfOffsets,
+            16 => Self::IvfRows,
+            17 => Self::IvfCodes,
+            18 => Self::IvfCorrections,
+            19 => Self::IvfGraphMeta,
+            20 => Self::IvfGraphLevels,
+            21 => Self::IvfGraphLevel0,
+            22 => Self::IvfGraphUpperOffsets,
+            23 => Self::IvfGraphUpper,
+            24 => Self::IndexCalibration,
             _ => return None,
         })
     }

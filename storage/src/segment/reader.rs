@@ -199,6 +199,16 @@ impl Segment {
         }
     }
 
+    /// A region viewed as `f32`s (regions are 64-byte aligned, so this never copies).
+    pub fn f32_region(&self, kind: RegionKind, column: ColumnId) -> Result<Option<&[f32]>> {
+        match self.region_of(kind, column) {
+            None => Ok(None),
+            Some(raw) => bytemuck::try_cast_slice(raw)
+                .map(Some)
+                .map_err(|e| self.cast_error(kind, column, e)),
+        }
+    }
+
     /// Whether the segment stores this column (it may predate the column).
     pub fn has_column(&self, column: &Column) -> bool {
         let kind = match column.kind {

@@ -1,0 +1,160 @@
+//! The indexes a segment stores, viewed in place from its memory map: sizes are
+//! checked here (cheaply), so a damaged file gives `Corrupted` instead of a bad read;
+//! links out of range are harmless (searches skip them).
+
+use quiver_index::hnsw::{GraphView, NONE};
+use quiver_index::ivf::IvfPqParts;
+use quiver_index::{Calibration, IvfPqView};
+use quiver_storage::segment::RegionKind;
+use quiver_storage::{Column, Error, Result, Segment};
+
+use crate::indexes::{GraphKinds, HNSW_KINDS, IVF_GRAPH_KINDS};
+
+/// The HNSW graph a segment stores for `column`, viewed in place; `None` if it has none.
+pub(crate) fn segment_graph<'a>(
+    segment: &'a Segment,
+    column: &Column,
+) -> Result<Option<GraphView<'a>>> {
+    graph_view(
+        segment,
+        column,
+        RegionKind::HnswMeta,
+        HNSW_KINDS,
+        segment.rows() as usize,
+    )
+}
+
+/// A graph stored under `meta_kind` and `kinds`, which must have `n` nodes.
+fn graph_view<'a>(
+    segment: &'a Segment,
+    column: &Column,
+    meta_kind: RegionKind,
+    kinds: GraphKinds,
+    n: usize,
+) -> Result<Option<GraphView<'a>>> {
+    let Some(meta) = segment.u32_region(meta_kind, column.id)? else {
+        return Ok(None);
+    };
+    let region = |kind| -> Result<&'a [u32]> {
+        segment
+            .u32_region(kind, column.id)?
+            .ok_or_else(|| damaged(segment, format!("{kind:?} region is missing")))
+    };
+    let levels = segment
+        .region_of(kinds[0], column.id)
+        .ok_or_else(|| damaged(segment, format!("{:?} region is missing", kinds[0])))?;
+    let [m, m0, entry, max_level] = <[u32; 4]>::try_from(meta)
+        .map_err(|_| damaged(segment, format!("{meta_kind:?} is not 4 words")))?;
+    let view = GraphView {
+        m,
+        m0,
+        entry,
+        max_level,
+        levels,
+        level0: region(kinds[1])?,
+        upper_offsets: region(kinds[2])?,
+        upper: region(kinds[3])?,
+    };
+    let entry_ok = entry == NONE || ((entry as usize) < n && max_level <= u8::MAX as u32);
+    if view.levels.len() != n
+        || view.level0.len() != n * (1 + m0 as usize)
+        || view.upper_offsets.len() != n
+        || !entry_ok
+    {
+        return Err(damaged(
+            segment,
+            format!(
+                "graph arrays of column {} do not match {n} nodes",
+                column.name
+            ),
+        ));
+    }
+    Ok(Some(view))
+}
+
+/// The IVF-PQ index a segment stores for `column`, viewed in place; `None` if none.
+pub(crate) fn segment_ivf<'a>(
+    segment: &'a Segment,
+    column: &Column,
+) -> Result<Option<IvfPqView<'a>>> {
+    let Some(meta) = segment.u32_region(RegionKind::IvfMeta, column.id)? else {
+        return Ok(None);
+    };
+    let [nlist, m, dim, has_graph] = <[u32; 4]>::try_from(meta)
+        .map_err(|_| damaged(segment, "IvfMeta is not 4 words".into()))?;
+    let floats = |kind| -> Result<&'a [f32]> {
+        segment
+            .f32_region(kind, column.id)?
+            .ok_or_else(|| damaged(segment, format!("{kind:?} region is missing")))
+    };
+    let words = |kind| -> Result<&'a [u32]> {
+        segment
+            .u32_region(kind, column.id)?
+            .ok_or_else(|| damaged(segment, format!("{kind:?} region is missing")))
+    };
+    let graph = if has_graph == 1 {
+        let g = graph_view(
+            segment,
+            column,
+            RegionKind::IvfGraphMeta,
+            IVF_GRAPH_KINDS,
+            nlist as usize,
+        )?;
+        Some(g.ok_or_else(|| damaged(segment, "IvfGraphMeta region is missing".into()))?)
+    } else {
+        None
+    };
+    let metric = column
+        .vector()
+        .map(|v| v.metric)
+        .ok_or_else(|| damaged(segment, "IVF-PQ on a non-vector column".into()))?;
+    let parts = IvfPqParts {
+        metric,
+        dim: dim as usize,
+        m: m as usize,
+        centroids: floats(RegionKind::IvfCentroids)?,
+        graph,
+        codebooks: floats(RegionKind::IvfCodebooks)?,
+        offsets: words(RegionKind::IvfOffsets)?,
+        rows: words(RegionKind::IvfRows)?,
+        codes: segment
+            .region_of(RegionKind::IvfCodes, column.id)
+            .ok_or_else(|| damaged(segment, "IvfCodes region is missing".into()))?,
+        corrections: segment
+            .f32_region(RegionKind::IvfCorrections, column.id)?
+            .unwrap_or(&[]),
+    };
+    let view = IvfPqView::new(parts).map_err(|reason| {
+        damaged(
+            segment,
+            format!("IVF-PQ of column {}: {reason}", column.name),
+        )
+    })?;
+    if view.nlist() != nlist as usize || column.vector().map(|v| v.dim) != Some(dim) {
+        return Err(damaged(
+            segment,
+            format!("IVF-PQ of column {} does not match its meta", column.name),
+        ));
+    }
+    Ok(Some(view))
+}
+
+/// The recall curve stored with `column`'s index, if one was measured.
+pub(crate) fn segment_calibration(
+    segment: &Segment,
+    column: &Column,
+) -> Result<Option<Calibration>> {
+    match segment.u32_region(RegionKind::IndexCalibration, column.id)? {
+        None => Ok(None),
+        Some(words) => Calibration::from_words(words).map(Some).ok_or_else(|| {
+            damaged(
+                segment,
+                format!("recall curve of column {} is malformed", column.name),
+            )
+        }),
+    }
+}
+
+fn damaged(segment: &Segment, reason: String) -> Error {
+    Error::corrupted(segment.path(), 0, reason)
+}

@@ -1,0 +1,207 @@
+//! Recall-targeted search. At build time an index measures its own recall curve:
+//! search parameter (HNSW `ef`, IVF `nprobe`) -> mean recall@10 against exact search,
+//! on a held-out sample of the column's own vectors (each sample row queries the index
+//! with itself excluded from both the answer and the truth). A query can then ask for a
+//! recall instead of a parameter, and [`Calibration::pick`] reads the parameter off
+//! the curve.
+
+use quiver_storage::{Metric, RowId};
+use rayon::prelude::*;
+
+use crate::flat::{Hit, exact_top_k};
+use crate::ivf::kmeans::{SplitMix, sample_indices};
+use crate::source::VectorSource;
+
+/// Neighbours per calibration query (recall@10).
+pub const CALIBRATION_K: usize = 10;
+/// Held-out queries measured by default.
+pub const CALIBRATION_QUERIES: usize = 200;
+/// Below this many rows an index is not calibrated: exact search is cheap there.
+pub const CALIBRATION_MIN_ROWS: usize = 1000;
+
+/// run.py's `EF_SWEEP`: the HNSW curve's points.
+pub const EF_POINTS: [u32; 12] = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512];
+/// run.py's `NPROBE_SWEEP`: the IVF curve's points (those up to nlist).
+pub const NPROBE_POINTS: [u32; 13] = [1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256];
+
+/// Measured `(parameter, recall@10)` points, parameters ascending.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Calibration {
+    pub points: Vec<(u32, f32)>,
+}
+
+/// One search at a parameter: `(query, k, parameter, held_out) -> hits`, answering as
+/// if row `held_out` (the query's own row) were not in the index: never returned, and
+/// for a graph never traversed (see `hnsw::search_graph_held_out`).
+pub type CalibratedSearch<'a> = dyn Fn(&[f32], usize, u32, RowId) -> Vec<Hit> + Sync + 'a;
+
+impl Calibration {
+    /// Measures `search` at each of `params` on `queries` sample rows of `source`
+    /// (in parallel on the rayon pool). `None` when the source has too few rows.
+    pub fn measure<S: VectorSource + Sync>(
+        source: &S,
+        metric: Metric,
+        params: &[u32],
+        queries: usize,
+        seed: u64,
+        search: &CalibratedSearch<'_>,
+    ) -> Option<Calibration> {
+        let valid: Vec<u32> = (0..source.len() as u32)
+            .filter(|&r| source.get(RowId(r)).is_some())
+            .collect();
+        if valid.len() < CALIBRATION_MIN_ROWS.max(CALIBRATION_K + 1) || params.is_empty() {
+            return None;
+        }
+        let mut rng = SplitMix::new(seed);
+        let sample: Vec<RowId> = sample_indices(valid.len(), queries.max(1), &mut rng)
+            .into_iter()
+            .map(|i| RowId(valid[i]))
+            .collect();
+        // Per query: the truth, then a hit count per parameter.
+        let counts: Vec<Vec<usize>> = sample
+            .par_iter()
+            .map(|&me| {
+                let q = source.get(me).expect("sampled rows are valid");
+                let others = |r: RowId| r != me;
+                let truth = exact_top_k(source, metric, q, CALIBRATION_K, &others);
+                params
+                    .iter()
+                    .map(|&p| {
+                        let got = search(q, CALIBRATION_K, p, me);
+                        got.iter()
+                            .take(CALIBRATION_K)
+                            .filter(|h| truth.iter().any(|t| t.row == h.row))
+                            .count()
+                    })
+                    .collect()
+            })
+            .collect();
+        let total = (sample.len() * CALIBRATION_K) as f32;
+        let points = params
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (p, counts.iter().map(|c| c[i]).sum::<usize>() as f32 / total))
+            .collect();
+        Some(Calibration { points })
+    }
+
+    /// The smallest parameter whose recall reaches `target`, interpolated between the
+    /// measured points in log(parameter) (recall grows about linearly in it). The curve
+    /// is read as its running maximum, so noise never makes a larger parameter look
+    /// worse. `None` when no measured point reaches the target.
+    pub fn pick(&self, target: f32) -> Option<u32> {
+        let mut best = f32::NEG_INFINITY;
+        let mut previous: Option<(u32, f32)> = None;
+        for &(p, r) in &self.points {
+            let r = r.max(best);
+            best = r;
+            if r >= target {
+                let Some((p0, r0)) = previous else {
+                    return Some(p);
+                };
+                if r <= r0 {
+                    return Some(p);
+                }
+                let f = ((target - r0) / (r - r0)) as f64;
+                let (l0, l1) = ((p0 as f64).ln(), (p as f64).ln());
+                let chosen = (l0 + f * (l1 - l0)).exp().ceil() as u32;
+                return Some(chosen.clamp(p0 + 1, p));
+            }
+            previous = Some((p, r));
+        }
+        None
+    }
+
+    /// As stored in a segment: `[parameter, recall bits]` per point.
+    pub fn to_words(&self) -> Vec<u32> {
+        self.points
+            .iter()
+            .flat_map(|&(p, r)| [p, r.to_bits()])
+            .collect()
+    }
+
+    /// Reads [`Calibration::to_words`]; `None` if the words do not form a curve
+    /// (odd length, parameters not ascending, recall outside 0..=1).
+    pub fn from_words(words: &[u32]) -> Option<Calibration> {
+        if !words.len().is_multiple_of(2) {
+            return None;
+        }
+        let points: Vec<(u32, f32)> = words
+            .chunks_exact(2)
+            .map(|w| (w[0], f32::from_bits(w[1])))
+            .collect();
+        let ascending = points.windows(2).all(|w| w[0].0 < w[1].0);
+        let sane = points.iter().all(|&(_, r)| (0.0..=1.0).contains(&r));
+        (ascending && sane).then_some(Calibration { points })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hnsw::{Hnsw, HnswParams, search_graph_held_out};
+    use crate::source::SliceSource;
+
+    #[test]
+    fn pick_interpolates_and_refuses_the_unreachable() {
+        let c = Calibration {
+            points: vec![(10, 0.5), (20, 0.8), (40, 0.9), (80, 0.85), (160, 0.97)],
+        };
+        assert_eq!(c.pick(0.3), Some(10));
+        assert_eq!(c.pick(0.8), Some(20));
+        let mid = c.pick(0.85).unwrap();
+        assert!((21..40).contains(&mid), "{mid}");
+        assert_eq!(c.pick(0.9), Some(40));
+        // 80 measured worse than 40: read as 0.9, so 0.93 lies between 80 and 160.
+        let late = c.pick(0.93).unwrap();
+        assert!((81..160).contains(&late), "{late}");
+        assert_eq!(c.pick(0.99), None);
+        assert_eq!(Calibration::from_words(&c.to_words()), Some(c));
+        assert!(Calibration::from_words(&[1, 0, 1, 0]).is_none());
+        assert!(Calibration::from_words(&[1, 2.0f32.to_bits()]).is_none());
+        assert!(Calibration::from_words(&[1]).is_none());
+    }
+
+    #[test]
+    fn hnsw_curve_rises_and_predicts_recall_on_fresh_queries() {
+        let dim = 16;
+        let mut rng = SplitMix::new(3);
+        let data: Vec<f32> = (0..4000 * dim).map(|_| rng.unit() as f32).collect();
+        let source = SliceSource::new(&data, dim).unwrap();
+        let params = HnswParams {
+            m: 6,
+            ef_construction: 40,
+            ..HnswParams::default()
+        };
+        let index = Hnsw::build(&source, Metric::L2, &params);
+        let graph = index.graph().view();
+        let search = |q: &[f32], k: usize, ef: u32, held_out: RowId| {
+            search_graph_held_out(&graph, &source, Metric::L2, q, k, ef as usize, held_out)
+        };
+        let curve = Calibration::measure(&source, Metric::L2, &EF_POINTS, 100, 1, &search).unwrap();
+        assert_eq!(curve.points.len(), EF_POINTS.len());
+        let first = curve.points[0].1;
+        let last = curve.points.last().unwrap().1;
+        assert!(first < last && last > 0.95, "{curve:?}");
+        // Fresh queries from the same distribution land near the target.
+        let target = ((first + last) / 2.0).min(0.95);
+        let ef = curve.pick(target).unwrap();
+        let queries: Vec<f32> = (0..200 * dim).map(|_| rng.unit() as f32).collect();
+        let mut hits = 0;
+        for q in queries.chunks_exact(dim) {
+            let truth = exact_top_k(&source, Metric::L2, q, 10, &|_| true);
+            let got = index.search(&source, q, 10, ef as usize);
+            hits += got
+                .iter()
+                .filter(|h| truth.iter().any(|t| t.row == h.row))
+                .count();
+        }
+        let achieved = hits as f32 / 2000.0;
+        assert!(
+            (achieved - target).abs() < 0.05,
+            "target {target} achieved {achieved} at ef {ef}"
+        );
+        let tiny = SliceSource::new(&data[..100 * dim], dim).unwrap();
+        assert!(Calibration::measure(&tiny, Metric::L2, &EF_POINTS, 10, 1, &search).is_none());
+    }
+}
