@@ -4,7 +4,7 @@
 //! back in place from the memory map.
 
 use quiver_index::calibration::{CALIBRATION_QUERIES, EF_POINTS, NPROBE_POINTS};
-use quiver_index::hnsw::{HnswGraph, search_graph_held_out};
+use quiver_index::hnsw::HnswGraph;
 use quiver_index::{Calibration, Hnsw, HnswParams, IvfPq, IvfPqParams, IvfSearch, VectorSource};
 use quiver_storage::segment::{ExtraRegion, RegionKind, RowSource};
 use quiver_storage::{Column, ColumnId, IndexSpec, Metric, Result, RowId, Schema, Segment};
@@ -224,17 +224,13 @@ fn build_hnsw(
         ef_construction: ef_construction as usize,
         seed: 100,
     };
-    let index = Hnsw::build(source, metric, &params);
-    let graph = index.graph().view();
-    let curve = Calibration::measure(
+    let (index, curve, _) = Hnsw::build_calibrated(
         source,
         metric,
+        &params,
         &EF_POINTS,
         CALIBRATION_QUERIES,
         CALIBRATION_SEED,
-        &|q, k, ef, held_out| {
-            search_graph_held_out(&graph, source, metric, q, k, ef as usize, held_out)
-        },
     );
     let graph = index.graph().clone();
     let meta = hnsw_meta(&graph);

@@ -138,7 +138,10 @@ impl CollectionSnapshot {
             let Some(source) = SegmentColumn::new(&view.segment, col)? else {
                 continue;
             };
-            let live = |r: RowId| !view.tombstones.is_deleted(r);
+            // A row past the segment can only come from a damaged index region: never
+            // hand it out.
+            let rows = view.segment.rows();
+            let live = |r: RowId| r.0 < rows && !view.tombstones.is_deleted(r);
             let passing: Option<Vec<bool>> = filter.map(|f| {
                 (0..view.segment.rows())
                     .map(RowId)

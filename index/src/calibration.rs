@@ -31,8 +31,10 @@ pub struct Calibration {
 }
 
 /// One search at a parameter: `(query, k, parameter, held_out) -> hits`, answering as
-/// if row `held_out` (the query's own row) were not in the index: never returned, and
-/// for a graph never traversed (see `hnsw::search_graph_held_out`).
+/// if row `held_out` (the query's own row) were not in the index: at least never
+/// returned. For HNSW that is not enough (a row's own links lead straight to its
+/// neighbours, and hiding it instead breaks the links its neighbours pruned because of
+/// it): `Hnsw::build_calibrated` measures on the graph before the sample is inserted.
 pub type CalibratedSearch<'a> = dyn Fn(&[f32], usize, u32, RowId) -> Vec<Hit> + Sync + 'a;
 
 impl Calibration {
@@ -46,22 +48,48 @@ impl Calibration {
         seed: u64,
         search: &CalibratedSearch<'_>,
     ) -> Option<Calibration> {
+        let sample = Self::sample(source, queries, seed)?;
+        Self::measure_on(source, metric, params, &sample, search)
+    }
+
+    /// The held-out rows [`Calibration::measure`] would query with: `queries` of the
+    /// non-NULL rows, or `None` when there are too few rows to calibrate.
+    pub fn sample<S: VectorSource + ?Sized>(
+        source: &S,
+        queries: usize,
+        seed: u64,
+    ) -> Option<Vec<RowId>> {
         let valid: Vec<u32> = (0..source.len() as u32)
             .filter(|&r| source.get(RowId(r)).is_some())
             .collect();
-        if valid.len() < CALIBRATION_MIN_ROWS.max(CALIBRATION_K + 1) || params.is_empty() {
+        if valid.len() < CALIBRATION_MIN_ROWS.max(CALIBRATION_K + 1) {
             return None;
         }
         let mut rng = SplitMix::new(seed);
-        let sample: Vec<RowId> = sample_indices(valid.len(), queries.max(1), &mut rng)
-            .into_iter()
-            .map(|i| RowId(valid[i]))
-            .collect();
+        Some(
+            sample_indices(valid.len(), queries.max(1), &mut rng)
+                .into_iter()
+                .map(|i| RowId(valid[i]))
+                .collect(),
+        )
+    }
+
+    /// [`Calibration::measure`] with the held-out rows given.
+    pub fn measure_on<S: VectorSource + Sync>(
+        source: &S,
+        metric: Metric,
+        params: &[u32],
+        sample: &[RowId],
+        search: &CalibratedSearch<'_>,
+    ) -> Option<Calibration> {
+        if sample.is_empty() || params.is_empty() {
+            return None;
+        }
         // Per query: the truth, then a hit count per parameter.
         let counts: Vec<Vec<usize>> = sample
             .par_iter()
-            .map(|&me| {
-                let q = source.get(me).expect("sampled rows are valid");
+            .filter_map(|&me| Some((me, source.get(me)?)))
+            .map(|(me, q)| {
                 let others = |r: RowId| r != me;
                 let truth = exact_top_k(source, metric, q, CALIBRATION_K, &others);
                 params
@@ -76,7 +104,10 @@ impl Calibration {
                     .collect()
             })
             .collect();
-        let total = (sample.len() * CALIBRATION_K) as f32;
+        if counts.is_empty() {
+            return None;
+        }
+        let total = (counts.len() * CALIBRATION_K) as f32;
         let points = params
             .iter()
             .enumerate()
@@ -139,7 +170,7 @@ impl Calibration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hnsw::{Hnsw, HnswParams, search_graph_held_out};
+    use crate::hnsw::{Hnsw, HnswParams};
     use crate::source::SliceSource;
 
     #[test]
@@ -173,12 +204,9 @@ mod tests {
             ef_construction: 40,
             ..HnswParams::default()
         };
-        let index = Hnsw::build(&source, Metric::L2, &params);
-        let graph = index.graph().view();
-        let search = |q: &[f32], k: usize, ef: u32, held_out: RowId| {
-            search_graph_held_out(&graph, &source, Metric::L2, q, k, ef as usize, held_out)
-        };
-        let curve = Calibration::measure(&source, Metric::L2, &EF_POINTS, 100, 1, &search).unwrap();
+        let (index, curve, _) =
+            Hnsw::build_calibrated(&source, Metric::L2, &params, &EF_POINTS, 100, 1);
+        let curve = curve.unwrap();
         assert_eq!(curve.points.len(), EF_POINTS.len());
         let first = curve.points[0].1;
         let last = curve.points.last().unwrap().1;
@@ -202,6 +230,7 @@ mod tests {
             "target {target} achieved {achieved} at ef {ef}"
         );
         let tiny = SliceSource::new(&data[..100 * dim], dim).unwrap();
-        assert!(Calibration::measure(&tiny, Metric::L2, &EF_POINTS, 10, 1, &search).is_none());
+        let (_, none, _) = Hnsw::build_calibrated(&tiny, Metric::L2, &params, &EF_POINTS, 10, 1);
+        assert!(none.is_none());
     }
 }

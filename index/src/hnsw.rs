@@ -15,8 +15,11 @@ mod visited;
 
 pub use graph::{GraphView, HnswGraph, NONE};
 
+use std::time::{Duration, Instant};
+
 use quiver_storage::{Metric, RowId};
 
+use crate::calibration::Calibration;
 use crate::flat::Hit;
 use crate::kernels::distance_fn;
 use crate::source::VectorSource;
@@ -32,37 +35,6 @@ pub fn search_graph<S: VectorSource + ?Sized>(
     keep: &dyn Fn(RowId) -> bool,
 ) -> Vec<Hit> {
     search::knn(graph, source, distance_fn(metric), query, k, ef, keep)
-}
-
-/// As [`search_graph`], as if row `held_out` were not in the graph: it is never
-/// visited (infinitely far), so it can neither be returned nor shortcut the search to
-/// its own neighbours. Recall calibration queries the graph with its own rows this way.
-pub fn search_graph_held_out<S: VectorSource + ?Sized>(
-    graph: &GraphView<'_>,
-    source: &S,
-    metric: Metric,
-    query: &[f32],
-    k: usize,
-    ef: usize,
-    held_out: RowId,
-) -> Vec<Hit> {
-    let scorer = search::HeldOut {
-        inner: search::F32Query {
-            source,
-            dist: distance_fn(metric),
-            query,
-        },
-        node: held_out.0,
-    };
-    search::beam(graph, &scorer, ef.max(k), &|r: RowId| r != held_out)
-        .into_iter()
-        .filter(|s| s.distance.is_finite())
-        .take(k)
-        .map(|s| Hit {
-            row: RowId(s.node),
-            distance: s.distance,
-        })
-        .collect()
 }
 
 /// Build parameters.
@@ -118,6 +90,35 @@ impl Hnsw {
 
     pub fn metric(&self) -> Metric {
         self.metric
+    }
+
+    /// Builds the index and its recall curve over `ef_points`: the `queries` sample
+    /// rows are inserted last, and the curve is measured on the graph as it stands
+    /// before them, so they query a graph they are truly not in (as real queries do).
+    /// The curve is `None` when the source is too small to calibrate; the duration is
+    /// the part of the build spent measuring it.
+    pub fn build_calibrated<S: VectorSource + Sync>(
+        source: &S,
+        metric: Metric,
+        params: &HnswParams,
+        ef_points: &[u32],
+        queries: usize,
+        seed: u64,
+    ) -> (Hnsw, Option<Calibration>, Duration) {
+        let sample = Calibration::sample(source, queries, seed).unwrap_or_default();
+        let late: Vec<u32> = sample.iter().map(|r| r.0).collect();
+        let mut curve = None;
+        let mut spent = Duration::ZERO;
+        let graph = build::build_in_two_rounds(source, metric, params, &late, |partial| {
+            let started = Instant::now();
+            let view = partial.view();
+            let search = |q: &[f32], k: usize, ef: u32, held_out: RowId| {
+                search_graph(&view, source, metric, q, k, ef as usize, &|r| r != held_out)
+            };
+            curve = Calibration::measure_on(source, metric, ef_points, &sample, &search);
+            spent = started.elapsed();
+        });
+        (Hnsw { graph, metric }, curve, spent)
     }
 
     /// The `k` nearest rows to `query` (closest first), exploring `ef` candidates.

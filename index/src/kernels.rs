@@ -19,6 +19,7 @@ use quiver_storage::Metric;
 
 pub mod avx2;
 pub mod gemm;
+pub mod nearest;
 mod prefetch;
 pub mod scalar;
 pub mod simd;

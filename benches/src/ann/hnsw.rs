@@ -2,11 +2,9 @@
 //! current rayon pool and swept over run.py's `EF_SWEEP` (searching with
 //! `ef = max(ef, k)`, as hnswlib's `set_ef(max(ef, 10))`).
 
-use std::time::Instant;
-
+use quiver_index::SliceSource;
 use quiver_index::calibration::{CALIBRATION_QUERIES, EF_POINTS};
-use quiver_index::hnsw::{Hnsw, HnswParams, search_graph_held_out};
-use quiver_index::{Calibration, SliceSource};
+use quiver_index::hnsw::{Hnsw, HnswParams};
 use serde_json::{Value, json};
 
 use super::data::Dataset;
@@ -21,21 +19,18 @@ pub fn build<'a>(ds: &'a Dataset, source: SliceSource<'a>, opts: &AnnOptions) ->
     if let Some(seed) = opts.seed {
         params.seed = seed;
     }
-    let hnsw = Hnsw::build(&source, ds.metric, &params);
-    let n = ds.query.rows;
-    let t = Instant::now();
-    let graph = hnsw.graph().view();
-    let curve = Calibration::measure(
+    // The curve is measured mid-build (see `Hnsw::build_calibrated`); its time is
+    // reported apart and taken out of `build_s` by the caller.
+    let (hnsw, curve, spent) = Hnsw::build_calibrated(
         &source,
         ds.metric,
+        &params,
         &EF_POINTS,
         CALIBRATION_QUERIES,
         1,
-        &|q, k, ef, held_out| {
-            search_graph_held_out(&graph, &source, ds.metric, q, k, ef as usize, held_out)
-        },
     );
-    let calibrate_s = t.elapsed().as_secs_f64();
+    let calibrate_s = spent.as_secs_f64();
+    let n = ds.query.rows;
     Built {
         lib: "quiver-hnsw",
         params: format!("M={} efC={}", params.m, params.ef_construction),

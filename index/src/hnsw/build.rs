@@ -57,6 +57,20 @@ pub fn build<S: VectorSource + Sync + ?Sized>(
     metric: Metric,
     params: &HnswParams,
 ) -> HnswGraph {
+    build_in_two_rounds(source, metric, params, &[], |_| {})
+}
+
+/// Builds in two rounds: every row but `late` first; then `between` sees the graph as
+/// it stands (the `late` rows present as nodes without links, so no search reaches
+/// them: they are truly held out); then the `late` rows are inserted. If every row is
+/// late, there is one round and `between` sees the finished graph.
+pub fn build_in_two_rounds<S: VectorSource + Sync + ?Sized>(
+    source: &S,
+    metric: Metric,
+    params: &HnswParams,
+    late: &[u32],
+    between: impl FnOnce(&HnswGraph),
+) -> HnswGraph {
     let m = params.m.max(2);
     let m0 = 2 * m;
     let n = source.len();
@@ -82,8 +96,21 @@ pub fn build<S: VectorSource + Sync + ?Sized>(
     let present: Vec<u32> = (0..n as u32)
         .filter(|&i| source.get(RowId(i)).is_some())
         .collect();
-    let Some((&first, rest)) = present.split_first() else {
-        return flatten(&graph, &levels, m, m0, NONE, 0);
+    let mut is_late = vec![false; n];
+    for &r in late {
+        if let Some(flag) = is_late.get_mut(r as usize) {
+            *flag = true;
+        }
+    }
+    let (mut early, mut second): (Vec<u32>, Vec<u32>) =
+        present.iter().partition(|&&r| !is_late[r as usize]);
+    if early.is_empty() {
+        (early, second) = (second, Vec::new());
+    }
+    let Some((&first, rest)) = early.split_first() else {
+        let empty = flatten(&graph, &levels, m, m0, NONE, 0);
+        between(&empty);
+        return empty;
     };
     let entry = RwLock::new((first, levels[first as usize]));
     let dist = distance_fn(metric);
@@ -98,6 +125,9 @@ pub fn build<S: VectorSource + Sync + ?Sized>(
         entry: &entry,
     };
     rest.par_iter().for_each(|&node| inserter.insert(node));
+    let (now, now_top) = *entry.read();
+    between(&flatten(&graph, &levels, m, m0, now, now_top));
+    second.par_iter().for_each(|&node| inserter.insert(node));
     let (entry, top) = *entry.read();
     for _ in 0..REPAIR_ROUNDS {
         if !inserter.reconnect(entry, top, &present) {

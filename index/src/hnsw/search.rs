@@ -94,28 +94,6 @@ impl<S: VectorSource + ?Sized> NodeDistance for F32Query<'_, S> {
     }
 }
 
-/// Another scorer with one node made infinitely far (never expanded before the beam
-/// is full, never returned).
-pub struct HeldOut<D> {
-    pub inner: D,
-    pub node: u32,
-}
-
-impl<D: NodeDistance> NodeDistance for HeldOut<D> {
-    #[inline]
-    fn distance(&self, node: u32) -> f32 {
-        if node == self.node {
-            f32::INFINITY
-        } else {
-            self.inner.distance(node)
-        }
-    }
-    #[inline]
-    fn prefetch(&self, node: u32) {
-        self.inner.prefetch(node);
-    }
-}
-
 /// Distance from `query` to a node's vector; NULL rows are infinitely far.
 #[inline]
 pub fn distance_to<S: VectorSource + ?Sized>(

@@ -6,13 +6,15 @@
 
 use rayon::prelude::*;
 
+use crate::kernels::distance_fn;
 use crate::kernels::gemm::inner_products;
-use crate::kernels::l2_squared;
+use crate::kernels::nearest::{argmin_offset, nearest_small};
+use quiver_storage::Metric;
 
 /// Points per assignment block: the block's `points x k` product stays cache-sized.
 const BLOCK: usize = 1024;
 /// k-means++ seeds from at most this many points per centroid.
-const SEED_POINTS_PER_CENTROID: usize = 16;
+const SEED_POINTS_PER_CENTROID: usize = 8;
 
 /// Training parameters.
 #[derive(Clone, Copy, Debug)]
@@ -100,26 +102,64 @@ pub(crate) fn row_norms(data: &[f32], dim: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Up to this many dimensions, assignment scans a transposed centroid matrix
+/// (`kernels::nearest`) instead of running a matrix product.
+const SMALL_DIM: usize = 32;
+
+/// The centroids as the assignment kernels want them: squared norms, and for small
+/// dimensions the `dim x k` transpose.
+struct Prepared {
+    norms: Vec<f32>,
+    transposed: Option<Vec<f32>>,
+}
+
+fn prepare(centroids: &[f32], dim: usize) -> Prepared {
+    let k = centroids.len() / dim;
+    let transposed = (dim <= SMALL_DIM).then(|| {
+        let mut t = vec![0f32; k * dim];
+        for (c, row) in centroids.chunks_exact(dim).enumerate() {
+            for (d, &x) in row.iter().enumerate() {
+                t[d * k + c] = x;
+            }
+        }
+        t
+    });
+    Prepared {
+        norms: row_norms(centroids, dim),
+        transposed,
+    }
+}
+
 /// For each point, its nearest centroid and the squared distance to it.
 pub fn assign(points: &[f32], dim: usize, centroids: &[f32]) -> Vec<(u32, f32)> {
-    let norms = row_norms(centroids, dim);
+    let prepared = prepare(centroids, dim);
     points
         .par_chunks(BLOCK * dim)
-        .flat_map_iter(|block| assign_block(block, dim, centroids, &norms))
+        .flat_map_iter(|block| assign_block(block, dim, centroids, &prepared))
         .collect()
 }
 
 /// [`assign`] on the current thread (for callers already running in parallel).
 pub fn assign_serial(points: &[f32], dim: usize, centroids: &[f32]) -> Vec<(u32, f32)> {
-    let norms = row_norms(centroids, dim);
+    let prepared = prepare(centroids, dim);
     points
         .chunks(BLOCK * dim)
-        .flat_map(|block| assign_block(block, dim, centroids, &norms))
+        .flat_map(|block| assign_block(block, dim, centroids, &prepared))
         .collect()
 }
 
-/// `|x - c|² = |x|² + |c|² - 2<x, c>`, the products from one matrix product.
-fn assign_block(block: &[f32], dim: usize, centroids: &[f32], norms: &[f32]) -> Vec<(u32, f32)> {
+/// `|x - c|² = |x|² + |c|² - 2<x, c>`, the products from one matrix product (or, for
+/// small dimensions, from the transposed scan).
+fn assign_block(
+    block: &[f32],
+    dim: usize,
+    centroids: &[f32],
+    prepared: &Prepared,
+) -> Vec<(u32, f32)> {
+    let norms = &prepared.norms;
+    if let Some(t) = &prepared.transposed {
+        return nearest_small(block, dim, t, norms);
+    }
     let k = norms.len();
     let mut ip = vec![0f32; block.len() / dim * k];
     inner_products(block, centroids, dim, &mut ip);
@@ -132,46 +172,6 @@ fn assign_block(block: &[f32], dim: usize, centroids: &[f32], norms: &[f32]) -> 
             (j, (d + xn).max(0.0))
         })
         .collect()
-}
-
-/// Lanes of the arg-min scan (one AVX register of f32).
-const LANES: usize = 8;
-
-/// `argmin_j (norms[j] - 2 * products[j])` and that minimum (the first index on ties).
-/// Eight independent lane-wise minima, so the compiler turns the loop into vector
-/// compares and blends; with few dimensions (PQ sub-vectors) this scan costs as much
-/// as the matrix product.
-fn argmin_offset(products: &[f32], norms: &[f32]) -> (u32, f32) {
-    let mut best = [f32::INFINITY; LANES];
-    let mut at = [0u32; LANES];
-    let mut chunk_start = 0u32;
-    for (p, n) in products.chunks_exact(LANES).zip(norms.chunks_exact(LANES)) {
-        for l in 0..LANES {
-            let d = n[l] - 2.0 * p[l];
-            let better = d < best[l];
-            best[l] = if better { d } else { best[l] };
-            at[l] = if better {
-                chunk_start + l as u32
-            } else {
-                at[l]
-            };
-        }
-        chunk_start += LANES as u32;
-    }
-    let tail = products.len() / LANES * LANES;
-    let mut result = (0u32, f32::INFINITY);
-    for l in 0..LANES {
-        if best[l] < result.1 || (best[l] == result.1 && at[l] < result.0) {
-            result = (at[l], best[l]);
-        }
-    }
-    for j in tail..products.len() {
-        let d = norms[j] - 2.0 * products[j];
-        if d < result.1 {
-            result = (j as u32, d);
-        }
-    }
-    result
 }
 
 /// Trains `params.k` centroids (row-major `k x dim`) on `data` (`n x dim`). With fewer
@@ -217,9 +217,10 @@ fn seed_plus_plus(points: &[f32], dim: usize, k: usize, rng: &mut SplitMix) -> V
     let mut centroids = Vec::with_capacity(k * dim);
     let first = rng.below(m);
     centroids.extend_from_slice(&pool[first * dim..(first + 1) * dim]);
+    let l2 = distance_fn(Metric::L2);
     let mut nearest: Vec<f32> = pool
         .par_chunks_exact(dim)
-        .map(|p| l2_squared(p, &centroids[..dim]))
+        .map(|p| l2(p, &centroids[..dim]))
         .collect();
     for _ in 1..k {
         let total: f64 = nearest.iter().map(|&d| d as f64).sum();
@@ -241,7 +242,7 @@ fn seed_plus_plus(points: &[f32], dim: usize, k: usize, rng: &mut SplitMix) -> V
         nearest
             .par_iter_mut()
             .zip(pool.par_chunks_exact(dim))
-            .for_each(|(best, p)| *best = best.min(l2_squared(p, &c)));
+            .for_each(|(best, p)| *best = best.min(l2(p, &c)));
         centroids.extend_from_slice(&c);
     }
     centroids
@@ -333,6 +334,7 @@ fn update(centroids: &mut [f32], dim: usize, sums: &[f64], counts: &[usize], rng
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::l2_squared;
 
     /// Points around `k` well-separated centres.
     fn blobs(k: usize, per: usize, dim: usize) -> Vec<f32> {

@@ -5,7 +5,8 @@
 
 use rayon::prelude::*;
 
-use super::kmeans::{KMeansParams, assign_serial, train};
+use super::kmeans::{KMeansParams, train};
+use crate::kernels::nearest::{column_products, nearest_small};
 
 /// Centroids per sub-quantizer (8-bit codes).
 pub const KSUB: usize = 256;
@@ -128,8 +129,15 @@ impl<'a> PqView<'a> {
     fn encode_block(&self, block: &[f32], out: &mut [u8]) {
         for j in 0..self.m {
             let sub = sub_columns(block, self.dim, j * self.dsub, self.dsub);
-            let centroids = transpose(self.book(j), self.dsub, KSUB);
-            for (i, (label, _)) in assign_serial(&sub, self.dsub, &centroids)
+            // The codebook is already the dimension-major matrix the kernel scans.
+            let book = self.book(j);
+            let mut norms = [0f32; KSUB];
+            for column in book.chunks_exact(KSUB) {
+                for (n, &x) in norms.iter_mut().zip(column) {
+                    *n += x * x;
+                }
+            }
+            for (i, (label, _)) in nearest_small(&sub, self.dsub, book, &norms)
                 .into_iter()
                 .enumerate()
             {
@@ -154,11 +162,7 @@ impl<'a> PqView<'a> {
         let mut table = vec![[0f32; KSUB]; self.m];
         for (j, row) in table.iter_mut().enumerate() {
             let q = &query[j * self.dsub..(j + 1) * self.dsub];
-            for (&w, column) in q.iter().zip(self.book(j).chunks_exact(KSUB)) {
-                for (slot, &x) in row.iter_mut().zip(column) {
-                    *slot += w * x;
-                }
-            }
+            column_products(q, self.book(j), row);
         }
         table
     }

@@ -10,7 +10,7 @@ use super::{IvfPqView, normalized};
 use crate::flat::Hit;
 use crate::hnsw::search::Scored;
 use crate::hnsw::search_graph;
-use crate::kernels::{distance_fn, dot, l2_squared, prefetch};
+use crate::kernels::{distance_fn, prefetch};
 use crate::source::{SliceSource, VectorSource};
 
 /// Beam width of the coarse graph search: at least this, and twice `nprobe`.
@@ -108,11 +108,12 @@ impl IvfPqView<'_> {
                     .collect();
             }
         }
+        let distance = distance_fn(if l2 { Metric::L2 } else { Metric::Dot });
         let mut all: Vec<Probe> = self
             .centroids
             .chunks_exact(self.dim)
             .enumerate()
-            .map(|(list, c)| coarse(list, if l2 { l2_squared(q, c) } else { -dot(q, c) }))
+            .map(|(list, c)| coarse(list, distance(q, c)))
             .collect();
         let order = |a: &Probe, b: &Probe| {
             let (da, db) = if l2 {
