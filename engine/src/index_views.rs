@@ -158,3 +158,99 @@ pub(crate) fn segment_calibration(
 fn damaged(segment: &Segment, reason: String) -> Error {
     Error::corrupted(segment.path(), 0, reason)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indexes::SealedIndexes;
+    use quiver_storage::directory::FsDirectory;
+    use quiver_storage::segment::{ExtraRegion, RowRefs, SegmentWriter, segment_file_name};
+    use quiver_storage::{IndexSpec, Item, Metric, Row, Schema, SegmentId};
+
+    /// A segment of 1,200 rows with an IVF-PQ index on `v`, its regions passed through
+    /// `damage` before writing; returns what `segment_ivf` and `segment_calibration` say.
+    fn open_with(damage: impl Fn(&mut Vec<(RegionKind, Vec<u8>)>)) -> (Result<bool>, Result<bool>) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = FsDirectory::open(tmp.path()).unwrap();
+        let schema = Schema::builder()
+            .vector("v", 8, Metric::L2)
+            .build()
+            .unwrap()
+            .with_index("v", Some(IndexSpec::ivf_pq().nlist(8).m(2)))
+            .unwrap();
+        let rows: Vec<Row> = (0..1200)
+            .map(|i| {
+                let v: Vec<f32> = (0..8).map(|d| ((i * 7 + d * 13) % 31) as f32).collect();
+                Row::from_item(&schema, &Item::new(format!("r{i:05}")).set("v", v)).unwrap()
+            })
+            .collect();
+        let source = RowRefs(rows.iter().collect());
+        let sealed = SealedIndexes::build(&schema, &source);
+        let mut regions: Vec<(RegionKind, Vec<u8>)> = sealed
+            .regions()
+            .iter()
+            .map(|r| (r.kind, r.bytes.to_vec()))
+            .collect();
+        damage(&mut regions);
+        let column = &schema.columns()[0];
+        let extra: Vec<ExtraRegion<'_>> = regions
+            .iter()
+            .map(|(kind, bytes)| ExtraRegion {
+                kind: *kind,
+                column: column.id,
+                bytes,
+            })
+            .collect();
+        let name = segment_file_name(SegmentId(1));
+        SegmentWriter::write_with(&dir, &name, &schema, &source, &extra).unwrap();
+        let segment = Segment::open(&dir, SegmentId(1), &schema).unwrap();
+        (
+            segment_ivf(&segment, column).map(|v| v.is_some()),
+            segment_calibration(&segment, column).map(|c| c.is_some()),
+        )
+    }
+
+    fn corrupted(r: &Result<bool>) -> bool {
+        matches!(r, Err(Error::Corrupted { .. }))
+    }
+
+    #[test]
+    fn intact_regions_open_with_a_curve() {
+        let (ivf, curve) = open_with(|_| {});
+        assert!(ivf.unwrap() && curve.unwrap());
+    }
+
+    #[test]
+    fn damaged_ivf_regions_are_corrupted_not_panics() {
+        let set_word = |kind: RegionKind, at: usize, value: u32| {
+            move |regions: &mut Vec<(RegionKind, Vec<u8>)>| {
+                let bytes = &mut regions.iter_mut().find(|r| r.0 == kind).unwrap().1;
+                bytes[at * 4..at * 4 + 4].copy_from_slice(&value.to_le_bytes());
+            }
+        };
+        let drop_kind = |kind: RegionKind| {
+            move |regions: &mut Vec<(RegionKind, Vec<u8>)>| regions.retain(|r| r.0 != kind)
+        };
+        let truncate = |kind: RegionKind| {
+            move |regions: &mut Vec<(RegionKind, Vec<u8>)>| {
+                let bytes = &mut regions.iter_mut().find(|r| r.0 == kind).unwrap().1;
+                bytes.truncate(bytes.len() - 4);
+            }
+        };
+        assert!(corrupted(
+            &open_with(set_word(RegionKind::IvfOffsets, 3, u32::MAX)).0
+        ));
+        assert!(corrupted(&open_with(set_word(RegionKind::IvfMeta, 0, 9)).0));
+        assert!(corrupted(&open_with(set_word(RegionKind::IvfMeta, 2, 7)).0));
+        assert!(corrupted(&open_with(set_word(RegionKind::IvfMeta, 3, 1)).0));
+        assert!(corrupted(&open_with(drop_kind(RegionKind::IvfCodes)).0));
+        assert!(corrupted(
+            &open_with(drop_kind(RegionKind::IvfCorrections)).0
+        ));
+        assert!(corrupted(&open_with(truncate(RegionKind::IvfCodebooks)).0));
+        assert!(corrupted(&open_with(truncate(RegionKind::IvfRows)).0));
+        assert!(corrupted(
+            &open_with(set_word(RegionKind::IndexCalibration, 1, 7.0f32.to_bits())).1
+        ));
+    }
+}
