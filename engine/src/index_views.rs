@@ -113,6 +113,7 @@ pub(crate) fn segment_ivf<'a>(
         dim: dim as usize,
         m: m as usize,
         centroids: floats(RegionKind::IvfCentroids)?,
+        directions: segment.f32_region(RegionKind::IvfDirections, column.id)?,
         graph,
         codebooks: floats(RegionKind::IvfCodebooks)?,
         offsets: words(RegionKind::IvfOffsets)?,

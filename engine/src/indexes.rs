@@ -88,7 +88,7 @@ enum BuiltIndex {
         meta: [u32; 4],
     },
     IvfPq {
-        index: IvfPq,
+        index: Box<IvfPq>,
         meta: [u32; 4],
         graph_meta: Option<[u32; 4]>,
     },
@@ -166,6 +166,9 @@ impl SealedIndexes {
                         (RegionKind::IvfRows, bytemuck::cast_slice(&index.lists.rows)),
                         (RegionKind::IvfCodes, &index.lists.codes),
                     ]);
+                    if let Some(d) = &index.coarse.directions {
+                        parts.push((RegionKind::IvfDirections, bytemuck::cast_slice(d)));
+                    }
                     if !index.lists.corrections.is_empty() {
                         let c = bytemuck::cast_slice(&index.lists.corrections);
                         parts.push((RegionKind::IvfCorrections, c));
@@ -277,7 +280,7 @@ fn build_ivf_pq(
     let graph_meta = index.coarse.graph.as_ref().map(hnsw_meta);
     (
         BuiltIndex::IvfPq {
-            index,
+            index: Box::new(index),
             meta,
             graph_meta,
         },

@@ -32,11 +32,14 @@ pub use search::IvfSearch;
 /// HNSW graph over the centroids finds the lists to probe.
 pub const COARSE_GRAPH_MIN_LISTS: usize = 512;
 
-/// The lists' centroids (`nlist x dim`), and an HNSW graph over them when there are
-/// many.
+/// The lists' centroids (`nlist x dim`: residuals are taken from them), for
+/// inner-product columns the unit directions lists are chosen by (`nlist x dim`), and
+/// an HNSW graph over the probing vectors (directions, else centroids) when there are
+/// many lists.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CoarseQuantizer {
     pub centroids: Vec<f32>,
+    pub directions: Option<Vec<f32>>,
     pub graph: Option<HnswGraph>,
 }
 
@@ -68,6 +71,7 @@ pub struct IvfPqView<'a> {
     pub(crate) dim: usize,
     pub(crate) nlist: usize,
     pub(crate) centroids: &'a [f32],
+    pub(crate) directions: Option<&'a [f32]>,
     pub(crate) graph: Option<GraphView<'a>>,
     pub(crate) pq: PqView<'a>,
     pub(crate) offsets: &'a [u32],
@@ -83,6 +87,7 @@ pub struct IvfPqParts<'a> {
     pub dim: usize,
     pub m: usize,
     pub centroids: &'a [f32],
+    pub directions: Option<&'a [f32]>,
     pub graph: Option<GraphView<'a>>,
     pub codebooks: &'a [f32],
     pub offsets: &'a [u32],
@@ -102,6 +107,7 @@ impl IvfPq {
             dim: self.dim,
             m: self.pq.m,
             centroids: &self.coarse.centroids,
+            directions: self.coarse.directions.as_deref(),
             graph: self.coarse.graph.as_ref().map(HnswGraph::view),
             codebooks: &self.pq.codebooks,
             offsets: &self.lists.offsets,
@@ -119,7 +125,10 @@ impl IvfPq {
     /// All bytes: entries plus centroids, codebooks, list offsets and coarse graph.
     pub fn memory_bytes(&self) -> usize {
         self.code_bytes()
-            + 4 * (self.coarse.centroids.len() + self.pq.codebooks.len() + self.lists.offsets.len())
+            + 4 * (self.coarse.centroids.len()
+                + self.coarse.directions.as_ref().map_or(0, Vec::len)
+                + self.pq.codebooks.len()
+                + self.lists.offsets.len())
             + self
                 .coarse
                 .graph
@@ -171,6 +180,9 @@ impl<'a> IvfPqView<'a> {
                 p.corrections.len()
             ));
         }
+        if p.directions.is_some_and(|d| d.len() != p.centroids.len()) {
+            return Err("directions and centroids differ in size".to_string());
+        }
         if let Some(g) = &p.graph
             && g.nodes() != nlist
         {
@@ -184,6 +196,7 @@ impl<'a> IvfPqView<'a> {
             dim,
             nlist,
             centroids: p.centroids,
+            directions: p.directions,
             graph: p.graph,
             pq,
             offsets: p.offsets,

@@ -88,10 +88,19 @@ impl IvfPq {
             spherical: metric != Metric::L2,
             seed: params.seed,
         };
-        let centroids = kmeans::train(&sample, dim, &coarse_params);
+        let trained = kmeans::train(&sample, dim, &coarse_params);
+        let labels = kmeans::assign(&sample, dim, &trained);
+        // Inner-product columns: lists are chosen by direction (the unit centroids of
+        // spherical k-means, as FAISS does), but residuals are taken from each list's
+        // mean, which is closer to its members than a unit vector, so the same bytes
+        // encode a smaller residual more precisely.
+        let (centroids, directions) = if coarse_params.spherical {
+            (list_means(&sample, dim, &labels, &trained), Some(trained))
+        } else {
+            (trained, None)
+        };
 
         // The product quantizer learns the sample's residuals.
-        let labels = kmeans::assign(&sample, dim, &centroids);
         for (x, (list, _)) in sample.chunks_exact_mut(dim).zip(labels) {
             let c = &centroids[list as usize * dim..][..dim];
             x.iter_mut().zip(c).for_each(|(x, c)| *x -= c);
@@ -104,9 +113,10 @@ impl IvfPq {
         };
         let pq = ProductQuantizer::train(&sample, dim, params.m, &pq_params);
         drop(sample);
-        let lists = add_all(source, metric, &valid, &centroids, pq.view());
+        let probe_by = directions.as_deref().unwrap_or(&centroids);
+        let lists = add_all(source, metric, &valid, probe_by, &centroids, pq.view());
         let graph = (nlist >= COARSE_GRAPH_MIN_LISTS).then(|| {
-            let cs = SliceSource::new(&centroids, dim).expect("nlist x dim");
+            let cs = SliceSource::new(probe_by, dim).expect("nlist x dim");
             let coarse_metric = if metric == Metric::L2 {
                 Metric::L2
             } else {
@@ -118,7 +128,11 @@ impl IvfPq {
         IvfPq {
             metric,
             dim,
-            coarse: CoarseQuantizer { centroids, graph },
+            coarse: CoarseQuantizer {
+                centroids,
+                directions,
+                graph,
+            },
             pq,
             lists,
         }
@@ -132,11 +146,37 @@ struct Entry {
     correction: f32,
 }
 
-/// Assigns, encodes and groups every row in `valid` (ascending) by list.
+/// Each list's mean over the sample (a list with no sample point keeps `fallback`'s
+/// centroid).
+fn list_means(sample: &[f32], dim: usize, labels: &[(u32, f32)], fallback: &[f32]) -> Vec<f32> {
+    let nlist = fallback.len() / dim;
+    let mut sums = vec![0f64; nlist * dim];
+    let mut counts = vec![0usize; nlist];
+    for (x, &(list, _)) in sample.chunks_exact(dim).zip(labels) {
+        let l = list as usize;
+        counts[l] += 1;
+        for (s, &v) in sums[l * dim..(l + 1) * dim].iter_mut().zip(x) {
+            *s += v as f64;
+        }
+    }
+    let mut means = fallback.to_vec();
+    for (l, &count) in counts.iter().enumerate() {
+        if count > 0 {
+            for d in 0..dim {
+                means[l * dim + d] = (sums[l * dim + d] / count as f64) as f32;
+            }
+        }
+    }
+    means
+}
+
+/// Assigns every row in `valid` (ascending) to its list by `probe_by`, encodes its
+/// residual from the list's `centroids` entry, and groups the entries by list.
 fn add_all<S: VectorSource + Sync + ?Sized>(
     source: &S,
     metric: Metric,
     valid: &[u32],
+    probe_by: &[f32],
     centroids: &[f32],
     pq: PqView<'_>,
 ) -> InvertedLists {
@@ -151,7 +191,7 @@ fn add_all<S: VectorSource + Sync + ?Sized>(
                 let v = source.get(RowId(r)).expect("valid rows have vectors");
                 block.extend_from_slice(&prepared(metric, v));
             }
-            let labels = assign_serial(&block, dim, centroids);
+            let labels = assign_serial(&block, dim, probe_by);
             for (x, &(list, _)) in block.chunks_exact_mut(dim).zip(&labels) {
                 let c = &centroids[list as usize * dim..][..dim];
                 x.iter_mut().zip(c).for_each(|(x, c)| *x -= c);

@@ -241,4 +241,25 @@ fn views_refuse_inconsistent_arrays() {
     for parts in bad {
         assert!(IvfPqView::new(parts).is_err());
     }
+    // Inner-product indexes probe by unit directions and keep the lists' means.
+    let dot = IvfPq::build(&source, Metric::Dot, &IvfPqParams::new(4, 2));
+    let directions = dot.coarse.directions.as_deref().unwrap();
+    for d in directions.chunks_exact(dim) {
+        let norm: f32 = d.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "unit direction, norm {norm}");
+    }
+    assert_ne!(
+        directions,
+        &dot.coarse.centroids[..],
+        "means differ from directions"
+    );
+    assert!(
+        index.coarse.directions.is_none(),
+        "L2 lists need no directions"
+    );
+    let short = IvfPqParts {
+        directions: Some(&directions[1..]),
+        ..dot.parts()
+    };
+    assert!(IvfPqView::new(short).is_err());
 }

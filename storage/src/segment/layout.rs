@@ -62,6 +62,9 @@ pub enum RegionKind {
     /// The column index's recall curve: `u32` pairs `[parameter, f32 recall bits]`
     /// (HNSW ef or IVF nprobe -> recall@10 on held-out rows), parameters ascending.
     IndexCalibration = 24,
+    /// IVF-PQ, inner-product columns only: `f32[nlist * dim]` unit directions the
+    /// lists are chosen by (the centroids of region 13 are then the lists' means).
+    IvfDirections = 25,
 }
 
 impl RegionKind {
@@ -91,6 +94,7 @@ impl RegionKind {
             22 => Self::IvfGraphUpperOffsets,
             23 => Self::IvfGraphUpper,
             24 => Self::IndexCalibration,
+            25 => Self::IvfDirections,
             _ => return None,
         })
     }
