@@ -4,7 +4,7 @@
 use quiver_storage::{Metric, RowId};
 use rayon::prelude::*;
 
-use super::kmeans::{self, KMeansParams, SplitMix, assign_serial, sample_indices};
+use super::kmeans::{self, Init, KMeansParams, SplitMix, assign_serial, sample_indices};
 use super::pq::{PqView, ProductQuantizer};
 use super::{COARSE_GRAPH_MIN_LISTS, CoarseQuantizer, InvertedLists, IvfPq, normalized};
 use crate::hnsw::{Hnsw, HnswParams};
@@ -86,6 +86,7 @@ impl IvfPq {
             iterations: params.coarse_iterations,
             max_points_per_centroid: usize::MAX / nlist.max(1),
             spherical: metric != Metric::L2,
+            init: Init::Sample,
             seed: params.seed,
         };
         let trained = kmeans::train(&sample, dim, &coarse_params);
