@@ -13,6 +13,7 @@ mod collection;
 mod compaction;
 mod database;
 mod flush;
+mod fused;
 mod index_views;
 mod indexes;
 mod lookup;
@@ -27,7 +28,9 @@ mod writer;
 pub use batch::{CommitInfo, WriteBatch};
 pub use collection::Collection;
 pub use database::{Database, DatabaseInfo};
+pub use fused::{ColumnExplain, FusedExplain, FusedHit, FusedQuery, default_normalization};
 pub use options::{Durability, OpenOptions};
+pub use quiver_query::{ColumnPart, Fusion, Missing, Normalization};
 pub use search::{SearchHit, SearchOptions, SearchStats, Strategy};
 pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
 

@@ -3,7 +3,12 @@
 //! re-scoring, EXPLAIN and EVALUATE. It reads collections through the index crate's
 //! [`quiver_index::VectorSource`] and never writes.
 //!
-//! Nothing is implemented here yet: the language and executor are the subject of the
-//! fused-query issue. The crate exists so the dependency order
-//! `storage -> index -> query -> engine` is fixed from the start.
+//! So far: [`fusion`], the fusion step of a multi-column query (exact per-column
+//! distances of the candidate union → normalized scores → fused score, with every part
+//! kept for EXPLAIN). The language, the planner and EXPLAIN/EVALUATE are to come
+//! (fused-query issue).
 #![forbid(unsafe_code)]
+
+pub mod fusion;
+
+pub use fusion::{ColumnPart, Fused, Fusion, FusionError, Missing, Normalization, fuse};

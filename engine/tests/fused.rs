@@ -1,0 +1,196 @@
+//! Fused multi-column search through the public API: the plan finds an item that is
+//! second on two columns but first on neither, equals brute-force fusion when every
+//! item is a candidate, keeps filters, explains itself, and refuses bad queries.
+
+use quiver::{
+    Database, Error, FusedQuery, Fusion, IndexSpec, Item, Metric, Missing, Normalization, Schema,
+    SearchOptions, Strategy, Value, WriteBatch,
+};
+
+const DIM: usize = 8;
+
+fn vector(i: usize, salt: u64) -> Vec<f32> {
+    let mut s = (i as u64 ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..DIM)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s % 2000) as f32 / 1000.0 - 1.0
+        })
+        .collect()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    1.0 - dot / (na * nb)
+}
+
+/// 1,500 items with two cosine columns (b nullable: every 10th item has none) and a
+/// group attribute; HNSW on both columns.
+fn open(dir: &std::path::Path) -> Database {
+    let db = Database::open(dir).unwrap();
+    let schema = Schema::builder()
+        .vector("a", DIM as u32, Metric::Cosine)
+        .nullable_vector("b", DIM as u32, Metric::Cosine)
+        .attr("group", quiver::AttrType::Int)
+        .build()
+        .unwrap();
+    let c = db.create_collection("c", schema).unwrap();
+    let mut batch = WriteBatch::new();
+    for i in 0..1500 {
+        let mut item = Item::new(format!("i{i:05}"))
+            .set("a", vector(i, 1))
+            .set("group", (i % 4) as i64);
+        if i % 10 != 0 {
+            item = item.set("b", vector(i, 2));
+        }
+        batch.insert(item);
+    }
+    c.commit(batch).unwrap();
+    c.create_index("a", IndexSpec::hnsw().m(8).ef_construction(64))
+        .unwrap();
+    c.create_index("b", IndexSpec::hnsw().m(8).ef_construction(64))
+        .unwrap();
+    db
+}
+
+#[test]
+fn second_on_both_columns_first_on_neither_is_found_and_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let c = db.collection("c").unwrap();
+    let (qa, qb) = (vec![1.0; DIM], {
+        let mut v = vec![1.0; DIM];
+        v[0] = -1.0;
+        v
+    });
+    let near =
+        |x: &[f32], t: f32| -> Vec<f32> { x.iter().map(|v| v * (1.0 - t) + t * 0.3).collect() };
+    let mut batch = WriteBatch::new();
+    batch.insert(
+        Item::new("first-on-a")
+            .set("a", qa.clone())
+            .set("b", vec![-1.0; DIM])
+            .set("group", 0i64),
+    );
+    batch.insert(
+        Item::new("first-on-b")
+            .set("a", vec![-1.0; DIM])
+            .set("b", qb.clone())
+            .set("group", 0i64),
+    );
+    batch.insert(
+        Item::new("second-on-both")
+            .set("a", near(&qa, 0.05))
+            .set("b", near(&qb, 0.05))
+            .set("group", 0i64),
+    );
+    c.commit(batch).unwrap();
+    let snap = c.snapshot().unwrap();
+    let query = FusedQuery::new(Fusion::Weighted(vec![0.5, 0.5]))
+        .column("a", &qa)
+        .column("b", &qb);
+    let (hits, explain) = snap.fused_search(&query, 3, None).unwrap();
+    let id = |h: &quiver::FusedHit<'_>| h.item.id().unwrap().to_string();
+    assert_eq!(id(&hits[0]), "second-on-both");
+    let parts: Vec<_> = hits[0].parts.iter().map(|p| p.unwrap()).collect();
+    assert_eq!((parts[0].rank, parts[1].rank), (2, 2));
+    assert!((hits[0].score - (parts[0].contribution + parts[1].contribution)).abs() < 1e-6);
+    assert_eq!(explain.normalization, Normalization::Fixed(vec![2.0, 2.0]));
+    assert_eq!(explain.columns.len(), 2);
+    assert!(explain.union >= 3 && explain.columns.iter().all(|e| e.candidates == 40));
+    let segment_strategy = explain.columns[0].stats.parts[0].1;
+    assert!(
+        matches!(segment_strategy, Strategy::Hnsw { .. }),
+        "{explain:?}"
+    );
+}
+
+#[test]
+fn with_every_item_a_candidate_fusion_equals_brute_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let snap = db.snapshot().collection("c").unwrap();
+    let (qa, qb) = (vector(7, 9), vector(8, 9));
+    for (fusion, missing) in [
+        (Fusion::Weighted(vec![0.7, 0.3]), Missing::Skip),
+        (Fusion::Avg, Missing::ScorePresent),
+        (Fusion::Min, Missing::Skip),
+    ] {
+        let mut query = FusedQuery::new(fusion.clone())
+            .column("a", &qa)
+            .column("b", &qb);
+        query.missing = missing;
+        query.candidates = Some(1500);
+        query.options = SearchOptions::default().exact(true);
+        let (hits, _) = snap.fused_search(&query, 10, None).unwrap();
+        // Brute force over a full scan, written independently.
+        let mut all: Vec<(f32, String)> = snap
+            .scan()
+            .filter_map(|item| {
+                let sa = 1.0 - cosine(&qa, item.vector("a").unwrap().unwrap()) / 2.0;
+                let sb = item
+                    .vector("b")
+                    .unwrap()
+                    .map(|b| 1.0 - cosine(&qb, b) / 2.0);
+                let score = match (&fusion, sb) {
+                    (Fusion::Weighted(w), Some(sb)) => w[0] * sa + w[1] * sb,
+                    (Fusion::Avg, Some(sb)) => (sa + sb) / 2.0,
+                    (Fusion::Avg, None) => sa,
+                    (Fusion::Min, Some(sb)) => sa.min(sb),
+                    _ => return None,
+                };
+                Some((score, item.id().unwrap().to_string()))
+            })
+            .collect();
+        all.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+        let want: Vec<&str> = all.iter().take(10).map(|x| x.1.as_str()).collect();
+        let got: Vec<String> = hits
+            .iter()
+            .map(|h| h.item.id().unwrap().to_string())
+            .collect();
+        assert_eq!(got, want, "{fusion:?}");
+    }
+}
+
+#[test]
+fn filters_hold_and_bad_queries_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let snap = db.snapshot().collection("c").unwrap();
+    let (qa, qb) = (vector(1, 5), vector(2, 5));
+    let group3 = |item: &quiver::ItemRef<'_>| item.value("group").unwrap() == Value::Int(3);
+    let query = FusedQuery::new(Fusion::Rrf { k: 60.0 })
+        .column("a", &qa)
+        .column("b", &qb);
+    let (hits, _) = snap.fused_search(&query, 10, Some(&group3)).unwrap();
+    assert_eq!(hits.len(), 10);
+    assert!(hits.iter().all(|h| group3(&h.item)));
+
+    let short = vec![0.5; 3];
+    let bad = [
+        FusedQuery::new(Fusion::Avg).column("nope", &qa),
+        FusedQuery::new(Fusion::Avg).column("a", &short),
+        FusedQuery::new(Fusion::Avg).column("group", &qa),
+        FusedQuery::new(Fusion::Weighted(vec![1.0]))
+            .column("a", &qa)
+            .column("b", &qb),
+        FusedQuery::new(Fusion::Avg),
+    ];
+    for q in bad {
+        let err = snap.fused_search(&q, 5, None).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidArgument(_)
+                    | Error::UnknownColumn { .. }
+                    | Error::DimensionMismatch { .. }
+                    | Error::TypeMismatch { .. }
+            ),
+            "{err:?}"
+        );
+    }
+}

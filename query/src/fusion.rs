@@ -1,0 +1,237 @@
+//! Fusion of several vector columns into one ranking, after the plan's first two
+//! steps (per-column ANN candidates, then their union): every candidate gets an EXACT
+//! distance on every queried column, each column's distances become normalized scores,
+//! and a fusion rule combines them. Everything each result is made of (raw distance,
+//! normalized score, rank, contribution per column) is kept for EXPLAIN.
+//!
+//! Default normalization: [`Normalization::Fixed`] from the column's metric (cosine
+//! distance in [0, 2] → `1 - d/2`; dot/L2 through a per-column scale). It maps a given
+//! distance to the same score on every query, so a weight means the same thing on every
+//! query; min-max and z-score re-scale per query (the best candidate is always 1), which
+//! makes `WEIGHTED(0.7, 0.3)` trade different amounts of distance from query to query.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+/// How per-column scores combine.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fusion {
+    /// `Σ w_c · score_c` over normalized scores (weights as given, not re-normalized).
+    Weighted(Vec<f32>),
+    /// Reciprocal rank fusion: `Σ 1 / (k + rank_c)`, ranks from 1 within the candidates.
+    Rrf { k: f32 },
+    /// The lowest normalized score (an item must be good on every column).
+    Min,
+    /// The highest normalized score (good on any column is enough).
+    Max,
+    /// The mean normalized score.
+    Avg,
+}
+
+/// How a column's distances become scores (higher is better).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Normalization {
+    /// `-distance`.
+    None,
+    /// `(s - min) / (max - min)` over this query's candidates (1 when all are equal).
+    MinMax,
+    /// `(s - mean) / stddev` over this query's candidates (0 when all are equal).
+    ZScore,
+    /// `1 - distance / scale` with a per-column scale fixed in advance (2 for cosine).
+    Fixed(Vec<f32>),
+}
+
+/// What happens to an item that has no value on a queried column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// Leave the item out.
+    Skip,
+    /// Fuse the columns it has (RRF and weighted: the missing column adds nothing;
+    /// min/max/avg: over the present columns).
+    ScorePresent,
+}
+
+/// One column's part in one result.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ColumnPart {
+    pub distance: f32,
+    pub normalized: f32,
+    /// 1-based rank by distance among the candidates that have the column.
+    pub rank: usize,
+    pub contribution: f32,
+}
+
+/// One fused result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fused<K> {
+    pub key: K,
+    pub score: f32,
+    /// Per queried column, in order; `None` where the item has no value.
+    pub parts: Vec<Option<ColumnPart>>,
+}
+
+/// Wrong fusion parameters for the number of columns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FusionError(pub String);
+
+impl std::fmt::Display for FusionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FusionError {}
+
+/// Fuses `columns` queried columns over the candidates `union` (each key once), with
+/// `distance(column, key)` the exact distance (`None`: the item lacks the column).
+/// Returns the best `k`, highest fused score first (ties by key).
+pub fn fuse<K: Copy + Eq + Hash + Ord>(
+    union: &[K],
+    columns: usize,
+    distance: &dyn Fn(usize, K) -> Option<f32>,
+    fusion: &Fusion,
+    normalization: &Normalization,
+    missing: Missing,
+    k: usize,
+) -> Result<Vec<Fused<K>>, FusionError> {
+    check(columns, fusion, normalization)?;
+    // Exact distances, per candidate and column.
+    let table: Vec<Vec<Option<f32>>> = union
+        .iter()
+        .map(|&key| (0..columns).map(|c| distance(c, key)).collect())
+        .collect();
+    let mut parts: Vec<Vec<Option<ColumnPart>>> = vec![vec![None; columns]; union.len()];
+    for c in 0..columns {
+        let present: Vec<(usize, f32)> = table
+            .iter()
+            .enumerate()
+            .filter_map(|(i, row)| row[c].map(|d| (i, d)))
+            .collect();
+        let normalize = normalizer(c, &present, normalization);
+        let mut order: Vec<(usize, f32)> = present.clone();
+        order.sort_by(|a, b| a.1.total_cmp(&b.1).then(union[a.0].cmp(&union[b.0])));
+        let ranks: HashMap<usize, usize> = order
+            .iter()
+            .enumerate()
+            .map(|(r, &(i, _))| (i, r + 1))
+            .collect();
+        for &(i, d) in &present {
+            parts[i][c] = Some(ColumnPart {
+                distance: d,
+                normalized: normalize(d),
+                rank: ranks[&i],
+                contribution: 0.0,
+            });
+        }
+    }
+    let mut out: Vec<Fused<K>> = Vec::new();
+    for (i, mut row) in parts.into_iter().enumerate() {
+        let have = row.iter().filter(|p| p.is_some()).count();
+        if have == 0 || (missing == Missing::Skip && have < columns) {
+            continue;
+        }
+        let score = combine(&mut row, fusion);
+        out.push(Fused {
+            key: union[i],
+            score,
+            parts: row,
+        });
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
+    out.truncate(k);
+    Ok(out)
+}
+
+fn check(
+    columns: usize,
+    fusion: &Fusion,
+    normalization: &Normalization,
+) -> Result<(), FusionError> {
+    if columns == 0 {
+        return Err(FusionError(
+            "a fused query needs at least one column".into(),
+        ));
+    }
+    if let Fusion::Weighted(w) = fusion
+        && (w.len() != columns || w.iter().any(|x| !x.is_finite() || *x < 0.0))
+    {
+        return Err(FusionError(format!(
+            "WEIGHTED needs {columns} finite non-negative weights, got {w:?}"
+        )));
+    }
+    if let Fusion::Rrf { k } = fusion
+        && !(k.is_finite() && *k >= 0.0)
+    {
+        return Err(FusionError(format!("RRF needs k >= 0, got {k}")));
+    }
+    if let Normalization::Fixed(scales) = normalization
+        && (scales.len() != columns || scales.iter().any(|s| !s.is_finite() || *s <= 0.0))
+    {
+        return Err(FusionError(format!(
+            "fixed normalization needs {columns} positive scales, got {scales:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// The distance → normalized score map of column `c` over its present candidates.
+fn normalizer(c: usize, present: &[(usize, f32)], how: &Normalization) -> Box<dyn Fn(f32) -> f32> {
+    let scores: Vec<f32> = present.iter().map(|&(_, d)| -d).collect();
+    match how {
+        Normalization::None => Box::new(|d| -d),
+        Normalization::Fixed(scales) => {
+            let scale = scales[c];
+            Box::new(move |d| 1.0 - d / scale)
+        }
+        Normalization::MinMax => {
+            let lo = scores.iter().copied().fold(f32::INFINITY, f32::min);
+            let hi = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            Box::new(move |d| if hi > lo { (-d - lo) / (hi - lo) } else { 1.0 })
+        }
+        Normalization::ZScore => {
+            let n = scores.len().max(1) as f64;
+            let mean = scores.iter().map(|&s| s as f64).sum::<f64>() / n;
+            let var = scores
+                .iter()
+                .map(|&s| (s as f64 - mean).powi(2))
+                .sum::<f64>()
+                / n;
+            let sd = var.sqrt();
+            Box::new(move |d| {
+                if sd > 0.0 {
+                    ((-d as f64 - mean) / sd) as f32
+                } else {
+                    0.0
+                }
+            })
+        }
+    }
+}
+
+/// Fills each present part's contribution and returns the fused score.
+fn combine(row: &mut [Option<ColumnPart>], fusion: &Fusion) -> f32 {
+    let present = row.iter().flatten().count() as f32;
+    let mut score = match fusion {
+        Fusion::Min => f32::INFINITY,
+        Fusion::Max => f32::NEG_INFINITY,
+        _ => 0.0,
+    };
+    for (c, part) in row.iter_mut().enumerate() {
+        let Some(p) = part else { continue };
+        p.contribution = match fusion {
+            Fusion::Weighted(w) => w[c] * p.normalized,
+            Fusion::Rrf { k } => 1.0 / (k + p.rank as f32),
+            Fusion::Avg => p.normalized / present,
+            Fusion::Min | Fusion::Max => p.normalized,
+        };
+        score = match fusion {
+            Fusion::Min => score.min(p.contribution),
+            Fusion::Max => score.max(p.contribution),
+            _ => score + p.contribution,
+        };
+    }
+    score
+}
+
+#[cfg(test)]
+mod tests;
