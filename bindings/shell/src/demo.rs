@@ -7,8 +7,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use quiver::{
-    AttrType, Database, IndexSpec, Item, ItemRef, Metric, Schema, SearchHit, SearchOptions,
-    SearchStats, Value, WriteBatch,
+    AttrType, Database, FusedQuery, Fusion, IndexSpec, Item, ItemRef, Metric, Schema, SearchHit,
+    SearchOptions, SearchStats, Value, WriteBatch,
 };
 
 const ITEMS: u32 = 2_000;
@@ -139,6 +139,55 @@ fn query_image(products: &quiver::CollectionSnapshot) -> anyhow::Result<&[f32]> 
     item.vector("image_vec")?.context("p00007 has an image")
 }
 
+/// A fused query over both vector columns, each result explained column by column.
+fn fused(products: &quiver::CollectionSnapshot, text: &[f32], image: &[f32]) -> anyhow::Result<()> {
+    let query = FusedQuery::new(Fusion::Weighted(vec![0.7, 0.3]))
+        .column("text_vec", text)
+        .column("image_vec", image);
+    let (hits, explain) = products.fused_search(&query, 5, None)?;
+    println!(
+        "5 best by FUSE(WEIGHTED(0.7, 0.3), text_vec <-> p00042's text, image_vec <-> p00007's image), {:?} normalization:",
+        explain.normalization
+    );
+    for hit in &hits {
+        let parts: Vec<String> = hit
+            .parts
+            .iter()
+            .zip(["text", "image"])
+            .map(|(part, name)| match part {
+                Some(p) => format!(
+                    "{name}: distance {:.3} rank {} +{:.3}",
+                    p.distance, p.rank, p.contribution
+                ),
+                None => format!("{name}: none"),
+            })
+            .collect();
+        println!(
+            "  {}  score {:.3}  [{}]",
+            hit.item.id()?,
+            hit.score,
+            parts.join("; ")
+        );
+    }
+    let stages: Vec<String> = explain
+        .columns
+        .iter()
+        .map(|c| {
+            format!(
+                "{}: {} candidates in {} us",
+                c.column, c.candidates, c.micros
+            )
+        })
+        .collect();
+    println!(
+        "  plan: {}; union {} items re-scored exactly in {} us",
+        stages.join(", "),
+        explain.union,
+        explain.rescore_micros
+    );
+    Ok(())
+}
+
 fn query(db: &Database) -> anyhow::Result<()> {
     let products = db.snapshot().collection("products")?;
     let p42 = products.get("p00042")?.context("p00042 is missing")?;
@@ -177,6 +226,8 @@ fn query(db: &Database) -> anyhow::Result<()> {
     println!("3 nearest hats to p00007's image (cosine, filter category = 'hats'):");
     print_hits(&hits)?;
     println!("  plan: {}", plan(&stats));
+
+    fused(&products, query, query_image(&products)?)?;
 
     let target = SearchOptions::default().recall(0.95);
     let (hits, stats) =
