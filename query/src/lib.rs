@@ -5,10 +5,12 @@
 //!
 //! So far: [`fusion`], the fusion step of a multi-column query (exact per-column
 //! distances of the candidate union → normalized scores → fused score, with every part
-//! kept for EXPLAIN). The language, the planner and EXPLAIN/EVALUATE are to come
+//! kept for EXPLAIN), and [`sql`], the language's lexer, AST and parser (errors point at
+//! their byte offset). Executing statements, EXPLAIN output and EVALUATE are to come
 //! (fused-query issue).
 #![forbid(unsafe_code)]
 
 pub mod fusion;
+pub mod sql;
 
 pub use fusion::{ColumnPart, Fused, Fusion, FusionError, Missing, Normalization, fuse};

@@ -1,0 +1,367 @@
+//! The statements of the language, and their canonical text (`Display`), which parses
+//! back to the same statement.
+
+use std::fmt::{self, Display, Formatter};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Statement {
+    CreateCollection {
+        name: String,
+        columns: Vec<ColumnDef>,
+    },
+    CreateIndex {
+        collection: String,
+        column: String,
+        kind: String,
+        with: Vec<(String, f64)>,
+    },
+    Insert {
+        collection: String,
+        columns: Vec<String>,
+        rows: Vec<Vec<Literal>>,
+    },
+    CopyFrom {
+        collection: String,
+        column: Option<String>,
+        path: String,
+    },
+    CopyTo {
+        collection: String,
+        path: String,
+    },
+    Delete {
+        collection: String,
+        filter: Expr,
+    },
+    Select(Select),
+    Explain(Select),
+    ShowCollections,
+    Describe(String),
+    Flush(String),
+    Compact(String),
+    DropCollection(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnDef {
+    pub name: String,
+    pub ty: ColumnType,
+    pub nullable: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ColumnType {
+    Text,
+    Int,
+    Float,
+    Bool,
+    Tags,
+    /// Dimension and metric name (`COSINE`, `DOT`, `L2`).
+    Vector(u32, String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Select {
+    pub what: Projection,
+    pub from: String,
+    pub filter: Option<Expr>,
+    pub order: Option<Order>,
+    pub limit: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Projection {
+    Star,
+    Count,
+    Columns(Vec<String>),
+}
+
+/// `ORDER BY` a distance or a fusion of distances.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Order {
+    Distance(Nearest),
+    Fuse(FusionSpec, Vec<Nearest>),
+}
+
+/// `column <-> query`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Nearest {
+    pub column: String,
+    pub query: QueryVector,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum QueryVector {
+    Literal(Vec<f32>),
+    /// `VECTOR OF 'item-id'`: the item's vector on the same column.
+    Of(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FusionSpec {
+    Weighted(Vec<f64>),
+    Rrf(f64),
+    Min,
+    Max,
+    Avg,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Literal {
+    Str(String),
+    Number(f64),
+    Bool(bool),
+    Null,
+    Vector(Vec<f32>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    Cmp(String, CmpOp, Literal),
+    In(String, Vec<Literal>),
+    Contains(String, Literal),
+    Not(Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+}
+
+/// Identifiers print bare when they are plain words, else double-quoted.
+pub(crate) fn ident(f: &mut Formatter<'_>, name: &str) -> fmt::Result {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !super::parser::is_reserved(name);
+    if plain {
+        f.write_str(name)
+    } else {
+        write!(f, "\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+struct Id<'a>(&'a str);
+impl Display for Id<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        ident(f, self.0)
+    }
+}
+
+fn list<T>(
+    f: &mut Formatter<'_>,
+    items: &[T],
+    each: impl Fn(&mut Formatter<'_>, &T) -> fmt::Result,
+) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        each(f, item)?;
+    }
+    Ok(())
+}
+
+fn vector(f: &mut Formatter<'_>, v: &[f32]) -> fmt::Result {
+    f.write_str("[")?;
+    list(f, v, |f, x| write!(f, "{x:?}"))?;
+    f.write_str("]")
+}
+
+impl Display for Literal {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Literal::Str(s) => write!(f, "'{}'", s.replace('\'', "''")),
+            Literal::Number(n) => write!(f, "{n:?}"),
+            Literal::Bool(b) => f.write_str(if *b { "TRUE" } else { "FALSE" }),
+            Literal::Null => f.write_str("NULL"),
+            Literal::Vector(v) => vector(f, v),
+        }
+    }
+}
+
+impl Display for CmpOp {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        })
+    }
+}
+
+impl Display for Expr {
+    /// Fully parenthesized below the top, so precedence never changes on a round trip.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Cmp(c, op, v) => write!(f, "{} {op} {v}", Id(c)),
+            Expr::In(c, vs) => {
+                write!(f, "{} IN (", Id(c))?;
+                list(f, vs, |f, v| write!(f, "{v}"))?;
+                f.write_str(")")
+            }
+            Expr::Contains(c, v) => write!(f, "{} CONTAINS {v}", Id(c)),
+            Expr::Not(e) => write!(f, "NOT ({e})"),
+            Expr::And(a, b) => write!(f, "({a}) AND ({b})"),
+            Expr::Or(a, b) => write!(f, "({a}) OR ({b})"),
+        }
+    }
+}
+
+impl Display for Nearest {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{} <-> ", Id(&self.column))?;
+        match &self.query {
+            QueryVector::Literal(v) => vector(f, v),
+            QueryVector::Of(id) => write!(f, "VECTOR OF {}", Literal::Str(id.clone())),
+        }
+    }
+}
+
+impl Display for FusionSpec {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            FusionSpec::Weighted(w) => {
+                f.write_str("WEIGHTED(")?;
+                list(f, w, |f, x| write!(f, "{x:?}"))?;
+                f.write_str(")")
+            }
+            FusionSpec::Rrf(k) => write!(f, "RRF(k = {k:?})"),
+            FusionSpec::Min => f.write_str("MIN"),
+            FusionSpec::Max => f.write_str("MAX"),
+            FusionSpec::Avg => f.write_str("AVG"),
+        }
+    }
+}
+
+impl Display for Select {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str("SELECT ")?;
+        match &self.what {
+            Projection::Star => f.write_str("*")?,
+            Projection::Count => f.write_str("COUNT(*)")?,
+            Projection::Columns(cs) => list(f, cs, |f, c| ident(f, c))?,
+        }
+        write!(f, " FROM {}", Id(&self.from))?;
+        if let Some(e) = &self.filter {
+            write!(f, " WHERE {e}")?;
+        }
+        match &self.order {
+            None => {}
+            Some(Order::Distance(n)) => write!(f, " ORDER BY {n}")?,
+            Some(Order::Fuse(spec, ns)) => {
+                write!(f, " ORDER BY FUSE({spec}, ")?;
+                list(f, ns, |f, n| write!(f, "{n}"))?;
+                f.write_str(")")?;
+            }
+        }
+        if let Some(n) = self.limit {
+            write!(f, " LIMIT {n}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for ColumnDef {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        ident(f, &self.name)?;
+        match &self.ty {
+            ColumnType::Text => f.write_str(" TEXT")?,
+            ColumnType::Int => f.write_str(" INT")?,
+            ColumnType::Float => f.write_str(" FLOAT")?,
+            ColumnType::Bool => f.write_str(" BOOL")?,
+            ColumnType::Tags => f.write_str(" TEXT[]")?,
+            ColumnType::Vector(d, m) => write!(f, " VECTOR({d}) {m}")?,
+        }
+        if self.nullable {
+            f.write_str(" NULL")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for Statement {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Statement::CreateCollection { name, columns } => {
+                write!(f, "CREATE COLLECTION {} (", Id(name))?;
+                list(f, columns, |f, c| write!(f, "{c}"))?;
+                f.write_str(")")
+            }
+            Statement::CreateIndex {
+                collection,
+                column,
+                kind,
+                with,
+            } => {
+                write!(
+                    f,
+                    "CREATE INDEX ON {} ({}) USING {kind}",
+                    Id(collection),
+                    Id(column)
+                )?;
+                if !with.is_empty() {
+                    f.write_str(" WITH (")?;
+                    list(f, with, |f, (k, v)| write!(f, "{} = {v:?}", Id(k)))?;
+                    f.write_str(")")?;
+                }
+                Ok(())
+            }
+            Statement::Insert {
+                collection,
+                columns,
+                rows,
+            } => {
+                write!(f, "INSERT INTO {} (", Id(collection))?;
+                list(f, columns, |f, c| ident(f, c))?;
+                f.write_str(") VALUES ")?;
+                list(f, rows, |f, row| {
+                    f.write_str("(")?;
+                    list(f, row, |f, v| write!(f, "{v}"))?;
+                    f.write_str(")")
+                })
+            }
+            Statement::CopyFrom {
+                collection,
+                column,
+                path,
+            } => {
+                write!(f, "COPY {}", Id(collection))?;
+                if let Some(c) = column {
+                    write!(f, " ({})", Id(c))?;
+                }
+                write!(f, " FROM {}", Literal::Str(path.clone()))
+            }
+            Statement::CopyTo { collection, path } => {
+                write!(
+                    f,
+                    "COPY {} TO {}",
+                    Id(collection),
+                    Literal::Str(path.clone())
+                )
+            }
+            Statement::Delete { collection, filter } => {
+                write!(f, "DELETE FROM {} WHERE {filter}", Id(collection))
+            }
+            Statement::Select(s) => write!(f, "{s}"),
+            Statement::Explain(s) => write!(f, "EXPLAIN {s}"),
+            Statement::ShowCollections => f.write_str("SHOW COLLECTIONS"),
+            Statement::Describe(n) => write!(f, "DESCRIBE {}", Id(n)),
+            Statement::Flush(n) => write!(f, "FLUSH {}", Id(n)),
+            Statement::Compact(n) => write!(f, "COMPACT {}", Id(n)),
+            Statement::DropCollection(n) => write!(f, "DROP COLLECTION {}", Id(n)),
+        }
+    }
+}

@@ -1,0 +1,605 @@
+//! Recursive descent over the tokens. Every error names what was expected and the
+//! byte offset of the token that was found instead.
+
+use super::ParseError;
+use super::ast::*;
+use super::lexer::{Tok, Token, lex};
+
+/// Words that cannot be bare column or collection names (quote them to use them).
+const RESERVED: &[&str] = &[
+    "select",
+    "from",
+    "where",
+    "order",
+    "by",
+    "limit",
+    "and",
+    "or",
+    "not",
+    "in",
+    "contains",
+    "fuse",
+    "vector",
+    "of",
+    "true",
+    "false",
+    "null",
+    "create",
+    "collection",
+    "index",
+    "on",
+    "using",
+    "with",
+    "insert",
+    "into",
+    "values",
+    "copy",
+    "to",
+    "delete",
+    "explain",
+    "show",
+    "collections",
+    "describe",
+    "flush",
+    "compact",
+    "drop",
+];
+
+pub(crate) fn is_reserved(word: &str) -> bool {
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
+}
+
+/// Parses one or more statements separated by `;` (a trailing `;` is optional).
+pub fn parse_script(sql: &str) -> Result<Vec<Statement>, ParseError> {
+    let mut p = Parser {
+        tokens: lex(sql)?,
+        pos: 0,
+    };
+    let mut out = Vec::new();
+    loop {
+        while p.eat(&Tok::Semicolon) {}
+        if p.peek() == &Tok::Eof {
+            return Ok(out);
+        }
+        out.push(p.statement()?);
+        if !p.eat(&Tok::Semicolon) && p.peek() != &Tok::Eof {
+            return Err(p.expected("';' or the end of the statement"));
+        }
+    }
+}
+
+/// Parses exactly one statement.
+pub fn parse_statement(sql: &str) -> Result<Statement, ParseError> {
+    let mut all = parse_script(sql)?;
+    match all.len() {
+        1 => Ok(all.remove(0)),
+        0 => Err(ParseError::new(0, "expected a statement".into())),
+        _ => Err(ParseError::new(
+            0,
+            "expected one statement, found several".into(),
+        )),
+    }
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> &Tok {
+        &self.tokens[self.pos].tok
+    }
+
+    fn at(&self) -> usize {
+        self.tokens[self.pos].at
+    }
+
+    fn bump(&mut self) -> Tok {
+        let tok = self.tokens[self.pos].tok.clone();
+        if tok != Tok::Eof {
+            self.pos += 1;
+        }
+        tok
+    }
+
+    fn eat(&mut self, tok: &Tok) -> bool {
+        if self.peek() == tok {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expected(&self, what: &str) -> ParseError {
+        let found = match self.peek() {
+            Tok::Eof => "the end of input".to_string(),
+            Tok::Ident(s) => format!("'{s}'"),
+            Tok::Quoted(s) => format!("\"{s}\""),
+            Tok::Str(s) => format!("'{s}' (text)"),
+            Tok::Number(n) => format!("{n}"),
+            other => format!("{other:?}"),
+        };
+        ParseError::new(self.at(), format!("expected {what}, found {found}"))
+    }
+
+    fn is_word(&self, word: &str) -> bool {
+        matches!(self.peek(), Tok::Ident(s) if s.eq_ignore_ascii_case(word))
+    }
+
+    fn eat_word(&mut self, word: &str) -> bool {
+        if self.is_word(word) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn word(&mut self, word: &str) -> Result<(), ParseError> {
+        if self.eat_word(word) {
+            Ok(())
+        } else {
+            Err(self.expected(&word.to_ascii_uppercase()))
+        }
+    }
+
+    fn punct(&mut self, tok: Tok, shown: &str) -> Result<(), ParseError> {
+        if self.eat(&tok) {
+            Ok(())
+        } else {
+            Err(self.expected(shown))
+        }
+    }
+
+    /// A column or collection name: a non-reserved word or a quoted identifier.
+    fn name(&mut self, what: &str) -> Result<String, ParseError> {
+        match self.peek().clone() {
+            Tok::Ident(s) if !is_reserved(&s) => {
+                self.bump();
+                Ok(s)
+            }
+            Tok::Quoted(s) => {
+                self.bump();
+                Ok(s)
+            }
+            _ => Err(self.expected(what)),
+        }
+    }
+
+    fn string(&mut self, what: &str) -> Result<String, ParseError> {
+        match self.peek().clone() {
+            Tok::Str(s) => {
+                self.bump();
+                Ok(s)
+            }
+            _ => Err(self.expected(what)),
+        }
+    }
+
+    fn number(&mut self, what: &str) -> Result<f64, ParseError> {
+        match self.peek() {
+            &Tok::Number(n) => {
+                self.bump();
+                Ok(n)
+            }
+            _ => Err(self.expected(what)),
+        }
+    }
+
+    fn count(&mut self, what: &str) -> Result<u64, ParseError> {
+        let at = self.at();
+        let n = self.number(what)?;
+        if n < 0.0 || n.fract() != 0.0 || n > u32::MAX as f64 {
+            return Err(ParseError::new(at, format!("expected {what}, found {n}")));
+        }
+        Ok(n as u64)
+    }
+
+    fn statement(&mut self) -> Result<Statement, ParseError> {
+        if self.eat_word("select") {
+            return Ok(Statement::Select(self.select()?));
+        }
+        if self.eat_word("explain") {
+            self.word("select")?;
+            return Ok(Statement::Explain(self.select()?));
+        }
+        if self.eat_word("create") {
+            if self.eat_word("collection") {
+                return self.create_collection();
+            }
+            if self.eat_word("index") {
+                return self.create_index();
+            }
+            return Err(self.expected("COLLECTION or INDEX"));
+        }
+        if self.eat_word("insert") {
+            return self.insert();
+        }
+        if self.eat_word("copy") {
+            return self.copy();
+        }
+        if self.eat_word("delete") {
+            self.word("from")?;
+            let collection = self.name("a collection name")?;
+            self.word("where")?;
+            let filter = self.expr()?;
+            return Ok(Statement::Delete { collection, filter });
+        }
+        if self.eat_word("show") {
+            self.word("collections")?;
+            return Ok(Statement::ShowCollections);
+        }
+        if self.eat_word("describe") {
+            return Ok(Statement::Describe(self.name("a collection name")?));
+        }
+        if self.eat_word("flush") {
+            return Ok(Statement::Flush(self.name("a collection name")?));
+        }
+        if self.eat_word("compact") {
+            return Ok(Statement::Compact(self.name("a collection name")?));
+        }
+        if self.eat_word("drop") {
+            self.word("collection")?;
+            return Ok(Statement::DropCollection(self.name("a collection name")?));
+        }
+        Err(self.expected("a statement (SELECT, EXPLAIN, CREATE, INSERT, COPY, DELETE, SHOW, DESCRIBE, FLUSH, COMPACT, DROP)"))
+    }
+
+    fn select(&mut self) -> Result<Select, ParseError> {
+        let what = if self.eat(&Tok::Star) {
+            Projection::Star
+        } else if self.is_word("count")
+            && self.tokens.get(self.pos + 1).map(|t| &t.tok) == Some(&Tok::LParen)
+        {
+            self.bump();
+            self.punct(Tok::LParen, "'('")?;
+            self.punct(Tok::Star, "'*'")?;
+            self.punct(Tok::RParen, "')'")?;
+            Projection::Count
+        } else {
+            let mut cols = vec![self.name("a column name, '*' or COUNT(*)")?];
+            while self.eat(&Tok::Comma) {
+                cols.push(self.name("a column name")?);
+            }
+            Projection::Columns(cols)
+        };
+        self.word("from")?;
+        let from = self.name("a collection name")?;
+        let filter = if self.eat_word("where") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        let order = if self.eat_word("order") {
+            self.word("by")?;
+            Some(self.order()?)
+        } else {
+            None
+        };
+        let limit = if self.eat_word("limit") {
+            Some(self.count("a row count")?)
+        } else {
+            None
+        };
+        Ok(Select {
+            what,
+            from,
+            filter,
+            order,
+            limit,
+        })
+    }
+
+    fn order(&mut self) -> Result<Order, ParseError> {
+        if self.eat_word("fuse") {
+            self.punct(Tok::LParen, "'(' after FUSE")?;
+            let spec = self.fusion()?;
+            let mut nearest = Vec::new();
+            while self.eat(&Tok::Comma) {
+                nearest.push(self.nearest()?);
+            }
+            if nearest.is_empty() {
+                return Err(self.expected("',' and a 'column <-> vector' term"));
+            }
+            self.punct(Tok::RParen, "')' closing FUSE")?;
+            return Ok(Order::Fuse(spec, nearest));
+        }
+        Ok(Order::Distance(self.nearest()?))
+    }
+
+    fn fusion(&mut self) -> Result<FusionSpec, ParseError> {
+        if self.eat_word("weighted") {
+            self.punct(Tok::LParen, "'(' after WEIGHTED")?;
+            let mut w = vec![self.number("a weight")?];
+            while self.eat(&Tok::Comma) {
+                w.push(self.number("a weight")?);
+            }
+            self.punct(Tok::RParen, "')'")?;
+            return Ok(FusionSpec::Weighted(w));
+        }
+        if self.eat_word("rrf") {
+            let mut k = 60.0;
+            if self.eat(&Tok::LParen) {
+                self.word("k")?;
+                self.punct(Tok::Eq, "'='")?;
+                k = self.number("the RRF constant k")?;
+                self.punct(Tok::RParen, "')'")?;
+            }
+            return Ok(FusionSpec::Rrf(k));
+        }
+        for (word, spec) in [
+            ("min", FusionSpec::Min),
+            ("max", FusionSpec::Max),
+            ("avg", FusionSpec::Avg),
+        ] {
+            if self.eat_word(word) {
+                return Ok(spec);
+            }
+        }
+        Err(self.expected("a fusion: WEIGHTED(...), RRF(k = ...), MIN, MAX or AVG"))
+    }
+
+    fn nearest(&mut self) -> Result<Nearest, ParseError> {
+        let column = self.name("a vector column")?;
+        self.punct(Tok::Distance, "'<->'")?;
+        let query = if self.eat_word("vector") {
+            self.word("of")?;
+            QueryVector::Of(self.string("an item id in quotes")?)
+        } else {
+            QueryVector::Literal(self.vector()?)
+        };
+        Ok(Nearest { column, query })
+    }
+
+    fn vector(&mut self) -> Result<Vec<f32>, ParseError> {
+        self.punct(Tok::LBracket, "a vector '[...]' or VECTOR OF 'id'")?;
+        let mut v = Vec::new();
+        if !self.eat(&Tok::RBracket) {
+            loop {
+                let at = self.at();
+                let x = self.number("a number")?;
+                let x32 = x as f32;
+                if !x32.is_finite() {
+                    return Err(ParseError::new(
+                        at,
+                        format!("{x} does not fit a 32-bit float"),
+                    ));
+                }
+                v.push(x32);
+                if self.eat(&Tok::RBracket) {
+                    break;
+                }
+                self.punct(Tok::Comma, "',' or ']'")?;
+            }
+        }
+        Ok(v)
+    }
+
+    fn literal(&mut self) -> Result<Literal, ParseError> {
+        match self.peek().clone() {
+            Tok::Str(s) => {
+                self.bump();
+                Ok(Literal::Str(s))
+            }
+            Tok::Number(n) => {
+                self.bump();
+                Ok(Literal::Number(n))
+            }
+            Tok::LBracket => Ok(Literal::Vector(self.vector()?)),
+            Tok::Ident(w) if w.eq_ignore_ascii_case("true") => {
+                self.bump();
+                Ok(Literal::Bool(true))
+            }
+            Tok::Ident(w) if w.eq_ignore_ascii_case("false") => {
+                self.bump();
+                Ok(Literal::Bool(false))
+            }
+            Tok::Ident(w) if w.eq_ignore_ascii_case("null") => {
+                self.bump();
+                Ok(Literal::Null)
+            }
+            _ => {
+                Err(self
+                    .expected("a value (text in quotes, a number, TRUE, FALSE, NULL or a vector)"))
+            }
+        }
+    }
+
+    /// `or := and (OR and)*`, `and := not (AND not)*`, `not := NOT not | atom`.
+    fn expr(&mut self) -> Result<Expr, ParseError> {
+        let mut left = self.and()?;
+        while self.eat_word("or") {
+            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Expr, ParseError> {
+        let mut left = self.not()?;
+        while self.eat_word("and") {
+            left = Expr::And(Box::new(left), Box::new(self.not()?));
+        }
+        Ok(left)
+    }
+
+    fn not(&mut self) -> Result<Expr, ParseError> {
+        if self.eat_word("not") {
+            return Ok(Expr::Not(Box::new(self.not()?)));
+        }
+        if self.eat(&Tok::LParen) {
+            let e = self.expr()?;
+            self.punct(Tok::RParen, "')'")?;
+            return Ok(e);
+        }
+        let column = self.name("a column name or '('")?;
+        if self.eat_word("in") {
+            self.punct(Tok::LParen, "'(' after IN")?;
+            let mut vs = vec![self.literal()?];
+            while self.eat(&Tok::Comma) {
+                vs.push(self.literal()?);
+            }
+            self.punct(Tok::RParen, "')'")?;
+            return Ok(Expr::In(column, vs));
+        }
+        if self.eat_word("contains") {
+            return Ok(Expr::Contains(column, self.literal()?));
+        }
+        let op = match self.peek() {
+            Tok::Eq => CmpOp::Eq,
+            Tok::Ne => CmpOp::Ne,
+            Tok::Lt => CmpOp::Lt,
+            Tok::Le => CmpOp::Le,
+            Tok::Gt => CmpOp::Gt,
+            Tok::Ge => CmpOp::Ge,
+            _ => return Err(self.expected("a comparison (=, !=, <, <=, >, >=, IN, CONTAINS)")),
+        };
+        self.bump();
+        Ok(Expr::Cmp(column, op, self.literal()?))
+    }
+
+    fn create_collection(&mut self) -> Result<Statement, ParseError> {
+        let name = self.name("a collection name")?;
+        self.punct(Tok::LParen, "'(' and the column list")?;
+        let mut columns = Vec::new();
+        loop {
+            columns.push(self.column_def()?);
+            if self.eat(&Tok::RParen) {
+                break;
+            }
+            self.punct(Tok::Comma, "',' or ')'")?;
+        }
+        Ok(Statement::CreateCollection { name, columns })
+    }
+
+    fn column_def(&mut self) -> Result<ColumnDef, ParseError> {
+        let name = self.name("a column name")?;
+        let ty = if self.eat_word("text") {
+            if self.eat(&Tok::LBracket) {
+                self.punct(Tok::RBracket, "']'")?;
+                ColumnType::Tags
+            } else {
+                ColumnType::Text
+            }
+        } else if self.eat_word("int") {
+            ColumnType::Int
+        } else if self.eat_word("float") {
+            ColumnType::Float
+        } else if self.eat_word("bool") {
+            ColumnType::Bool
+        } else if self.eat_word("vector") {
+            self.punct(Tok::LParen, "'(' and a dimension")?;
+            let dim = self.count("a dimension")? as u32;
+            self.punct(Tok::RParen, "')'")?;
+            let metric = ["cosine", "dot", "l2"]
+                .into_iter()
+                .find(|m| self.eat_word(m))
+                .ok_or_else(|| self.expected("a metric (COSINE, DOT or L2)"))?;
+            ColumnType::Vector(dim, metric.to_ascii_uppercase())
+        } else {
+            return Err(
+                self.expected("a column type (TEXT, TEXT[], INT, FLOAT, BOOL, VECTOR(n) metric)")
+            );
+        };
+        let nullable = if self.eat_word("not") {
+            self.word("null")?;
+            false
+        } else {
+            self.eat_word("null")
+        };
+        Ok(ColumnDef { name, ty, nullable })
+    }
+
+    fn create_index(&mut self) -> Result<Statement, ParseError> {
+        self.word("on")?;
+        let collection = self.name("a collection name")?;
+        self.punct(Tok::LParen, "'(' and a column")?;
+        let column = self.name("a vector column")?;
+        self.punct(Tok::RParen, "')'")?;
+        self.word("using")?;
+        let kind = ["hnsw", "ivf_pq"]
+            .into_iter()
+            .find(|k| self.eat_word(k))
+            .ok_or_else(|| self.expected("an index kind (HNSW or IVF_PQ)"))?
+            .to_ascii_uppercase();
+        let mut with = Vec::new();
+        if self.eat_word("with") {
+            self.punct(Tok::LParen, "'('")?;
+            loop {
+                let key = self.name("a parameter name")?;
+                self.punct(Tok::Eq, "'='")?;
+                with.push((key, self.number("a number")?));
+                if self.eat(&Tok::RParen) {
+                    break;
+                }
+                self.punct(Tok::Comma, "',' or ')'")?;
+            }
+        }
+        Ok(Statement::CreateIndex {
+            collection,
+            column,
+            kind,
+            with,
+        })
+    }
+
+    fn insert(&mut self) -> Result<Statement, ParseError> {
+        self.word("into")?;
+        let collection = self.name("a collection name")?;
+        self.punct(Tok::LParen, "'(' and the column list")?;
+        let mut columns = vec![self.name("a column name")?];
+        while self.eat(&Tok::Comma) {
+            columns.push(self.name("a column name")?);
+        }
+        self.punct(Tok::RParen, "')'")?;
+        self.word("values")?;
+        let mut rows = Vec::new();
+        loop {
+            let at = self.at();
+            self.punct(Tok::LParen, "'(' and a row of values")?;
+            let mut row = vec![self.literal()?];
+            while self.eat(&Tok::Comma) {
+                row.push(self.literal()?);
+            }
+            self.punct(Tok::RParen, "')'")?;
+            if row.len() != columns.len() {
+                return Err(ParseError::new(
+                    at,
+                    format!("{} values for {} columns", row.len(), columns.len()),
+                ));
+            }
+            rows.push(row);
+            if !self.eat(&Tok::Comma) {
+                break;
+            }
+        }
+        Ok(Statement::Insert {
+            collection,
+            columns,
+            rows,
+        })
+    }
+
+    fn copy(&mut self) -> Result<Statement, ParseError> {
+        let collection = self.name("a collection name")?;
+        if self.eat_word("to") {
+            let path = self.string("a file path in quotes")?;
+            return Ok(Statement::CopyTo { collection, path });
+        }
+        let column = if self.eat(&Tok::LParen) {
+            let c = self.name("a column name")?;
+            self.punct(Tok::RParen, "')'")?;
+            Some(c)
+        } else {
+            None
+        };
+        self.word("from")?;
+        let path = self.string("a file path in quotes")?;
+        Ok(Statement::CopyFrom {
+            collection,
+            column,
+            path,
+        })
+    }
+}

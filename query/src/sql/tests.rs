@@ -1,0 +1,239 @@
+use super::*;
+use proptest::prelude::*;
+
+/// The statements the fused-query issue lists, verbatim (vectors shortened).
+const ISSUE_STATEMENTS: &str = "
+CREATE COLLECTION products (title TEXT, category TEXT, price FLOAT, tags TEXT[],
+  text_vec VECTOR(384) COSINE, image_vec VECTOR(512) COSINE NULL);
+CREATE INDEX ON products (text_vec) USING HNSW WITH (m = 16, ef_construction = 200);
+CREATE INDEX ON products (image_vec) USING IVF_PQ WITH (nlist = 256, m = 64);
+INSERT INTO products (id, title, category, price, text_vec) VALUES ('p1', 'red shoe', 'shoes', 59.5, [0.1, 0.2, 0.3]);
+COPY products FROM 'items.jsonl';
+COPY products (text_vec) FROM 'vectors.npy';
+COPY products TO 'export.parquet';
+DELETE FROM products WHERE id = 'p1';
+SELECT COUNT(*) FROM products;
+SELECT id, title, _score FROM products WHERE category = 'shoes' AND price < 100
+  ORDER BY text_vec <-> [0.1, 0.2, 0.3] LIMIT 10;
+SELECT id, _score FROM products
+  ORDER BY FUSE(RRF(k = 60), text_vec <-> [0.1, 0.2, 0.3], image_vec <-> VECTOR OF 'p7') LIMIT 10;
+SELECT id, _score FROM products
+  ORDER BY FUSE(WEIGHTED(0.7, 0.3), text_vec <-> [0.1, 0.2, 0.3], image_vec <-> [0.3, 0.2, 0.1]) LIMIT 10;
+EXPLAIN SELECT id FROM products ORDER BY text_vec <-> [0.1, 0.2, 0.3] LIMIT 5;
+SHOW COLLECTIONS; DESCRIBE products; FLUSH products; COMPACT products; DROP COLLECTION products;
+";
+
+#[test]
+fn every_statement_of_the_issue_parses_and_round_trips() {
+    let all = parse_script(ISSUE_STATEMENTS).unwrap();
+    assert_eq!(all.len(), 18);
+    for s in &all {
+        let text = s.to_string();
+        assert_eq!(&parse_statement(&text).unwrap(), s, "{text}");
+    }
+    let Statement::Select(fused) = &all[10] else {
+        panic!()
+    };
+    let Some(Order::Fuse(FusionSpec::Rrf(k), terms)) = &fused.order else {
+        panic!()
+    };
+    assert_eq!(*k, 60.0);
+    assert_eq!(terms[1].query, QueryVector::Of("p7".into()));
+    let Statement::Select(filtered) = &all[9] else {
+        panic!()
+    };
+    assert_eq!(
+        filtered.filter,
+        Some(Expr::And(
+            Box::new(Expr::Cmp(
+                "category".into(),
+                CmpOp::Eq,
+                Literal::Str("shoes".into())
+            )),
+            Box::new(Expr::Cmp("price".into(), CmpOp::Lt, Literal::Number(100.0)))
+        ))
+    );
+    let Statement::CreateCollection { columns, .. } = &all[0] else {
+        panic!()
+    };
+    assert_eq!(columns[3].ty, ColumnType::Tags);
+    assert_eq!(columns[5].ty, ColumnType::Vector(512, "COSINE".into()));
+    assert!(columns[5].nullable && !columns[4].nullable);
+}
+
+#[test]
+fn precedence_quotes_comments_and_keywords_in_any_case() {
+    let s = parse_statement(
+        "select * from \"my items\" -- a comment\n where not a = 1 or b in ('x', 'it''s') and t contains 'red'",
+    )
+    .unwrap();
+    let Statement::Select(sel) = s else { panic!() };
+    assert_eq!(sel.from, "my items");
+    // OR binds loosest, NOT tightest.
+    let Some(Expr::Or(left, right)) = sel.filter else {
+        panic!()
+    };
+    assert!(matches!(*left, Expr::Not(_)));
+    let Expr::And(inn, _) = *right else { panic!() };
+    assert_eq!(
+        *inn,
+        Expr::In(
+            "b".into(),
+            vec![Literal::Str("x".into()), Literal::Str("it's".into())]
+        )
+    );
+}
+
+#[test]
+fn errors_point_at_the_offending_token() {
+    let cases = [
+        (
+            "SELECT id FROM products ORDER BY text_vec <- [1]",
+            42,
+            "did you mean '<->'",
+        ),
+        (
+            "SELECT id FROM products ORDER BY text_vec [1]",
+            42,
+            "expected '<->'",
+        ),
+        (
+            "SELECT id FROM products LIMIT -3",
+            30,
+            "expected a row count",
+        ),
+        ("SELEC id FROM p", 0, "expected a statement"),
+        ("SELECT id FROM p WHERE price <", 30, "expected a value"),
+        (
+            "INSERT INTO p (id, v) VALUES ('a')",
+            29,
+            "1 values for 2 columns",
+        ),
+        ("SELECT id FROM 'p'", 15, "expected a collection name"),
+        ("SELECT id FROM p WHERE t = 'open", 27, "unterminated"),
+        (
+            "CREATE COLLECTION c (v VECTOR(3) EUCLID)",
+            33,
+            "expected a metric",
+        ),
+        (
+            "SELECT id FROM p ORDER BY FUSE(RRF(k = 60)) LIMIT 1",
+            42,
+            "',' and a 'column <-> vector' term",
+        ),
+        ("SELECT id FROM p; oops", 18, "expected a statement"),
+        (
+            "SELECT id FROM p ORDER BY v <-> [1e99]",
+            33,
+            "does not fit a 32-bit float",
+        ),
+    ];
+    for (sql, at, message) in cases {
+        let err = parse_script(sql).unwrap_err();
+        assert_eq!(err.at, at, "{sql}: {err}");
+        assert!(err.message.contains(message), "{sql}: {}", err.message);
+    }
+    let err = parse_statement("SELECT id\nFROM p WHERE x ? 1").unwrap_err();
+    assert_eq!(
+        err.render("SELECT id\nFROM p WHERE x ? 1"),
+        "2:16: unexpected character '?'\nFROM p WHERE x ? 1\n               ^"
+    );
+}
+
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z_][a-z0-9_]{0,6}".prop_filter("not reserved", |s| !parser::is_reserved(s)),
+        "[A-Za-z ,'\"-]{1,8}",
+    ]
+}
+
+fn literal() -> impl Strategy<Value = Literal> {
+    prop_oneof![
+        "[a-z ']{0,6}".prop_map(Literal::Str),
+        (-1e6f64..1e6).prop_map(Literal::Number),
+        any::<bool>().prop_map(Literal::Bool),
+        Just(Literal::Null),
+        prop::collection::vec(-10f32..10.0, 0..4).prop_map(Literal::Vector),
+    ]
+}
+
+fn expr() -> impl Strategy<Value = Expr> {
+    let op = prop_oneof![
+        Just(CmpOp::Eq),
+        Just(CmpOp::Ne),
+        Just(CmpOp::Lt),
+        Just(CmpOp::Le),
+        Just(CmpOp::Gt),
+        Just(CmpOp::Ge)
+    ];
+    let leaf = prop_oneof![
+        (name(), op, literal()).prop_map(|(c, o, v)| Expr::Cmp(c, o, v)),
+        (name(), prop::collection::vec(literal(), 1..3)).prop_map(|(c, v)| Expr::In(c, v)),
+        (name(), literal()).prop_map(|(c, v)| Expr::Contains(c, v)),
+    ];
+    leaf.prop_recursive(3, 12, 2, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|e| Expr::Not(Box::new(e))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::And(Box::new(a), Box::new(b))),
+            (inner.clone(), inner).prop_map(|(a, b)| Expr::Or(Box::new(a), Box::new(b))),
+        ]
+    })
+}
+
+fn nearest() -> impl Strategy<Value = Nearest> {
+    (
+        name(),
+        prop_oneof![
+            prop::collection::vec(-5f32..5.0, 1..5).prop_map(QueryVector::Literal),
+            "[a-z0-9']{1,5}".prop_map(QueryVector::Of),
+        ],
+    )
+        .prop_map(|(column, query)| Nearest { column, query })
+}
+
+fn select() -> impl Strategy<Value = Select> {
+    let what = prop_oneof![
+        Just(Projection::Star),
+        Just(Projection::Count),
+        prop::collection::vec(name(), 1..4).prop_map(Projection::Columns),
+    ];
+    let fusion = prop_oneof![
+        prop::collection::vec(0f64..2.0, 1..3).prop_map(FusionSpec::Weighted),
+        (0f64..100.0).prop_map(FusionSpec::Rrf),
+        Just(FusionSpec::Min),
+        Just(FusionSpec::Max),
+        Just(FusionSpec::Avg),
+    ];
+    let order = prop_oneof![
+        nearest().prop_map(Order::Distance),
+        (fusion, prop::collection::vec(nearest(), 1..3)).prop_map(|(f, n)| Order::Fuse(f, n)),
+    ];
+    (
+        what,
+        name(),
+        prop::option::of(expr()),
+        prop::option::of(order),
+        prop::option::of(0u64..1000),
+    )
+        .prop_map(|(what, from, filter, order, limit)| Select {
+            what,
+            from,
+            filter,
+            order,
+            limit,
+        })
+}
+
+proptest! {
+    #[test]
+    fn parse_print_parse_is_the_identity(s in select(), explain in any::<bool>()) {
+        let statement = if explain { Statement::Explain(s) } else { Statement::Select(s) };
+        let text = statement.to_string();
+        prop_assert_eq!(parse_statement(&text).unwrap(), statement, "{}", text);
+    }
+
+    #[test]
+    fn any_input_gives_a_statement_or_an_error_never_a_panic(sql in "\\PC{0,60}") {
+        let _ = parse_script(&sql);
+    }
+}
