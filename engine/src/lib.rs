@@ -22,7 +22,9 @@ mod options;
 mod recovery;
 mod search;
 mod snapshot;
+mod sql_filter;
 mod state;
+mod statements;
 mod writer;
 
 pub use batch::{CommitInfo, WriteBatch};
@@ -30,9 +32,11 @@ pub use collection::Collection;
 pub use database::{Database, DatabaseInfo};
 pub use fused::{ColumnExplain, FusedExplain, FusedHit, FusedQuery, default_normalization};
 pub use options::{Durability, OpenOptions};
+pub use quiver_query::sql;
 pub use quiver_query::{ColumnPart, Fusion, Missing, Normalization};
 pub use search::{SearchHit, SearchOptions, SearchStats, Strategy};
 pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
+pub use statements::{DEFAULT_LIMIT, Output};
 
 pub use quiver_storage::{
     AttrColumn, AttrType, Column, ColumnKind, DType, Directory, Error, FaultKind, FaultyDirectory,

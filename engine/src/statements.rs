@@ -1,0 +1,424 @@
+//! Running the language's statements against a database. Parsing is `quiver_query`'s;
+//! this maps each statement onto the Rust API (collections, batches, indexes, search,
+//! fused search) and returns rows or a one-line result. A failing statement changes
+//! nothing: writes go through one all-or-nothing batch.
+
+use quiver_query::sql::{
+    ColumnType, FusionSpec, Literal, Order, Projection, QueryVector, Select, Statement,
+};
+use quiver_query::{Fusion, Missing};
+use quiver_storage::{AttrType, Error, IndexSpec, Item, Metric, Result, Schema, Value};
+
+use crate::batch::WriteBatch;
+use crate::database::Database;
+use crate::fused::FusedQuery;
+use crate::search::SearchOptions;
+use crate::snapshot::{CollectionSnapshot, ItemRef};
+use crate::sql_filter::{check, matches};
+
+/// Rows returned when a SELECT has ORDER BY but no LIMIT.
+pub const DEFAULT_LIMIT: u64 = 10;
+
+/// What a statement returns.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// A result table: column names and rows of values.
+    Rows {
+        columns: Vec<String>,
+        rows: Vec<Vec<Value>>,
+    },
+    /// A statement that returns no rows, in words (`inserted 3 items`).
+    Done(String),
+}
+
+impl Database {
+    /// Runs one parsed statement.
+    pub fn run(&self, statement: &Statement) -> Result<Output> {
+        match statement {
+            Statement::CreateCollection { name, columns } => {
+                let mut builder = Schema::builder();
+                for c in columns {
+                    builder = match &c.ty {
+                        ColumnType::Vector(dim, metric) => {
+                            let metric = parse_metric(metric)?;
+                            if c.nullable {
+                                builder.nullable_vector(&c.name, *dim, metric)
+                            } else {
+                                builder.vector(&c.name, *dim, metric)
+                            }
+                        }
+                        ty => {
+                            let ty = attr_type(ty);
+                            if c.nullable {
+                                builder.attr(&c.name, ty)
+                            } else {
+                                builder.required_attr(&c.name, ty)
+                            }
+                        }
+                    };
+                }
+                self.create_collection(name, builder.build()?)?;
+                Ok(Output::Done(format!("created collection {name}")))
+            }
+            Statement::CreateIndex {
+                collection,
+                column,
+                kind,
+                with,
+            } => {
+                let spec = index_spec(kind, with)?;
+                self.collection(collection)?.create_index(column, spec)?;
+                Ok(Output::Done(format!(
+                    "built {kind} index on {collection}.{column}"
+                )))
+            }
+            Statement::Insert {
+                collection,
+                columns,
+                rows,
+            } => {
+                let c = self.collection(collection)?;
+                let schema = c.schema()?;
+                let id_at = columns
+                    .iter()
+                    .position(|n| n == "id")
+                    .ok_or_else(|| Error::InvalidArgument("INSERT needs an id column".into()))?;
+                let mut batch = WriteBatch::new();
+                for row in rows {
+                    let Literal::Str(id) = &row[id_at] else {
+                        return Err(Error::InvalidArgument("id must be text in quotes".into()));
+                    };
+                    let mut item = Item::new(id.clone());
+                    for (name, lit) in columns.iter().zip(row).filter(|(n, _)| *n != "id") {
+                        item = item.set(name, to_value(&schema, name, lit)?);
+                    }
+                    batch.insert(item);
+                }
+                c.commit(batch)?;
+                Ok(Output::Done(format!("inserted {} items", rows.len())))
+            }
+            Statement::Delete { collection, filter } => {
+                let c = self.collection(collection)?;
+                let snap = c.snapshot()?;
+                check(snap.schema(), filter)?;
+                let mut batch = WriteBatch::new();
+                let mut n = 0;
+                for item in snap.scan().filter(|item| matches(item, filter)) {
+                    batch.delete(item.id()?);
+                    n += 1;
+                }
+                if n > 0 {
+                    c.commit(batch)?;
+                }
+                Ok(Output::Done(format!("deleted {n} items")))
+            }
+            Statement::Select(select) => self.select(select, false),
+            Statement::Explain(select) => self.select(select, true),
+            Statement::ShowCollections => Ok(Output::Rows {
+                columns: vec!["collection".into(), "items".into()],
+                rows: self
+                    .collection_names()
+                    .into_iter()
+                    .map(|n| {
+                        let count = self.collection(&n).and_then(|c| c.count()).unwrap_or(0);
+                        vec![Value::Text(n), Value::Int(count as i64)]
+                    })
+                    .collect(),
+            }),
+            Statement::Describe(name) => {
+                let schema = self.collection(name)?.schema()?;
+                Ok(Output::Rows {
+                    columns: vec![
+                        "column".into(),
+                        "type".into(),
+                        "null".into(),
+                        "index".into(),
+                    ],
+                    rows: schema
+                        .columns()
+                        .iter()
+                        .map(|c| {
+                            vec![
+                                Value::Text(c.name.clone()),
+                                Value::Text(c.type_name()),
+                                Value::Bool(c.nullable),
+                                c.index
+                                    .map_or(Value::Null, |i| Value::Text(format!("{i:?}"))),
+                            ]
+                        })
+                        .collect(),
+                })
+            }
+            Statement::Flush(name) => {
+                self.collection(name)?.flush()?;
+                Ok(Output::Done(format!("flushed {name}")))
+            }
+            Statement::Compact(name) => {
+                self.collection(name)?.compact()?;
+                Ok(Output::Done(format!("compacted {name}")))
+            }
+            Statement::DropCollection(name) => {
+                self.drop_collection(name)?;
+                Ok(Output::Done(format!("dropped collection {name}")))
+            }
+            Statement::CopyFrom { .. } | Statement::CopyTo { .. } => Err(Error::InvalidArgument(
+                "COPY is not supported yet (parsed, not executed)".into(),
+            )),
+        }
+    }
+
+    fn select(&self, select: &Select, explain: bool) -> Result<Output> {
+        let snap = self.collection(&select.from)?.snapshot()?;
+        if let Some(filter) = &select.filter {
+            check(snap.schema(), filter)?;
+        }
+        let filter = select.filter.as_ref();
+        let keep = |item: &ItemRef<'_>| filter.is_none_or(|f| matches(item, f));
+        if select.what == Projection::Count {
+            let n = match filter {
+                None => snap.count(),
+                Some(_) => snap.scan().filter(|i| keep(i)).count() as u64,
+            };
+            return Ok(Output::Rows {
+                columns: vec!["count".into()],
+                rows: vec![vec![Value::Int(n as i64)]],
+            });
+        }
+        let columns = projection(&snap, &select.what)?;
+        let Some(order) = &select.order else {
+            let limit = select.limit.unwrap_or(u64::MAX) as usize;
+            let rows = snap
+                .scan()
+                .filter(|i| keep(i))
+                .take(limit)
+                .map(|item| row(&item, &columns, None))
+                .collect::<Result<_>>()?;
+            return Ok(Output::Rows { columns, rows });
+        };
+        let k = select.limit.unwrap_or(DEFAULT_LIMIT) as usize;
+        let keep_dyn: &dyn Fn(&ItemRef<'_>) -> bool = &keep;
+        let filter_arg = filter.map(|_| keep_dyn);
+        let terms = match order {
+            Order::Distance(n) => vec![n],
+            Order::Fuse(_, ns) => ns.iter().collect(),
+        };
+        let mut vectors = Vec::new();
+        for term in &terms {
+            vectors.push(query_vector(&snap, &term.column, &term.query)?);
+        }
+        let (scored, plan): (Vec<(ItemRef<'_>, f32)>, Vec<Vec<Value>>) = match order {
+            Order::Distance(n) => {
+                let (hits, stats) = snap.search_where(
+                    &n.column,
+                    &vectors[0],
+                    k,
+                    &SearchOptions::default(),
+                    filter_arg,
+                )?;
+                let plan = stats
+                    .parts
+                    .iter()
+                    .map(|(segment, strategy, rows)| {
+                        let place =
+                            segment.map_or("memtable".to_string(), |s| format!("segment {s}"));
+                        vec![Value::Text(format!(
+                            "{}: {place}: {strategy:?} over {rows} rows",
+                            n.column
+                        ))]
+                    })
+                    .collect();
+                (hits.into_iter().map(|h| (h.item, h.score)).collect(), plan)
+            }
+            Order::Fuse(spec, _) => {
+                let mut query = FusedQuery::new(fusion(spec));
+                query.missing = Missing::Skip;
+                for (term, v) in terms.iter().zip(&vectors) {
+                    query = query.column(&term.column, v);
+                }
+                let (hits, explain) = snap.fused_search(&query, k, filter_arg)?;
+                let mut plan: Vec<Vec<Value>> = explain
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        vec![Value::Text(format!(
+                            "{}: {} candidates in {} us, {:?}",
+                            c.column, c.candidates, c.micros, c.stats.parts
+                        ))]
+                    })
+                    .collect();
+                plan.push(vec![Value::Text(format!(
+                    "union {} items re-scored exactly in {} us, normalization {:?}",
+                    explain.union, explain.rescore_micros, explain.normalization
+                ))]);
+                for h in &hits {
+                    let parts: Vec<String> = h
+                        .parts
+                        .iter()
+                        .zip(&terms)
+                        .map(|(p, t)| match p {
+                            Some(p) => format!(
+                                "{} distance {:.4} score {:.4} rank {} +{:.4}",
+                                t.column, p.distance, p.normalized, p.rank, p.contribution
+                            ),
+                            None => format!("{} none", t.column),
+                        })
+                        .collect();
+                    plan.push(vec![Value::Text(format!(
+                        "{} _score {:.4}: {}",
+                        h.item.id()?,
+                        h.score,
+                        parts.join("; ")
+                    ))]);
+                }
+                (hits.into_iter().map(|h| (h.item, h.score)).collect(), plan)
+            }
+        };
+        if explain {
+            return Ok(Output::Rows {
+                columns: vec!["plan".into()],
+                rows: plan,
+            });
+        }
+        let rows = scored
+            .iter()
+            .map(|(item, score)| row(item, &columns, Some(*score)))
+            .collect::<Result<_>>()?;
+        Ok(Output::Rows { columns, rows })
+    }
+}
+
+fn parse_metric(name: &str) -> Result<Metric> {
+    match name {
+        "COSINE" => Ok(Metric::Cosine),
+        "DOT" => Ok(Metric::Dot),
+        "L2" => Ok(Metric::L2),
+        other => Err(Error::InvalidArgument(format!("unknown metric {other}"))),
+    }
+}
+
+fn attr_type(ty: &ColumnType) -> AttrType {
+    match ty {
+        ColumnType::Int => AttrType::Int,
+        ColumnType::Float => AttrType::Float,
+        ColumnType::Bool => AttrType::Bool,
+        ColumnType::Tags => AttrType::Tags,
+        ColumnType::Text | ColumnType::Vector(..) => AttrType::Text,
+    }
+}
+
+fn index_spec(kind: &str, with: &[(String, f64)]) -> Result<IndexSpec> {
+    let mut spec = if kind == "HNSW" {
+        IndexSpec::hnsw()
+    } else {
+        IndexSpec::ivf_pq()
+    };
+    for (key, value) in with {
+        if *value < 0.0 || value.fract() != 0.0 || *value > u32::MAX as f64 {
+            return Err(Error::InvalidArgument(format!(
+                "{key} must be a whole number, got {value}"
+            )));
+        }
+        let v = *value as u32;
+        spec = match (kind, key.to_ascii_lowercase().as_str()) {
+            (_, "m") => spec.m(v),
+            ("HNSW", "ef_construction") => spec.ef_construction(v),
+            ("IVF_PQ", "nlist") => spec.nlist(v),
+            ("IVF_PQ", "refine") => spec.refine(v),
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "{kind} has no parameter {key}"
+                )));
+            }
+        };
+    }
+    Ok(spec)
+}
+
+fn fusion(spec: &FusionSpec) -> Fusion {
+    match spec {
+        FusionSpec::Weighted(w) => Fusion::Weighted(w.iter().map(|&x| x as f32).collect()),
+        FusionSpec::Rrf(k) => Fusion::Rrf { k: *k as f32 },
+        FusionSpec::Min => Fusion::Min,
+        FusionSpec::Max => Fusion::Max,
+        FusionSpec::Avg => Fusion::Avg,
+    }
+}
+
+/// A literal as the value of `column`, converted to the column's type.
+fn to_value(schema: &Schema, column: &str, lit: &Literal) -> Result<Value> {
+    let (_, c) = schema.column(column)?;
+    let ty = c.attr().map(|a| a.ty);
+    Ok(match (lit, ty) {
+        (Literal::Null, _) => Value::Null,
+        (Literal::Vector(v), None) => Value::Vector(v.clone()),
+        (Literal::Number(n), Some(AttrType::Int)) if n.fract() == 0.0 => Value::Int(*n as i64),
+        (Literal::Number(n), Some(AttrType::Float)) => Value::Float(*n),
+        (Literal::Str(s), Some(AttrType::Text)) => Value::Text(s.clone()),
+        (Literal::Str(s), Some(AttrType::Tags)) => Value::Tags(
+            s.split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        ),
+        (Literal::Bool(b), Some(AttrType::Bool)) => Value::Bool(*b),
+        _ => {
+            return Err(Error::TypeMismatch {
+                column: column.to_string(),
+                expected: c.type_name(),
+                got: lit.to_string(),
+            });
+        }
+    })
+}
+
+/// The query vector of one `column <-> ...` term.
+fn query_vector(snap: &CollectionSnapshot, column: &str, query: &QueryVector) -> Result<Vec<f32>> {
+    match query {
+        QueryVector::Literal(v) => Ok(v.clone()),
+        QueryVector::Of(id) => {
+            let item = snap
+                .get(id)?
+                .ok_or_else(|| Error::InvalidArgument(format!("no item '{id}' for VECTOR OF")))?;
+            item.vector(column)?
+                .map(<[f32]>::to_vec)
+                .ok_or_else(|| Error::InvalidArgument(format!("item '{id}' has no {column}")))
+        }
+    }
+}
+
+/// The selected column names (`*`: id then every attribute); `_score` and `id` are
+/// always allowed.
+fn projection(snap: &CollectionSnapshot, what: &Projection) -> Result<Vec<String>> {
+    match what {
+        Projection::Star | Projection::Count => {
+            let mut cols = vec!["id".to_string()];
+            cols.extend(
+                snap.schema()
+                    .columns()
+                    .iter()
+                    .filter(|c| c.attr().is_some())
+                    .map(|c| c.name.clone()),
+            );
+            Ok(cols)
+        }
+        Projection::Columns(cols) => {
+            for c in cols {
+                if c != "id" && c != "_score" {
+                    snap.schema().column(c)?;
+                }
+            }
+            Ok(cols.clone())
+        }
+    }
+}
+
+fn row(item: &ItemRef<'_>, columns: &[String], score: Option<f32>) -> Result<Vec<Value>> {
+    columns
+        .iter()
+        .map(|c| match c.as_str() {
+            "id" => Ok(Value::Text(item.id()?.to_string())),
+            "_score" => Ok(score.map_or(Value::Null, |s| Value::Float(s as f64))),
+            name => item.value(name),
+        })
+        .collect()
+}

@@ -1,0 +1,130 @@
+//! The language end to end through `Database::run`: DDL, writes, filtered and ordered
+//! selects, fused selects, EXPLAIN, and failing statements that change nothing.
+
+use quiver::sql::parse_script;
+use quiver::{Database, Error, Output, Value};
+
+fn run(db: &Database, sql: &str) -> Vec<Output> {
+    parse_script(sql)
+        .unwrap()
+        .iter()
+        .map(|s| db.run(s).unwrap_or_else(|e| panic!("{s}: {e}")))
+        .collect()
+}
+
+fn rows(out: &Output) -> &Vec<Vec<Value>> {
+    match out {
+        Output::Rows { rows, .. } => rows,
+        Output::Done(d) => panic!("no rows: {d}"),
+    }
+}
+
+fn setup(db: &Database) {
+    run(
+        db,
+        "CREATE COLLECTION products (title TEXT, category TEXT, price FLOAT, tags TEXT[],
+           text_vec VECTOR(3) COSINE, image_vec VECTOR(3) COSINE NULL);
+         INSERT INTO products (id, title, category, price, tags, text_vec, image_vec) VALUES
+           ('p1', 'red shoe', 'shoes', 59.5, 'red, sale', [1, 0, 0], [0, 1, 0]),
+           ('p2', 'blue shoe', 'shoes', 120, 'blue', [0.9, 0.1, 0], [0, 0, 1]),
+           ('p3', 'red hat', 'hats', 20, 'red', [0, 1, 0], [0.7, 0.7, 0]),
+           ('p4', 'green sock', 'socks', 5, '', [0.6, 0.6, 0.1], NULL);",
+    );
+}
+
+#[test]
+fn a_whole_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    setup(&db);
+    let out = run(
+        &db,
+        "SELECT COUNT(*) FROM products;
+         SELECT id, title, _score FROM products WHERE category = 'shoes' AND price < 100
+           ORDER BY text_vec <-> [1, 0, 0] LIMIT 10;
+         SELECT id FROM products WHERE tags CONTAINS 'red' OR price >= 100;
+         SELECT id, _score FROM products
+           ORDER BY FUSE(WEIGHTED(0.5, 0.5), text_vec <-> [1, 0, 0], image_vec <-> VECTOR OF 'p3') LIMIT 2;
+         EXPLAIN SELECT id FROM products ORDER BY FUSE(RRF(k = 60), text_vec <-> [1, 0, 0], image_vec <-> [0, 1, 0]) LIMIT 2;
+         SHOW COLLECTIONS; DESCRIBE products;",
+    );
+    assert_eq!(rows(&out[0]), &vec![vec![Value::Int(4)]]);
+    let shoes = rows(&out[1]);
+    assert_eq!(shoes.len(), 1, "p2 costs 120");
+    assert_eq!(shoes[0][0], Value::Text("p1".into()));
+    assert!(
+        matches!(shoes[0][2], Value::Float(s) if (s - 0.0).abs() < 1e-6),
+        "{shoes:?}"
+    );
+    let ids: Vec<&Value> = rows(&out[2]).iter().map(|r| &r[0]).collect();
+    assert_eq!(
+        ids,
+        [
+            &Value::Text("p1".into()),
+            &Value::Text("p2".into()),
+            &Value::Text("p3".into())
+        ]
+    );
+    let fused = rows(&out[3]);
+    assert_eq!(fused.len(), 2);
+    assert_eq!(fused[0][0], Value::Text("p1".into()), "{fused:?}");
+    let plan: Vec<String> = rows(&out[4])
+        .iter()
+        .map(|r| format!("{:?}", r[0]))
+        .collect();
+    assert!(
+        plan.iter().any(|l| l.contains("union")) && plan.iter().any(|l| l.contains("rank")),
+        "{plan:?}"
+    );
+    assert_eq!(
+        rows(&out[5]),
+        &vec![vec![Value::Text("products".into()), Value::Int(4)]]
+    );
+    assert_eq!(rows(&out[6]).len(), 6);
+
+    let out = run(
+        &db,
+        "CREATE INDEX ON products (text_vec) USING HNSW WITH (m = 8, ef_construction = 32);
+         DELETE FROM products WHERE id = 'p1';
+         FLUSH products; COMPACT products;
+         SELECT COUNT(*) FROM products WHERE price > 1;
+         DROP COLLECTION products; SHOW COLLECTIONS;",
+    );
+    assert_eq!(out[1], Output::Done("deleted 1 items".into()));
+    assert_eq!(rows(&out[4]), &vec![vec![Value::Int(3)]]);
+    assert!(rows(&out[6]).is_empty());
+}
+
+#[test]
+fn failing_statements_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    setup(&db);
+    let bad = [
+        "INSERT INTO products (id, price) VALUES ('p9', 1), ('p10', 'cheap')",
+        "INSERT INTO products (id, text_vec) VALUES ('p9', [1, 2])",
+        "INSERT INTO products (title) VALUES ('no id')",
+        "SELECT id FROM products WHERE colour = 'red'",
+        "SELECT id FROM products WHERE text_vec = 1",
+        "SELECT nope FROM products",
+        "SELECT id FROM products ORDER BY text_vec <-> [1, 0]",
+        "SELECT id FROM products ORDER BY FUSE(WEIGHTED(1), text_vec <-> [1, 0, 0], image_vec <-> [1, 0, 0])",
+        "SELECT id FROM products ORDER BY image_vec <-> VECTOR OF 'p4'",
+        "CREATE INDEX ON products (text_vec) USING HNSW WITH (nlist = 4)",
+        "DELETE FROM products WHERE missing = 1",
+        "COPY products FROM 'x.jsonl'",
+        "SELECT id FROM nowhere",
+    ];
+    for sql in bad {
+        let statement = parse_script(sql).unwrap().remove(0);
+        let err = db.run(&statement).unwrap_err();
+        assert!(
+            !matches!(err, Error::Poisoned { .. } | Error::Io { .. }),
+            "{sql}: {err:?}"
+        );
+    }
+    let count = db
+        .run(&parse_script("SELECT COUNT(*) FROM products").unwrap()[0])
+        .unwrap();
+    assert_eq!(rows(&count), &vec![vec![Value::Int(4)]]);
+}
