@@ -1,25 +1,32 @@
-//! The `quiver` command. Today: `quiver demo [DIR]` builds and queries a small demo
-//! database, `quiver info DIR` describes one. The SQL-ish REPL arrives with the query
-//! language.
+//! The `quiver` command: `quiver DB` runs the SQL-ish language on a database (from
+//! `-c`, `-f`, piped stdin or an interactive prompt), `quiver demo [DIR]` builds and
+//! queries a small demo database, `quiver info DIR` describes one.
 #![forbid(unsafe_code)]
 
 mod demo;
 mod info;
+mod sql_shell;
 
 use std::path::PathBuf;
 
+use sql_shell::{Format, Reported, Source};
+
 const USAGE: &str = "usage:
+  quiver DB [-c 'SQL; ...' | -f FILE] [--format table|jsonl|csv]
+                      run statements on the database in folder DB (created if missing):
+                      from -c, from a file, from piped stdin, or at an interactive prompt
   quiver demo [DIR]   build a demo catalogue in DIR (default ./quiver-demo), reopen it and query it
   quiver info DIR     list the collections, schemas and counts of a database (read-only)";
 
+fn usage_error(message: &str) -> ! {
+    eprintln!("error: {message}\n{USAGE}");
+    std::process::exit(2);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match words.as_slice() {
         ["demo"] => demo::run(&PathBuf::from("quiver-demo")),
         ["demo", dir] => demo::run(&PathBuf::from(dir)),
         ["info", dir] => info::run(&PathBuf::from(dir)),
@@ -27,13 +34,50 @@ fn main() {
             println!("{USAGE}");
             Ok(())
         }
-        _ => {
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
+        [] => usage_error("name a database folder"),
+        _ => shell(&words),
     };
     if let Err(e) = result {
-        eprintln!("error: {e:#}");
+        if e.downcast_ref::<Reported>().is_none() {
+            eprintln!("error: {e:#}");
+        }
         std::process::exit(1);
     }
+}
+
+/// `quiver DB [options]`.
+fn shell(words: &[&str]) -> anyhow::Result<()> {
+    let mut db: Option<PathBuf> = None;
+    let mut source = Source::Stdin;
+    let mut format = Format::Table;
+    let mut i = 0;
+    while i < words.len() {
+        let value = |i: usize| -> &str {
+            words
+                .get(i + 1)
+                .copied()
+                .unwrap_or_else(|| usage_error(&format!("{} needs a value", words[i])))
+        };
+        match words[i] {
+            "-c" => {
+                source = Source::Command(value(i).to_string());
+                i += 1;
+            }
+            "-f" => {
+                source = Source::File(PathBuf::from(value(i)));
+                i += 1;
+            }
+            "--format" => {
+                format = Format::parse(value(i))
+                    .unwrap_or_else(|| usage_error("--format is table, jsonl or csv"));
+                i += 1;
+            }
+            flag if flag.starts_with('-') => usage_error(&format!("unknown option {flag}")),
+            path if db.is_none() => db = Some(PathBuf::from(path)),
+            extra => usage_error(&format!("unexpected argument {extra}")),
+        }
+        i += 1;
+    }
+    let db = db.unwrap_or_else(|| usage_error("name a database folder"));
+    sql_shell::run(&db, source, format)
 }

@@ -1,0 +1,273 @@
+//! `quiver DB`: the language on a database. Statements come from `-c`, `-f`, piped
+//! stdin, or the interactive prompt (a terminal). Non-interactive runs stop at the first
+//! error with a one-line message (with its line and column) on stderr and exit 1; a
+//! script with a syntax error runs nothing.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use quiver::sql::{ParseError, parse_script};
+use quiver::{Database, Output, Value};
+
+/// How result rows are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Jsonl,
+    Csv,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "table" => Some(Format::Table),
+            "jsonl" => Some(Format::Jsonl),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// Where the statements come from.
+#[derive(Debug)]
+pub enum Source {
+    Command(String),
+    File(std::path::PathBuf),
+    Stdin,
+}
+
+/// A failure already reported on stderr: the process should exit 1.
+#[derive(Debug)]
+pub struct Reported;
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("reported")
+    }
+}
+impl std::error::Error for Reported {}
+
+pub fn run(db_path: &Path, source: Source, format: Format) -> Result<()> {
+    let db = Database::open(db_path).with_context(|| format!("opening {}", db_path.display()))?;
+    let script = match source {
+        Source::Command(s) => s,
+        Source::File(p) => {
+            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?
+        }
+        Source::Stdin if std::io::stdin().is_terminal() => return repl(&db, format),
+        Source::Stdin => std::io::read_to_string(std::io::stdin()).context("reading stdin")?,
+    };
+    let statements = match parse_script(&script) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e, &script));
+            return Err(Reported.into());
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    for statement in &statements {
+        match db.run(statement) {
+            Ok(output) => print(&mut out, &output, format)?,
+            Err(e) => {
+                eprintln!("error: {e} (in: {statement})");
+                return Err(Reported.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `line L, column C: message`.
+fn one_line(e: &ParseError, sql: &str) -> String {
+    let at = e.at.min(sql.len());
+    let line = sql[..at].matches('\n').count() + 1;
+    let col = sql[sql[..at].rfind('\n').map_or(0, |i| i + 1)..at]
+        .chars()
+        .count()
+        + 1;
+    format!("line {line}, column {col}: {}", e.message)
+}
+
+const HELP: &str = "Statements end with ';' and may span lines. Dot commands:
+  .help                this text
+  .tables              the collections and their item counts
+  .mode table|jsonl|csv  how rows are printed
+  .timer on|off        print each statement's time
+  .quit                leave (or Ctrl-D)";
+
+fn repl(db: &Database, mut format: Format) -> Result<()> {
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout();
+    let mut timer = false;
+    let mut pending = String::new();
+    println!("quiver shell: .help for help, statements end with ';'");
+    loop {
+        print!(
+            "{}",
+            if pending.is_empty() {
+                "quiver> "
+            } else {
+                "   ...> "
+            }
+        );
+        out.flush()?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            println!();
+            return Ok(());
+        }
+        let trimmed = line.trim();
+        if pending.is_empty() && trimmed.starts_with('.') {
+            let words: Vec<&str> = trimmed.split_whitespace().collect();
+            match words.as_slice() {
+                [".help"] => println!("{HELP}"),
+                [".quit" | ".exit"] => return Ok(()),
+                [".tables"] => pending.push_str("SHOW COLLECTIONS;"),
+                [".mode", m] => match Format::parse(m) {
+                    Some(f) => format = f,
+                    None => eprintln!("unknown mode {m}: table, jsonl or csv"),
+                },
+                [".timer", "on"] => timer = true,
+                [".timer", "off"] => timer = false,
+                _ => eprintln!("unknown command {trimmed}; .help lists them"),
+            }
+            if pending.is_empty() {
+                continue;
+            }
+        } else {
+            pending.push_str(&line);
+        }
+        if !pending.trim_end().ends_with(';') {
+            continue;
+        }
+        let script = std::mem::take(&mut pending);
+        match parse_script(&script) {
+            Err(e) => eprintln!("error: {}", e.render(script.trim_end())),
+            Ok(statements) => {
+                for s in &statements {
+                    let started = Instant::now();
+                    match db.run(s) {
+                        Ok(output) => print(&mut out.lock(), &output, format)?,
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            break;
+                        }
+                    }
+                    if timer {
+                        println!("({:.3} ms)", started.elapsed().as_secs_f64() * 1e3);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn print(out: &mut impl Write, output: &Output, format: Format) -> Result<()> {
+    let (columns, rows) = match output {
+        Output::Done(text) => {
+            writeln!(out, "{text}")?;
+            return Ok(());
+        }
+        Output::Rows { columns, rows } => (columns, rows),
+    };
+    match format {
+        Format::Jsonl => {
+            for row in rows {
+                let object: serde_json::Map<String, serde_json::Value> =
+                    columns.iter().cloned().zip(row.iter().map(json)).collect();
+                writeln!(out, "{}", serde_json::Value::Object(object))?;
+            }
+        }
+        Format::Csv => {
+            writeln!(
+                out,
+                "{}",
+                columns.iter().map(|c| csv(c)).collect::<Vec<_>>().join(",")
+            )?;
+            for row in rows {
+                let cells: Vec<String> = row.iter().map(|v| csv(&text(v))).collect();
+                writeln!(out, "{}", cells.join(","))?;
+            }
+        }
+        Format::Table => {
+            let cells: Vec<Vec<String>> =
+                rows.iter().map(|r| r.iter().map(text).collect()).collect();
+            let widths: Vec<usize> = (0..columns.len())
+                .map(|i| {
+                    cells
+                        .iter()
+                        .map(|r| r[i].chars().count())
+                        .chain([columns[i].chars().count()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |values: &[String]| -> String {
+                values
+                    .iter()
+                    .zip(&widths)
+                    .map(|(v, w)| format!("{v:<w$}"))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+                    .trim_end()
+                    .to_string()
+            };
+            writeln!(out, "{}", line(columns))?;
+            writeln!(
+                out,
+                "{}",
+                widths
+                    .iter()
+                    .map(|w| "-".repeat(*w))
+                    .collect::<Vec<_>>()
+                    .join("-+-")
+            )?;
+            for r in &cells {
+                writeln!(out, "{}", line(r))?;
+            }
+            writeln!(
+                out,
+                "({} row{})",
+                rows.len(),
+                if rows.len() == 1 { "" } else { "s" }
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Text(s) => s.clone(),
+        Value::Float(f) => format!("{f:.4}"),
+        other => other.to_string(),
+    }
+}
+
+fn json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        Value::Text(s) => J::String(s.clone()),
+        Value::Tags(t) => J::Array(t.iter().cloned().map(J::String).collect()),
+        Value::Vector(v) => J::Array(
+            v.iter()
+                .map(|x| serde_json::Number::from_f64(*x as f64).map_or(J::Null, J::Number))
+                .collect(),
+        ),
+    }
+}
+
+fn csv(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

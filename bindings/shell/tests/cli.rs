@@ -1,0 +1,121 @@
+//! Drives the `quiver` binary: scripts from -c, -f and stdin, output formats, and
+//! failing statements (one-line error with position on stderr, exit code 1, nothing
+//! written).
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn quiver(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const SETUP: &str = "CREATE COLLECTION products (title TEXT, category TEXT, price FLOAT,
+    text_vec VECTOR(3) COSINE, image_vec VECTOR(3) COSINE NULL);
+  INSERT INTO products (id, title, category, price, text_vec, image_vec) VALUES
+    ('p1', 'red shoe', 'shoes', 59.5, [1, 0, 0], [0, 1, 0]),
+    ('p2', 'blue shoe', 'shoes', 120, [0.9, 0.1, 0], [0, 0, 1]),
+    ('p7', 'red hat', 'hats', 20, [0, 1, 0], [0.7, 0.7, 0]);";
+
+#[test]
+fn scripts_from_every_source_and_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let db = db.to_str().unwrap();
+    let script = dir.path().join("setup.sql");
+    std::fs::write(&script, SETUP).unwrap();
+    let out = quiver(&[db, "-f", script.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "created collection products\ninserted 3 items\n"
+    );
+
+    let out = quiver(
+        &[
+            db,
+            "--format",
+            "jsonl",
+            "-c",
+            "SELECT id, _score FROM products ORDER BY FUSE(RRF(k = 60), text_vec <-> [1, 0, 0], image_vec <-> VECTOR OF 'p7') LIMIT 2",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["id"], "p1", "{lines:?}");
+    assert!(lines[0]["_score"].as_f64().unwrap() > lines[1]["_score"].as_f64().unwrap());
+
+    let out = quiver(
+        &[db, "--format", "csv"],
+        Some("SELECT id, title FROM products WHERE category = 'shoes';\n"),
+    );
+    assert_eq!(text(&out.stdout), "id,title\np1,red shoe\np2,blue shoe\n");
+
+    let out = quiver(&[db, "-c", "SELECT COUNT(*) FROM products"], None);
+    assert_eq!(text(&out.stdout), "count\n-----\n3\n(1 row)\n");
+}
+
+#[test]
+fn errors_are_one_line_exit_1_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let db = db.to_str().unwrap();
+    assert!(quiver(&[db, "-c", SETUP], None).status.success());
+    let bad = [
+        (
+            "INSERT INTO products (id) VALUES ('p9');\nSELECT id FROM products WHERE price <",
+            "line 2, column 38: expected a value",
+        ),
+        ("SELECT id FROM nowhere", "unknown collection nowhere"),
+        ("SELECT nope FROM products", "nope"),
+        (
+            "INSERT INTO products (id, price) VALUES ('p9', 'cheap')",
+            "price",
+        ),
+        (
+            "SELECT id FROM products ORDER BY text_vec <-> [1, 0]",
+            "dimension",
+        ),
+    ];
+    for (sql, message) in bad {
+        let out = quiver(&[db, "-c", sql], None);
+        assert_eq!(out.status.code(), Some(1), "{sql}");
+        let err = text(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(message),
+            "{sql}: {err}"
+        );
+    }
+    let out = quiver(&[db, "-c", "SELECT COUNT(*) FROM products"], None);
+    assert!(
+        text(&out.stdout).contains("\n3\n"),
+        "the failed script inserted nothing"
+    );
+    let out = quiver(&[db, "--format", "xml", "-c", "SHOW COLLECTIONS"], None);
+    assert_eq!(out.status.code(), Some(2));
+}
