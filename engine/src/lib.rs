@@ -11,6 +11,7 @@
 mod batch;
 mod collection;
 mod compaction;
+mod copy;
 mod database;
 mod flush;
 mod fused;

@@ -41,7 +41,7 @@ impl Database {
                     builder = match &c.ty {
                         ColumnType::Vector(dim, metric) => {
                             let metric = parse_metric(metric)?;
-                            if c.nullable {
+                            if c.nullable == Some(true) {
                                 builder.nullable_vector(&c.name, *dim, metric)
                             } else {
                                 builder.vector(&c.name, *dim, metric)
@@ -49,7 +49,7 @@ impl Database {
                         }
                         ty => {
                             let ty = attr_type(ty);
-                            if c.nullable {
+                            if c.nullable != Some(false) {
                                 builder.attr(&c.name, ty)
                             } else {
                                 builder.required_attr(&c.name, ty)
@@ -161,8 +161,21 @@ impl Database {
                 self.drop_collection(name)?;
                 Ok(Output::Done(format!("dropped collection {name}")))
             }
-            Statement::CopyFrom { .. } | Statement::CopyTo { .. } => Err(Error::InvalidArgument(
-                "COPY is not supported yet (parsed, not executed)".into(),
+            Statement::CopyFrom {
+                collection,
+                column,
+                path,
+            } => {
+                let c = self.collection(collection)?;
+                let path = std::path::Path::new(path);
+                let n = match column {
+                    None => crate::copy::items_from_jsonl(&c, path)?,
+                    Some(col) => crate::copy::column_from_file(&c, col, path)?,
+                };
+                Ok(Output::Done(format!("copied {n} rows into {collection}")))
+            }
+            Statement::CopyTo { .. } => Err(Error::InvalidArgument(
+                "COPY ... TO is not supported yet (parsed, not executed)".into(),
             )),
         }
     }

@@ -112,7 +112,7 @@ fn failing_statements_write_nothing() {
         "SELECT id FROM products ORDER BY image_vec <-> VECTOR OF 'p4'",
         "CREATE INDEX ON products (text_vec) USING HNSW WITH (nlist = 4)",
         "DELETE FROM products WHERE missing = 1",
-        "COPY products FROM 'x.jsonl'",
+        "COPY products FROM 'does-not-exist.jsonl'",
         "SELECT id FROM nowhere",
     ];
     for sql in bad {
@@ -127,4 +127,88 @@ fn failing_statements_write_nothing() {
         .run(&parse_script("SELECT COUNT(*) FROM products").unwrap()[0])
         .unwrap();
     assert_eq!(rows(&count), &vec![vec![Value::Int(4)]]);
+}
+
+#[test]
+fn copy_loads_json_lines_and_vector_files_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path().join("db")).unwrap();
+    run(
+        &db,
+        "CREATE COLLECTION c (title TEXT, n INT, tags TEXT[], v VECTOR(2) L2, w VECTOR(2) DOT NULL)",
+    );
+    let good = dir.path().join("items.jsonl");
+    std::fs::write(
+        &good,
+        "{\"id\": \"a\", \"title\": \"x\", \"n\": 1, \"tags\": [\"t\"], \"v\": [1, 2]}\n\n{\"id\": \"b\", \"v\": [3, 4], \"n\": null}\n",
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"id\": \"c\", \"v\": [1, 2]}\n{\"id\": \"d\", \"v\": \"oops\"}\n",
+    )
+    .unwrap();
+    let copy = |sql: String| db.run(&parse_script(&sql).unwrap()[0]);
+    assert_eq!(
+        copy(format!("COPY c FROM '{}'", good.display())).unwrap(),
+        Output::Done("copied 2 rows into c".into())
+    );
+    let err = copy(format!("COPY c FROM '{}'", bad.display())).unwrap_err();
+    assert!(err.to_string().contains("line 2"), "{err}");
+    let count = run(&db, "SELECT COUNT(*) FROM c");
+    assert_eq!(
+        rows(&count[0]),
+        &vec![vec![Value::Int(2)]],
+        "the bad file loaded nothing"
+    );
+
+    // w of items a, b (id order) from fvecs, then from npy.
+    let fvecs = dir.path().join("w.fvecs");
+    let mut bytes = Vec::new();
+    for row in [[0.5f32, 1.5], [2.5, 3.5]] {
+        bytes.extend(2i32.to_le_bytes());
+        row.iter().for_each(|x| bytes.extend(x.to_le_bytes()));
+    }
+    std::fs::write(&fvecs, &bytes).unwrap();
+    copy(format!("COPY c (w) FROM '{}'", fvecs.display())).unwrap();
+    let snap = db.snapshot().collection("c").unwrap();
+    assert_eq!(
+        snap.get("b").unwrap().unwrap().vector("w").unwrap(),
+        Some(&[2.5f32, 3.5][..])
+    );
+
+    let npy = dir.path().join("w.npy");
+    let mut header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }".to_string();
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    for x in [9.0f32, 8.0, 7.0, 6.0] {
+        bytes.extend(x.to_le_bytes());
+    }
+    std::fs::write(&npy, &bytes).unwrap();
+    copy(format!("COPY c (w) FROM '{}'", npy.display())).unwrap();
+    let snap = db.snapshot().collection("c").unwrap();
+    assert_eq!(
+        snap.get("a").unwrap().unwrap().vector("w").unwrap(),
+        Some(&[9.0f32, 8.0][..])
+    );
+    bytes.truncate(bytes.len() - 4);
+    std::fs::write(&npy, &bytes).unwrap();
+    assert!(
+        copy(format!("COPY c (w) FROM '{}'", npy.display())).is_err(),
+        "truncated npy"
+    );
+    assert!(
+        copy(format!(
+            "COPY c FROM '{}'",
+            dir.path().join("missing.jsonl").display()
+        ))
+        .is_err()
+    );
+    assert!(copy("COPY c TO 'out.parquet'".into()).is_err());
 }

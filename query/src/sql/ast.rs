@@ -46,7 +46,9 @@ pub enum Statement {
 pub struct ColumnDef {
     pub name: String,
     pub ty: ColumnType,
-    pub nullable: bool,
+    /// `NULL` / `NOT NULL` as written; `None` takes the default (attributes may be
+    /// NULL, vectors may not), as in the issue's `CREATE COLLECTION` example.
+    pub nullable: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -285,8 +287,10 @@ impl Display for ColumnDef {
             ColumnType::Tags => f.write_str(" TEXT[]")?,
             ColumnType::Vector(d, m) => write!(f, " VECTOR({d}) {m}")?,
         }
-        if self.nullable {
-            f.write_str(" NULL")?;
+        match self.nullable {
+            Some(true) => f.write_str(" NULL")?,
+            Some(false) => f.write_str(" NOT NULL")?,
+            None => {}
         }
         Ok(())
     }

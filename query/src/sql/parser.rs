@@ -504,9 +504,11 @@ impl Parser {
         };
         let nullable = if self.eat_word("not") {
             self.word("null")?;
-            false
+            Some(false)
+        } else if self.eat_word("null") {
+            Some(true)
         } else {
-            self.eat_word("null")
+            None
         };
         Ok(ColumnDef { name, ty, nullable })
     }

@@ -58,7 +58,10 @@ fn every_statement_of_the_issue_parses_and_round_trips() {
     };
     assert_eq!(columns[3].ty, ColumnType::Tags);
     assert_eq!(columns[5].ty, ColumnType::Vector(512, "COSINE".into()));
-    assert!(columns[5].nullable && !columns[4].nullable);
+    assert_eq!(
+        (columns[5].nullable, columns[4].nullable),
+        (Some(true), None)
+    );
 }
 
 #[test]
