@@ -5,6 +5,7 @@
 //! quiver-bench ann --data DIR --index ivfpq [--nlist N --pq-m M --refine R] --threads 1 --out FILE.json
 //! quiver-bench table [--out FILE.md] A.json B.json ...   # one combined table per dataset
 //! quiver-bench plot --out curves.png A.json B.json ...   # recall vs QPS curves
+//! quiver-bench fused --data DIR --db FOLDER [--queries N --ef EF]   # fused vs single
 //! ```
 
 use std::path::PathBuf;
@@ -83,6 +84,18 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// A fused two-column query vs a one-column query through the engine, same ef.
+    Fused {
+        #[arg(long)]
+        data: PathBuf,
+        /// Folder for the bench database (created; must not hold one already).
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        queries: usize,
+        #[arg(long, default_value_t = 64)]
+        ef: usize,
+    },
 }
 
 fn read_all(files: &[PathBuf]) -> Result<Vec<ResultsFile>> {
@@ -151,6 +164,22 @@ fn run_command(command: Command) -> Result<()> {
         Command::Plot { out, files } => {
             quiver_bench::ann::plot::plot(&read_all(&files)?, &out)?;
             eprintln!("wrote {}", out.display());
+        }
+        Command::Fused {
+            data,
+            db,
+            queries,
+            ef,
+        } => {
+            let r = quiver_bench::fused::run(&data, &db, queries, ef)?;
+            println!(
+                "{} items, {} queries, ef {ef}: single-column {:.0} QPS, fused two-column {:.0} QPS, ratio {:.2}",
+                r.rows,
+                r.queries,
+                r.single_qps,
+                r.fused_qps,
+                r.fused_qps / r.single_qps
+            );
         }
     }
     Ok(())

@@ -8,11 +8,14 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use quiver_index::distance;
+use quiver_index::kernels::prefetch;
 use quiver_query::{ColumnPart, Fusion, Missing, Normalization, fuse};
 use quiver_storage::row::check_vector;
 use quiver_storage::{Error, Metric, Result};
 
-use crate::search::{SearchOptions, SearchStats};
+use rayon::prelude::*;
+
+use crate::search::{SearchHit, SearchOptions, SearchStats, Strategy};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 
 /// Candidates asked of each column: at least this many, and `CANDIDATE_FACTOR * k`.
@@ -65,6 +68,14 @@ pub fn default_normalization(metrics: &[Metric]) -> Normalization {
     }
 }
 
+/// Whether a strategy's hits carry exact distances (IVF-PQ without refine does not).
+fn exact_distances(strategy: Strategy) -> bool {
+    match strategy {
+        Strategy::IvfPq { refine, .. } => refine > 1,
+        Strategy::Hnsw { .. } | Strategy::Exact => true,
+    }
+}
+
 /// One fused result.
 #[derive(Clone, Debug)]
 pub struct FusedHit<'a> {
@@ -100,7 +111,7 @@ impl CollectionSnapshot {
         &'s self,
         query: &FusedQuery<'_>,
         k: usize,
-        filter: Option<&dyn Fn(&ItemRef<'_>) -> bool>,
+        filter: Option<&(dyn Fn(&ItemRef<'_>) -> bool + Sync)>,
     ) -> Result<(Vec<FusedHit<'s>>, FusedExplain)> {
         let mut metrics = Vec::with_capacity(query.columns.len());
         for &(name, vector) in &query.columns {
@@ -118,44 +129,84 @@ impl CollectionSnapshot {
             .unwrap_or((CANDIDATE_FACTOR * k).max(MIN_CANDIDATES))
             .max(k);
 
-        // 1. Candidates per column, 2. their union (by id: ids are unique).
+        // 1. Candidates per column, searched in parallel on the rayon pool (each column
+        // is its own index and memory; one query's wall time is then the slowest
+        // column's, not their sum). 2. Their union (by id: ids are unique).
+        let searched: Vec<Result<(Vec<SearchHit<'s>>, SearchStats, u128)>> = query
+            .columns
+            .par_iter()
+            .map(|&(name, vector)| {
+                let started = Instant::now();
+                let filter = filter.map(|f| f as &dyn Fn(&ItemRef<'_>) -> bool);
+                let (hits, stats) =
+                    self.search_where(name, vector, per_column, &query.options, filter)?;
+                Ok((hits, stats, started.elapsed().as_micros()))
+            })
+            .collect();
         let mut union: Vec<ItemRef<'s>> = Vec::new();
         let mut seen: HashMap<&'s str, u32> = HashMap::new();
+        // Distances the column searches already computed exactly (HNSW, flat and refined
+        // IVF-PQ hits carry exact distances; quantized ones are recomputed below).
+        let mut known: HashMap<(u32, usize), f32> = HashMap::new();
         let mut explain_columns = Vec::new();
-        for &(name, vector) in &query.columns {
-            let started = Instant::now();
-            let (hits, stats) =
-                self.search_where(name, vector, per_column, &query.options, filter)?;
+        for (c, (&(name, _), result)) in query.columns.iter().zip(searched).enumerate() {
+            let (hits, stats, micros) = result?;
+            let exact_hits = stats.parts.iter().all(|p| exact_distances(p.1));
             for hit in &hits {
                 let id = hit.item.id()?;
-                if !seen.contains_key(id) {
-                    seen.insert(id, union.len() as u32);
+                let key = *seen.entry(id).or_insert_with(|| {
                     union.push(hit.item);
+                    union.len() as u32 - 1
+                });
+                if exact_hits {
+                    known.insert((key, c), hit.distance);
                 }
             }
             explain_columns.push(ColumnExplain {
                 column: name.to_string(),
                 stats,
                 candidates: hits.len(),
-                micros: started.elapsed().as_micros(),
+                micros,
             });
         }
 
-        // 3. Exact distances of every candidate on every column, 4. fusion.
+        // 3. Exact distances of every candidate on every column (the missing ones read
+        // from the map, all prefetched first: they are random rows), 4. fusion.
         let started = Instant::now();
-        let exact: Vec<Vec<Option<f32>>> = union
+        let mut vectors: Vec<Vec<Option<&'s [f32]>>> = Vec::with_capacity(union.len());
+        for (key, item) in union.iter().enumerate() {
+            let mut row = Vec::with_capacity(query.columns.len());
+            for (c, &(name, _)) in query.columns.iter().enumerate() {
+                let v = if known.contains_key(&(key as u32, c)) {
+                    None
+                } else {
+                    let v = item.vector(name)?;
+                    if let Some(v) = v {
+                        prefetch(v, 32);
+                    }
+                    v
+                };
+                row.push(v);
+            }
+            vectors.push(row);
+        }
+        let exact: Vec<Vec<Option<f32>>> = vectors
             .iter()
-            .map(|item| {
-                query
-                    .columns
-                    .iter()
+            .enumerate()
+            .map(|(key, row)| {
+                row.iter()
+                    .zip(&query.columns)
                     .zip(&metrics)
-                    .map(|(&(name, q), &metric)| {
-                        Ok(item.vector(name)?.map(|v| distance(metric, q, v)))
+                    .enumerate()
+                    .map(|(c, ((v, &(_, q)), &metric))| {
+                        known
+                            .get(&(key as u32, c))
+                            .copied()
+                            .or_else(|| v.map(|v| distance(metric, q, v)))
                     })
-                    .collect::<Result<Vec<_>>>()
+                    .collect()
             })
-            .collect::<Result<_>>()?;
+            .collect();
         let keys: Vec<u32> = (0..union.len() as u32).collect();
         let lookup = |c: usize, key: u32| exact[key as usize][c];
         let fused = fuse(

@@ -209,8 +209,9 @@ impl Database {
             return Ok(Output::Rows { columns, rows });
         };
         let k = select.limit.unwrap_or(DEFAULT_LIMIT) as usize;
-        let keep_dyn: &dyn Fn(&ItemRef<'_>) -> bool = &keep;
-        let filter_arg = filter.map(|_| keep_dyn);
+        let keep_sync: &(dyn Fn(&ItemRef<'_>) -> bool + Sync) = &keep;
+        let fused_filter = filter.map(|_| keep_sync);
+        let filter_arg = filter.map(|_| keep_sync as &dyn Fn(&ItemRef<'_>) -> bool);
         let terms = match order {
             Order::Distance(n) => vec![n],
             Order::Fuse(_, ns) => ns.iter().collect(),
@@ -248,7 +249,7 @@ impl Database {
                 for (term, v) in terms.iter().zip(&vectors) {
                     query = query.column(&term.column, v);
                 }
-                let (hits, explain) = snap.fused_search(&query, k, filter_arg)?;
+                let (hits, explain) = snap.fused_search(&query, k, fused_filter)?;
                 let mut plan: Vec<Vec<Value>> = explain
                     .columns
                     .iter()
