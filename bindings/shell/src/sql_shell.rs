@@ -3,7 +3,7 @@
 //! error with a one-line message (with its line and column) on stderr and exit 1; a
 //! script with a syntax error runs nothing.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -97,33 +97,46 @@ const HELP: &str = "Statements end with ';' and may span lines. Dot commands:
   .timer on|off        print each statement's time
   .quit                leave (or Ctrl-D)";
 
+/// Where the prompt keeps its history between sessions.
+fn history_path() -> Option<std::path::PathBuf> {
+    std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".quiver_history"))
+}
+
+/// The interactive prompt: line editing and history (rustyline), multi-line statements
+/// ending in `;`, dot commands; errors are shown with a caret and the prompt goes on.
 fn repl(db: &Database, mut format: Format) -> Result<()> {
-    let stdin = std::io::stdin();
+    use rustyline::error::ReadlineError;
+    let mut editor = rustyline::DefaultEditor::new().context("starting line editing")?;
+    let history = history_path();
+    if let Some(h) = &history {
+        let _ = editor.load_history(h); // no history yet is fine
+    }
     let mut out = std::io::stdout();
     let mut timer = false;
     let mut pending = String::new();
     println!("quiver shell: .help for help, statements end with ';'");
     loop {
-        print!(
-            "{}",
-            if pending.is_empty() {
-                "quiver> "
-            } else {
-                "   ...> "
+        let prompt = if pending.is_empty() {
+            "quiver> "
+        } else {
+            "   ...> "
+        };
+        let line = match editor.readline(prompt) {
+            Ok(line) => line,
+            Err(ReadlineError::Interrupted) => {
+                pending.clear(); // Ctrl-C drops the statement being typed
+                continue;
             }
-        );
-        out.flush()?;
-        let mut line = String::new();
-        if stdin.lock().read_line(&mut line)? == 0 {
-            println!();
-            return Ok(());
-        }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        };
         let trimmed = line.trim();
         if pending.is_empty() && trimmed.starts_with('.') {
+            let _ = editor.add_history_entry(trimmed);
             let words: Vec<&str> = trimmed.split_whitespace().collect();
             match words.as_slice() {
                 [".help"] => println!("{HELP}"),
-                [".quit" | ".exit"] => return Ok(()),
+                [".quit" | ".exit"] => break,
                 [".tables"] => pending.push_str("SHOW COLLECTIONS;"),
                 [".mode", m] => match Format::parse(m) {
                     Some(f) => format = f,
@@ -138,11 +151,13 @@ fn repl(db: &Database, mut format: Format) -> Result<()> {
             }
         } else {
             pending.push_str(&line);
+            pending.push('\n');
         }
         if !pending.trim_end().ends_with(';') {
             continue;
         }
         let script = std::mem::take(&mut pending);
+        let _ = editor.add_history_entry(script.trim_end());
         match parse_script(&script) {
             Err(e) => eprintln!("error: {}", e.render(script.trim_end())),
             Ok(statements) => {
@@ -162,6 +177,11 @@ fn repl(db: &Database, mut format: Format) -> Result<()> {
             }
         }
     }
+    if let Some(h) = &history {
+        let _ = editor.save_history(h);
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn print(out: &mut impl Write, output: &Output, format: Format) -> Result<()> {

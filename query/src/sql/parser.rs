@@ -119,7 +119,20 @@ impl Parser {
             Tok::Quoted(s) => format!("\"{s}\""),
             Tok::Str(s) => format!("'{s}' (text)"),
             Tok::Number(n) => format!("{n}"),
-            other => format!("{other:?}"),
+            Tok::LParen => "'('".into(),
+            Tok::RParen => "')'".into(),
+            Tok::LBracket => "'['".into(),
+            Tok::RBracket => "']'".into(),
+            Tok::Comma => "','".into(),
+            Tok::Semicolon => "';'".into(),
+            Tok::Star => "'*'".into(),
+            Tok::Eq => "'='".into(),
+            Tok::Ne => "'!='".into(),
+            Tok::Lt => "'<'".into(),
+            Tok::Le => "'<='".into(),
+            Tok::Gt => "'>'".into(),
+            Tok::Ge => "'>='".into(),
+            Tok::Distance => "'<->'".into(),
         };
         ParseError::new(self.at(), format!("expected {what}, found {found}"))
     }

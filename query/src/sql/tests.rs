@@ -136,6 +136,8 @@ fn errors_point_at_the_offending_token() {
         assert_eq!(err.at, at, "{sql}: {err}");
         assert!(err.message.contains(message), "{sql}: {}", err.message);
     }
+    let err = parse_statement("SELECT id FROM p WHERE x <;").unwrap_err();
+    assert!(err.message.ends_with("found ';'"), "{}", err.message);
     let err = parse_statement("SELECT id\nFROM p WHERE x ? 1").unwrap_err();
     assert_eq!(
         err.render("SELECT id\nFROM p WHERE x ? 1"),
