@@ -14,10 +14,10 @@
 //! to the exact scan. So k rows come back whenever k rows pass.
 
 use quiver_index::flat::exact_top_k_parallel;
-use quiver_index::hnsw::search_graph;
-use quiver_index::{Hit, IvfSearch, VectorSource, exact_top_k};
+use quiver_index::hnsw::{GraphView, search_graph};
+use quiver_index::{Hit, IvfPqView, IvfSearch, VectorSource, exact_top_k};
 use quiver_storage::row::check_vector;
-use quiver_storage::{Column, Error, IndexSpec, Result, Row, RowId, Value};
+use quiver_storage::{Column, Error, IndexSpec, Result, Row, RowId, Segment, Value};
 
 use crate::index_views::{segment_calibration, segment_graph, segment_ivf};
 use crate::indexes::SegmentColumn;
@@ -161,20 +161,17 @@ impl CollectionSnapshot {
             let mut hits: Vec<Hit> = Vec::new();
             let mut strategy = Strategy::Exact;
             if !options.exact && !few {
-                strategy = plan_segment(&view.segment, col, options, k)?;
-                hits = match strategy {
-                    Strategy::Hnsw { ef } => match segment_graph(&view.segment, col)? {
-                        Some(graph) => search_graph(&graph, &source, metric, query, k, ef, &keep),
-                        None => Vec::new(),
-                    },
-                    Strategy::IvfPq { nprobe, refine } => match segment_ivf(&view.segment, col)? {
-                        Some(ivf) => {
-                            let params = IvfSearch { nprobe, refine };
-                            ivf.search(&source, query, k, &params, &keep)
-                        }
-                        None => Vec::new(),
-                    },
-                    Strategy::Exact => Vec::new(),
+                let index = SegmentIndex::load(&view.segment, col)?;
+                strategy = plan_segment(&index, &view.segment, col, options, k)?;
+                hits = match (&index, strategy) {
+                    (SegmentIndex::Graph(graph), Strategy::Hnsw { ef }) => {
+                        search_graph(graph, &source, metric, query, k, ef, &keep)
+                    }
+                    (SegmentIndex::IvfPq(ivf), Strategy::IvfPq { nprobe, refine }) => {
+                        let params = IvfSearch { nprobe, refine };
+                        ivf.search(&source, query, k, &params, &keep)
+                    }
+                    _ => Vec::new(),
                 };
             }
             if strategy == Strategy::Exact || hits.len() < k.min(candidates) {
@@ -218,17 +215,32 @@ impl CollectionSnapshot {
     }
 }
 
+/// The index a segment holds for a column, viewed in place once per search.
+enum SegmentIndex<'a> {
+    Graph(GraphView<'a>),
+    IvfPq(IvfPqView<'a>),
+    None,
+}
+
+impl<'a> SegmentIndex<'a> {
+    fn load(segment: &'a Segment, column: &Column) -> Result<Self> {
+        if let Some(graph) = segment_graph(segment, column)? {
+            return Ok(SegmentIndex::Graph(graph));
+        }
+        Ok(segment_ivf(segment, column)?.map_or(SegmentIndex::None, SegmentIndex::IvfPq))
+    }
+}
+
 /// How one segment is searched: its index with the asked (or calibrated) parameter, or
 /// exactly when it has no index or the target is beyond its curve.
 fn plan_segment(
-    segment: &quiver_storage::Segment,
+    index: &SegmentIndex<'_>,
+    segment: &Segment,
     column: &Column,
     options: &SearchOptions,
     k: usize,
 ) -> Result<Strategy> {
-    let has_graph = segment_graph(segment, column)?.is_some();
-    let ivf = segment_ivf(segment, column)?;
-    if !has_graph && ivf.is_none() {
+    if matches!(index, SegmentIndex::None) {
         return Ok(Strategy::Exact);
     }
     let picked = match options.recall {
@@ -238,7 +250,7 @@ fn plan_segment(
             None => return Ok(Strategy::Exact),
         },
     };
-    if has_graph {
+    if let SegmentIndex::Graph(_) = index {
         let ef = picked.or(options.ef).unwrap_or(DEFAULT_EF).max(k);
         return Ok(Strategy::Hnsw { ef });
     }
