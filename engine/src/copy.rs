@@ -1,15 +1,81 @@
-//! `COPY name FROM 'items.jsonl'` (one JSON object per line: `id` plus columns; vectors
-//! as arrays, tags as arrays of text) and `COPY name (column) FROM 'file.fvecs' |
-//! 'file.npy'` (row i of the file becomes the column's value of the i-th item in id
-//! order; the counts must match). Each COPY is one all-or-nothing batch: a bad line or
-//! value loads nothing. Parquet and `COPY TO` are not implemented yet.
+//! COPY: items in from files, a collection out to a file. The format follows the
+//! file's extension:
+//!
+//! - `COPY name FROM 'items.jsonl'` / `'items.parquet'`: whole items (`id` plus
+//!   columns); [`jsonl`], [`parquet`].
+//! - `COPY name (column) FROM 'v.fvecs'` / `'v.npy'`: one vector column, row i to the
+//!   i-th item in id order; [`arrays`].
+//! - `COPY name TO 'out.jsonl'` / `'out.parquet'`: every item, every column.
+//!
+//! A COPY FROM is one all-or-nothing batch: a bad line or value loads nothing. A COPY
+//! TO writes a temporary sibling file and renames it into place, so a failed export
+//! leaves no partial file and never truncates an existing one.
 
-use std::path::Path;
+mod arrays;
+mod jsonl;
+mod parquet;
 
-use quiver_storage::{AttrType, Error, Item, Result, Schema, Value};
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
 
-use crate::batch::WriteBatch;
+use quiver_index::Progress;
+use quiver_storage::{Error, Result};
+
 use crate::collection::Collection;
+use crate::snapshot::CollectionSnapshot;
+
+/// Items (or one column's values) handed to a single commit while loading.
+pub(crate) fn copy_from(
+    c: &Collection,
+    column: Option<&str>,
+    path: &Path,
+    progress: &Progress,
+) -> Result<usize> {
+    progress.set_context(format!("COPY {}", c.name()));
+    let loaded = match (column, extension(path).as_str()) {
+        (None, "jsonl" | "json" | "ndjson") => jsonl::items_from_jsonl(c, path, progress),
+        (None, "parquet") => parquet::items_from_parquet(c, path, progress),
+        (Some(column), "fvecs" | "npy") => arrays::column_from_file(c, column, path),
+        (None, _) => Err(bad(
+            path,
+            "items load from .jsonl or .parquet (a column from .fvecs or .npy)".into(),
+        )),
+        (Some(_), _) => Err(bad(path, "a column loads from .fvecs or .npy".into())),
+    };
+    progress.end();
+    progress.set_context("");
+    loaded
+}
+
+/// Writes every item of `snap` to `path`; returns how many.
+pub(crate) fn copy_to(
+    snap: &CollectionSnapshot,
+    path: &Path,
+    progress: &Progress,
+) -> Result<usize> {
+    progress.set_context(format!("COPY {}", snap.name()));
+    progress.begin("exporting items", snap.count());
+    let written = match extension(path).as_str() {
+        "jsonl" | "json" | "ndjson" => {
+            write_atomically(path, |out| jsonl::items_to_jsonl(snap, out, path, progress))
+        }
+        "parquet" => write_atomically(path, |out| parquet::items_to_parquet(snap, out, progress)),
+        _ => Err(bad(
+            path,
+            "a collection exports to .jsonl or .parquet".into(),
+        )),
+    };
+    progress.end();
+    progress.set_context("");
+    written
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
 
 fn bad(path: &Path, what: String) -> Error {
     Error::InvalidArgument(format!("{}: {what}", path.display()))
@@ -19,169 +85,30 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| bad(path, e.to_string()))
 }
 
-/// Loads items from a JSON-lines file; returns how many.
-pub(crate) fn items_from_jsonl(c: &Collection, path: &Path) -> Result<usize> {
-    let schema = c.schema()?;
-    let text = String::from_utf8(read(path)?).map_err(|_| bad(path, "not UTF-8".into()))?;
-    let mut batch = WriteBatch::new();
-    let mut n = 0;
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let at = |what: String| bad(path, format!("line {}: {what}", i + 1));
-        let object: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
-        let id = object
-            .get("id")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| at("no text \"id\"".into()))?;
-        let mut item = Item::new(id);
-        for (key, value) in object.iter().filter(|(k, _)| *k != "id") {
-            item = item.set(
-                key,
-                json_value(&schema, key, value).map_err(|e| at(e.to_string()))?,
-            );
-        }
-        batch.insert(item);
-        n += 1;
+/// Runs `write` on a buffered temporary file beside `path`, then renames it to `path`;
+/// on any error the temporary file is removed and `path` is untouched.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<usize>,
+) -> Result<usize> {
+    let mut tmp = PathBuf::from(path);
+    tmp.set_file_name(format!(
+        ".{}.quiver-tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    let io = |e| Error::io(path, e);
+    let result = (|| {
+        let mut out = BufWriter::new(File::create(&tmp).map_err(io)?);
+        let n = write(&mut out)?;
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        Ok(n)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    c.commit(batch)?;
-    Ok(n)
-}
-
-fn json_value(schema: &Schema, column: &str, v: &serde_json::Value) -> Result<Value> {
-    use serde_json::Value as J;
-    let (_, c) = schema.column(column)?;
-    let mismatch = || Error::TypeMismatch {
-        column: column.to_string(),
-        expected: c.type_name(),
-        got: v.to_string(),
-    };
-    Ok(match (v, c.attr().map(|a| a.ty)) {
-        (J::Null, _) => Value::Null,
-        (J::Array(xs), None) => Value::Vector(
-            xs.iter()
-                .map(|x| x.as_f64().map(|f| f as f32).ok_or_else(mismatch))
-                .collect::<Result<_>>()?,
-        ),
-        (J::Array(xs), Some(AttrType::Tags)) => Value::Tags(
-            xs.iter()
-                .map(|x| x.as_str().map(str::to_string).ok_or_else(mismatch))
-                .collect::<Result<_>>()?,
-        ),
-        (J::String(s), Some(AttrType::Text)) => Value::Text(s.clone()),
-        (J::Bool(b), Some(AttrType::Bool)) => Value::Bool(*b),
-        (J::Number(x), Some(AttrType::Int)) => Value::Int(x.as_i64().ok_or_else(mismatch)?),
-        (J::Number(x), Some(AttrType::Float)) => Value::Float(x.as_f64().ok_or_else(mismatch)?),
-        _ => return Err(mismatch()),
-    })
-}
-
-/// Fills `column` of every item (in id order) from an `.fvecs` or `.npy` file.
-pub(crate) fn column_from_file(c: &Collection, column: &str, path: &Path) -> Result<usize> {
-    let bytes = read(path)?;
-    let name = path.to_string_lossy().to_ascii_lowercase();
-    let (rows, dim) = if name.ends_with(".fvecs") {
-        fvecs(path, &bytes)?
-    } else if name.ends_with(".npy") {
-        npy(path, &bytes)?
-    } else {
-        return Err(bad(path, "a column loads from .fvecs or .npy".into()));
-    };
-    let snap = c.snapshot()?;
-    let ids: Vec<String> = snap
-        .scan()
-        .map(|item| item.id().map(str::to_string))
-        .collect::<Result<_>>()?;
-    if ids.len() != rows {
-        return Err(bad(path, format!("{rows} vectors for {} items", ids.len())));
-    }
-    let mut batch = WriteBatch::new();
-    for (id, v) in ids.iter().zip(bytes_rows(&bytes, path, rows, dim)?) {
-        batch.update(Item::new(id.as_str()).set(column, v));
-    }
-    c.commit(batch)?;
-    Ok(rows)
-}
-
-/// `(rows, dim)` of an fvecs file (each row: little-endian i32 dim, then dim f32).
-fn fvecs(path: &Path, bytes: &[u8]) -> Result<(usize, usize)> {
-    let Some(head) = bytes.get(..4) else {
-        return Ok((0, 0));
-    };
-    let dim = i32::from_le_bytes(head.try_into().expect("4 bytes"));
-    let row = 4 * (dim.max(0) as usize + 1);
-    if dim <= 0 || !bytes.len().is_multiple_of(row) {
-        return Err(bad(
-            path,
-            format!("not fvecs: dim {dim}, {} bytes", bytes.len()),
-        ));
-    }
-    Ok((bytes.len() / row, dim as usize))
-}
-
-/// The rows of an fvecs file or of an npy body, as vectors.
-fn bytes_rows(bytes: &[u8], path: &Path, rows: usize, dim: usize) -> Result<Vec<Vec<f32>>> {
-    let floats = |raw: &[u8]| -> Vec<f32> {
-        raw.chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-            .collect()
-    };
-    if path
-        .to_string_lossy()
-        .to_ascii_lowercase()
-        .ends_with(".fvecs")
-    {
-        let row = 4 * (dim + 1);
-        return Ok((0..rows)
-            .map(|r| floats(&bytes[r * row + 4..(r + 1) * row]))
-            .collect());
-    }
-    let body = &bytes[bytes.len() - rows * dim * 4..];
-    Ok(body.chunks_exact(dim * 4).map(floats).collect())
-}
-
-/// `(rows, dim)` of a 2-d little-endian float32 C-order `.npy` file.
-fn npy(path: &Path, bytes: &[u8]) -> Result<(usize, usize)> {
-    let not = |why: &str| bad(path, format!("not a 2-d float32 npy: {why}"));
-    if bytes.get(..6) != Some(b"\x93NUMPY") {
-        return Err(not("magic"));
-    }
-    let major = *bytes.get(6).ok_or_else(|| not("version"))?;
-    let (len, start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize,
-            12,
-        ),
-        _ => return Err(not("version")),
-    };
-    let header = bytes
-        .get(start..start + len)
-        .and_then(|h| std::str::from_utf8(h).ok())
-        .ok_or_else(|| not("header"))?;
-    if !header.contains("'<f4'") || header.contains("'fortran_order': True") {
-        return Err(not("dtype must be '<f4', C order"));
-    }
-    let shape = header
-        .split("'shape':")
-        .nth(1)
-        .and_then(|s| s.split(')').next())
-        .map(|s| s.trim().trim_start_matches('('))
-        .ok_or_else(|| not("shape"))?;
-    let dims: Vec<usize> = shape
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|_| not("shape")))
-        .collect::<Result<_>>()?;
-    let [rows, dim] = dims[..] else {
-        return Err(not("shape must be (rows, dim)"));
-    };
-    if bytes.len() != start + len + rows * dim * 4 || dim == 0 {
-        return Err(not("size"));
-    }
-    Ok((rows, dim))
+    result
 }

@@ -2,6 +2,7 @@
 //! any number of read-only openers, and inside a process many reader threads and one
 //! writer at a time.
 
+use quiver_index::Progress;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -30,6 +31,8 @@ pub(crate) struct Shared {
     pub commit_done: Condvar,
     /// Serializes compactions (they run mostly outside the writer lock).
     pub compaction: Mutex<()>,
+    /// Where index builds and COPY report how far they have got.
+    pub progress: Arc<Progress>,
     pub _lock: Option<WriterLock>,
 }
 
@@ -91,6 +94,7 @@ impl Database {
             pending: Mutex::new(CommitQueue::default()),
             commit_done: Condvar::new(),
             compaction: Mutex::new(()),
+            progress: Arc::default(),
             _lock: lock,
         };
         let shared = Arc::new(shared);
@@ -100,6 +104,12 @@ impl Database {
             spawn_periodic_sync(Arc::downgrade(&shared), every);
         }
         Ok(Database { shared })
+    }
+
+    /// Progress of this database's long operations (index builds at flush and
+    /// compaction, COPY), for a display to poll from another thread.
+    pub fn progress(&self) -> Arc<Progress> {
+        self.shared.progress.clone()
     }
 
     /// A consistent point-in-time view of every collection.

@@ -48,7 +48,7 @@ impl Shared {
         rows: &(dyn RowSource + Sync),
     ) -> Result<SegmentView> {
         let name = segment_file_name(id);
-        let indexes = SealedIndexes::build(schema, rows);
+        let indexes = SealedIndexes::build(schema, rows, &self.progress);
         let written =
             SegmentWriter::write_with(self.dir.as_ref(), &name, schema, rows, &indexes.regions())
                 .and_then(|_| Segment::open(self.dir.as_ref(), id, schema));

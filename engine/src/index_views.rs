@@ -186,7 +186,7 @@ mod tests {
             })
             .collect();
         let source = RowRefs(rows.iter().collect());
-        let sealed = SealedIndexes::build(&schema, &source);
+        let sealed = SealedIndexes::build(&schema, &source, &Default::default());
         let mut regions: Vec<(RegionKind, Vec<u8>)> = sealed
             .regions()
             .iter()

@@ -5,7 +5,9 @@
 
 use quiver_index::calibration::{CALIBRATION_QUERIES, EF_POINTS, NPROBE_POINTS};
 use quiver_index::hnsw::HnswGraph;
-use quiver_index::{Calibration, Hnsw, HnswParams, IvfPq, IvfPqParams, IvfSearch, VectorSource};
+use quiver_index::{
+    Calibration, Hnsw, HnswParams, IvfPq, IvfPqParams, IvfSearch, Progress, VectorSource,
+};
 use quiver_storage::segment::{ExtraRegion, RegionKind, RowSource};
 use quiver_storage::{Column, ColumnId, IndexSpec, Metric, Result, RowId, Schema, Segment};
 
@@ -104,7 +106,7 @@ fn hnsw_meta(g: &HnswGraph) -> [u32; 4] {
 }
 
 impl SealedIndexes {
-    pub fn build(schema: &Schema, rows: &(dyn RowSource + Sync)) -> Self {
+    pub fn build(schema: &Schema, rows: &(dyn RowSource + Sync), progress: &Progress) -> Self {
         let mut built = Vec::new();
         for (pos, column) in schema.columns().iter().enumerate() {
             let (Some(spec), Some(v)) = (column.index, column.vector()) else {
@@ -116,9 +118,10 @@ impl SealedIndexes {
                 column,
                 dim: v.dim as usize,
             };
+            progress.set_context(format!("index on {}", column.name));
             let (index, curve) = match spec {
                 IndexSpec::Hnsw { m, ef_construction } => {
-                    build_hnsw(&source, v.metric, m, ef_construction)
+                    build_hnsw(&source, v.metric, m, ef_construction, progress)
                 }
                 IndexSpec::IvfPq { nlist, m, refine } => build_ivf_pq(
                     &source,
@@ -126,9 +129,12 @@ impl SealedIndexes {
                     nlist,
                     IndexSpec::pq_m_for(m, v.dim),
                     refine,
+                    progress,
                 ),
             };
             built.push((column.id, index, curve.map(|c| c.to_words())));
+            progress.end();
+            progress.set_context("");
         }
         SealedIndexes { built }
     }
@@ -221,6 +227,7 @@ fn build_hnsw(
     metric: Metric,
     m: u32,
     ef_construction: u32,
+    progress: &Progress,
 ) -> (BuiltIndex, Option<Calibration>) {
     let params = HnswParams {
         m: m as usize,
@@ -234,6 +241,7 @@ fn build_hnsw(
         &EF_POINTS,
         CALIBRATION_QUERIES,
         CALIBRATION_SEED,
+        progress,
     );
     let graph = index.graph().clone();
     let meta = hnsw_meta(&graph);
@@ -246,12 +254,19 @@ fn build_ivf_pq(
     nlist: u32,
     m: u32,
     refine: u32,
+    progress: &Progress,
 ) -> (BuiltIndex, Option<Calibration>) {
     let valid = (0..source.len() as u32)
         .filter(|&r| source.get(RowId(r)).is_some())
         .count();
     let nlist = (nlist as usize).min((valid / ROWS_PER_LIST).max(1));
-    let index = IvfPq::build(source, metric, &IvfPqParams::new(nlist, m as usize));
+    let index = IvfPq::build_reporting(
+        source,
+        metric,
+        &IvfPqParams::new(nlist, m as usize),
+        progress,
+    );
+    progress.begin("IVF-PQ: measuring the recall curve", 0);
     let view = index.view();
     let points: Vec<u32> = NPROBE_POINTS
         .into_iter()

@@ -33,6 +33,7 @@ pub use collection::Collection;
 pub use database::{Database, DatabaseInfo};
 pub use fused::{ColumnExplain, FusedExplain, FusedHit, FusedQuery, default_normalization};
 pub use options::{Durability, OpenOptions};
+pub use quiver_index::{Progress, ProgressNow};
 pub use quiver_query::sql;
 pub use quiver_query::{ColumnPart, Fusion, Missing, Normalization};
 pub use search::{SearchHit, SearchOptions, SearchStats, Strategy};

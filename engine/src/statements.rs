@@ -168,15 +168,18 @@ impl Database {
             } => {
                 let c = self.collection(collection)?;
                 let path = std::path::Path::new(path);
-                let n = match column {
-                    None => crate::copy::items_from_jsonl(&c, path)?,
-                    Some(col) => crate::copy::column_from_file(&c, col, path)?,
-                };
+                let n = crate::copy::copy_from(&c, column.as_deref(), path, &self.shared.progress)?;
                 Ok(Output::Done(format!("copied {n} rows into {collection}")))
             }
-            Statement::CopyTo { .. } => Err(Error::InvalidArgument(
-                "COPY ... TO is not supported yet (parsed, not executed)".into(),
-            )),
+            Statement::CopyTo { collection, path } => {
+                let snap = self.collection(collection)?.snapshot()?;
+                let path = std::path::Path::new(path);
+                let n = crate::copy::copy_to(&snap, path, &self.shared.progress)?;
+                Ok(Output::Done(format!(
+                    "copied {n} rows from {collection} to {}",
+                    path.display()
+                )))
+            }
         }
     }
 

@@ -171,6 +171,7 @@ impl Calibration {
 mod tests {
     use super::*;
     use crate::hnsw::{Hnsw, HnswParams};
+    use crate::progress::Progress;
     use crate::source::SliceSource;
 
     #[test]
@@ -204,8 +205,15 @@ mod tests {
             ef_construction: 40,
             ..HnswParams::default()
         };
-        let (index, curve, _) =
-            Hnsw::build_calibrated(&source, Metric::L2, &params, &EF_POINTS, 100, 1);
+        let (index, curve, _) = Hnsw::build_calibrated(
+            &source,
+            Metric::L2,
+            &params,
+            &EF_POINTS,
+            100,
+            1,
+            &Progress::default(),
+        );
         let curve = curve.unwrap();
         assert_eq!(curve.points.len(), EF_POINTS.len());
         let first = curve.points[0].1;
@@ -230,7 +238,15 @@ mod tests {
             "target {target} achieved {achieved} at ef {ef}"
         );
         let tiny = SliceSource::new(&data[..100 * dim], dim).unwrap();
-        let (_, none, _) = Hnsw::build_calibrated(&tiny, Metric::L2, &params, &EF_POINTS, 10, 1);
+        let (_, none, _) = Hnsw::build_calibrated(
+            &tiny,
+            Metric::L2,
+            &params,
+            &EF_POINTS,
+            10,
+            1,
+            &Progress::default(),
+        );
         assert!(none.is_none());
     }
 }

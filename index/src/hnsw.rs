@@ -22,6 +22,7 @@ use quiver_storage::{Metric, RowId};
 use crate::calibration::Calibration;
 use crate::flat::Hit;
 use crate::kernels::distance_fn;
+use crate::progress::Progress;
 use crate::source::VectorSource;
 
 /// k-nearest-neighbour search on any graph view (e.g. one mapped from a segment).
@@ -104,20 +105,28 @@ impl Hnsw {
         ef_points: &[u32],
         queries: usize,
         seed: u64,
+        progress: &Progress,
     ) -> (Hnsw, Option<Calibration>, Duration) {
         let sample = Calibration::sample(source, queries, seed).unwrap_or_default();
         let late: Vec<u32> = sample.iter().map(|r| r.0).collect();
         let mut curve = None;
         let mut spent = Duration::ZERO;
-        let graph = build::build_in_two_rounds(source, metric, params, &late, |partial| {
-            let started = Instant::now();
-            let view = partial.view();
-            let search = |q: &[f32], k: usize, ef: u32, held_out: RowId| {
-                search_graph(&view, source, metric, q, k, ef as usize, &|r| r != held_out)
-            };
-            curve = Calibration::measure_on(source, metric, ef_points, &sample, &search);
-            spent = started.elapsed();
-        });
+        let graph = build::build_in_two_rounds(
+            source,
+            metric,
+            params,
+            &late,
+            |partial| {
+                let started = Instant::now();
+                let view = partial.view();
+                let search = |q: &[f32], k: usize, ef: u32, held_out: RowId| {
+                    search_graph(&view, source, metric, q, k, ef as usize, &|r| r != held_out)
+                };
+                curve = Calibration::measure_on(source, metric, ef_points, &sample, &search);
+                spent = started.elapsed();
+            },
+            progress,
+        );
         (Hnsw { graph, metric }, curve, spent)
     }
 

@@ -12,6 +12,7 @@ pub mod flat;
 pub mod hnsw;
 pub mod ivf;
 pub mod kernels;
+pub mod progress;
 pub mod source;
 pub mod sq8;
 
@@ -20,4 +21,5 @@ pub use flat::{Hit, exact_top_k};
 pub use hnsw::{Hnsw, HnswParams};
 pub use ivf::{IvfPq, IvfPqParams, IvfPqView, IvfSearch};
 pub use kernels::{DistanceFn, distance, distance_fn, score};
+pub use progress::{Progress, ProgressNow};
 pub use source::{SliceSource, VectorSource};

@@ -28,6 +28,7 @@ pub fn build<'a>(ds: &'a Dataset, source: SliceSource<'a>, opts: &AnnOptions) ->
         &EF_POINTS,
         CALIBRATION_QUERIES,
         1,
+        &quiver_index::Progress::default(),
     );
     let calibrate_s = spent.as_secs_f64();
     let n = ds.query.rows;

@@ -5,6 +5,7 @@
 
 mod demo;
 mod info;
+mod progress_bar;
 mod sql_shell;
 
 use std::path::PathBuf;

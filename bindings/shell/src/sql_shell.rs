@@ -11,6 +11,8 @@ use anyhow::{Context, Result};
 use quiver::sql::{ParseError, parse_script};
 use quiver::{Database, Output, Value};
 
+use crate::progress_bar::with_progress;
+
 /// How result rows are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -68,15 +70,26 @@ pub fn run(db_path: &Path, source: Source, format: Format) -> Result<()> {
     };
     let mut out = std::io::stdout().lock();
     for statement in &statements {
-        match db.run(statement) {
+        match with_progress(&db, || db.run(statement)) {
             Ok(output) => print(&mut out, &output, format)?,
             Err(e) => {
-                eprintln!("error: {e} (in: {statement})");
+                eprintln!("error: {} (in: {statement})", describe(&e));
                 return Err(Reported.into());
             }
         }
     }
     Ok(())
+}
+
+/// An engine error with its causes (an I/O error names the file, its source says why).
+fn describe(e: &quiver::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 /// `line L, column C: message`.
@@ -163,10 +176,10 @@ fn repl(db: &Database, mut format: Format) -> Result<()> {
             Ok(statements) => {
                 for s in &statements {
                     let started = Instant::now();
-                    match db.run(s) {
+                    match with_progress(db, || db.run(s)) {
                         Ok(output) => print(&mut out.lock(), &output, format)?,
                         Err(e) => {
-                            eprintln!("error: {e}");
+                            eprintln!("error: {}", describe(&e));
                             break;
                         }
                     }

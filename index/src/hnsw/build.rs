@@ -13,6 +13,7 @@ use super::heuristic::select;
 use super::search::{F32Query, Links, NodeDistance, Scored, distance_to, greedy, search_layer};
 use super::visited::with_visited;
 use crate::kernels::{DistanceFn, distance_fn};
+use crate::progress::Progress;
 use crate::source::VectorSource;
 
 /// Highest level drawn (keeps a pathological draw from allocating many levels).
@@ -57,7 +58,7 @@ pub fn build<S: VectorSource + Sync + ?Sized>(
     metric: Metric,
     params: &HnswParams,
 ) -> HnswGraph {
-    build_in_two_rounds(source, metric, params, &[], |_| {})
+    build_in_two_rounds(source, metric, params, &[], |_| {}, &Progress::default())
 }
 
 /// Builds in two rounds: every row but `late` first; then `between` sees the graph as
@@ -70,6 +71,7 @@ pub fn build_in_two_rounds<S: VectorSource + Sync + ?Sized>(
     params: &HnswParams,
     late: &[u32],
     between: impl FnOnce(&HnswGraph),
+    progress: &Progress,
 ) -> HnswGraph {
     let m = params.m.max(2);
     let m0 = 2 * m;
@@ -124,10 +126,20 @@ pub fn build_in_two_rounds<S: VectorSource + Sync + ?Sized>(
         ef: params.ef_construction.max(m),
         entry: &entry,
     };
-    rest.par_iter().for_each(|&node| inserter.insert(node));
+    progress.begin(
+        format!("HNSW: inserting {} vectors", present.len()),
+        present.len() as u64,
+    );
+    progress.advance(1);
+    let insert = |&node: &u32| {
+        inserter.insert(node);
+        progress.advance(1);
+    };
+    rest.par_iter().for_each(insert);
     let (now, now_top) = *entry.read();
     between(&flatten(&graph, &levels, m, m0, now, now_top));
-    second.par_iter().for_each(|&node| inserter.insert(node));
+    second.par_iter().for_each(insert);
+    progress.end();
     let (entry, top) = *entry.read();
     for _ in 0..REPAIR_ROUNDS {
         if !inserter.reconnect(entry, top, &present) {

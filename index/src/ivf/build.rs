@@ -8,6 +8,7 @@ use super::kmeans::{self, Init, KMeansParams, SplitMix, assign_serial, sample_in
 use super::pq::{PqView, ProductQuantizer};
 use super::{COARSE_GRAPH_MIN_LISTS, CoarseQuantizer, InvertedLists, IvfPq, normalized};
 use crate::hnsw::{Hnsw, HnswParams};
+use crate::progress::Progress;
 use crate::source::{SliceSource, VectorSource};
 
 /// Rows added per parallel block.
@@ -64,6 +65,17 @@ impl IvfPq {
         metric: Metric,
         params: &IvfPqParams,
     ) -> IvfPq {
+        IvfPq::build_reporting(source, metric, params, &Progress::default())
+    }
+
+    /// As [`IvfPq::build`], reporting its stages (training, then encoding rows) to
+    /// `progress`.
+    pub fn build_reporting<S: VectorSource + Sync + ?Sized>(
+        source: &S,
+        metric: Metric,
+        params: &IvfPqParams,
+        progress: &Progress,
+    ) -> IvfPq {
         let dim = source.dim();
         let valid: Vec<u32> = (0..source.len() as u32)
             .filter(|&r| source.get(RowId(r)).is_some())
@@ -89,6 +101,7 @@ impl IvfPq {
             init: Init::Sample,
             seed: params.seed,
         };
+        progress.begin(format!("IVF-PQ: training {nlist} lists"), 0);
         let trained = kmeans::train(&sample, dim, &coarse_params);
         let labels = kmeans::assign(&sample, dim, &trained);
         // Inner-product columns: lists are chosen by direction (the unit centroids of
@@ -112,10 +125,24 @@ impl IvfPq {
             max_points_per_centroid: params.pq_points_per_centroid,
             ..KMeansParams::new(super::KSUB)
         };
+        progress.begin(format!("IVF-PQ: training {} codebooks", params.m), 0);
         let pq = ProductQuantizer::train(&sample, dim, params.m, &pq_params);
         drop(sample);
         let probe_by = directions.as_deref().unwrap_or(&centroids);
-        let lists = add_all(source, metric, &valid, probe_by, &centroids, pq.view());
+        progress.begin(
+            format!("IVF-PQ: encoding {} vectors", valid.len()),
+            valid.len() as u64,
+        );
+        let lists = add_all(
+            source,
+            metric,
+            &valid,
+            probe_by,
+            &centroids,
+            pq.view(),
+            progress,
+        );
+        progress.end();
         let graph = (nlist >= COARSE_GRAPH_MIN_LISTS).then(|| {
             let cs = SliceSource::new(probe_by, dim).expect("nlist x dim");
             let coarse_metric = if metric == Metric::L2 {
@@ -180,6 +207,7 @@ fn add_all<S: VectorSource + Sync + ?Sized>(
     probe_by: &[f32],
     centroids: &[f32],
     pq: PqView<'_>,
+    progress: &Progress,
 ) -> InvertedLists {
     let dim = source.dim();
     let m = pq.m();
@@ -198,6 +226,7 @@ fn add_all<S: VectorSource + Sync + ?Sized>(
                 x.iter_mut().zip(c).for_each(|(x, c)| *x -= c);
             }
             let codes = pq.encode_serial(&block);
+            progress.advance(rows.len() as u64);
             let mut decoded = vec![0f32; dim];
             let entries = rows
                 .iter()
