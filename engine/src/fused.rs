@@ -9,12 +9,13 @@ use std::time::Instant;
 
 use quiver_index::distance;
 use quiver_index::kernels::prefetch;
-use quiver_query::{ColumnPart, Fusion, Missing, Normalization, fuse};
+use quiver_query::{ColumnPart, DistanceSpan, Fusion, Missing, Normalization, fuse};
 use quiver_storage::row::check_vector;
 use quiver_storage::{Error, Metric, Result};
 
 use rayon::prelude::*;
 
+use crate::index_views::segment_span;
 use crate::search::{SearchHit, SearchOptions, SearchStats, Strategy};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 
@@ -55,13 +56,24 @@ impl<'q> FusedQuery<'q> {
     }
 }
 
-/// The normalization used when a query names none: fixed per column (cosine distance
-/// spans [0, 2], so its score is `1 - d/2`), which maps a distance to the same score on
-/// every query and so gives a weight the same meaning on every query. Columns under dot
-/// or L2 have no fixed span yet (a per-column scale measured at build time is the
-/// planned answer); a query with one of them falls back to min-max over the candidates.
-pub fn default_normalization(metrics: &[Metric]) -> Normalization {
-    if metrics.iter().all(|&m| m == Metric::Cosine) {
+/// The normalization used when a query names none, given each queried column's metric
+/// and measured span ([`CollectionSnapshot::distance_span`]):
+///
+/// 1. every column has a span: [`Normalization::Calibrated`], `(far - d) / (far - near)`.
+///    A distance gets the same score on every query, so a weight means the same thing
+///    on every query; and a true near neighbour scores about 1 and an unrelated item
+///    about 0 on every column, so `WEIGHTED(0.5, 0.5)` weighs a text column whose
+///    distances spread over [0.3, 0.9] and an image column spread over [0.05, 0.3]
+///    evenly (a fixed `1 - d/2` would let the wider column dominate);
+/// 2. else, all cosine: [`Normalization::Fixed`] `1 - d/2` (cosine distance spans
+///    [0, 2]): still the same on every query;
+/// 3. else min-max over the candidates (dot and L2 have no fixed span; per query).
+pub fn default_normalization(metrics: &[Metric], spans: &[Option<DistanceSpan>]) -> Normalization {
+    if let Some(spans) = spans.iter().copied().collect::<Option<Vec<_>>>()
+        && spans.len() == metrics.len()
+    {
+        Normalization::Calibrated(spans)
+    } else if metrics.iter().all(|&m| m == Metric::Cosine) {
         Normalization::Fixed(vec![2.0; metrics.len()])
     } else {
         Normalization::MinMax
@@ -102,10 +114,50 @@ pub struct FusedExplain {
     pub normalization: Normalization,
     /// Distinct candidate items after the union.
     pub union: usize,
+    /// Distances computed while re-scoring: those no column search had already
+    /// computed exactly (NULL cells are not counted).
+    pub rescored: usize,
+    /// Reading and scoring the missing distances.
     pub rescore_micros: u128,
+    /// Normalizing, fusing and taking the top k.
+    pub fuse_micros: u128,
 }
 
 impl CollectionSnapshot {
+    /// A column's typical distances ([`DistanceSpan`]) as measured when its segments'
+    /// indexes were built: the segments' spans weighted by their live rows. `None` when
+    /// no segment recorded one (no index yet, or segments under 1,000 rows).
+    pub fn distance_span(&self, column: &str) -> Result<Option<DistanceSpan>> {
+        let (_, col) = self.schema().column(column)?;
+        let (mut near, mut far, mut weight) = (0f64, 0f64, 0f64);
+        for view in self.segments() {
+            if let Some(span) = segment_span(&view.segment, col)? {
+                let rows = view.live_rows() as f64;
+                near += span.near as f64 * rows;
+                far += span.far as f64 * rows;
+                weight += rows;
+            }
+        }
+        let span = DistanceSpan {
+            near: (near / weight) as f32,
+            far: (far / weight) as f32,
+        };
+        Ok((weight > 0.0 && span.is_valid()).then_some(span))
+    }
+
+    fn default_normalization(
+        &self,
+        query: &FusedQuery<'_>,
+        metrics: &[Metric],
+    ) -> Result<Normalization> {
+        let spans = query
+            .columns
+            .iter()
+            .map(|&(name, _)| self.distance_span(name))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(default_normalization(metrics, &spans))
+    }
+
     /// The `k` items best under `query`'s fusion, among items `filter` accepts.
     pub fn fused_search<'s>(
         &'s self,
@@ -123,7 +175,7 @@ impl CollectionSnapshot {
         let normalization = query
             .normalization
             .clone()
-            .unwrap_or_else(|| default_normalization(&metrics));
+            .map_or_else(|| self.default_normalization(query, &metrics), Ok)?;
         let per_column = query
             .candidates
             .unwrap_or((CANDIDATE_FACTOR * k).max(MIN_CANDIDATES))
@@ -151,7 +203,7 @@ impl CollectionSnapshot {
         let mut explain_columns = Vec::new();
         for (c, (&(name, _), result)) in query.columns.iter().zip(searched).enumerate() {
             let (hits, stats, micros) = result?;
-            let exact_hits = stats.parts.iter().all(|p| exact_distances(p.1));
+            let exact_hits = stats.parts.iter().all(|p| exact_distances(p.strategy));
             for hit in &hits {
                 let id = hit.item.id()?;
                 let key = *seen.entry(id).or_insert_with(|| {
@@ -207,6 +259,9 @@ impl CollectionSnapshot {
                     .collect()
             })
             .collect();
+        let rescored = vectors.iter().flatten().filter(|v| v.is_some()).count();
+        let rescore_micros = started.elapsed().as_micros();
+        let started = Instant::now();
         let keys: Vec<u32> = (0..union.len() as u32).collect();
         let lookup = |c: usize, key: u32| exact[key as usize][c];
         let fused = fuse(
@@ -231,7 +286,9 @@ impl CollectionSnapshot {
             columns: explain_columns,
             normalization,
             union: union.len(),
-            rescore_micros: started.elapsed().as_micros(),
+            rescored,
+            rescore_micros,
+            fuse_micros: started.elapsed().as_micros(),
         };
         Ok((hits, explain))
     }

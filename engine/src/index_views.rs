@@ -2,6 +2,7 @@
 //! checked here (cheaply), so a damaged file gives `Corrupted` instead of a bad read;
 //! links out of range are harmless (searches skip them).
 
+use quiver_index::calibration::DistanceSpan;
 use quiver_index::hnsw::{GraphView, NONE};
 use quiver_index::ivf::IvfPqParts;
 use quiver_index::{Calibration, IvfPqView};
@@ -140,17 +141,46 @@ pub(crate) fn segment_ivf<'a>(
     Ok(Some(view))
 }
 
-/// The recall curve stored with `column`'s index, if one was measured.
+/// The index's recall curve in this segment, if it has one.
 pub(crate) fn segment_calibration(
     segment: &Segment,
     column: &Column,
 ) -> Result<Option<Calibration>> {
-    match segment.u32_region(RegionKind::IndexCalibration, column.id)? {
+    words_region(
+        segment,
+        RegionKind::IndexCalibration,
+        column,
+        "recall curve",
+        Calibration::from_words,
+    )
+}
+
+/// The column's measured distance span in this segment, if its index recorded one.
+pub(crate) fn segment_span(segment: &Segment, column: &Column) -> Result<Option<DistanceSpan>> {
+    words_region(
+        segment,
+        RegionKind::ColumnSpan,
+        column,
+        "distance span",
+        DistanceSpan::from_words,
+    )
+}
+
+/// A `u32` region of `column` read by `parse`; `Corrupted` naming `what` when it does
+/// not parse.
+fn words_region<T>(
+    segment: &Segment,
+    kind: RegionKind,
+    column: &Column,
+    what: &str,
+    parse: impl Fn(&[u32]) -> Option<T>,
+) -> Result<Option<T>> {
+    match segment.u32_region(kind, column.id)? {
         None => Ok(None),
-        Some(words) => Calibration::from_words(words).map(Some).ok_or_else(|| {
+        Some(words) => parse(words).map(Some).ok_or_else(|| {
             damaged(
                 segment,
-                format!("recall curve of column {} is malformed", column.name),
+                format!("{what} of column {} is malformed", column.name),
             )
         }),
     }

@@ -96,9 +96,12 @@ enum BuiltIndex {
     },
 }
 
+/// One indexed column: its index, recall curve words and distance span words.
+type Sealed = (ColumnId, BuiltIndex, Option<Vec<u32>>, Option<[u32; 2]>);
+
 /// The indexes of every indexed column of the rows being sealed, with their curves.
 pub(crate) struct SealedIndexes {
-    built: Vec<(ColumnId, BuiltIndex, Option<Vec<u32>>)>,
+    built: Vec<Sealed>,
 }
 
 fn hnsw_meta(g: &HnswGraph) -> [u32; 4] {
@@ -132,7 +135,8 @@ impl SealedIndexes {
                     progress,
                 ),
             };
-            built.push((column.id, index, curve.map(|c| c.to_words())));
+            let span = curve.as_ref().and_then(|c| c.span).map(|s| s.to_words());
+            built.push((column.id, index, curve.map(|c| c.to_words()), span));
             progress.end();
             progress.set_context("");
         }
@@ -142,7 +146,7 @@ impl SealedIndexes {
     /// The regions to append to the segment.
     pub fn regions(&self) -> Vec<ExtraRegion<'_>> {
         let mut out = Vec::new();
-        for (column, index, curve) in &self.built {
+        for (column, index, curve, span) in &self.built {
             let column = *column;
             let mut parts: Vec<(RegionKind, &[u8])> = Vec::new();
             match index {
@@ -187,6 +191,9 @@ impl SealedIndexes {
             }
             if let Some(words) = curve {
                 parts.push((RegionKind::IndexCalibration, bytemuck::cast_slice(words)));
+            }
+            if let Some(words) = span {
+                parts.push((RegionKind::ColumnSpan, bytemuck::cast_slice(words)));
             }
             out.extend(parts.into_iter().map(|(kind, bytes)| ExtraRegion {
                 kind,

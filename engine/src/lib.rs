@@ -13,6 +13,7 @@ mod collection;
 mod compaction;
 mod copy;
 mod database;
+mod explain;
 mod flush;
 mod fused;
 mod index_views;
@@ -35,8 +36,8 @@ pub use fused::{ColumnExplain, FusedExplain, FusedHit, FusedQuery, default_norma
 pub use options::{Durability, OpenOptions};
 pub use quiver_index::{Progress, ProgressNow};
 pub use quiver_query::sql;
-pub use quiver_query::{ColumnPart, Fusion, Missing, Normalization};
-pub use search::{SearchHit, SearchOptions, SearchStats, Strategy};
+pub use quiver_query::{ColumnPart, DistanceSpan, Fusion, Missing, Normalization};
+pub use search::{FilterMode, PartStats, SearchHit, SearchOptions, SearchStats, Strategy};
 pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
 pub use statements::{DEFAULT_LIMIT, Output};
 

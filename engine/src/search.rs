@@ -14,6 +14,8 @@
 //! to the exact scan. So k rows come back whenever k rows pass.
 
 use quiver_index::flat::exact_top_k_parallel;
+use std::time::Instant;
+
 use quiver_index::hnsw::{GraphView, search_graph};
 use quiver_index::{Hit, IvfPqView, IvfSearch, VectorSource, exact_top_k};
 use quiver_storage::row::check_vector;
@@ -91,11 +93,81 @@ pub enum Strategy {
     Exact,
 }
 
-/// What a search did, part by part: `(segment index or None for the memtable, strategy,
-/// rows passing the filter)`.
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Strategy::Hnsw { ef } => write!(f, "HNSW ef={ef}"),
+            Strategy::IvfPq { nprobe, refine } => {
+                write!(f, "IVF-PQ nprobe={nprobe} refine={refine}")
+            }
+            Strategy::Exact => write!(f, "exact scan"),
+        }
+    }
+}
+
+/// How a filter was applied to one part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterMode {
+    /// The search had no filter.
+    None,
+    /// Few rows pass (or the part has no index): the passing rows were scanned exactly.
+    ExactOverPassing,
+    /// Checked on each result inside the index search (rejected rows still guide it).
+    DuringIndexSearch,
+    /// The index search found fewer than k passing rows, so the part was scanned
+    /// exactly after it.
+    ExactAfterIndex,
+}
+
+impl std::fmt::Display for FilterMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FilterMode::None => "no filter",
+            FilterMode::ExactOverPassing => "filter first, passing rows scanned",
+            FilterMode::DuringIndexSearch => "filter during index search",
+            FilterMode::ExactAfterIndex => "filter during index search, too few: rescanned",
+        })
+    }
+}
+
+/// What the search of one part (a segment or the memtable) did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartStats {
+    /// Index of the segment in the snapshot; `None` for the memtable.
+    pub segment: Option<usize>,
+    pub strategy: Strategy,
+    pub filter: FilterMode,
+    /// Live rows with a value that pass the filter (all of them without one).
+    pub rows: usize,
+    /// Vectors compared with the query: graph nodes scored, PQ codes scanned plus
+    /// candidates re-scored, or rows scanned.
+    pub visited: usize,
+    /// Time spent on the part, filter evaluation included.
+    pub micros: u128,
+}
+
+impl std::fmt::Display for PartStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.segment {
+            Some(s) => write!(f, "segment {s}: ")?,
+            None => f.write_str("memtable: ")?,
+        }
+        write!(
+            f,
+            "{}, {}, {} rows, {} vectors compared, {}",
+            self.strategy,
+            self.filter,
+            self.rows,
+            self.visited,
+            crate::explain::ms(self.micros)
+        )
+    }
+}
+
+/// What a search did, part by part.
 #[derive(Clone, Debug, Default)]
 pub struct SearchStats {
-    pub parts: Vec<(Option<usize>, Strategy, usize)>,
+    pub parts: Vec<PartStats>,
 }
 
 impl CollectionSnapshot {
@@ -135,6 +207,7 @@ impl CollectionSnapshot {
         let mut found: Vec<(f32, ItemRef<'s>)> = Vec::new();
 
         for (i, view) in self.segments().iter().enumerate() {
+            let started = Instant::now();
             let Some(source) = SegmentColumn::new(&view.segment, col)? else {
                 continue;
             };
@@ -160,25 +233,45 @@ impl CollectionSnapshot {
                     || (candidates as f64) < EXACT_BELOW * view.segment.rows() as f64);
             let mut hits: Vec<Hit> = Vec::new();
             let mut strategy = Strategy::Exact;
+            let mut visited = 0;
+            let mut filter_mode = match filter {
+                None => FilterMode::None,
+                Some(_) => FilterMode::ExactOverPassing,
+            };
             if !options.exact && !few {
                 let index = SegmentIndex::load(&view.segment, col)?;
                 strategy = plan_segment(&index, &view.segment, col, options, k)?;
-                hits = match (&index, strategy) {
+                (hits, visited) = match (&index, strategy) {
                     (SegmentIndex::Graph(graph), Strategy::Hnsw { ef }) => {
                         search_graph(graph, &source, metric, query, k, ef, &keep)
                     }
                     (SegmentIndex::IvfPq(ivf), Strategy::IvfPq { nprobe, refine }) => {
                         let params = IvfSearch { nprobe, refine };
-                        ivf.search(&source, query, k, &params, &keep)
+                        let (hits, s) = ivf.search_with_stats(&source, query, k, &params, &keep);
+                        (hits, s.codes + s.refined)
                     }
-                    _ => Vec::new(),
+                    _ => (Vec::new(), 0),
                 };
+                if filter.is_some() && strategy != Strategy::Exact {
+                    filter_mode = FilterMode::DuringIndexSearch;
+                }
             }
             if strategy == Strategy::Exact || hits.len() < k.min(candidates) {
+                if strategy != Strategy::Exact && filter.is_some() {
+                    filter_mode = FilterMode::ExactAfterIndex;
+                }
                 hits = exact_top_k_parallel(&source, metric, query, k, &keep);
                 strategy = Strategy::Exact;
+                visited += candidates;
             }
-            stats.parts.push((Some(i), strategy, candidates));
+            stats.parts.push(PartStats {
+                segment: Some(i),
+                strategy,
+                filter: filter_mode,
+                rows: candidates,
+                visited,
+                micros: started.elapsed().as_micros(),
+            });
             found.extend(
                 hits.into_iter()
                     .map(|h| (h.distance, self.item_at(view, h.row))),
@@ -186,6 +279,7 @@ impl CollectionSnapshot {
         }
 
         // The memtable: exact over its rows, read in place.
+        let started = Instant::now();
         let fresh: Vec<&'s Row> = self
             .memtable_rows()
             .filter(|row| matches!(row.cells[pos], Value::Vector(_)))
@@ -199,7 +293,17 @@ impl CollectionSnapshot {
         for h in exact_top_k(&source, metric, query, k, &|_| true) {
             found.push((h.distance, self.item_of_row(fresh[h.row.0 as usize])));
         }
-        stats.parts.push((None, Strategy::Exact, fresh.len()));
+        stats.parts.push(PartStats {
+            segment: None,
+            strategy: Strategy::Exact,
+            filter: match filter {
+                None => FilterMode::None,
+                Some(_) => FilterMode::ExactOverPassing,
+            },
+            rows: fresh.len(),
+            visited: fresh.len(),
+            micros: started.elapsed().as_micros(),
+        });
 
         found.sort_by(|a, b| a.0.total_cmp(&b.0));
         found.truncate(k);

@@ -3,10 +3,13 @@
 //! fused search) and returns rows or a one-line result. A failing statement changes
 //! nothing: writes go through one all-or-nothing batch.
 
+use std::time::Instant;
+
 use quiver_query::sql::{
-    ColumnType, FusionSpec, Literal, Order, Projection, QueryVector, Select, Statement,
+    ColumnType, FusionSpec, Literal, MissingSpec, Nearest, NormalizeSpec, Order, Projection,
+    QueryVector, Select, Statement,
 };
-use quiver_query::{Fusion, Missing};
+use quiver_query::{Fusion, Missing, Normalization};
 use quiver_storage::{AttrType, Error, IndexSpec, Item, Metric, Result, Schema, Value};
 
 use crate::batch::WriteBatch;
@@ -217,13 +220,14 @@ impl Database {
         let filter_arg = filter.map(|_| keep_sync as &dyn Fn(&ItemRef<'_>) -> bool);
         let terms = match order {
             Order::Distance(n) => vec![n],
-            Order::Fuse(_, ns) => ns.iter().collect(),
+            Order::Fuse(_, ns, _) => ns.iter().collect(),
         };
         let mut vectors = Vec::new();
         for term in &terms {
             vectors.push(query_vector(&snap, &term.column, &term.query)?);
         }
-        let (scored, plan): (Vec<(ItemRef<'_>, f32)>, Vec<Vec<Value>>) = match order {
+        let started = Instant::now();
+        let (scored, plan): (Vec<(ItemRef<'_>, f32)>, Vec<String>) = match order {
             Order::Distance(n) => {
                 let (hits, stats) = snap.search_where(
                     &n.column,
@@ -232,68 +236,48 @@ impl Database {
                     &SearchOptions::default(),
                     filter_arg,
                 )?;
-                let plan = stats
-                    .parts
-                    .iter()
-                    .map(|(segment, strategy, rows)| {
-                        let place =
-                            segment.map_or("memtable".to_string(), |s| format!("segment {s}"));
-                        vec![Value::Text(format!(
-                            "{}: {place}: {strategy:?} over {rows} rows",
-                            n.column
-                        ))]
-                    })
-                    .collect();
+                let micros = started.elapsed().as_micros();
+                let plan = match explain {
+                    true => crate::explain::single(&n.column, k, &stats, &hits, micros)?,
+                    false => Vec::new(),
+                };
                 (hits.into_iter().map(|h| (h.item, h.score)).collect(), plan)
             }
-            Order::Fuse(spec, _) => {
+            Order::Fuse(spec, _, options) => {
                 let mut query = FusedQuery::new(fusion(spec));
-                query.missing = Missing::Skip;
+                query.missing = match options.missing {
+                    None | Some(MissingSpec::Skip) => Missing::Skip,
+                    Some(MissingSpec::Partial) => Missing::ScorePresent,
+                };
                 for (term, v) in terms.iter().zip(&vectors) {
                     query = query.column(&term.column, v);
                 }
-                let (hits, explain) = snap.fused_search(&query, k, fused_filter)?;
-                let mut plan: Vec<Vec<Value>> = explain
-                    .columns
-                    .iter()
-                    .map(|c| {
-                        vec![Value::Text(format!(
-                            "{}: {} candidates in {} us, {:?}",
-                            c.column, c.candidates, c.micros, c.stats.parts
-                        ))]
-                    })
-                    .collect();
-                plan.push(vec![Value::Text(format!(
-                    "union {} items re-scored exactly in {} us, normalization {:?}",
-                    explain.union, explain.rescore_micros, explain.normalization
-                ))]);
-                for h in &hits {
-                    let parts: Vec<String> = h
-                        .parts
-                        .iter()
-                        .zip(&terms)
-                        .map(|(p, t)| match p {
-                            Some(p) => format!(
-                                "{} distance {:.4} score {:.4} rank {} +{:.4}",
-                                t.column, p.distance, p.normalized, p.rank, p.contribution
-                            ),
-                            None => format!("{} none", t.column),
-                        })
-                        .collect();
-                    plan.push(vec![Value::Text(format!(
-                        "{} _score {:.4}: {}",
-                        h.item.id()?,
-                        h.score,
-                        parts.join("; ")
-                    ))]);
-                }
+                query.normalization = match options.normalize {
+                    None => None,
+                    Some(NormalizeSpec::None) => Some(Normalization::None),
+                    Some(NormalizeSpec::MinMax) => Some(Normalization::MinMax),
+                    Some(NormalizeSpec::ZScore) => Some(Normalization::ZScore),
+                    Some(NormalizeSpec::Calibrated) => Some(calibrated(&snap, &terms)?),
+                };
+                let (hits, fused) = snap.fused_search(&query, k, fused_filter)?;
+                let micros = started.elapsed().as_micros();
+                let plan = match explain {
+                    true => {
+                        let names: Vec<&str> = terms.iter().map(|t| t.column.as_str()).collect();
+                        crate::explain::fused(&spec.to_string(), &names, k, &fused, &hits, micros)?
+                    }
+                    false => Vec::new(),
+                };
                 (hits.into_iter().map(|h| (h.item, h.score)).collect(), plan)
             }
         };
         if explain {
             return Ok(Output::Rows {
                 columns: vec!["plan".into()],
-                rows: plan,
+                rows: plan
+                    .into_iter()
+                    .map(|line| vec![Value::Text(line)])
+                    .collect(),
             });
         }
         let rows = scored
@@ -302,6 +286,22 @@ impl Database {
             .collect::<Result<_>>()?;
         Ok(Output::Rows { columns, rows })
     }
+}
+
+/// `NORMALIZE CALIBRATED`: every queried column's measured span, or an error naming a
+/// column that has none.
+fn calibrated(snap: &CollectionSnapshot, terms: &[&Nearest]) -> Result<Normalization> {
+    let mut spans = Vec::with_capacity(terms.len());
+    for term in terms {
+        spans.push(snap.distance_span(&term.column)?.ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "column {} has no measured distance span for NORMALIZE CALIBRATED \
+                 (spans are measured when an index is built on a segment of 1,000 rows or more)",
+                term.column
+            ))
+        })?);
+    }
+    Ok(Normalization::Calibrated(spans))
 }
 
 fn parse_metric(name: &str) -> Result<Metric> {

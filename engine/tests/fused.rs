@@ -99,10 +99,25 @@ fn second_on_both_columns_first_on_neither_is_found_and_explained() {
     let parts: Vec<_> = hits[0].parts.iter().map(|p| p.unwrap()).collect();
     assert_eq!((parts[0].rank, parts[1].rank), (2, 2));
     assert!((hits[0].score - (parts[0].contribution + parts[1].contribution)).abs() < 1e-6);
-    assert_eq!(explain.normalization, Normalization::Fixed(vec![2.0, 2.0]));
+    // Both columns are indexed over 1,500 rows: their measured spans set the scores.
+    let Normalization::Calibrated(spans) = &explain.normalization else {
+        panic!("{:?}", explain.normalization);
+    };
+    for (span, column) in spans.iter().zip(["a", "b"]) {
+        assert_eq!(Some(*span), snap.distance_span(column).unwrap());
+        assert!(
+            0.0 <= span.near && span.near < span.far && span.far <= 2.0,
+            "{span:?}"
+        );
+    }
     assert_eq!(explain.columns.len(), 2);
     assert!(explain.union >= 3 && explain.columns.iter().all(|e| e.candidates == 40));
-    let segment_strategy = explain.columns[0].stats.parts[0].1;
+    let segment = explain.columns[0].stats.parts[0];
+    assert!(
+        segment.visited >= 40 && segment.visited < segment.rows,
+        "the graph compares some rows, not all: {segment}"
+    );
+    let segment_strategy = segment.strategy;
     assert!(
         matches!(segment_strategy, Strategy::Hnsw { .. }),
         "{explain:?}"
@@ -115,14 +130,30 @@ fn with_every_item_a_candidate_fusion_equals_brute_force() {
     let db = open(dir.path());
     let snap = db.snapshot().collection("c").unwrap();
     let (qa, qb) = (vector(7, 9), vector(8, 9));
-    for (fusion, missing) in [
-        (Fusion::Weighted(vec![0.7, 0.3]), Missing::Skip),
-        (Fusion::Avg, Missing::ScorePresent),
-        (Fusion::Min, Missing::Skip),
-    ] {
+    let spans = [
+        snap.distance_span("a").unwrap().unwrap(),
+        snap.distance_span("b").unwrap().unwrap(),
+    ];
+    let cases = [
+        (Fusion::Weighted(vec![0.7, 0.3]), Missing::Skip, true),
+        (Fusion::Avg, Missing::ScorePresent, true),
+        (Fusion::Min, Missing::Skip, true),
+        (Fusion::Weighted(vec![0.7, 0.3]), Missing::Skip, false),
+        (Fusion::Min, Missing::Skip, false),
+    ];
+    for (fusion, missing, calibrated) in cases {
+        // The score of cosine distance `d` on column `c`, as the normalization says.
+        let normalized = |c: usize, d: f32| match calibrated {
+            true => (spans[c].far - d) / (spans[c].far - spans[c].near),
+            false => 1.0 - d / 2.0,
+        };
         let mut query = FusedQuery::new(fusion.clone())
             .column("a", &qa)
             .column("b", &qb);
+        query.normalization = Some(match calibrated {
+            true => Normalization::Calibrated(spans.to_vec()),
+            false => Normalization::Fixed(vec![2.0, 2.0]),
+        });
         query.missing = missing;
         query.candidates = Some(1500);
         query.options = SearchOptions::default().exact(true);
@@ -131,11 +162,11 @@ fn with_every_item_a_candidate_fusion_equals_brute_force() {
         let mut all: Vec<(f32, String)> = snap
             .scan()
             .filter_map(|item| {
-                let sa = 1.0 - cosine(&qa, item.vector("a").unwrap().unwrap()) / 2.0;
+                let sa = normalized(0, cosine(&qa, item.vector("a").unwrap().unwrap()));
                 let sb = item
                     .vector("b")
                     .unwrap()
-                    .map(|b| 1.0 - cosine(&qb, b) / 2.0);
+                    .map(|b| normalized(1, cosine(&qb, b)));
                 let score = match (&fusion, sb) {
                     (Fusion::Weighted(w), Some(sb)) => w[0] * sa + w[1] * sb,
                     (Fusion::Avg, Some(sb)) => (sa + sb) / 2.0,
@@ -152,7 +183,7 @@ fn with_every_item_a_candidate_fusion_equals_brute_force() {
             .iter()
             .map(|h| h.item.id().unwrap().to_string())
             .collect();
-        assert_eq!(got, want, "{fusion:?}");
+        assert_eq!(got, want, "{fusion:?} calibrated: {calibrated}");
     }
 }
 
@@ -193,4 +224,36 @@ fn filters_hold_and_bad_queries_are_refused() {
             "{err:?}"
         );
     }
+}
+
+#[test]
+fn without_measured_spans_cosine_falls_back_to_fixed_and_l2_to_min_max() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    let schema = Schema::builder()
+        .vector("a", DIM as u32, Metric::Cosine)
+        .vector("b", DIM as u32, Metric::Cosine)
+        .vector("l", DIM as u32, Metric::L2)
+        .build()
+        .unwrap();
+    let c = db.create_collection("c", schema).unwrap();
+    let mut batch = WriteBatch::new();
+    for i in 0..50 {
+        batch.insert(
+            Item::new(format!("i{i:03}"))
+                .set("a", vector(i, 1))
+                .set("b", vector(i, 2))
+                .set("l", vector(i, 3)),
+        );
+    }
+    c.commit(batch).unwrap();
+    let snap = c.snapshot().unwrap();
+    assert_eq!(snap.distance_span("a").unwrap(), None, "memtable only");
+    let q = vector(1, 1);
+    let cosine_only = FusedQuery::new(Fusion::Avg).column("a", &q).column("b", &q);
+    let (_, explain) = snap.fused_search(&cosine_only, 5, None).unwrap();
+    assert_eq!(explain.normalization, Normalization::Fixed(vec![2.0, 2.0]));
+    let with_l2 = FusedQuery::new(Fusion::Avg).column("a", &q).column("l", &q);
+    let (_, explain) = snap.fused_search(&with_l2, 5, None).unwrap();
+    assert_eq!(explain.normalization, Normalization::MinMax);
 }

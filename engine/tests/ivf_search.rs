@@ -64,7 +64,22 @@ fn measure(c: &quiver::Collection, options: &SearchOptions) -> (f64, Vec<Strateg
             .unwrap();
         let (got, exact) = (ids(&got), ids(&exact));
         total += got.iter().filter(|x| exact.contains(x)).count() as f64 / 10.0;
-        strategies.extend(stats.parts.iter().map(|p| p.1));
+        strategies.extend(stats.parts.iter().map(|p| p.strategy));
+        for p in &stats.parts {
+            // EXPLAIN's count: IVF-PQ scans some lists' codes plus the refined
+            // candidates, never more codes than the segment's rows (deleted ones are
+            // still coded: at most one here); an exact scan compares every live row.
+            match p.strategy {
+                Strategy::IvfPq { refine, .. } => {
+                    assert!(
+                        p.visited > 10 && p.visited <= p.rows + 1 + 10 * refine,
+                        "{p}"
+                    )
+                }
+                Strategy::Exact => assert_eq!(p.visited, p.rows, "{p}"),
+                Strategy::Hnsw { .. } => {}
+            }
+        }
     }
     (total / 30.0, strategies)
 }

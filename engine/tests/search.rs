@@ -92,7 +92,7 @@ fn hnsw_search_matches_exact_and_survives_reopen() {
             stats
                 .parts
                 .iter()
-                .any(|p| matches!(p.1, Strategy::Hnsw { .. })),
+                .any(|p| matches!(p.strategy, Strategy::Hnsw { .. })),
             "{stats:?}"
         );
         assert_eq!(approx.len(), 10);
@@ -145,7 +145,7 @@ fn filtered_search_returns_k_rows_at_one_percent_selectivity() {
         assert_eq!(hits.len(), 10, "k rows come back when k rows pass");
         assert!(hits.iter().all(|h| keep(&h.item)));
         assert!(
-            stats.parts.iter().all(|p| p.1 == Strategy::Exact),
+            stats.parts.iter().all(|p| p.strategy == Strategy::Exact),
             "1 % selectivity scans exactly: {stats:?}"
         );
         let (truth, _) = snap
@@ -171,7 +171,7 @@ fn filtered_search_returns_k_rows_at_one_percent_selectivity() {
         stats
             .parts
             .iter()
-            .any(|p| matches!(p.1, Strategy::Hnsw { .. }))
+            .any(|p| matches!(p.strategy, Strategy::Hnsw { .. }))
     );
 }
 

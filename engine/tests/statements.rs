@@ -211,3 +211,77 @@ fn copy_loads_json_lines_and_vector_files_all_or_nothing() {
         .is_err()
     );
 }
+
+#[test]
+fn fuse_options_and_explain_say_what_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    setup(&db);
+    let ids = |out: &Output| -> Vec<String> {
+        rows(out)
+            .iter()
+            .map(|r| match &r[0] {
+                Value::Text(s) => s.clone(),
+                v => panic!("{v:?}"),
+            })
+            .collect()
+    };
+    let fused = |options: &str| {
+        format!(
+            "SELECT id FROM products ORDER BY FUSE(AVG{options}, text_vec <-> [0.6, 0.6, 0.1], image_vec <-> [0, 1, 0]) LIMIT 10"
+        )
+    };
+    // p4 has no image: left out by default and by MISSING SKIP, scored on its text
+    // column alone with MISSING PARTIAL (where it is the best text match).
+    let skip = run(&db, &fused(""));
+    assert!(!ids(&skip[0]).contains(&"p4".to_string()));
+    assert_eq!(ids(&run(&db, &fused(" MISSING SKIP"))[0]), ids(&skip[0]));
+    let partial = run(&db, &fused(" NORMALIZE MINMAX MISSING PARTIAL"));
+    assert!(ids(&partial[0]).contains(&"p4".to_string()), "{partial:?}");
+    // Four items have no index, hence no measured span.
+    let err = db
+        .run(&parse_script(&fused(" NORMALIZE CALIBRATED")).unwrap()[0])
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no measured distance span"),
+        "{err}"
+    );
+
+    let plan = |sql: &str| -> Vec<String> {
+        rows(&run(&db, sql)[0])
+            .iter()
+            .map(|r| match &r[0] {
+                Value::Text(s) => s.clone(),
+                v => panic!("{v:?}"),
+            })
+            .collect()
+    };
+    let single = plan(
+        "EXPLAIN SELECT id FROM products WHERE category = 'shoes' ORDER BY text_vec <-> [1, 0, 0] LIMIT 2",
+    );
+    assert!(
+        single[0].starts_with("nearest 2 on text_vec: "),
+        "{single:?}"
+    );
+    assert!(
+        single[1].starts_with("  memtable: exact scan, filter first, passing rows scanned, 2 rows, 2 vectors compared, "),
+        "{single:?}"
+    );
+    assert!(
+        single[2].starts_with("result 1: p1 text_vec distance 0.0000"),
+        "{single:?}"
+    );
+    let fused_plan = plan(&format!("EXPLAIN {}", fused(" NORMALIZE ZSCORE")));
+    let text = fused_plan.join("\n");
+    for needle in [
+        "FUSE(AVG) top 10 over text_vec, image_vec: ",
+        "column text_vec: 4 candidates, ",
+        "column image_vec: 3 candidates, ",
+        "union: 4 items; exact re-scoring: 0 distances read from the columns, ",
+        "fusion: normalization z-score over the candidates, ",
+        "result 1: ",
+        "text_vec distance ",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+}

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use crate::flat::{Hit, exact_top_k};
 use crate::ivf::kmeans::{SplitMix, sample_indices};
+use crate::kernels::distance_fn;
 use crate::source::VectorSource;
 
 /// Neighbours per calibration query (recall@10).
@@ -24,10 +25,48 @@ pub const EF_POINTS: [u32; 12] = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384
 /// run.py's `NPROBE_SWEEP`: the IVF curve's points (those up to nlist).
 pub const NPROBE_POINTS: [u32; 13] = [1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256];
 
-/// Measured `(parameter, recall@10)` points, parameters ascending.
+/// Measured `(parameter, recall@10)` points, parameters ascending, and the column's
+/// typical distances measured on the same sample.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Calibration {
     pub points: Vec<(u32, f32)>,
+    /// `None` when read back from [`Calibration::to_words`] (stored apart).
+    pub span: Option<DistanceSpan>,
+}
+
+/// A column's typical distances, the scale of its fused scores: `near` is the mean
+/// distance from a sample row to its nearest other row, `far` the mean distance
+/// between two sample rows (a random pair). A fused query scores a distance `d` as
+/// `(far - d) / (far - near)`: about 1 for a true near neighbour, about 0 for an
+/// unrelated item, on every query and every column whatever its metric or spread.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DistanceSpan {
+    pub near: f32,
+    pub far: f32,
+}
+
+impl DistanceSpan {
+    /// Finite, with `far > near` (so the score's denominator is positive).
+    pub fn is_valid(&self) -> bool {
+        self.near.is_finite() && self.far.is_finite() && self.far > self.near
+    }
+
+    /// As stored in a segment: `[near bits, far bits]`.
+    pub fn to_words(&self) -> [u32; 2] {
+        [self.near.to_bits(), self.far.to_bits()]
+    }
+
+    /// Reads [`DistanceSpan::to_words`]; `None` unless two words of a valid span.
+    pub fn from_words(words: &[u32]) -> Option<DistanceSpan> {
+        let [near, far] = words else {
+            return None;
+        };
+        let span = DistanceSpan {
+            near: f32::from_bits(*near),
+            far: f32::from_bits(*far),
+        };
+        span.is_valid().then_some(span)
+    }
 }
 
 /// One search at a parameter: `(query, k, parameter, held_out) -> hits`, answering as
@@ -85,14 +124,19 @@ impl Calibration {
         if sample.is_empty() || params.is_empty() {
             return None;
         }
-        // Per query: the truth, then a hit count per parameter.
-        let counts: Vec<Vec<usize>> = sample
-            .par_iter()
+        let distance = distance_fn(metric);
+        let vectors: Vec<(RowId, &[f32])> = sample
+            .iter()
             .filter_map(|&me| Some((me, source.get(me)?)))
-            .map(|(me, q)| {
+            .collect();
+        // Per query: a hit count per parameter, the nearest other row's distance, and
+        // the mean distance to the other sample rows.
+        let measured: Vec<(Vec<usize>, f32, f64)> = vectors
+            .par_iter()
+            .map(|&(me, q)| {
                 let others = |r: RowId| r != me;
                 let truth = exact_top_k(source, metric, q, CALIBRATION_K, &others);
-                params
+                let counts = params
                     .iter()
                     .map(|&p| {
                         let got = search(q, CALIBRATION_K, p, me);
@@ -101,9 +145,23 @@ impl Calibration {
                             .filter(|h| truth.iter().any(|t| t.row == h.row))
                             .count()
                     })
-                    .collect()
+                    .collect();
+                let nearest = truth.first().map_or(f32::NAN, |t| t.distance);
+                let pairs: f64 = vectors
+                    .iter()
+                    .filter(|(other, _)| *other != me)
+                    .map(|(_, v)| distance(q, v) as f64)
+                    .sum();
+                (counts, nearest, pairs / (vectors.len() - 1).max(1) as f64)
             })
             .collect();
+        let n = measured.len() as f64;
+        let span = DistanceSpan {
+            near: (measured.iter().map(|m| m.1 as f64).sum::<f64>() / n) as f32,
+            far: (measured.iter().map(|m| m.2).sum::<f64>() / n) as f32,
+        };
+        let span = span.is_valid().then_some(span);
+        let counts: Vec<Vec<usize>> = measured.into_iter().map(|m| m.0).collect();
         if counts.is_empty() {
             return None;
         }
@@ -113,7 +171,7 @@ impl Calibration {
             .enumerate()
             .map(|(i, &p)| (p, counts.iter().map(|c| c[i]).sum::<usize>() as f32 / total))
             .collect();
-        Some(Calibration { points })
+        Some(Calibration { points, span })
     }
 
     /// The smallest parameter whose recall reaches `target`, interpolated between the
@@ -163,7 +221,7 @@ impl Calibration {
             .collect();
         let ascending = points.windows(2).all(|w| w[0].0 < w[1].0);
         let sane = points.iter().all(|&(_, r)| (0.0..=1.0).contains(&r));
-        (ascending && sane).then_some(Calibration { points })
+        (ascending && sane).then_some(Calibration { points, span: None })
     }
 }
 
@@ -178,6 +236,7 @@ mod tests {
     fn pick_interpolates_and_refuses_the_unreachable() {
         let c = Calibration {
             points: vec![(10, 0.5), (20, 0.8), (40, 0.9), (80, 0.85), (160, 0.97)],
+            span: None,
         };
         assert_eq!(c.pick(0.3), Some(10));
         assert_eq!(c.pick(0.8), Some(20));
@@ -224,8 +283,12 @@ mod tests {
         let ef = curve.pick(target).unwrap();
         let queries: Vec<f32> = (0..200 * dim).map(|_| rng.unit() as f32).collect();
         let mut hits = 0;
-        for q in queries.chunks_exact(dim) {
+        let (mut nearest, mut random) = (0f64, 0f64);
+        for (i, q) in queries.chunks_exact(dim).enumerate() {
             let truth = exact_top_k(&source, Metric::L2, q, 10, &|_| true);
+            nearest += truth[0].distance as f64 / 200.0;
+            let other = source.get(RowId(i as u32 * 7)).unwrap();
+            random += crate::distance(Metric::L2, q, other) as f64 / 200.0;
             let got = index.search(&source, q, 10, ef as usize);
             hits += got
                 .iter()
@@ -236,6 +299,21 @@ mod tests {
         assert!(
             (achieved - target).abs() < 0.05,
             "target {target} achieved {achieved} at ef {ef}"
+        );
+        // The span measured on the held-out sample matches fresh queries' distances.
+        let span = curve.span.unwrap();
+        assert!(
+            (span.near as f64 / nearest - 1.0).abs() < 0.15,
+            "{span:?} vs mean 1-NN distance {nearest}"
+        );
+        assert!(
+            (span.far as f64 / random - 1.0).abs() < 0.15,
+            "{span:?} vs mean random-pair distance {random}"
+        );
+        assert_eq!(DistanceSpan::from_words(&span.to_words()), Some(span));
+        assert_eq!(
+            DistanceSpan::from_words(&[2.0f32.to_bits(), 1.0f32.to_bits()]),
+            None
         );
         let tiny = SliceSource::new(&data[..100 * dim], dim).unwrap();
         let (_, none, _) = Hnsw::build_calibrated(

@@ -25,7 +25,8 @@ use crate::kernels::distance_fn;
 use crate::progress::Progress;
 use crate::source::VectorSource;
 
-/// k-nearest-neighbour search on any graph view (e.g. one mapped from a segment).
+/// k-nearest-neighbour search on any graph view (e.g. one mapped from a segment), and
+/// how many distances it computed.
 pub fn search_graph<S: VectorSource + ?Sized>(
     graph: &GraphView<'_>,
     source: &S,
@@ -34,7 +35,7 @@ pub fn search_graph<S: VectorSource + ?Sized>(
     k: usize,
     ef: usize,
     keep: &dyn Fn(RowId) -> bool,
-) -> Vec<Hit> {
+) -> (Vec<Hit>, usize) {
     search::knn(graph, source, distance_fn(metric), query, k, ef, keep)
 }
 
@@ -120,7 +121,7 @@ impl Hnsw {
                 let started = Instant::now();
                 let view = partial.view();
                 let search = |q: &[f32], k: usize, ef: u32, held_out: RowId| {
-                    search_graph(&view, source, metric, q, k, ef as usize, &|r| r != held_out)
+                    search_graph(&view, source, metric, q, k, ef as usize, &|r| r != held_out).0
                 };
                 curve = Calibration::measure_on(source, metric, ef_points, &sample, &search);
                 spent = started.elapsed();
@@ -161,6 +162,7 @@ impl Hnsw {
             ef,
             keep,
         )
+        .0
     }
 
     /// As [`Hnsw::search`], traversing with 8-bit codes and re-ranking the `ef` best

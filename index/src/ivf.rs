@@ -26,7 +26,7 @@ use crate::hnsw::{GraphView, HnswGraph};
 
 pub use build::IvfPqParams;
 pub use pq::{KSUB, PqView, ProductQuantizer};
-pub use search::IvfSearch;
+pub use search::{IvfSearch, IvfStats};
 
 /// Below this many lists the coarse quantizer is scanned exactly; from here on an
 /// HNSW graph over the centroids finds the lists to probe.

@@ -19,7 +19,7 @@ pub mod sq8;
 pub use calibration::Calibration;
 pub use flat::{Hit, exact_top_k};
 pub use hnsw::{Hnsw, HnswParams};
-pub use ivf::{IvfPq, IvfPqParams, IvfPqView, IvfSearch};
+pub use ivf::{IvfPq, IvfPqParams, IvfPqView, IvfSearch, IvfStats};
 pub use kernels::{DistanceFn, distance, distance_fn, score};
 pub use progress::{Progress, ProgressNow};
 pub use source::{SliceSource, VectorSource};

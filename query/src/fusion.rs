@@ -4,13 +4,17 @@
 //! and a fusion rule combines them. Everything each result is made of (raw distance,
 //! normalized score, rank, contribution per column) is kept for EXPLAIN.
 //!
-//! Default normalization: [`Normalization::Fixed`] from the column's metric (cosine
-//! distance in [0, 2] → `1 - d/2`; dot/L2 through a per-column scale). It maps a given
-//! distance to the same score on every query, so a weight means the same thing on every
-//! query; min-max and z-score re-scale per query (the best candidate is always 1), which
-//! makes `WEIGHTED(0.7, 0.3)` trade different amounts of distance from query to query.
+//! Normalizations that fix a distance's score in advance ([`Normalization::Calibrated`]
+//! from each column's measured typical distances, [`Normalization::Fixed`] from a
+//! metric's span, e.g. cosine's [0, 2]) map a given distance to the same score on every
+//! query, so a weight means the same thing on every query; min-max and z-score
+//! re-scale per query (the best candidate is always 1), which makes
+//! `WEIGHTED(0.7, 0.3)` trade different amounts of distance from query to query. The
+//! engine picks the default (`quiver::default_normalization`).
 
 use std::collections::HashMap;
+
+pub use quiver_index::calibration::DistanceSpan;
 use std::hash::Hash;
 
 /// How per-column scores combine.
@@ -39,6 +43,9 @@ pub enum Normalization {
     ZScore,
     /// `1 - distance / scale` with a per-column scale fixed in advance (2 for cosine).
     Fixed(Vec<f32>),
+    /// `(far - distance) / (far - near)` with each column's typical distances measured
+    /// when its index was built ([`DistanceSpan`]).
+    Calibrated(Vec<DistanceSpan>),
 }
 
 /// What happens to an item that has no value on a queried column.
@@ -171,6 +178,13 @@ fn check(
             "fixed normalization needs {columns} positive scales, got {scales:?}"
         )));
     }
+    if let Normalization::Calibrated(spans) = normalization
+        && (spans.len() != columns || spans.iter().any(|s| !s.is_valid()))
+    {
+        return Err(FusionError(format!(
+            "calibrated normalization needs {columns} spans with far > near, got {spans:?}"
+        )));
+    }
     Ok(())
 }
 
@@ -182,6 +196,10 @@ fn normalizer(c: usize, present: &[(usize, f32)], how: &Normalization) -> Box<dy
         Normalization::Fixed(scales) => {
             let scale = scales[c];
             Box::new(move |d| 1.0 - d / scale)
+        }
+        Normalization::Calibrated(spans) => {
+            let DistanceSpan { near, far } = spans[c];
+            Box::new(move |d| (far - d) / (far - near))
         }
         Normalization::MinMax => {
             let lo = scores.iter().copied().fold(f32::INFINITY, f32::min);

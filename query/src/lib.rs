@@ -13,4 +13,6 @@
 pub mod fusion;
 pub mod sql;
 
-pub use fusion::{ColumnPart, Fused, Fusion, FusionError, Missing, Normalization, fuse};
+pub use fusion::{
+    ColumnPart, DistanceSpan, Fused, Fusion, FusionError, Missing, Normalization, fuse,
+};

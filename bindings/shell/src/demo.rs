@@ -123,14 +123,7 @@ fn print_hits(hits: &[SearchHit<'_>]) -> anyhow::Result<()> {
 }
 
 fn plan(stats: &SearchStats) -> String {
-    let parts: Vec<String> = stats
-        .parts
-        .iter()
-        .map(|(segment, strategy, rows)| {
-            let place = segment.map_or("memtable".to_string(), |s| format!("segment {s}"));
-            format!("{place}: {strategy:?} over {rows} rows")
-        })
-        .collect();
+    let parts: Vec<String> = stats.parts.iter().map(|part| part.to_string()).collect();
     parts.join("; ")
 }
 

@@ -1,6 +1,8 @@
 //! Layer search, shared by insertion (over locked lists) and queries (over flat
 //! arrays): a best-first beam of width `ef` with a visited set.
 
+use std::cell::Cell;
+
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
@@ -199,7 +201,8 @@ pub fn search_layer<L: Links, D: NodeDistance, K: Fn(RowId) -> bool + ?Sized>(
     results.into_sorted_vec()
 }
 
-/// k-nearest-neighbour query on a finished graph.
+/// k-nearest-neighbour query on a finished graph, and how many distances it computed
+/// (for EXPLAIN; counting costs one register add per distance).
 pub fn knn<S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?Sized>(
     graph: &GraphView<'_>,
     source: &S,
@@ -208,16 +211,30 @@ pub fn knn<S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?Sized>(
     k: usize,
     ef: usize,
     keep: &K,
-) -> Vec<Hit> {
+) -> (Vec<Hit>, usize) {
     if query.len() != source.dim() {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
-    let scorer = F32Query {
-        source,
-        dist,
-        query,
+    let scorer = Counted {
+        inner: F32Query {
+            source,
+            dist,
+            query,
+        },
+        count: Cell::new(0),
     };
-    beam(graph, &scorer, ef.max(k), keep)
+    let hits = knn_by(graph, &scorer, k, ef, keep);
+    (hits, scorer.count.get())
+}
+
+fn knn_by<D: NodeDistance, K: Fn(RowId) -> bool + ?Sized>(
+    graph: &GraphView<'_>,
+    scorer: &D,
+    k: usize,
+    ef: usize,
+    keep: &K,
+) -> Vec<Hit> {
+    beam(graph, scorer, ef.max(k), keep)
         .into_iter()
         .take(k)
         .map(|s| Hit {
@@ -225,6 +242,24 @@ pub fn knn<S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?Sized>(
             distance: s.distance,
         })
         .collect()
+}
+
+/// A scorer that counts its distance computations.
+struct Counted<D> {
+    inner: D,
+    count: Cell<usize>,
+}
+
+impl<D: NodeDistance> NodeDistance for Counted<D> {
+    #[inline]
+    fn distance(&self, node: u32) -> f32 {
+        self.count.set(self.count.get() + 1);
+        self.inner.distance(node)
+    }
+    #[inline]
+    fn prefetch(&self, node: u32) {
+        self.inner.prefetch(node);
+    }
 }
 
 /// Descends from the entry point and runs the level-0 beam of width `ef`: up to `ef`

@@ -33,6 +33,17 @@ pub struct IvfSearch {
     pub refine: usize,
 }
 
+/// What one IVF-PQ search did (for EXPLAIN).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IvfStats {
+    /// Lists probed.
+    pub lists: usize,
+    /// PQ codes scored in those lists.
+    pub codes: usize,
+    /// Candidates re-scored exactly from the raw vectors.
+    pub refined: usize,
+}
+
 /// A probed list and the query's coarse term for it: `|q - c|²` for L2, `<q, c>`
 /// otherwise.
 #[derive(Clone, Copy, Debug)]
@@ -53,8 +64,21 @@ impl IvfPqView<'_> {
         params: &IvfSearch,
         keep: &dyn Fn(RowId) -> bool,
     ) -> Vec<Hit> {
+        self.search_with_stats(source, query, k, params, keep).0
+    }
+
+    /// As [`IvfPqView::search`], also saying how much it scanned.
+    pub fn search_with_stats<S: VectorSource + ?Sized>(
+        &self,
+        source: &S,
+        query: &[f32],
+        k: usize,
+        params: &IvfSearch,
+        keep: &dyn Fn(RowId) -> bool,
+    ) -> (Vec<Hit>, IvfStats) {
+        let mut stats = IvfStats::default();
         if query.len() != self.dim || k == 0 || self.nlist == 0 {
-            return Vec::new();
+            return (Vec::new(), stats);
         }
         let prepared;
         let q: &[f32] = if self.metric == Metric::Cosine {
@@ -66,10 +90,18 @@ impl IvfPqView<'_> {
         let refine = params.refine.max(1);
         let keep_n = k.saturating_mul(refine);
         let probes = self.probe(q, params.nprobe.clamp(1, self.nlist));
+        stats.lists = probes.len();
+        stats.codes = probes
+            .iter()
+            .map(|p| {
+                (self.offsets[p.list + 1] as usize).saturating_sub(self.offsets[p.list] as usize)
+            })
+            .sum();
         let candidates = self.scan(q, &probes, keep_n, keep);
         if refine == 1 {
-            return candidates;
+            return (candidates, stats);
         }
+        stats.refined = candidates.len();
         // Start loading every candidate's raw vector before the first distance: they
         // are random rows, each a cache miss.
         for h in &candidates {
@@ -89,7 +121,7 @@ impl IvfPqView<'_> {
             .collect();
         exact.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
         exact.truncate(k);
-        exact
+        (exact, stats)
     }
 
     /// The `nprobe` lists nearest the (prepared) query, by their probing vectors
@@ -129,7 +161,7 @@ impl IvfPqView<'_> {
         if let Some(graph) = graph {
             let vectors = SliceSource::new(by, self.dim).expect("checked shape");
             let ef = (2 * nprobe).max(COARSE_MIN_EF);
-            let hits = search_graph(graph, &vectors, metric, q, nprobe, ef, &|_| true);
+            let (hits, _) = search_graph(graph, &vectors, metric, q, nprobe, ef, &|_| true);
             // A damaged graph may find fewer lists: fall back to the exact scan then.
             if hits.len() == nprobe {
                 return hits

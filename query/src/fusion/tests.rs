@@ -107,6 +107,14 @@ fn bad_parameters_are_refused() {
         (Fusion::Weighted(vec![1.0, -1.0]), Normalization::None, 2),
         (Fusion::Rrf { k: -1.0 }, Normalization::None, 1),
         (Fusion::Avg, Normalization::Fixed(vec![0.0]), 1),
+        (
+            Fusion::Avg,
+            Normalization::Calibrated(vec![DistanceSpan {
+                near: 1.0,
+                far: 0.5,
+            }]),
+            1,
+        ),
         (Fusion::Avg, Normalization::None, 0),
     ];
     for (fusion, norm, columns) in bad {
@@ -163,6 +171,41 @@ proptest! {
                 let keys = |v: &[Fused<u32>]| v.iter().map(|f| f.key).collect::<Vec<_>>();
                 prop_assert_eq!(keys(&got), keys(&brute), "c = {}", c);
             }
+        }
+    }
+}
+
+#[test]
+fn calibrated_scores_put_near_at_one_and_far_at_zero_per_column() {
+    // Column 0 spreads over [0.2, 0.8], column 1 over [0.02, 0.08]: after calibration
+    // the same relative place scores the same on both.
+    let spans = vec![
+        DistanceSpan {
+            near: 0.2,
+            far: 0.8,
+        },
+        DistanceSpan {
+            near: 0.02,
+            far: 0.08,
+        },
+    ];
+    let d = |c: usize, key: u32| -> Option<f32> {
+        let [a, b] = [[0.2, 0.02], [0.5, 0.05], [0.8, 0.08]][key as usize];
+        Some(if c == 0 { a } else { b })
+    };
+    let got = fuse(
+        &[0, 1, 2],
+        2,
+        &d,
+        &Fusion::Avg,
+        &Normalization::Calibrated(spans),
+        Missing::Skip,
+        3,
+    )
+    .unwrap();
+    for (f, want) in got.iter().zip([1.0, 0.5, 0.0]) {
+        for part in f.parts.iter().flatten() {
+            assert!((part.normalized - want).abs() < 1e-5, "{f:?}");
         }
     }
 }

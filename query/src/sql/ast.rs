@@ -82,7 +82,56 @@ pub enum Projection {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Order {
     Distance(Nearest),
-    Fuse(FusionSpec, Vec<Nearest>),
+    Fuse(FusionSpec, Vec<Nearest>, FuseOptions),
+}
+
+/// `NORMALIZE ...` and `MISSING ...` inside `FUSE(...)`; `None` = the engine's default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FuseOptions {
+    pub normalize: Option<NormalizeSpec>,
+    pub missing: Option<MissingSpec>,
+}
+
+/// How each column's distances become scores before fusion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NormalizeSpec {
+    /// `NONE`: score = -distance.
+    None,
+    /// `MINMAX` over the query's candidates.
+    MinMax,
+    /// `ZSCORE` over the query's candidates.
+    ZScore,
+    /// `CALIBRATED`: each column's distance span measured when its index was built.
+    Calibrated,
+}
+
+/// What happens to an item without a value on a queried column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MissingSpec {
+    /// `SKIP`: the item is left out.
+    Skip,
+    /// `PARTIAL`: the item is scored on the columns it has.
+    Partial,
+}
+
+impl Display for FuseOptions {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if let Some(n) = self.normalize {
+            f.write_str(match n {
+                NormalizeSpec::None => " NORMALIZE NONE",
+                NormalizeSpec::MinMax => " NORMALIZE MINMAX",
+                NormalizeSpec::ZScore => " NORMALIZE ZSCORE",
+                NormalizeSpec::Calibrated => " NORMALIZE CALIBRATED",
+            })?;
+        }
+        if let Some(m) = self.missing {
+            f.write_str(match m {
+                MissingSpec::Skip => " MISSING SKIP",
+                MissingSpec::Partial => " MISSING PARTIAL",
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// `column <-> query`.
@@ -263,8 +312,8 @@ impl Display for Select {
         match &self.order {
             None => {}
             Some(Order::Distance(n)) => write!(f, " ORDER BY {n}")?,
-            Some(Order::Fuse(spec, ns)) => {
-                write!(f, " ORDER BY FUSE({spec}, ")?;
+            Some(Order::Fuse(spec, ns, options)) => {
+                write!(f, " ORDER BY FUSE({spec}{options}, ")?;
                 list(f, ns, |f, n| write!(f, "{n}"))?;
                 f.write_str(")")?;
             }

@@ -309,6 +309,7 @@ impl Parser {
         if self.eat_word("fuse") {
             self.punct(Tok::LParen, "'(' after FUSE")?;
             let spec = self.fusion()?;
+            let options = self.fuse_options()?;
             let mut nearest = Vec::new();
             while self.eat(&Tok::Comma) {
                 nearest.push(self.nearest()?);
@@ -317,9 +318,37 @@ impl Parser {
                 return Err(self.expected("',' and a 'column <-> vector' term"));
             }
             self.punct(Tok::RParen, "')' closing FUSE")?;
-            return Ok(Order::Fuse(spec, nearest));
+            return Ok(Order::Fuse(spec, nearest, options));
         }
         Ok(Order::Distance(self.nearest()?))
+    }
+
+    /// `[NORMALIZE (NONE | MINMAX | ZSCORE | CALIBRATED)] [MISSING (SKIP | PARTIAL)]`.
+    fn fuse_options(&mut self) -> Result<FuseOptions, ParseError> {
+        let mut options = FuseOptions::default();
+        if self.eat_word("normalize") {
+            let choices = [
+                ("none", NormalizeSpec::None),
+                ("minmax", NormalizeSpec::MinMax),
+                ("zscore", NormalizeSpec::ZScore),
+                ("calibrated", NormalizeSpec::Calibrated),
+            ];
+            let found = choices.into_iter().find(|(w, _)| self.eat_word(w));
+            options.normalize = Some(
+                found
+                    .ok_or_else(|| self.expected("NONE, MINMAX, ZSCORE or CALIBRATED"))?
+                    .1,
+            );
+        }
+        if self.eat_word("missing") {
+            let choices = [
+                ("skip", MissingSpec::Skip),
+                ("partial", MissingSpec::Partial),
+            ];
+            let found = choices.into_iter().find(|(w, _)| self.eat_word(w));
+            options.missing = Some(found.ok_or_else(|| self.expected("SKIP or PARTIAL"))?.1);
+        }
+        Ok(options)
     }
 
     fn fusion(&mut self) -> Result<FusionSpec, ParseError> {

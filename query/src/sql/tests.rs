@@ -34,7 +34,7 @@ fn every_statement_of_the_issue_parses_and_round_trips() {
     let Statement::Select(fused) = &all[10] else {
         panic!()
     };
-    let Some(Order::Fuse(FusionSpec::Rrf(k), terms)) = &fused.order else {
+    let Some(Order::Fuse(FusionSpec::Rrf(k), terms, _)) = &fused.order else {
         panic!()
     };
     assert_eq!(*k, 60.0);
@@ -211,7 +211,23 @@ fn select() -> impl Strategy<Value = Select> {
     ];
     let order = prop_oneof![
         nearest().prop_map(Order::Distance),
-        (fusion, prop::collection::vec(nearest(), 1..3)).prop_map(|(f, n)| Order::Fuse(f, n)),
+        (
+            fusion,
+            prop::collection::vec(nearest(), 1..3),
+            prop::option::of(prop_oneof![
+                Just(NormalizeSpec::None),
+                Just(NormalizeSpec::MinMax),
+                Just(NormalizeSpec::ZScore),
+                Just(NormalizeSpec::Calibrated),
+            ]),
+            prop::option::of(prop_oneof![
+                Just(MissingSpec::Skip),
+                Just(MissingSpec::Partial)
+            ]),
+        )
+            .prop_map(|(f, n, normalize, missing)| {
+                Order::Fuse(f, n, FuseOptions { normalize, missing })
+            }),
     ];
     (
         what,

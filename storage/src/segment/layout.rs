@@ -65,6 +65,10 @@ pub enum RegionKind {
     /// IVF-PQ, inner-product columns only: `f32[nlist * dim]` unit directions the
     /// lists are chosen by (the centroids of region 13 are then the lists' means).
     IvfDirections = 25,
+    /// The column's typical distances on the calibration sample: `f32` bits
+    /// `[near, far]` (mean nearest-other-row distance, mean random-pair distance),
+    /// the scale of its fused scores.
+    ColumnSpan = 26,
 }
 
 impl RegionKind {
@@ -95,6 +99,7 @@ impl RegionKind {
             23 => Self::IvfGraphUpper,
             24 => Self::IndexCalibration,
             25 => Self::IvfDirections,
+            26 => Self::ColumnSpan,
             _ => return None,
         })
     }

@@ -1,0 +1,118 @@
+//! EXPLAIN's rows: the plan stage by stage (per column: each part's strategy, filter
+//! mode, rows, vectors compared and time; then union, re-scoring and fusion), then one
+//! row per result with each column's raw distance, normalized score, rank and
+//! contribution to the fused score.
+
+use quiver_query::Normalization;
+use quiver_storage::Result;
+
+use crate::fused::{FusedExplain, FusedHit};
+use crate::search::{PartStats, SearchHit, SearchStats};
+
+pub(crate) fn ms(micros: u128) -> String {
+    format!("{:.3} ms", micros as f64 / 1e3)
+}
+
+fn part_line(p: &PartStats) -> String {
+    format!("  {p}")
+}
+
+/// How a normalization reads in a plan.
+pub fn describe_normalization(n: &Normalization) -> String {
+    match n {
+        Normalization::None => "none (score = -distance)".into(),
+        Normalization::MinMax => "min-max over the candidates".into(),
+        Normalization::ZScore => "z-score over the candidates".into(),
+        Normalization::Fixed(scales) => format!("fixed: 1 - distance / {scales:?}"),
+        Normalization::Calibrated(spans) => {
+            let spans: Vec<String> = spans
+                .iter()
+                .map(|s| format!("near {:.4} far {:.4}", s.near, s.far))
+                .collect();
+            format!(
+                "calibrated (far - distance) / (far - near), [{}]",
+                spans.join("; ")
+            )
+        }
+    }
+}
+
+/// The plan of a one-column nearest-neighbour search.
+pub fn single(
+    column: &str,
+    k: usize,
+    stats: &SearchStats,
+    hits: &[SearchHit<'_>],
+    micros: u128,
+) -> Result<Vec<String>> {
+    let mut lines = vec![format!("nearest {k} on {column}: {}", ms(micros))];
+    lines.extend(stats.parts.iter().map(part_line));
+    for (rank, h) in hits.iter().enumerate() {
+        lines.push(format!(
+            "result {}: {} {column} distance {:.4} score {:.4}",
+            rank + 1,
+            h.item.id()?,
+            h.distance,
+            h.score
+        ));
+    }
+    Ok(lines)
+}
+
+/// The plan of a fused search over `columns`.
+pub fn fused(
+    fusion: &str,
+    columns: &[&str],
+    k: usize,
+    explain: &FusedExplain,
+    hits: &[FusedHit<'_>],
+    micros: u128,
+) -> Result<Vec<String>> {
+    let mut lines = vec![format!(
+        "FUSE({fusion}) top {k} over {}: {}",
+        columns.join(", "),
+        ms(micros)
+    )];
+    for c in &explain.columns {
+        lines.push(format!(
+            "column {}: {} candidates, {}",
+            c.column,
+            c.candidates,
+            ms(c.micros)
+        ));
+        lines.extend(c.stats.parts.iter().map(part_line));
+    }
+    lines.push(format!(
+        "union: {} items; exact re-scoring: {} distances read from the columns, {}",
+        explain.union,
+        explain.rescored,
+        ms(explain.rescore_micros)
+    ));
+    lines.push(format!(
+        "fusion: normalization {}, {}",
+        describe_normalization(&explain.normalization),
+        ms(explain.fuse_micros)
+    ));
+    for (rank, h) in hits.iter().enumerate() {
+        let parts: Vec<String> = h
+            .parts
+            .iter()
+            .zip(columns)
+            .map(|(p, column)| match p {
+                Some(p) => format!(
+                    "{column} distance {:.4} score {:.4} rank {} +{:.4}",
+                    p.distance, p.normalized, p.rank, p.contribution
+                ),
+                None => format!("{column} none"),
+            })
+            .collect();
+        lines.push(format!(
+            "result {}: {} _score {:.4}: {}",
+            rank + 1,
+            h.item.id()?,
+            h.score,
+            parts.join("; ")
+        ));
+    }
+    Ok(lines)
+}
