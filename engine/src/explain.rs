@@ -93,6 +93,25 @@ pub fn fused(
         describe_normalization(&explain.normalization),
         ms(explain.fuse_micros)
     ));
+    let kth = hits.get(k.saturating_sub(1)).map(|h| h.score);
+    lines.push(match (explain.threshold, explain.proven, kth) {
+        (Some(t), Some(true), _) if t < -1e20 => format!(
+            "threshold: every item was a candidate; {} round(s)",
+            explain.rounds
+        ),
+        (Some(t), Some(true), Some(s)) => format!(
+            "threshold: k-th score {s:.4} >= {t:.4}, the best an unseen item could score: exact over what the column searches return; {} round(s)",
+            explain.rounds
+        ),
+        (Some(t), _, _) => format!(
+            "threshold: {t:.4} not reached after {} round(s) (candidates capped): an unseen item might rank higher",
+            explain.rounds
+        ),
+        (None, _, _) => format!(
+            "threshold: none (normalization per query, RRF, MISSING PARTIAL or quantized distances); {} round(s)",
+            explain.rounds
+        ),
+    });
     for (rank, h) in hits.iter().enumerate() {
         let parts: Vec<String> = h
             .parts

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use quiver_index::distance;
 use quiver_index::kernels::prefetch;
-use quiver_query::{ColumnPart, DistanceSpan, Fusion, Missing, Normalization, fuse};
+use quiver_query::{ColumnPart, DistanceSpan, Fusion, Missing, Normalization, fuse, threshold};
 use quiver_storage::row::check_vector;
 use quiver_storage::{Error, Metric, Result};
 
@@ -22,6 +22,10 @@ use crate::snapshot::{CollectionSnapshot, ItemRef};
 /// Candidates asked of each column: at least this many, and `CANDIDATE_FACTOR * k`.
 const MIN_CANDIDATES: usize = 40;
 const CANDIDATE_FACTOR: usize = 4;
+/// At most this many times the first candidate count after widening.
+const MAX_WIDENING: usize = 8;
+/// A threshold below this means every item was among the candidates.
+const UNBOUNDED: f32 = -1e20;
 
 /// A query over several vector columns.
 #[derive(Clone, Debug)]
@@ -88,6 +92,9 @@ fn exact_distances(strategy: Strategy) -> bool {
     }
 }
 
+/// A round's hits, what ran, and the columns' edge distances.
+type Round<'s> = (Vec<FusedHit<'s>>, FusedExplain, Option<Vec<f32>>);
+
 /// One fused result.
 #[derive(Clone, Debug)]
 pub struct FusedHit<'a> {
@@ -121,6 +128,14 @@ pub struct FusedExplain {
     pub rescore_micros: u128,
     /// Normalizing, fusing and taking the top k.
     pub fuse_micros: u128,
+    /// Rounds run: each widens every column's candidates twofold.
+    pub rounds: usize,
+    /// Fagin's threshold in the last round: the best fused score an item outside the
+    /// candidates could have (`None` where no bound holds; see `quiver_query::threshold`).
+    pub threshold: Option<f32>,
+    /// Whether the k-th score reached the threshold, i.e. the answer is the exact fused
+    /// top k over everything the column searches can return.
+    pub proven: Option<bool>,
 }
 
 impl CollectionSnapshot {
@@ -181,6 +196,45 @@ impl CollectionSnapshot {
             .unwrap_or((CANDIDATE_FACTOR * k).max(MIN_CANDIDATES))
             .max(k);
 
+        // Widen the candidates until Fagin's threshold proves that no item outside
+        // them can enter the top k (where a bound exists), up to MAX_WIDENING times
+        // the first count; an explicit candidate count is taken as given.
+        let cap = (per_column * MAX_WIDENING)
+            .min(self.count() as usize)
+            .max(per_column);
+        let mut per_column = per_column;
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            let (hits, mut explain, edges) =
+                self.fused_round(query, &metrics, &normalization, per_column, k, filter)?;
+            let tau =
+                edges.and_then(|e| threshold(&e, &query.fusion, &normalization, query.missing));
+            let proven = tau.map(|t| {
+                t < UNBOUNDED || (hits.len() >= k && hits.last().is_some_and(|h| h.score >= t))
+            });
+            explain.rounds = rounds;
+            explain.threshold = tau;
+            explain.proven = proven;
+            if query.candidates.is_some() || proven != Some(false) || per_column >= cap {
+                return Ok((hits, explain));
+            }
+            per_column = (per_column * 2).min(cap);
+        }
+    }
+
+    /// One round of the plan with `per_column` candidates per column: the hits, what
+    /// ran, and each column's edge distance (`None` when some column's distances were
+    /// not exact, so no threshold holds).
+    fn fused_round<'s>(
+        &'s self,
+        query: &FusedQuery<'_>,
+        metrics: &[Metric],
+        normalization: &Normalization,
+        per_column: usize,
+        k: usize,
+        filter: Option<&(dyn Fn(&ItemRef<'_>) -> bool + Sync)>,
+    ) -> Result<Round<'s>> {
         // 1. Candidates per column, searched in parallel on the rayon pool (each column
         // is its own index and memory; one query's wall time is then the slowest
         // column's, not their sum). 2. Their union (by id: ids are unique).
@@ -201,9 +255,23 @@ impl CollectionSnapshot {
         // IVF-PQ hits carry exact distances; quantized ones are recomputed below).
         let mut known: HashMap<(u32, usize), f32> = HashMap::new();
         let mut explain_columns = Vec::new();
+        let mut edges: Option<Vec<f32>> = Some(Vec::with_capacity(query.columns.len()));
         for (c, (&(name, _), result)) in query.columns.iter().zip(searched).enumerate() {
             let (hits, stats, micros) = result?;
             let exact_hits = stats.parts.iter().all(|p| exact_distances(p.strategy));
+            // The largest candidate distance bounds every item the column did not
+            // return; a column that returned fewer than asked returned every item.
+            let edge = match hits.last() {
+                Some(last) if hits.len() >= per_column => last.distance,
+                _ => f32::INFINITY,
+            };
+            edges = match (edges, exact_hits) {
+                (Some(mut e), true) => {
+                    e.push(edge);
+                    Some(e)
+                }
+                _ => None,
+            };
             for hit in &hits {
                 let id = hit.item.id()?;
                 let key = *seen.entry(id).or_insert_with(|| {
@@ -248,7 +316,7 @@ impl CollectionSnapshot {
             .map(|(key, row)| {
                 row.iter()
                     .zip(&query.columns)
-                    .zip(&metrics)
+                    .zip(metrics)
                     .enumerate()
                     .map(|(c, ((v, &(_, q)), &metric))| {
                         known
@@ -269,7 +337,7 @@ impl CollectionSnapshot {
             query.columns.len(),
             &lookup,
             &query.fusion,
-            &normalization,
+            normalization,
             query.missing,
             k,
         )
@@ -284,12 +352,15 @@ impl CollectionSnapshot {
             .collect();
         let explain = FusedExplain {
             columns: explain_columns,
-            normalization,
+            normalization: normalization.clone(),
             union: union.len(),
             rescored,
             rescore_micros,
             fuse_micros: started.elapsed().as_micros(),
+            rounds: 1,
+            threshold: None,
+            proven: None,
         };
-        Ok((hits, explain))
+        Ok((hits, explain, edges))
     }
 }

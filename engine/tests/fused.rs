@@ -184,6 +184,20 @@ fn with_every_item_a_candidate_fusion_equals_brute_force() {
             .map(|h| h.item.id().unwrap().to_string())
             .collect();
         assert_eq!(got, want, "{fusion:?} calibrated: {calibrated}");
+        // The default candidate count, widened until the threshold proves the answer
+        // (no bound exists when partial items are scored on fewer columns).
+        query.candidates = None;
+        let (hits, explain) = snap.fused_search(&query, 10, None).unwrap();
+        if missing == Missing::ScorePresent {
+            assert_eq!(explain.threshold, None);
+            continue;
+        }
+        assert_eq!(explain.proven, Some(true), "{explain:?}");
+        let got: Vec<String> = hits
+            .iter()
+            .map(|h| h.item.id().unwrap().to_string())
+            .collect();
+        assert_eq!(got, want, "{fusion:?} calibrated: {calibrated}, widened");
     }
 }
 

@@ -226,6 +226,45 @@ fn normalizer(c: usize, present: &[(usize, f32)], how: &Normalization) -> Box<dy
     }
 }
 
+/// Fagin's threshold: the highest fused score an item outside the candidate union can
+/// reach, when every column's search was exact over its candidates and `edge[c]` is
+/// the largest candidate distance on column `c` (`f32::INFINITY` when the column
+/// returned fewer candidates than asked, i.e. every item was seen). An outside item is
+/// at least `edge[c]` away on every column, and the fusion is monotone, so it scores
+/// at most the fusion of the edges. `None` where no such bound holds: per-query
+/// normalizations (min-max, z-score move with the candidate set), RRF (ranks are
+/// counted within the union), and `Missing::ScorePresent` (a partial item is fused over
+/// fewer columns).
+pub fn threshold(
+    edge: &[f32],
+    fusion: &Fusion,
+    normalization: &Normalization,
+    missing: Missing,
+) -> Option<f32> {
+    let fixed = matches!(
+        normalization,
+        Normalization::None | Normalization::Fixed(_) | Normalization::Calibrated(_)
+    );
+    if !fixed || matches!(fusion, Fusion::Rrf { .. }) || missing != Missing::Skip {
+        return None;
+    }
+    check(edge.len(), fusion, normalization).ok()?;
+    let mut row: Vec<Option<ColumnPart>> = edge
+        .iter()
+        .enumerate()
+        .map(|(c, &d)| {
+            Some(ColumnPart {
+                distance: d,
+                // Finite even for an infinite edge, so a zero weight gives 0, not NaN.
+                normalized: normalizer(c, &[], normalization)(d).max(-1e30),
+                rank: 1,
+                contribution: 0.0,
+            })
+        })
+        .collect();
+    Some(combine(&mut row, fusion))
+}
+
 /// Fills each present part's contribution and returns the fused score.
 fn combine(row: &mut [Option<ColumnPart>], fusion: &Fusion) -> f32 {
     let present = row.iter().flatten().count() as f32;

@@ -14,5 +14,5 @@ pub mod fusion;
 pub mod sql;
 
 pub use fusion::{
-    ColumnPart, DistanceSpan, Fused, Fusion, FusionError, Missing, Normalization, fuse,
+    ColumnPart, DistanceSpan, Fused, Fusion, FusionError, Missing, Normalization, fuse, threshold,
 };

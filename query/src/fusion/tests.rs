@@ -165,7 +165,7 @@ proptest! {
             // The threshold: a virtual item at the c-th best distance on every column.
             let worst_seen = |col: usize| top_c(&raw, col, c).last().map(|&key| raw[key as usize][col]).unwrap();
             let edge = [worst_seen(0), worst_seen(1)];
-            let tau = fuse(&[0u32], 2, &|col, _| Some(edge[col]), &fusion, &norm, Missing::Skip, 1).unwrap()[0].score;
+            let tau = threshold(&edge, &fusion, &norm, Missing::Skip).unwrap();
             let enough = c == n || (got.len() == k.min(n) && got[got.len() - 1].score > tau);
             if enough {
                 let keys = |v: &[Fused<u32>]| v.iter().map(|f| f.key).collect::<Vec<_>>();
@@ -208,4 +208,29 @@ fn calibrated_scores_put_near_at_one_and_far_at_zero_per_column() {
             assert!((part.normalized - want).abs() < 1e-5, "{f:?}");
         }
     }
+}
+
+#[test]
+fn threshold_exists_only_where_it_bounds_outside_items() {
+    let fixed = Normalization::Fixed(vec![2.0, 2.0]);
+    let w = Fusion::Weighted(vec![0.5, 0.5]);
+    let tau = threshold(&[0.4, 1.0], &w, &fixed, Missing::Skip).unwrap();
+    assert!((tau - (0.5 * 0.8 + 0.5 * 0.5)).abs() < 1e-6);
+    // A column that returned everything: nothing lies outside on it.
+    let zero = Fusion::Weighted(vec![1.0, 0.0]);
+    let open = threshold(&[0.4, f32::INFINITY], &zero, &fixed, Missing::Skip).unwrap();
+    assert!(open.is_finite() && (open - 0.8).abs() < 1e-6, "{open}");
+    assert!(threshold(&[0.4, f32::INFINITY], &w, &fixed, Missing::Skip).unwrap() < -1e20);
+    assert_eq!(
+        threshold(&[0.4, 1.0], &w, &Normalization::MinMax, Missing::Skip),
+        None
+    );
+    assert_eq!(
+        threshold(&[0.4, 1.0], &Fusion::Rrf { k: 60.0 }, &fixed, Missing::Skip),
+        None
+    );
+    assert_eq!(
+        threshold(&[0.4, 1.0], &w, &fixed, Missing::ScorePresent),
+        None
+    );
 }
