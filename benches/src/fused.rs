@@ -49,7 +49,13 @@ pub struct FusedReport {
     pub rows: usize,
     pub queries: usize,
     pub single_qps: f64,
+    /// Default plan: 40 candidates per column, widened until the threshold holds.
     pub fused_qps: f64,
+    /// 40 candidates per column, never widened.
+    pub fused_fixed_qps: f64,
+    /// Mean rounds of the default plan, and the share of queries it proved.
+    pub mean_rounds: f64,
+    pub proven: f64,
 }
 
 /// Loads `data` into a fresh database under `dir`, builds HNSW on both columns, then
@@ -75,28 +81,44 @@ pub fn run(data: &Path, dir: &Path, queries: usize, ef: usize) -> Result<FusedRe
     }
     let single_qps = queries as f64 / t.elapsed().as_secs_f64();
 
-    let (mut search_us, mut rescore_us) = (0u128, 0u128);
-    let t = Instant::now();
-    for i in 0..queries {
-        let mut q = FusedQuery::new(Fusion::Weighted(vec![0.5, 0.5]))
-            .column("a", ds.query.row(i))
-            .column("b", ds.query.row(i + 1));
-        q.options = options;
-        let (hits, explain) = snap.fused_search(&q, 10, None)?;
-        search_us += explain.columns.iter().map(|c| c.micros).sum::<u128>();
-        rescore_us += explain.rescore_micros;
-        std::hint::black_box(hits);
-    }
-    let fused_qps = queries as f64 / t.elapsed().as_secs_f64();
-    eprintln!(
-        "fused stages per query: column searches {} us, union re-scoring and fusion {} us",
-        search_us / queries.max(1) as u128,
-        rescore_us / queries.max(1) as u128
-    );
+    let fused = |widen: bool| -> Result<(f64, f64, f64)> {
+        let (mut search_us, mut rescore_us, mut rounds, mut proven) = (0u128, 0u128, 0, 0);
+        let t = Instant::now();
+        for i in 0..queries {
+            let mut q = FusedQuery::new(Fusion::Weighted(vec![0.5, 0.5]))
+                .column("a", ds.query.row(i))
+                .column("b", ds.query.row(i + 1));
+            q.options = options;
+            q.widen = widen;
+            let (hits, explain) = snap.fused_search(&q, 10, None)?;
+            search_us += explain.columns.iter().map(|c| c.micros).sum::<u128>();
+            rescore_us += explain.rescore_micros;
+            rounds += explain.rounds;
+            proven += usize::from(explain.proven == Some(true));
+            std::hint::black_box(hits);
+            if i == 0 {
+                eprintln!("normalization: {:?}", explain.normalization);
+            }
+        }
+        let qps = queries as f64 / t.elapsed().as_secs_f64();
+        let per = queries.max(1);
+        eprintln!(
+            "fused (widen: {widen}) per query: column searches {} us, union re-scoring and fusion {} us, {:.2} rounds, {proven} of {queries} proven",
+            search_us / per as u128,
+            rescore_us / per as u128,
+            rounds as f64 / per as f64
+        );
+        Ok((qps, rounds as f64 / per as f64, proven as f64 / per as f64))
+    };
+    let (fused_fixed_qps, _, _) = fused(false)?;
+    let (fused_qps, mean_rounds, proven) = fused(true)?;
     Ok(FusedReport {
         rows: n,
         queries,
         single_qps,
         fused_qps,
+        fused_fixed_qps,
+        mean_rounds,
+        proven,
     })
 }

@@ -173,12 +173,16 @@ fn run_command(command: Command) -> Result<()> {
         } => {
             let r = quiver_bench::fused::run(&data, &db, queries, ef)?;
             println!(
-                "{} items, {} queries, ef {ef}: single-column {:.0} QPS, fused two-column {:.0} QPS, ratio {:.2}",
+                "{} items, {} queries, ef {ef}: single-column {:.0} QPS; fused two-column, 40 candidates: {:.0} QPS, ratio {:.2}; widened until proven: {:.0} QPS, ratio {:.2} ({:.2} rounds, {:.0}% proven)",
                 r.rows,
                 r.queries,
                 r.single_qps,
+                r.fused_fixed_qps,
+                r.fused_fixed_qps / r.single_qps,
                 r.fused_qps,
-                r.fused_qps / r.single_qps
+                r.fused_qps / r.single_qps,
+                r.mean_rounds,
+                100.0 * r.proven
             );
         }
     }

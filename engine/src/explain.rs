@@ -104,7 +104,7 @@ pub fn fused(
             explain.rounds
         ),
         (Some(t), _, _) => format!(
-            "threshold: {t:.4} not reached after {} round(s) (candidates capped): an unseen item might rank higher",
+            "threshold: {t:.4} not reached after {} round(s): an unseen item might rank higher (FusedQuery::widen widens until it is)",
             explain.rounds
         ),
         (None, _, _) => format!(

@@ -38,6 +38,11 @@ pub struct FusedQuery<'q> {
     pub missing: Missing,
     /// Candidates taken from each column's index (default `max(40, 4k)`).
     pub candidates: Option<usize>,
+    /// Widen the candidates (doubling, up to 8x) until Fagin's threshold proves the
+    /// top k. Off by default: on uncorrelated columns the bound is loose and proving
+    /// costs many rounds (measured: 3.9 rounds, 0.06x single-column QPS on minilm with
+    /// a re-assigned second column); EXPLAIN reports the bound either way.
+    pub widen: bool,
     /// ef / nprobe / recall target / exact, for every column's search.
     pub options: SearchOptions,
 }
@@ -50,6 +55,7 @@ impl<'q> FusedQuery<'q> {
             normalization: None,
             missing: Missing::Skip,
             candidates: None,
+            widen: false,
             options: SearchOptions::default(),
         }
     }
@@ -196,9 +202,9 @@ impl CollectionSnapshot {
             .unwrap_or((CANDIDATE_FACTOR * k).max(MIN_CANDIDATES))
             .max(k);
 
-        // Widen the candidates until Fagin's threshold proves that no item outside
-        // them can enter the top k (where a bound exists), up to MAX_WIDENING times
-        // the first count; an explicit candidate count is taken as given.
+        // With `widen`, widen the candidates until Fagin's threshold proves that no
+        // item outside them can enter the top k (where a bound exists), up to
+        // MAX_WIDENING times the first count; an explicit count is taken as given.
         let cap = (per_column * MAX_WIDENING)
             .min(self.count() as usize)
             .max(per_column);
@@ -216,7 +222,11 @@ impl CollectionSnapshot {
             explain.rounds = rounds;
             explain.threshold = tau;
             explain.proven = proven;
-            if query.candidates.is_some() || proven != Some(false) || per_column >= cap {
+            if !query.widen
+                || query.candidates.is_some()
+                || proven != Some(false)
+                || per_column >= cap
+            {
                 return Ok((hits, explain));
             }
             per_column = (per_column * 2).min(cap);

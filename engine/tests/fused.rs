@@ -187,6 +187,7 @@ fn with_every_item_a_candidate_fusion_equals_brute_force() {
         // The default candidate count, widened until the threshold proves the answer
         // (no bound exists when partial items are scored on fewer columns).
         query.candidates = None;
+        query.widen = true;
         let (hits, explain) = snap.fused_search(&query, 10, None).unwrap();
         if missing == Missing::ScorePresent {
             assert_eq!(explain.threshold, None);
