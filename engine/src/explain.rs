@@ -3,7 +3,6 @@
 //! row per result with each column's raw distance, normalized score, rank and
 //! contribution to the fused score.
 
-use quiver_query::Normalization;
 use quiver_storage::Result;
 
 use crate::fused::{FusedExplain, FusedHit};
@@ -15,26 +14,6 @@ pub(crate) fn ms(micros: u128) -> String {
 
 fn part_line(p: &PartStats) -> String {
     format!("  {p}")
-}
-
-/// How a normalization reads in a plan.
-pub fn describe_normalization(n: &Normalization) -> String {
-    match n {
-        Normalization::None => "none (score = -distance)".into(),
-        Normalization::MinMax => "min-max over the candidates".into(),
-        Normalization::ZScore => "z-score over the candidates".into(),
-        Normalization::Fixed(scales) => format!("fixed: 1 - distance / {scales:?}"),
-        Normalization::Calibrated(spans) => {
-            let spans: Vec<String> = spans
-                .iter()
-                .map(|s| format!("near {:.4} far {:.4}", s.near, s.far))
-                .collect();
-            format!(
-                "calibrated (far - distance) / (far - near), [{}]",
-                spans.join("; ")
-            )
-        }
-    }
 }
 
 /// The plan of a one-column nearest-neighbour search.
@@ -90,7 +69,7 @@ pub fn fused(
     ));
     lines.push(format!(
         "fusion: normalization {}, {}",
-        describe_normalization(&explain.normalization),
+        explain.normalization,
         ms(explain.fuse_micros)
     ));
     let kth = hits.get(k.saturating_sub(1)).map(|h| h.score);

@@ -48,6 +48,26 @@ pub enum Normalization {
     Calibrated(Vec<DistanceSpan>),
 }
 
+/// How a normalization reads in a plan (EXPLAIN).
+impl std::fmt::Display for Normalization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Normalization::None => f.write_str("none (score = -distance)"),
+            Normalization::MinMax => f.write_str("min-max over the candidates"),
+            Normalization::ZScore => f.write_str("z-score over the candidates"),
+            Normalization::Fixed(scales) => write!(f, "fixed: 1 - distance / {scales:?}"),
+            Normalization::Calibrated(spans) => {
+                f.write_str("calibrated (far - distance) / (far - near), [")?;
+                for (i, s) in spans.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { "; " };
+                    write!(f, "{sep}near {:.4} far {:.4}", s.near, s.far)?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
 /// What happens to an item that has no value on a queried column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Missing {

@@ -139,7 +139,7 @@ fn fused(products: &quiver::CollectionSnapshot, text: &[f32], image: &[f32]) -> 
         .column("image_vec", image);
     let (hits, explain) = products.fused_search(&query, 5, None)?;
     println!(
-        "5 best by FUSE(WEIGHTED(0.7, 0.3), text_vec <-> p00042's text, image_vec <-> p00007's image), {:?} normalization:",
+        "5 best by FUSE(WEIGHTED(0.7, 0.3), text_vec <-> p00042's text, image_vec <-> p00007's image), normalization {}:",
         explain.normalization
     );
     for hit in &hits {
