@@ -2,6 +2,7 @@
 //! any number of read-only openers, and inside a process many reader threads and one
 //! writer at a time.
 
+use quiver_encode::Registry;
 use quiver_index::Progress;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub(crate) struct Shared {
     pub compaction: Mutex<()>,
     /// Where index builds and COPY report how far they have got.
     pub progress: Arc<Progress>,
+    /// The encoders EMBED calls by name.
+    pub encoders: Registry,
     pub _lock: Option<WriterLock>,
 }
 
@@ -95,6 +98,7 @@ impl Database {
             commit_done: Condvar::new(),
             compaction: Mutex::new(()),
             progress: Arc::default(),
+            encoders: Registry::default(),
             _lock: lock,
         };
         let shared = Arc::new(shared);

@@ -13,6 +13,7 @@ mod collection;
 mod compaction;
 mod copy;
 mod database;
+mod embedding;
 mod explain;
 mod flush;
 mod fused;
@@ -34,6 +35,8 @@ pub use collection::Collection;
 pub use database::{Database, DatabaseInfo};
 pub use fused::{ColumnExplain, FusedExplain, FusedHit, FusedQuery, default_normalization};
 pub use options::{Durability, OpenOptions};
+/// The encoder module (`quiver-encode`).
+pub use quiver_encode as encode;
 pub use quiver_index::{Progress, ProgressNow};
 pub use quiver_query::sql;
 pub use quiver_query::{ColumnPart, DistanceSpan, Fusion, Missing, Normalization};
@@ -42,7 +45,7 @@ pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
 pub use statements::{DEFAULT_LIMIT, Output};
 
 pub use quiver_storage::{
-    AttrColumn, AttrType, Column, ColumnKind, DType, Directory, Error, FaultKind, FaultyDirectory,
-    FsDirectory, IndexSpec, Item, MappedBytes, Metric, Result, Schema, Value, VectorColumn,
-    WriteFile,
+    AttrColumn, AttrType, Column, ColumnKind, DType, Directory, EncoderTag, Error, FaultKind,
+    FaultyDirectory, FsDirectory, IndexSpec, Item, MappedBytes, Metric, Result, Schema, Value,
+    VectorColumn, WriteFile,
 };

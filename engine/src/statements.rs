@@ -3,10 +3,11 @@
 //! fused search) and returns rows or a one-line result. A failing statement changes
 //! nothing: writes go through one all-or-nothing batch.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use quiver_query::sql::{
-    ColumnType, FusionSpec, Literal, MissingSpec, Nearest, NormalizeSpec, Order, Projection,
+    ColumnType, Embed, FusionSpec, Literal, MissingSpec, Nearest, NormalizeSpec, Order, Projection,
     QueryVector, Select, Statement,
 };
 use quiver_query::{Fusion, Missing, Normalization};
@@ -86,16 +87,53 @@ impl Database {
                     .iter()
                     .position(|n| n == "id")
                     .ok_or_else(|| Error::InvalidArgument("INSERT needs an id column".into()))?;
+                // EMBED values: one batched encoder call per column.
+                let mut embedded: HashMap<(usize, usize), Vec<f32>> = HashMap::new();
+                let mut tags = Vec::new();
+                for (at, name) in columns.iter().enumerate() {
+                    let calls: Vec<(usize, &Embed)> = rows
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(r, row)| match row.get(at) {
+                            Some(Literal::Embed(e)) => Some((r, e)),
+                            _ => None,
+                        })
+                        .collect();
+                    if calls.is_empty() {
+                        continue;
+                    }
+                    let just: Vec<&Embed> = calls.iter().map(|c| c.1).collect();
+                    let (vectors, tag) = self.embed_for_column(&schema, name, &just)?;
+                    embedded.extend(calls.iter().zip(vectors).map(|((r, _), v)| ((*r, at), v)));
+                    tags.push((name, tag));
+                }
                 let mut batch = WriteBatch::new();
-                for row in rows {
+                for (r, row) in rows.iter().enumerate() {
                     let Literal::Str(id) = &row[id_at] else {
                         return Err(Error::InvalidArgument("id must be text in quotes".into()));
                     };
                     let mut item = Item::new(id.clone());
-                    for (name, lit) in columns.iter().zip(row).filter(|(n, _)| *n != "id") {
-                        item = item.set(name, to_value(&schema, name, lit)?);
+                    for (at, (name, lit)) in columns.iter().zip(row).enumerate() {
+                        if at == id_at {
+                            continue;
+                        }
+                        let value = match lit {
+                            Literal::Embed(_) => embedded
+                                .remove(&(r, at))
+                                .map(Value::Vector)
+                                .ok_or_else(|| {
+                                    Error::InvalidArgument("EMBED gave no vector".into())
+                                })?,
+                            lit => to_value(&schema, name, lit)?,
+                        };
+                        item = item.set(name, value);
                     }
                     batch.insert(item);
+                }
+                // The columns record their encoder (the vectors' dimension was checked),
+                // then the rows commit as one batch.
+                for (name, tag) in &tags {
+                    self.record_encoder(collection, name, tag)?;
                 }
                 c.commit(batch)?;
                 Ok(Output::Done(format!("inserted {} items", rows.len())))
@@ -136,6 +174,7 @@ impl Database {
                         "type".into(),
                         "null".into(),
                         "index".into(),
+                        "encoder".into(),
                     ],
                     rows: schema
                         .columns()
@@ -147,6 +186,9 @@ impl Database {
                                 Value::Bool(c.nullable),
                                 c.index
                                     .map_or(Value::Null, |i| Value::Text(format!("{i:?}"))),
+                                c.encoder
+                                    .as_ref()
+                                    .map_or(Value::Null, |e| Value::Text(e.to_string())),
                             ]
                         })
                         .collect(),
@@ -224,7 +266,7 @@ impl Database {
         };
         let mut vectors = Vec::new();
         for term in &terms {
-            vectors.push(query_vector(&snap, &term.column, &term.query)?);
+            vectors.push(query_vector(self, &snap, &term.column, &term.query)?);
         }
         let started = Instant::now();
         let (scored, plan): (Vec<(ItemRef<'_>, f32)>, Vec<String>) = match order {
@@ -389,9 +431,20 @@ fn to_value(schema: &Schema, column: &str, lit: &Literal) -> Result<Value> {
 }
 
 /// The query vector of one `column <-> ...` term.
-fn query_vector(snap: &CollectionSnapshot, column: &str, query: &QueryVector) -> Result<Vec<f32>> {
+fn query_vector(
+    db: &Database,
+    snap: &CollectionSnapshot,
+    column: &str,
+    query: &QueryVector,
+) -> Result<Vec<f32>> {
     match query {
         QueryVector::Literal(v) => Ok(v.clone()),
+        QueryVector::Embed(call) => {
+            let (mut vectors, _) = db.embed_for_column(snap.schema(), column, &[call])?;
+            vectors
+                .pop()
+                .ok_or_else(|| Error::InvalidArgument("the encoder returned nothing".into()))
+        }
         QueryVector::Of(id) => {
             let item = snap
                 .get(id)?

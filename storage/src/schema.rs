@@ -242,6 +242,26 @@ pub struct Column {
     /// The ANN index declared on a vector column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<IndexSpec>,
+    /// The encoder that filled a vector column (recorded the first time an encoder
+    /// writes it); queries embedded by another encoder are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<EncoderTag>,
+}
+
+/// Which model filled a vector column: enough to refuse a query embedded by another.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct EncoderTag {
+    /// The registry name (`minilm`).
+    pub name: String,
+    pub model_id: String,
+    pub version: String,
+    pub preprocessing: String,
+}
+
+impl std::fmt::Display for EncoderTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({} {})", self.name, self.model_id, self.version)
+    }
 }
 
 impl Column {
@@ -331,6 +351,15 @@ impl Schema {
         Ok(next)
     }
 
+    /// A copy with `encoder` recorded on vector column `name`.
+    pub fn with_encoder(&self, name: &str, encoder: Option<EncoderTag>) -> Result<Schema> {
+        let (pos, column) = self.column(name)?;
+        column.expect_vector()?;
+        let mut next = self.clone();
+        next.columns[pos].encoder = encoder;
+        Ok(next)
+    }
+
     /// A copy without the named column.
     pub fn without_column(&self, name: &str) -> Result<Schema> {
         let (pos, _) = self.column(name)?;
@@ -391,6 +420,7 @@ impl Schema {
             kind,
             nullable,
             index: None,
+            encoder: None,
         });
         self.next_column_id += 1;
         Ok(())

@@ -146,6 +146,29 @@ pub enum QueryVector {
     Literal(Vec<f32>),
     /// `VECTOR OF 'item-id'`: the item's vector on the same column.
     Of(String),
+    /// `EMBED('encoder', 'text')` / `EMBED_IMAGE('encoder', 'path')`.
+    Embed(Embed),
+}
+
+/// An encoder call: `EMBED('minilm', 'a red shoe')` embeds text,
+/// `EMBED_IMAGE('effnet', 'images/p1.png')` an image file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Embed {
+    pub encoder: String,
+    pub input: String,
+    pub image: bool,
+}
+
+impl Display for Embed {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let call = if self.image { "EMBED_IMAGE" } else { "EMBED" };
+        write!(
+            f,
+            "{call}({}, {})",
+            Literal::Str(self.encoder.clone()),
+            Literal::Str(self.input.clone())
+        )
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -164,6 +187,8 @@ pub enum Literal {
     Bool(bool),
     Null,
     Vector(Vec<f32>),
+    /// Only as an INSERT value: the encoder's vector for the input.
+    Embed(Embed),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,6 +261,7 @@ impl Display for Literal {
             Literal::Bool(b) => f.write_str(if *b { "TRUE" } else { "FALSE" }),
             Literal::Null => f.write_str("NULL"),
             Literal::Vector(v) => vector(f, v),
+            Literal::Embed(e) => write!(f, "{e}"),
         }
     }
 }
@@ -277,6 +303,7 @@ impl Display for Nearest {
         match &self.query {
             QueryVector::Literal(v) => vector(f, v),
             QueryVector::Of(id) => write!(f, "VECTOR OF {}", Literal::Str(id.clone())),
+            QueryVector::Embed(e) => write!(f, "{e}"),
         }
     }
 }

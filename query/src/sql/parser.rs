@@ -389,14 +389,44 @@ impl Parser {
         let query = if self.eat_word("vector") {
             self.word("of")?;
             QueryVector::Of(self.string("an item id in quotes")?)
+        } else if let Some(embed) = self.embed()? {
+            QueryVector::Embed(embed)
         } else {
             QueryVector::Literal(self.vector()?)
         };
         Ok(Nearest { column, query })
     }
 
+    /// `EMBED('encoder', 'text')` or `EMBED_IMAGE('encoder', 'path')`, if next.
+    fn embed(&mut self) -> Result<Option<Embed>, ParseError> {
+        let image = if self.eat_word("embed") {
+            false
+        } else if self.eat_word("embed_image") {
+            true
+        } else {
+            return Ok(None);
+        };
+        self.punct(Tok::LParen, "'(' after EMBED")?;
+        let encoder = self.string("an encoder name in quotes, e.g. 'minilm'")?;
+        self.punct(Tok::Comma, "','")?;
+        let input = self.string(if image {
+            "an image path in quotes"
+        } else {
+            "the text to embed, in quotes"
+        })?;
+        self.punct(Tok::RParen, "')'")?;
+        Ok(Some(Embed {
+            encoder,
+            input,
+            image,
+        }))
+    }
+
     fn vector(&mut self) -> Result<Vec<f32>, ParseError> {
-        self.punct(Tok::LBracket, "a vector '[...]' or VECTOR OF 'id'")?;
+        self.punct(
+            Tok::LBracket,
+            "a vector '[...]', VECTOR OF 'id' or EMBED(...)",
+        )?;
         let mut v = Vec::new();
         if !self.eat(&Tok::RBracket) {
             loop {
@@ -430,6 +460,14 @@ impl Parser {
                 Ok(Literal::Number(n))
             }
             Tok::LBracket => Ok(Literal::Vector(self.vector()?)),
+            Tok::Ident(w)
+                if w.eq_ignore_ascii_case("embed") || w.eq_ignore_ascii_case("embed_image") =>
+            {
+                match self.embed()? {
+                    Some(e) => Ok(Literal::Embed(e)),
+                    None => Err(self.expected("EMBED(...)")),
+                }
+            }
             Tok::Ident(w) if w.eq_ignore_ascii_case("true") => {
                 self.bump();
                 Ok(Literal::Bool(true))

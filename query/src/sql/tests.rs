@@ -23,14 +23,50 @@ EXPLAIN SELECT id FROM products ORDER BY text_vec <-> [0.1, 0.2, 0.3] LIMIT 5;
 SHOW COLLECTIONS; DESCRIBE products; FLUSH products; COMPACT products; DROP COLLECTION products;
 ";
 
+/// The encoder issue's statements.
+const ENCODER_STATEMENTS: &str = "
+INSERT INTO products (id, title, text_vec) VALUES ('p1', 'red shoe', EMBED('minilm', 'a red running shoe'));
+INSERT INTO products (id, image_vec) VALUES ('p2', EMBED_IMAGE('effnet', 'images/p1.png'));
+SELECT id FROM products ORDER BY text_vec <-> EMBED('minilm', 'red shoe') LIMIT 5;
+";
+
+/// Each statement prints as text that parses back to itself.
+fn round_trips(all: &[Statement]) {
+    for s in all {
+        let text = s.to_string();
+        assert_eq!(&parse_statement(&text).unwrap(), s, "{text}");
+    }
+}
+
+#[test]
+fn encoder_calls_parse_and_round_trip() {
+    let all = parse_script(ENCODER_STATEMENTS).unwrap();
+    assert_eq!(all.len(), 3);
+    round_trips(&all);
+    let Statement::Select(select) = &all[2] else {
+        panic!()
+    };
+    let Some(Order::Distance(n)) = &select.order else {
+        panic!()
+    };
+    assert_eq!(
+        n.query,
+        QueryVector::Embed(Embed {
+            encoder: "minilm".into(),
+            input: "red shoe".into(),
+            image: false
+        })
+    );
+    let err =
+        parse_statement("SELECT id FROM p ORDER BY v <-> EMBED('minilm') LIMIT 1").unwrap_err();
+    assert!(err.message.contains("','"), "{err:?}");
+}
+
 #[test]
 fn every_statement_of_the_issue_parses_and_round_trips() {
     let all = parse_script(ISSUE_STATEMENTS).unwrap();
     assert_eq!(all.len(), 18);
-    for s in &all {
-        let text = s.to_string();
-        assert_eq!(&parse_statement(&text).unwrap(), s, "{text}");
-    }
+    round_trips(&all);
     let Statement::Select(fused) = &all[10] else {
         panic!()
     };
@@ -159,7 +195,16 @@ fn literal() -> impl Strategy<Value = Literal> {
         any::<bool>().prop_map(Literal::Bool),
         Just(Literal::Null),
         prop::collection::vec(-10f32..10.0, 0..4).prop_map(Literal::Vector),
+        embed().prop_map(Literal::Embed),
     ]
+}
+
+fn embed() -> impl Strategy<Value = Embed> {
+    ("[a-z]{1,6}", "[a-z ']{0,12}", any::<bool>()).prop_map(|(encoder, input, image)| Embed {
+        encoder,
+        input,
+        image,
+    })
 }
 
 fn expr() -> impl Strategy<Value = Expr> {
@@ -191,6 +236,7 @@ fn nearest() -> impl Strategy<Value = Nearest> {
         prop_oneof![
             prop::collection::vec(-5f32..5.0, 1..5).prop_map(QueryVector::Literal),
             "[a-z0-9']{1,5}".prop_map(QueryVector::Of),
+            embed().prop_map(QueryVector::Embed),
         ],
     )
         .prop_map(|(column, query)| Nearest { column, query })

@@ -1,0 +1,131 @@
+//! EMBED in statements: MiniLM fills a column in INSERT and embeds queries; the
+//! column records its encoder (kept across reopen) and refuses another model's
+//! vectors; bad calls write nothing. Needs `scripts/fetch-models` (CI runs it).
+
+use std::sync::Arc;
+
+use quiver::encode::{Encoder, EncoderInfo, Modality};
+use quiver::sql::parse_script;
+use quiver::{Database, Error, Output, Value};
+
+fn run(db: &Database, sql: &str) -> Result<Vec<Output>, Error> {
+    parse_script(sql)
+        .unwrap()
+        .iter()
+        .map(|s| db.run(s))
+        .collect()
+}
+
+fn ids(out: &Output) -> Vec<String> {
+    match out {
+        Output::Rows { rows, .. } => rows
+            .iter()
+            .map(|r| match &r[0] {
+                Value::Text(s) => s.clone(),
+                v => panic!("{v:?}"),
+            })
+            .collect(),
+        Output::Done(d) => panic!("{d}"),
+    }
+}
+
+/// A 384-d text encoder that is not MiniLM (bytes hashed into buckets).
+#[derive(Debug)]
+struct Hashing(EncoderInfo);
+
+impl Encoder for Hashing {
+    fn info(&self) -> &EncoderInfo {
+        &self.0
+    }
+    fn encode_texts(&self, texts: &[&str]) -> quiver::encode::Result<Vec<Vec<f32>>> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let mut v = vec![0.0; 384];
+                t.bytes().for_each(|b| v[b as usize % 384] += 1.0);
+                v[0] += 1.0;
+                v
+            })
+            .collect())
+    }
+}
+
+fn count(db: &Database, collection: &str) -> u64 {
+    db.collection(collection).unwrap().count().unwrap()
+}
+
+#[test]
+fn embed_fills_columns_answers_queries_and_guards_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    run(
+        &db,
+        "CREATE COLLECTION docs (title TEXT, text_vec VECTOR(384) COSINE, small VECTOR(8) COSINE NULL);
+         INSERT INTO docs (id, title, text_vec) VALUES
+           ('shoe', 'shoe', EMBED('minilm', 'a lightweight running shoe for marathon training')),
+           ('font', 'font', EMBED('minilm', 'a serif typeface with high contrast for book covers')),
+           ('soup', 'soup', EMBED('minilm', 'a recipe for tomato soup with basil')),
+           ('card', 'card', EMBED('minilm', 'a rare holographic trading card'));",
+    )
+    .unwrap();
+    let nearest = |q: &str| {
+        let out = run(
+            &db,
+            &format!("SELECT id FROM docs ORDER BY text_vec <-> EMBED('minilm', '{q}') LIMIT 1"),
+        )
+        .unwrap();
+        ids(&out[0])
+    };
+    assert_eq!(nearest("sneakers for jogging"), ["shoe"]);
+    assert_eq!(nearest("fonts for printing books"), ["font"]);
+    assert_eq!(nearest("what to cook for dinner"), ["soup"]);
+
+    let schema = db.collection("docs").unwrap().schema().unwrap();
+    let tag = schema
+        .column("text_vec")
+        .unwrap()
+        .1
+        .encoder
+        .clone()
+        .unwrap();
+    assert_eq!(tag.name, "minilm");
+    assert!(schema.column("small").unwrap().1.encoder.is_none());
+
+    let refused = |sql: &str| run(&db, sql).unwrap_err();
+    // Another model's vectors are refused, in queries and in inserts.
+    db.encoders().register(Arc::new(Hashing(EncoderInfo {
+        name: "hashing".into(),
+        model_id: "test/hashing".into(),
+        version: "1".into(),
+        modality: Modality::Text,
+        dim: 384,
+        preprocessing: "bytes mod 384".into(),
+    })));
+    let err = refused("SELECT id FROM docs ORDER BY text_vec <-> EMBED('hashing', 'shoe') LIMIT 1");
+    assert!(err.to_string().contains("holds vectors of minilm"), "{err}");
+    let err = refused("INSERT INTO docs (id, text_vec) VALUES ('x', EMBED('hashing', 'shoe'))");
+    assert!(err.to_string().contains("holds vectors of minilm"), "{err}");
+    // A wrong dimension, an unknown encoder, an image call on a text model: nothing
+    // written, no tag recorded.
+    let err = refused(
+        "INSERT INTO docs (id, text_vec, small) VALUES ('y', EMBED('minilm', 'a'), EMBED('minilm', 'b'))",
+    );
+    assert!(matches!(err, Error::DimensionMismatch { .. }), "{err}");
+    let err = refused("INSERT INTO docs (id, text_vec) VALUES ('z', EMBED('nope', 'a'))");
+    assert!(err.to_string().contains("minilm"), "{err}");
+    let err =
+        refused("INSERT INTO docs (id, text_vec) VALUES ('w', EMBED_IMAGE('minilm', 'x.png'))");
+    assert!(err.to_string().contains("reads text, not image"), "{err}");
+    assert_eq!(count(&db, "docs"), 4);
+    let schema = db.collection("docs").unwrap().schema().unwrap();
+    assert!(schema.column("small").unwrap().1.encoder.is_none());
+
+    // The tag survives reopening.
+    drop(db);
+    let db = Database::open(dir.path()).unwrap();
+    let schema = db.collection("docs").unwrap().schema().unwrap();
+    assert_eq!(
+        schema.column("text_vec").unwrap().1.encoder.as_ref(),
+        Some(&tag)
+    );
+}
