@@ -10,6 +10,7 @@
 //! benchmarked) and writes results the peer script's tools can read.
 
 pub mod ann;
+pub mod encode;
 pub mod fused;
 
 use std::ops::Range;

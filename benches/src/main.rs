@@ -96,6 +96,16 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         ef: usize,
     },
+    /// MiniLM texts per second on the CPU (weights from scripts/fetch-models).
+    Encode {
+        /// A text file, one text per line.
+        #[arg(long)]
+        texts: PathBuf,
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        #[arg(long, default_value_t = 1)]
+        reps: usize,
+    },
 }
 
 fn read_all(files: &[PathBuf]) -> Result<Vec<ResultsFile>> {
@@ -115,6 +125,10 @@ fn main() -> ExitCode {
 
 fn run_command(command: Command) -> Result<()> {
     match command {
+        Command::Encode { texts, batch, reps } => {
+            let rate = quiver_bench::encode::minilm_texts_per_second(&texts, batch, reps)?;
+            println!("quiver minilm: {rate:.1} texts/s (batch {batch})");
+        }
         Command::Ann {
             data,
             index,

@@ -127,10 +127,18 @@ impl Encoder for MiniLm {
         &self.info
     }
 
+    /// Batches are formed longest text first (as sentence-transformers does), so each
+    /// batch pads to a length close to its members'; the vectors come back in input
+    /// order.
     fn encode_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(texts.len());
-        for batch in texts.chunks(self.batch_size) {
-            out.extend(self.encode_batch(batch)?);
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        for batch in order.chunks(self.batch_size) {
+            let inputs: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
+            for (&i, v) in batch.iter().zip(self.encode_batch(&inputs)?) {
+                out[i] = v;
+            }
         }
         Ok(out)
     }
