@@ -17,6 +17,23 @@ pub(crate) enum BatchOp {
     Delete(String),
 }
 
+impl BatchOp {
+    /// The item an insert, upsert or update writes.
+    pub(crate) fn item(&self) -> Option<&Item> {
+        match self {
+            BatchOp::Insert(i) | BatchOp::Upsert(i) | BatchOp::Update(i) => Some(i),
+            BatchOp::Delete(_) => None,
+        }
+    }
+
+    pub(crate) fn item_mut(&mut self) -> Option<&mut Item> {
+        match self {
+            BatchOp::Insert(i) | BatchOp::Upsert(i) | BatchOp::Update(i) => Some(i),
+            BatchOp::Delete(_) => None,
+        }
+    }
+}
+
 /// An atomic group of changes to one collection.
 #[derive(Clone, Debug, Default)]
 pub struct WriteBatch {

@@ -29,6 +29,10 @@ impl Collection {
 
     /// Commits a batch atomically: every op applies, or none does.
     pub fn commit(&self, batch: WriteBatch) -> Result<CommitInfo> {
+        let db = Database {
+            shared: self.shared.clone(),
+        };
+        let batch = db.apply_embed_rules(&self.name, batch)?;
         self.shared.commit(&self.name, batch)
     }
 

@@ -6,11 +6,15 @@
 
 use std::path::Path;
 
-use quiver_encode::{EncodeError, Encoder, Registry};
+use quiver_encode::{EncodeError, Encoder, Modality, Registry};
 use quiver_query::sql::Embed;
-use quiver_storage::{EncoderTag, Error, Result, Schema};
+use quiver_storage::{EncoderTag, Error, Result, Schema, Value};
 
+use crate::batch::WriteBatch;
 use crate::database::Database;
+
+/// Texts per encoder call when a rule fills a column (one progress step each).
+const RULE_CHUNK: usize = 256;
 
 fn encode_error(e: EncodeError) -> Error {
     Error::InvalidArgument(e.to_string())
@@ -105,6 +109,101 @@ impl Database {
                 Error::InvalidArgument(format!("{} returned too few vectors", tag.name))
             })?;
         Ok((vectors, tag))
+    }
+
+    /// Checks at CREATE time that `encoder` exists, reads text and gives vectors of
+    /// `column`'s dimension (loading it once).
+    pub(crate) fn check_embed_rule(
+        &self,
+        schema: &Schema,
+        column: &str,
+        encoder: &str,
+    ) -> Result<()> {
+        let (_, col) = schema.column(column)?;
+        let shape = col.expect_vector()?;
+        let e = self.encoders().get(encoder).map_err(encode_error)?;
+        let info = e.info();
+        if info.modality != Modality::Text {
+            return Err(Error::InvalidArgument(format!(
+                "EMBED FROM needs a text encoder; {encoder} reads {}",
+                info.modality
+            )));
+        }
+        if info.dim != shape.dim as usize {
+            return Err(Error::DimensionMismatch {
+                column: column.to_string(),
+                expected: shape.dim as usize,
+                got: info.dim,
+            });
+        }
+        Ok(())
+    }
+
+    /// Fills the vector columns that have an embed rule on every insert, upsert and
+    /// update of `batch` that gives the rule's text but not the vector (in chunks of
+    /// [`RULE_CHUNK`] texts, reported to the database's progress).
+    pub(crate) fn apply_embed_rules(
+        &self,
+        collection: &str,
+        mut batch: WriteBatch,
+    ) -> Result<WriteBatch> {
+        let schema = self.collection(collection)?.schema()?;
+        for column in schema.columns() {
+            let Some(rule) = &column.embed else {
+                continue;
+            };
+            let need: Vec<(usize, String)> = batch
+                .ops
+                .iter()
+                .enumerate()
+                .filter_map(|(i, op)| {
+                    let item = op.item()?;
+                    let sets_vector = item.values.iter().any(|(n, _)| *n == column.name);
+                    let text = item.values.iter().find_map(|(n, v)| match v {
+                        Value::Text(t) if *n == rule.from => Some(t.clone()),
+                        _ => None,
+                    })?;
+                    (!sets_vector).then_some((i, text))
+                })
+                .collect();
+            if need.is_empty() {
+                continue;
+            }
+            let progress = &self.shared.progress;
+            progress.set_context(format!("{collection}.{}", column.name));
+            progress.begin(
+                format!("embedding {} with {}", rule.from, rule.encoder),
+                need.len() as u64,
+            );
+            let mut filled = Vec::with_capacity(need.len());
+            let result = need.chunks(RULE_CHUNK).try_for_each(|chunk| {
+                let calls: Vec<Embed> = chunk
+                    .iter()
+                    .map(|(_, text)| Embed {
+                        encoder: rule.encoder.clone(),
+                        input: text.clone(),
+                        image: false,
+                    })
+                    .collect();
+                let refs: Vec<&Embed> = calls.iter().collect();
+                let (vectors, _) = self.embed_for_column(&schema, &column.name, &refs)?;
+                filled.extend(chunk.iter().map(|(i, _)| *i).zip(vectors));
+                progress.advance(chunk.len() as u64);
+                Ok::<_, Error>(())
+            });
+            progress.end();
+            progress.set_context("");
+            result?;
+            let encoder = self.encoders().get(&rule.encoder).map_err(encode_error)?;
+            self.record_encoder(collection, &column.name, &tag_of(encoder.as_ref()))?;
+            for (i, vector) in filled {
+                if let Some(item) = batch.ops[i].item_mut() {
+                    item.values
+                        .push((column.name.clone(), Value::Vector(vector)));
+                }
+            }
+        }
+        Ok(batch)
     }
 
     /// Records `tag` on `column` of `collection` unless it is there already.

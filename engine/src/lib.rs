@@ -45,7 +45,7 @@ pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
 pub use statements::{DEFAULT_LIMIT, Output};
 
 pub use quiver_storage::{
-    AttrColumn, AttrType, Column, ColumnKind, DType, Directory, EncoderTag, Error, FaultKind,
-    FaultyDirectory, FsDirectory, IndexSpec, Item, MappedBytes, Metric, Result, Schema, Value,
-    VectorColumn, WriteFile,
+    AttrColumn, AttrType, Column, ColumnKind, DType, Directory, EmbedRule, EncoderTag, Error,
+    FaultKind, FaultyDirectory, FsDirectory, IndexSpec, Item, MappedBytes, Metric, Result, Schema,
+    Value, VectorColumn, WriteFile,
 };

@@ -11,7 +11,7 @@ use quiver_query::sql::{
     QueryVector, Select, Statement,
 };
 use quiver_query::{Fusion, Missing, Normalization};
-use quiver_storage::{AttrType, Error, IndexSpec, Item, Metric, Result, Schema, Value};
+use quiver_storage::{AttrType, EmbedRule, Error, IndexSpec, Item, Metric, Result, Schema, Value};
 
 use crate::batch::WriteBatch;
 use crate::database::Database;
@@ -61,7 +61,18 @@ impl Database {
                         }
                     };
                 }
-                self.create_collection(name, builder.build()?)?;
+                let mut schema = builder.build()?;
+                for c in columns {
+                    if let Some(rule) = &c.embed {
+                        self.check_embed_rule(&schema, &c.name, &rule.encoder)?;
+                        let rule = EmbedRule {
+                            from: rule.from.clone(),
+                            encoder: rule.encoder.clone(),
+                        };
+                        schema = schema.with_embed_rule(&c.name, Some(rule))?;
+                    }
+                }
+                self.create_collection(name, schema)?;
                 Ok(Output::Done(format!("created collection {name}")))
             }
             Statement::CreateIndex {

@@ -54,20 +54,24 @@ fn count(db: &Database, collection: &str) -> u64 {
     db.collection(collection).unwrap().count().unwrap()
 }
 
-#[test]
-fn embed_fills_columns_answers_queries_and_guards_the_model() {
+/// A fresh database in a temporary folder with `sql` run in it.
+fn database_with(sql: &str) -> (tempfile::TempDir, Database) {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(dir.path()).unwrap();
-    run(
-        &db,
+    run(&db, sql).unwrap();
+    (dir, db)
+}
+
+#[test]
+fn embed_fills_columns_answers_queries_and_guards_the_model() {
+    let (dir, db) = database_with(
         "CREATE COLLECTION docs (title TEXT, text_vec VECTOR(384) COSINE, small VECTOR(8) COSINE NULL);
          INSERT INTO docs (id, title, text_vec) VALUES
            ('shoe', 'shoe', EMBED('minilm', 'a lightweight running shoe for marathon training')),
            ('font', 'font', EMBED('minilm', 'a serif typeface with high contrast for book covers')),
            ('soup', 'soup', EMBED('minilm', 'a recipe for tomato soup with basil')),
            ('card', 'card', EMBED('minilm', 'a rare holographic trading card'));",
-    )
-    .unwrap();
+    );
     let nearest = |q: &str| {
         let out = run(
             &db,
@@ -128,4 +132,91 @@ fn embed_fills_columns_answers_queries_and_guards_the_model() {
         schema.column("text_vec").unwrap().1.encoder.as_ref(),
         Some(&tag)
     );
+}
+
+#[test]
+fn an_embed_rule_fills_the_column_on_insert_update_and_copy() {
+    let (dir, db) = database_with(
+        "CREATE COLLECTION p (title TEXT, n INT,
+           text_vec VECTOR(384) COSINE NULL EMBED FROM title USING 'minilm');
+         INSERT INTO p (id, title) VALUES
+           ('shoe', 'a lightweight running shoe'), ('soup', 'tomato soup with basil'),
+           ('none', NULL);",
+    );
+    let snap = || db.collection("p").unwrap().snapshot().unwrap();
+    let vector = |id: &str| {
+        snap()
+            .get(id)
+            .unwrap()
+            .unwrap()
+            .vector("text_vec")
+            .unwrap()
+            .map(<[f32]>::to_vec)
+    };
+    assert_eq!(vector("shoe").map(|v| v.len()), Some(384));
+    assert_eq!(vector("none"), None, "no text, no vector");
+    let nearest = |q: &str| {
+        ids(&run(
+            &db,
+            &format!("SELECT id FROM p ORDER BY text_vec <-> EMBED('minilm', '{q}') LIMIT 1"),
+        )
+        .unwrap()[0])
+    };
+    assert_eq!(nearest("sneakers"), ["shoe"]);
+    // An update of the text re-embeds; a given vector is kept as given.
+    let before = vector("soup").unwrap();
+    let c = db.collection("p").unwrap();
+    c.update(quiver::Item::new("soup").set("title", "a rare holographic trading card"))
+        .unwrap();
+    assert_ne!(vector("soup").unwrap(), before);
+    assert_eq!(nearest("collectible cards"), ["soup"]);
+    let given = vec![0.5f32; 384];
+    c.upsert(
+        quiver::Item::new("given")
+            .set("title", "x")
+            .set("text_vec", given.clone()),
+    )
+    .unwrap();
+    assert_eq!(vector("given"), Some(given));
+    // COPY fills it too.
+    let file = dir.path().join("items.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\": \"boot\", \"title\": \"waterproof hiking boots\"}\n",
+    )
+    .unwrap();
+    run(&db, &format!("COPY p FROM '{}'", file.display())).unwrap();
+    assert_eq!(vector("boot").map(|v| v.len()), Some(384));
+    let schema = c.schema().unwrap();
+    assert_eq!(
+        schema
+            .column("text_vec")
+            .unwrap()
+            .1
+            .encoder
+            .as_ref()
+            .unwrap()
+            .name,
+        "minilm"
+    );
+
+    // Bad rules are refused at CREATE.
+    for (sql, want) in [
+        (
+            "CREATE COLLECTION a (n INT, v VECTOR(384) COSINE EMBED FROM n USING 'minilm')",
+            "TEXT",
+        ),
+        (
+            "CREATE COLLECTION b (t TEXT, v VECTOR(384) COSINE EMBED FROM t USING 'nope')",
+            "minilm",
+        ),
+        (
+            "CREATE COLLECTION c (t TEXT, v VECTOR(8) COSINE EMBED FROM t USING 'minilm')",
+            "dimension",
+        ),
+    ] {
+        let err = run(&db, sql).unwrap_err();
+        assert!(err.to_string().contains(want), "{sql}: {err}");
+    }
+    assert_eq!(db.collection_names(), ["p"]);
 }

@@ -246,6 +246,17 @@ pub struct Column {
     /// writes it); queries embedded by another encoder are refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoder: Option<EncoderTag>,
+    /// A vector column filled from a text attribute by an encoder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed: Option<EmbedRule>,
+}
+
+/// "This vector column is embedded from attribute `from` by encoder `encoder`":
+/// writes that give the text but not the vector get the vector from the encoder.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct EmbedRule {
+    pub from: String,
+    pub encoder: String,
 }
 
 /// Which model filled a vector column: enough to refuse a query embedded by another.
@@ -360,6 +371,25 @@ impl Schema {
         Ok(next)
     }
 
+    /// A copy with `rule` on vector column `name`; its source must be a TEXT column.
+    pub fn with_embed_rule(&self, name: &str, rule: Option<EmbedRule>) -> Result<Schema> {
+        let (pos, column) = self.column(name)?;
+        column.expect_vector()?;
+        if let Some(r) = &rule {
+            let (_, source) = self.column(&r.from)?;
+            if source.attr().map(|a| a.ty) != Some(AttrType::Text) {
+                return Err(Error::TypeMismatch {
+                    column: r.from.clone(),
+                    expected: "TEXT (the source of an EMBED rule)".into(),
+                    got: source.type_name(),
+                });
+            }
+        }
+        let mut next = self.clone();
+        next.columns[pos].embed = rule;
+        Ok(next)
+    }
+
     /// A copy without the named column.
     pub fn without_column(&self, name: &str) -> Result<Schema> {
         let (pos, _) = self.column(name)?;
@@ -421,6 +451,7 @@ impl Schema {
             nullable,
             index: None,
             encoder: None,
+            embed: None,
         });
         self.next_column_id += 1;
         Ok(())

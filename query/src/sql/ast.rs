@@ -49,6 +49,17 @@ pub struct ColumnDef {
     /// `NULL` / `NOT NULL` as written; `None` takes the default (attributes may be
     /// NULL, vectors may not), as in the issue's `CREATE COLLECTION` example.
     pub nullable: Option<bool>,
+    /// `EMBED FROM attribute USING 'encoder'` on a vector column: filled from the
+    /// attribute's text by the encoder whenever a write gives the text but not the
+    /// vector.
+    pub embed: Option<EmbedRuleDef>,
+}
+
+/// `EMBED FROM source USING 'encoder'`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmbedRuleDef {
+    pub from: String,
+    pub encoder: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -367,6 +378,11 @@ impl Display for ColumnDef {
             Some(true) => f.write_str(" NULL")?,
             Some(false) => f.write_str(" NOT NULL")?,
             None => {}
+        }
+        if let Some(rule) = &self.embed {
+            f.write_str(" EMBED FROM ")?;
+            ident(f, &rule.from)?;
+            write!(f, " USING {}", Literal::Str(rule.encoder.clone()))?;
         }
         Ok(())
     }

@@ -590,7 +590,21 @@ impl Parser {
         } else {
             None
         };
-        Ok(ColumnDef { name, ty, nullable })
+        let embed = if self.eat_word("embed") {
+            self.word("from")?;
+            let from = self.name("the attribute to embed")?;
+            self.word("using")?;
+            let encoder = self.string("an encoder name in quotes, e.g. 'minilm'")?;
+            Some(EmbedRuleDef { from, encoder })
+        } else {
+            None
+        };
+        Ok(ColumnDef {
+            name,
+            ty,
+            nullable,
+            embed,
+        })
     }
 
     fn create_index(&mut self) -> Result<Statement, ParseError> {

@@ -25,6 +25,7 @@ SHOW COLLECTIONS; DESCRIBE products; FLUSH products; COMPACT products; DROP COLL
 
 /// The encoder issue's statements.
 const ENCODER_STATEMENTS: &str = "
+CREATE COLLECTION products (title TEXT, text_vec VECTOR(384) COSINE NULL EMBED FROM title USING 'minilm');
 INSERT INTO products (id, title, text_vec) VALUES ('p1', 'red shoe', EMBED('minilm', 'a red running shoe'));
 INSERT INTO products (id, image_vec) VALUES ('p2', EMBED_IMAGE('effnet', 'images/p1.png'));
 SELECT id FROM products ORDER BY text_vec <-> EMBED('minilm', 'red shoe') LIMIT 5;
@@ -41,9 +42,19 @@ fn round_trips(all: &[Statement]) {
 #[test]
 fn encoder_calls_parse_and_round_trip() {
     let all = parse_script(ENCODER_STATEMENTS).unwrap();
-    assert_eq!(all.len(), 3);
+    assert_eq!(all.len(), 4);
     round_trips(&all);
-    let Statement::Select(select) = &all[2] else {
+    let Statement::CreateCollection { columns, .. } = &all[0] else {
+        panic!()
+    };
+    assert_eq!(
+        columns[1].embed,
+        Some(EmbedRuleDef {
+            from: "title".into(),
+            encoder: "minilm".into()
+        })
+    );
+    let Statement::Select(select) = &all[3] else {
         panic!()
     };
     let Some(Order::Distance(n)) = &select.order else {
