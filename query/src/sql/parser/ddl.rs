@@ -1,0 +1,168 @@
+//! The statements that define and load data: CREATE COLLECTION (column definitions,
+//! EMBED FROM rules), CREATE INDEX, INSERT and COPY.
+
+use super::super::ast::*;
+use super::super::lexer::Tok;
+use super::{ParseError, Parser};
+
+impl Parser {
+    pub(super) fn create_collection(&mut self) -> Result<Statement, ParseError> {
+        let name = self.name("a collection name")?;
+        self.punct(Tok::LParen, "'(' and the column list")?;
+        let mut columns = Vec::new();
+        loop {
+            columns.push(self.column_def()?);
+            if self.eat(&Tok::RParen) {
+                break;
+            }
+            self.punct(Tok::Comma, "',' or ')'")?;
+        }
+        Ok(Statement::CreateCollection { name, columns })
+    }
+
+    fn column_def(&mut self) -> Result<ColumnDef, ParseError> {
+        let name = self.name("a column name")?;
+        let ty = if self.eat_word("text") {
+            if self.eat(&Tok::LBracket) {
+                self.punct(Tok::RBracket, "']'")?;
+                ColumnType::Tags
+            } else {
+                ColumnType::Text
+            }
+        } else if self.eat_word("int") {
+            ColumnType::Int
+        } else if self.eat_word("float") {
+            ColumnType::Float
+        } else if self.eat_word("bool") {
+            ColumnType::Bool
+        } else if self.eat_word("vector") {
+            self.punct(Tok::LParen, "'(' and a dimension")?;
+            let dim = self.count("a dimension")? as u32;
+            self.punct(Tok::RParen, "')'")?;
+            let metric = ["cosine", "dot", "l2"]
+                .into_iter()
+                .find(|m| self.eat_word(m))
+                .ok_or_else(|| self.expected("a metric (COSINE, DOT or L2)"))?;
+            ColumnType::Vector(dim, metric.to_ascii_uppercase())
+        } else {
+            return Err(
+                self.expected("a column type (TEXT, TEXT[], INT, FLOAT, BOOL, VECTOR(n) metric)")
+            );
+        };
+        let nullable = if self.eat_word("not") {
+            self.word("null")?;
+            Some(false)
+        } else if self.eat_word("null") {
+            Some(true)
+        } else {
+            None
+        };
+        let embed = if self.eat_word("embed") {
+            self.word("from")?;
+            let from = self.name("the attribute to embed")?;
+            self.word("using")?;
+            let encoder = self.string("an encoder name in quotes, e.g. 'minilm'")?;
+            Some(EmbedRuleDef { from, encoder })
+        } else {
+            None
+        };
+        Ok(ColumnDef {
+            name,
+            ty,
+            nullable,
+            embed,
+        })
+    }
+
+    pub(super) fn create_index(&mut self) -> Result<Statement, ParseError> {
+        self.word("on")?;
+        let collection = self.name("a collection name")?;
+        self.punct(Tok::LParen, "'(' and a column")?;
+        let column = self.name("a vector column")?;
+        self.punct(Tok::RParen, "')'")?;
+        self.word("using")?;
+        let kind = ["hnsw", "ivf_pq"]
+            .into_iter()
+            .find(|k| self.eat_word(k))
+            .ok_or_else(|| self.expected("an index kind (HNSW or IVF_PQ)"))?
+            .to_ascii_uppercase();
+        let mut with = Vec::new();
+        if self.eat_word("with") {
+            self.punct(Tok::LParen, "'('")?;
+            loop {
+                let key = self.name("a parameter name")?;
+                self.punct(Tok::Eq, "'='")?;
+                with.push((key, self.number("a number")?));
+                if self.eat(&Tok::RParen) {
+                    break;
+                }
+                self.punct(Tok::Comma, "',' or ')'")?;
+            }
+        }
+        Ok(Statement::CreateIndex {
+            collection,
+            column,
+            kind,
+            with,
+        })
+    }
+
+    pub(super) fn insert(&mut self) -> Result<Statement, ParseError> {
+        self.word("into")?;
+        let collection = self.name("a collection name")?;
+        self.punct(Tok::LParen, "'(' and the column list")?;
+        let mut columns = vec![self.name("a column name")?];
+        while self.eat(&Tok::Comma) {
+            columns.push(self.name("a column name")?);
+        }
+        self.punct(Tok::RParen, "')'")?;
+        self.word("values")?;
+        let mut rows = Vec::new();
+        loop {
+            let at = self.at();
+            self.punct(Tok::LParen, "'(' and a row of values")?;
+            let mut row = vec![self.literal()?];
+            while self.eat(&Tok::Comma) {
+                row.push(self.literal()?);
+            }
+            self.punct(Tok::RParen, "')'")?;
+            if row.len() != columns.len() {
+                return Err(ParseError::new(
+                    at,
+                    format!("{} values for {} columns", row.len(), columns.len()),
+                ));
+            }
+            rows.push(row);
+            if !self.eat(&Tok::Comma) {
+                break;
+            }
+        }
+        Ok(Statement::Insert {
+            collection,
+            columns,
+            rows,
+        })
+    }
+
+    pub(super) fn copy(&mut self) -> Result<Statement, ParseError> {
+        let collection = self.name("a collection name")?;
+        if self.eat_word("to") {
+            let path = self.string("a file path in quotes")?;
+            return Ok(Statement::CopyTo { collection, path });
+        }
+        let column = if self.eat(&Tok::LParen) {
+            let c = self.name("a column name")?;
+            self.punct(Tok::RParen, "')'")?;
+            Some(c)
+        } else {
+            None
+        };
+        self.word("from")?;
+        let path = self.string("a file path in quotes")?;
+        Ok(Statement::CopyFrom {
+            collection,
+            column,
+            path,
+        })
+    }
+}
