@@ -96,11 +96,18 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         ef: usize,
     },
-    /// MiniLM texts per second on the CPU (weights from scripts/fetch-models).
+    /// An encoder's texts or images per second on the CPU (weights from
+    /// scripts/fetch-models).
     Encode {
+        /// The encoder's registry name.
+        #[arg(long, default_value = "minilm")]
+        encoder: String,
         /// A text file, one text per line.
+        #[arg(long, conflicts_with = "images", required_unless_present = "images")]
+        texts: Option<PathBuf>,
+        /// A folder of image files.
         #[arg(long)]
-        texts: PathBuf,
+        images: Option<PathBuf>,
         #[arg(long, default_value_t = 32)]
         batch: usize,
         #[arg(long, default_value_t = 1)]
@@ -125,9 +132,21 @@ fn main() -> ExitCode {
 
 fn run_command(command: Command) -> Result<()> {
     match command {
-        Command::Encode { texts, batch, reps } => {
-            let rate = quiver_bench::encode::minilm_texts_per_second(&texts, batch, reps)?;
-            println!("quiver minilm: {rate:.1} texts/s (batch {batch})");
+        Command::Encode {
+            encoder,
+            texts,
+            images,
+            batch,
+            reps,
+        } => {
+            use quiver_bench::encode::{Inputs, inputs_per_second};
+            let (inputs, unit) = match (&texts, &images) {
+                (Some(t), _) => (Inputs::Texts(t), "texts"),
+                (None, Some(i)) => (Inputs::Images(i), "images"),
+                (None, None) => anyhow::bail!("give --texts or --images"),
+            };
+            let rate = inputs_per_second(&encoder, inputs, batch, reps)?;
+            println!("quiver {encoder}: {rate:.1} {unit}/s (batch {batch})");
         }
         Command::Ann {
             data,

@@ -19,6 +19,6 @@ with open(sys.argv[1], "w") as f:
         f.write(" ".join(random.choice(words) for _ in range(n)) + "\n")
 PY
 cargo build --release -q -p quiver-bench
-target/release/quiver-bench encode --texts "$texts" --batch 32 --reps 2
+target/release/quiver-bench encode --encoder minilm --texts "$texts" --batch 32 --reps 2
 "$python" scripts/encoders/bench_minilm.py "$texts" 32 2
 rm -f "$texts"

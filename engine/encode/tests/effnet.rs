@@ -4,8 +4,9 @@
 //! photo, a greyscale image smaller than the crop and an RGBA image. Needs the weights
 //! from `scripts/fetch-models` (CI runs it first).
 
-mod common;
-use common::{cosine, norm};
+#[path = "support/parity.rs"]
+mod parity;
+use parity::{cosine, norm};
 use std::path::{Path, PathBuf};
 
 use quiver_encode::effnet::{self, EfficientNetLite0};

@@ -4,8 +4,9 @@
 //! for every sentence, including a text longer than 256 tokens and non-English ones.
 //! Needs the weights from `scripts/fetch-models` (CI runs it first).
 
-mod common;
-use common::{cosine, norm};
+#[path = "support/parity.rs"]
+mod parity;
+use parity::{cosine, norm};
 use quiver_encode::minilm::{self, MiniLm};
 use quiver_encode::{EncodeError, Encoder, EncoderOptions, Modality, Registry, models_dir};
 

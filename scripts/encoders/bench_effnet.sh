@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# EfficientNet-Lite0 images/s on the CPU, Quiver (candle) vs the PyTorch reference, in
+# one run on the same 256 JPEG files (500×375, decoded and resized by each side) at
+# batch 32. Needs the weights (scripts/fetch-models) and a Python with torch + pillow:
+#   REF_PYTHON=/path/to/venv/bin/python scripts/encoders/bench_effnet.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+python="${REF_PYTHON:-python3}"
+models="${QUIVER_MODELS:-$HOME/.cache/quiver/models}"
+images="$(mktemp -d)"
+trap 'rm -rf "$images"' EXIT
+"$python" - "$images" <<'PY'
+import random, sys
+from PIL import Image, ImageDraw
+random.seed(7)
+for i in range(256):
+    img = Image.new("RGB", (500, 375), tuple(random.randrange(256) for _ in range(3)))
+    d = ImageDraw.Draw(img)
+    for _ in range(12):
+        x, y = random.randrange(500), random.randrange(375)
+        d.ellipse((x, y, x + random.randrange(20, 200), y + random.randrange(20, 200)),
+                  fill=tuple(random.randrange(256) for _ in range(3)))
+    img.save(f"{sys.argv[1]}/img{i:03}.jpg", quality=90)
+PY
+cargo build --release -q -p quiver-bench
+target/release/quiver-bench encode --encoder effnet --images "$images" --batch 32 --reps 2
+"$python" scripts/encoders/bench_effnet.py "$models/efficientnet-lite0/efficientnet-lite0-57934424.pth" "$images" 32 2
