@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use quiver::encode::{EncoderOptions, Registry, models_dir};
 
 /// What to encode.
+#[derive(Clone, Copy, Debug)]
 pub enum Inputs<'a> {
     /// A text file, one text per line.
     Texts(&'a Path),
