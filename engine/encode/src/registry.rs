@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::clip::{self, Clip};
 use crate::minilm::{self, MiniLm};
 use crate::{EncodeError, Encoder, EncoderOptions, Result};
 
 /// The built-in encoders' names.
-pub const BUILT_IN: [&str; 1] = [minilm::NAME];
+pub const BUILT_IN: [&str; 2] = [minilm::NAME, clip::NAME];
 
 /// Encoders by name.
 #[derive(Debug)]
@@ -51,6 +52,7 @@ impl Registry {
         }
         let encoder: Arc<dyn Encoder> = match name {
             minilm::NAME => Arc::new(MiniLm::load(&self.models, &self.options)?),
+            clip::NAME => Arc::new(Clip::load(&self.models, &self.options)?),
             _ => {
                 return Err(EncodeError::UnknownEncoder {
                     name: name.to_string(),
