@@ -123,7 +123,7 @@ impl Database {
         let shape = col.expect_vector()?;
         let e = self.encoders().get(encoder).map_err(encode_error)?;
         let info = e.info();
-        if info.modality != Modality::Text {
+        if !info.modality.reads(Modality::Text) {
             return Err(Error::InvalidArgument(format!(
                 "EMBED FROM needs a text encoder; {encoder} reads {}",
                 info.modality

@@ -16,6 +16,14 @@ pub enum EncodeError {
         dir.display()
     )]
     MissingWeights { model: String, dir: PathBuf },
+    /// Weights no registry package ships: the user puts them in `dir` (`how` says
+    /// what goes there).
+    #[error("weights of {model} not found in {}: {how}", dir.display())]
+    MissingUserWeights {
+        model: String,
+        dir: PathBuf,
+        how: String,
+    },
     #[error("encoder {encoder} reads {has}, not {asked}")]
     WrongModality {
         encoder: String,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use crate::pil_resize::{self, Filter};
+use crate::pil_resize::{self, Filter, Window};
 use crate::{EncodeError, Result};
 
 /// Decodes `path` as an 8-bit RGB image (grey and alpha images are converted).
@@ -18,6 +18,12 @@ pub fn load_rgb(path: &Path) -> Result<RgbImage> {
     let decoded = reader
         .decode()
         .map_err(|e| EncodeError::BadInput(format!("image {}: {e}", path.display())))?;
+    if decoded.width() == 0 || decoded.height() == 0 {
+        return Err(EncodeError::BadInput(format!(
+            "image {}: empty",
+            path.display()
+        )));
+    }
     Ok(decoded.into_rgb8())
 }
 
@@ -27,10 +33,15 @@ pub fn resize_and_centre_crop(img: &RgbImage, shorter: u32, crop: u32, filter: F
     let (w, h) = img.dimensions();
     let scale = f64::from(shorter) / f64::from(w.min(h).max(1));
     let side = |s: u32| ((f64::from(s) * scale).round() as u32).max(crop);
-    let resized = pil_resize::resize(img, side(w), side(h), filter);
-    let (rw, rh) = resized.dimensions();
-    let (left, top) = ((rw - crop) / 2, (rh - crop) / 2);
-    image::imageops::crop_imm(&resized, left, top, crop, crop).to_image()
+    let (rw, rh) = (side(w) as usize, side(h) as usize);
+    let crop = crop as usize;
+    let window = Window {
+        left: (rw - crop) / 2,
+        top: (rh - crop) / 2,
+        width: crop,
+        height: crop,
+    };
+    pil_resize::resize_crop(img, (rw, rh), window, filter)
 }
 
 /// The image as channel-major floats: `(pixel - mean[c]) / std[c]` for each channel

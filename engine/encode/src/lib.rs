@@ -1,5 +1,5 @@
-//! Quiver's encoder module: models that turn text and images
-//! into the vectors that fill a collection's columns.
+//! Quiver's encoder module: models that turn text and images into the vectors that
+//! fill a collection's columns.
 //!
 //! - [`Encoder`]: a model's identity ([`EncoderInfo`]: registry name, model id,
 //!   version, modality, dimension, preprocessing) and batched `encode_texts` /
@@ -10,10 +10,15 @@
 //! - [`effnet`]: EfficientNet-Lite0 (ImageNet) on candle, 1280-d pooled features.
 //! - [`image_input`]: image decoding, resize + centre crop, channel scaling;
 //!   [`pil_resize`]: Pillow's resampling arithmetic, so encoders see the reference's pixels.
+//! - [`clip`]: CLIP (ViT-B/32 layout) on candle, text AND images into one space, with
+//!   CLIP's BPE and image preprocessing; the user supplies the weights folder
+//!   (`$QUIVER_MODELS/clip-vit-b-32/`: config.json, model.safetensors), the merges come
+//!   from `scripts/fetch-models`.
 //!
 //! Everything runs on the CPU by default; the `cuda` feature forwards candle's CUDA
 //! support and [`EncoderOptions::device`] picks the device.
 
+pub mod clip;
 pub mod effnet;
 mod error;
 pub mod image_input;
@@ -32,6 +37,15 @@ pub use registry::Registry;
 pub enum Modality {
     Text,
     Image,
+    /// Both, into one vector space (CLIP): a text query finds images.
+    TextAndImage,
+}
+
+impl Modality {
+    /// Whether an encoder of this modality reads `asked` (`Text` or `Image`).
+    pub fn reads(self, asked: Modality) -> bool {
+        self == asked || self == Modality::TextAndImage
+    }
 }
 
 impl std::fmt::Display for Modality {
@@ -39,6 +53,7 @@ impl std::fmt::Display for Modality {
         f.write_str(match self {
             Modality::Text => "text",
             Modality::Image => "image",
+            Modality::TextAndImage => "text and image",
         })
     }
 }
@@ -121,4 +136,39 @@ pub trait Encoder: Send + Sync + std::fmt::Debug {
             asked: Modality::Image,
         })
     }
+}
+
+/// `items` encoded by `encode` in batches of `batch` formed longest first (by `len`),
+/// so each batch pads to a length close to its members'; the vectors come back in
+/// `items`' order.
+pub(crate) fn longest_first<T>(
+    items: &[T],
+    batch: usize,
+    len: impl Fn(&T) -> usize,
+    mut encode: impl FnMut(&[&T]) -> Result<Vec<Vec<f32>>>,
+) -> Result<Vec<Vec<f32>>> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(len(&items[i])));
+    let mut out: Vec<Vec<f32>> = vec![Vec::new(); items.len()];
+    for chunk in order.chunks(batch.max(1)) {
+        let inputs: Vec<&T> = chunk.iter().map(|&i| &items[i]).collect();
+        let vectors = encode(&inputs)?;
+        if vectors.len() != chunk.len() {
+            return Err(EncodeError::Model {
+                model: "batch".into(),
+                reason: format!("{} vectors for {} inputs", vectors.len(), chunk.len()),
+            });
+        }
+        for (&i, v) in chunk.iter().zip(vectors) {
+            out[i] = v;
+        }
+    }
+    Ok(out)
+}
+
+/// Each row of `m` (rows, dim) scaled to unit length (sentence-transformers'
+/// `Normalize`, eps 1e-12, so a zero row stays zero).
+pub(crate) fn normalize_rows(m: &candle_core::Tensor) -> candle_core::Result<candle_core::Tensor> {
+    let norms = m.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+    m.broadcast_div(&norms)
 }

@@ -11,8 +11,11 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-use crate::models::model_files;
-use crate::{EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result};
+use crate::models::{model_files, read_file};
+use crate::{
+    EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result, longest_first,
+    normalize_rows,
+};
 
 /// The registry name.
 pub const NAME: &str = "minilm";
@@ -85,10 +88,10 @@ impl MiniLm {
         })
     }
 
-    fn encode_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    fn encode_batch(&self, texts: &[&&str]) -> Result<Vec<Vec<f32>>> {
         let encodings = self
             .tokenizer
-            .encode_batch(texts.to_vec(), true)
+            .encode_batch(texts.iter().map(|t| **t).collect(), true)
             .map_err(|e| EncodeError::BadInput(e.to_string()))?;
         let rows = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Result<Tensor> {
             let data: Vec<Vec<u32>> = encodings.iter().map(|e| f(e).to_vec()).collect();
@@ -108,18 +111,16 @@ impl MiniLm {
 }
 
 /// `hidden` (batch, tokens, dim) averaged over the tokens `mask` (batch, tokens) keeps,
-/// then each row scaled to unit length (sentence-transformers' `Normalize`, eps 1e-12).
+/// then each row scaled to unit length.
 fn mean_pool_normalized(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
     let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
     let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
     let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
-    let mean = summed.broadcast_div(&counts)?;
-    let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-    mean.broadcast_div(&norms)
+    normalize_rows(&summed.broadcast_div(&counts)?)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| failed(format!("{}: {e}", path.display())))
+    read_file(FOLDER, path)
 }
 
 impl Encoder for MiniLm {
@@ -131,15 +132,11 @@ impl Encoder for MiniLm {
     /// batch pads to a length close to its members'; the vectors come back in input
     /// order.
     fn encode_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        for batch in order.chunks(self.batch_size) {
-            let inputs: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
-            for (&i, v) in batch.iter().zip(self.encode_batch(&inputs)?) {
-                out[i] = v;
-            }
-        }
-        Ok(out)
+        longest_first(
+            texts,
+            self.batch_size,
+            |t| t.len(),
+            |batch| self.encode_batch(batch),
+        )
     }
 }

@@ -48,102 +48,177 @@ impl Filter {
 
 const PRECISION_BITS: u32 = 32 - 8 - 2;
 
-/// For each output position: the first input index and the fixed-point weights of the
-/// inputs from there.
-struct Coefficients {
-    starts: Vec<usize>,
-    weights: Vec<Vec<i32>>,
+/// One output pixel's source span: its first source index and fixed-point weights.
+struct Taps {
+    first: usize,
+    weights: Vec<i32>,
 }
 
-fn coefficients(in_size: usize, out_size: usize, filter: Filter) -> Coefficients {
-    let scale = in_size as f64 / out_size as f64;
+/// Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for `input` → `output`
+/// samples, for the output samples `wanted` only.
+fn coefficients(
+    input: usize,
+    output: usize,
+    wanted: std::ops::Range<usize>,
+    filter: Filter,
+) -> Vec<Taps> {
+    let scale = input as f64 / output as f64;
     let filter_scale = scale.max(1.0);
     let support = filter.support() * filter_scale;
-    let mut starts = Vec::with_capacity(out_size);
-    let mut weights = Vec::with_capacity(out_size);
-    for xx in 0..out_size {
-        let centre = (xx as f64 + 0.5) * scale;
-        // C's (int) cast truncates toward zero; negatives clamp to 0 anyway.
-        let xmin = ((centre - support + 0.5) as i64).max(0) as usize;
-        let xmax = ((centre + support + 0.5) as i64).clamp(0, in_size as i64) as usize;
-        let raw: Vec<f64> = (xmin..xmax)
-            .map(|x| filter.weight((x as f64 - centre + 0.5) / filter_scale))
-            .collect();
-        let total: f64 = raw.iter().sum();
-        let fixed = raw
-            .iter()
-            .map(|&w| {
-                let w = if total != 0.0 { w / total } else { w };
-                let scaled = w * f64::from(1u32 << PRECISION_BITS);
-                (if w < 0.0 { scaled - 0.5 } else { scaled + 0.5 }) as i32
-            })
-            .collect();
-        starts.push(xmin);
-        weights.push(fixed);
-    }
-    Coefficients { starts, weights }
+    let one = f64::from(1u32 << PRECISION_BITS);
+    wanted
+        .map(|xx| {
+            let centre = (xx as f64 + 0.5) * scale;
+            // C's (int) casts truncate toward zero; both ends are then clamped.
+            let min = (centre - support + 0.5).trunc().max(0.0) as usize;
+            let max = ((centre + support + 0.5).trunc().max(0.0) as usize).min(input);
+            let raw: Vec<f64> = (min..max)
+                .map(|x| filter.weight((x as f64 - centre + 0.5) / filter_scale))
+                .collect();
+            let total: f64 = raw.iter().sum();
+            let weights = raw
+                .iter()
+                .map(|&k| {
+                    let k = if total != 0.0 { k / total } else { k };
+                    // Rounded half away from zero, as Pillow does.
+                    (if k < 0.0 {
+                        -0.5 + k * one
+                    } else {
+                        0.5 + k * one
+                    }) as i32
+                })
+                .collect();
+            Taps {
+                first: min,
+                weights,
+            }
+        })
+        .collect()
 }
 
-fn clip8(acc: i64) -> u8 {
-    (acc >> PRECISION_BITS).clamp(0, 255) as u8
+/// Pillow's `clip8`: a fixed-point sum back to a byte.
+fn clip8(sum: i64) -> u8 {
+    (sum >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
 /// `img` resized to `width × height` with Pillow's arithmetic.
 pub fn resize(img: &RgbImage, width: u32, height: u32, filter: Filter) -> RgbImage {
+    let window = Window {
+        left: 0,
+        top: 0,
+        width: width as usize,
+        height: height as usize,
+    };
+    resize_crop(img, (width as usize, height as usize), window, filter)
+}
+
+/// A rectangle of the resized image: its corner and size.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub left: usize,
+    pub top: usize,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// The `window` of `img` resized to `size` (width, height) with Pillow's arithmetic.
+/// Only the window's pixels are computed (each output pixel depends on its own taps
+/// only, so the bytes are those of a full resize then a crop), which keeps memory
+/// bounded for extreme aspect ratios. The window must lie inside `size`.
+pub fn resize_crop(
+    img: &RgbImage,
+    (nw, nh): (usize, usize),
+    window: Window,
+    filter: Filter,
+) -> RgbImage {
     let (w, h) = (img.width() as usize, img.height() as usize);
-    let (ow, oh) = (width as usize, height as usize);
+    let Window {
+        left,
+        top,
+        width: cw,
+        height: ch,
+    } = window;
+    assert!(
+        left + cw <= nw && top + ch <= nh,
+        "window outside the image"
+    );
     let src = img.as_raw();
     let half = 1i64 << (PRECISION_BITS - 1);
-    // Horizontal pass (skipped, like Pillow, when the width stays).
-    let horizontal: Vec<u8> = if ow == w {
-        src.clone()
+    // Horizontal pass over every source row (skipped, as Pillow does, when the width
+    // stays): `cw` columns wide.
+    let wide: Vec<u8> = if nw == w {
+        (0..h)
+            .flat_map(|y| &src[(y * w + left) * 3..(y * w + left + cw) * 3])
+            .copied()
+            .collect()
     } else {
-        let c = coefficients(w, ow, filter);
-        let mut out = vec![0u8; ow * h * 3];
+        let taps = coefficients(w, nw, left..left + cw, filter);
+        let mut out = Vec::with_capacity(cw * h * 3);
         for y in 0..h {
             let row = &src[y * w * 3..(y + 1) * w * 3];
-            for x in 0..ow {
-                let mut acc = [half; 3];
-                for (i, &k) in c.weights[x].iter().enumerate() {
-                    let px = &row[(c.starts[x] + i) * 3..][..3];
-                    for ch in 0..3 {
-                        acc[ch] += i64::from(px[ch]) * i64::from(k);
-                    }
-                }
-                for ch in 0..3 {
-                    out[(y * ow + x) * 3 + ch] = clip8(acc[ch]);
+            for t in &taps {
+                for c in 0..3 {
+                    let sum = t.weights.iter().enumerate().fold(half, |s, (i, &k)| {
+                        s + i64::from(row[(t.first + i) * 3 + c]) * i64::from(k)
+                    });
+                    out.push(clip8(sum));
                 }
             }
         }
         out
     };
-    let vertical: Vec<u8> = if oh == h {
-        horizontal
+    let stride = cw * 3;
+    let bytes = if nh == h {
+        wide[top * stride..(top + ch) * stride].to_vec()
     } else {
-        let c = coefficients(h, oh, filter);
-        let mut out = vec![0u8; ow * oh * 3];
-        for y in 0..oh {
-            for x in 0..ow {
-                let mut acc = [half; 3];
-                for (i, &k) in c.weights[y].iter().enumerate() {
-                    let px = &horizontal[((c.starts[y] + i) * ow + x) * 3..][..3];
-                    for ch in 0..3 {
-                        acc[ch] += i64::from(px[ch]) * i64::from(k);
-                    }
-                }
-                for ch in 0..3 {
-                    out[(y * ow + x) * 3 + ch] = clip8(acc[ch]);
-                }
+        let mut out = Vec::with_capacity(ch * stride);
+        for t in &coefficients(h, nh, top..top + ch, filter) {
+            for x in 0..stride {
+                let sum = t.weights.iter().enumerate().fold(half, |s, (i, &k)| {
+                    s + i64::from(wide[(t.first + i) * stride + x]) * i64::from(k)
+                });
+                out.push(clip8(sum));
             }
         }
         out
     };
-    RgbImage::from_raw(width, height, vertical).expect("width × height × 3 bytes")
+    RgbImage::from_raw(cw as u32, ch as u32, bytes).expect("cw × ch × 3 bytes")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weights_sum_to_one_in_fixed_point() {
+        for filter in [Filter::Bilinear, Filter::Bicubic] {
+            for (input, output) in [(200, 224), (400, 224), (64, 224), (7, 3)] {
+                for t in coefficients(input, output, 0..output, filter) {
+                    let sum: i64 = t.weights.iter().map(|&k| i64::from(k)).sum();
+                    assert!((sum - (1 << PRECISION_BITS)).abs() <= t.weights.len() as i64);
+                    assert!(t.first + t.weights.len() <= input);
+                }
+            }
+        }
+    }
+
+    /// A window equals the same rectangle of the full resize.
+    #[test]
+    fn a_window_is_a_crop_of_the_full_resize() {
+        let img = RgbImage::from_fn(37, 23, |x, y| {
+            image::Rgb([(x * 7) as u8, (y * 11) as u8, ((x * y) % 251) as u8])
+        });
+        let full = resize(&img, 50, 16, Filter::Bicubic);
+        let window = Window {
+            left: 9,
+            top: 3,
+            width: 20,
+            height: 10,
+        };
+        let part = resize_crop(&img, (50, 16), window, Filter::Bicubic);
+        let cut = image::imageops::crop_imm(&full, 9, 3, 20, 10).to_image();
+        assert_eq!(part, cut);
+    }
 
     /// Pixels Pillow 13.0 gives for the same 5×1 image (`Image.resize`), shrinking and
     /// enlarging, with overshoot clipped.

@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::clip::{self, Clip};
 use crate::effnet::{self, EfficientNetLite0};
 use crate::minilm::{self, MiniLm};
 use crate::{EncodeError, Encoder, EncoderOptions, Result};
 
 /// The built-in encoders' names.
-pub const BUILT_IN: [&str; 2] = [minilm::NAME, effnet::NAME];
+pub const BUILT_IN: [&str; 3] = [minilm::NAME, effnet::NAME, clip::NAME];
 
 /// Encoders by name.
 #[derive(Debug)]
@@ -52,6 +53,7 @@ impl Registry {
         }
         let encoder: Arc<dyn Encoder> = match name {
             minilm::NAME => Arc::new(MiniLm::load(&self.models, &self.options)?),
+            clip::NAME => Arc::new(Clip::load(&self.models, &self.options)?),
             effnet::NAME => Arc::new(EfficientNetLite0::load(&self.models, &self.options)?),
             _ => {
                 return Err(EncodeError::UnknownEncoder {
