@@ -1,7 +1,7 @@
 //! Write batches: inserts, upserts, partial updates and deletes against one collection,
 //! committed all or nothing.
 
-use quiver_storage::{Item, Lsn};
+use quiver_storage::{Item, Lsn, Value};
 
 /// One requested change.
 #[derive(Clone, Debug)]
@@ -13,6 +13,14 @@ pub(crate) enum BatchOp {
     /// Overwrites only the given columns of an existing item (`NotFound` otherwise):
     /// how a new column is backfilled.
     Update(Item),
+    /// Overwrites the given columns only while the item exists and `column` still
+    /// holds `value`; otherwise skipped (no error). How a backfill writes a value
+    /// derived from another column without undoing a change committed meanwhile.
+    UpdateIfUnchanged {
+        item: Item,
+        column: String,
+        value: Value,
+    },
     /// Removes the item; deleting a missing id is a no-op.
     Delete(String),
 }
@@ -22,6 +30,7 @@ impl BatchOp {
     pub(crate) fn item(&self) -> Option<&Item> {
         match self {
             BatchOp::Insert(i) | BatchOp::Upsert(i) | BatchOp::Update(i) => Some(i),
+            BatchOp::UpdateIfUnchanged { item, .. } => Some(item),
             BatchOp::Delete(_) => None,
         }
     }
@@ -29,6 +38,7 @@ impl BatchOp {
     pub(crate) fn item_mut(&mut self) -> Option<&mut Item> {
         match self {
             BatchOp::Insert(i) | BatchOp::Upsert(i) | BatchOp::Update(i) => Some(i),
+            BatchOp::UpdateIfUnchanged { item, .. } => Some(item),
             BatchOp::Delete(_) => None,
         }
     }
@@ -57,6 +67,23 @@ impl WriteBatch {
 
     pub fn update(&mut self, item: Item) -> &mut Self {
         self.ops.push(BatchOp::Update(item));
+        self
+    }
+
+    /// An update that applies only if the item still exists and its `column` still
+    /// holds `value` at commit time; skipped otherwise (see
+    /// [`CommitInfo::written`] for how many applied).
+    pub fn update_if_unchanged(
+        &mut self,
+        item: Item,
+        column: impl Into<String>,
+        value: Value,
+    ) -> &mut Self {
+        self.ops.push(BatchOp::UpdateIfUnchanged {
+            item,
+            column: column.into(),
+            value,
+        });
         self
     }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use quiver_storage::{ColumnKind, IndexSpec, Item, Result, Schema};
+use quiver_storage::{ColumnKind, EmbedRule, IndexSpec, Item, Result, Schema};
 
 use crate::batch::{CommitInfo, WriteBatch};
 use crate::database::{Database, Shared, added_column};
@@ -25,6 +25,16 @@ impl Collection {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    fn database(&self) -> Database {
+        Database {
+            shared: self.shared.clone(),
+        }
     }
 
     /// Commits a batch atomically: every op applies, or none does.
@@ -125,6 +135,35 @@ impl Collection {
             shared: self.shared.clone(),
         };
         db.alter(&self.name, |schema, _| schema.with_index(column, None))
+    }
+
+    /// Adds a nullable vector column filled from TEXT column `rule.from` by encoder
+    /// `rule.encoder` on every later write that gives the text; [`Self::reembed`]
+    /// fills it for the items already there.
+    pub fn add_embedded_column(&self, name: &str, kind: ColumnKind, rule: EmbedRule) -> Result<()> {
+        let db = self.database();
+        let current = self.schema()?;
+        let probe = current.with_column(name, kind, true)?;
+        db.check_embed_rule(&probe, name, &rule.encoder)?;
+        db.alter(&self.name, |schema, items| {
+            added_column(schema, items, name, kind, true)?.with_embed_rule(name, Some(rule))
+        })
+    }
+
+    /// Renames a column (metadata only: data, index, encoder and rules stay).
+    pub fn rename_column(&self, from: &str, to: &str) -> Result<()> {
+        self.database()
+            .alter(&self.name, |schema, _| schema.with_renamed_column(from, to))
+    }
+
+    /// Switches vector column `name` to the vectors of `replacement` at one commit:
+    /// `name` is dropped and `replacement` takes its name (with its index, encoder and
+    /// rule), so every query naming `name` answers from the new vectors from then on.
+    /// The old vectors' bytes go at the next compaction.
+    pub fn replace_column(&self, name: &str, replacement: &str) -> Result<()> {
+        self.database().alter(&self.name, |schema, _| {
+            schema.with_column_replaced(name, replacement)
+        })
     }
 
     /// Drops a column; its bytes stay in old segments until compaction rewrites them.

@@ -16,7 +16,7 @@ use crate::database::Database;
 /// Texts per encoder call when a rule fills a column (one progress step each).
 const RULE_CHUNK: usize = 256;
 
-fn encode_error(e: EncodeError) -> Error {
+pub(crate) fn encode_error(e: EncodeError) -> Error {
     Error::InvalidArgument(e.to_string())
 }
 
@@ -169,31 +169,17 @@ impl Database {
             if need.is_empty() {
                 continue;
             }
-            let progress = &self.shared.progress;
-            progress.set_context(format!("{collection}.{}", column.name));
-            progress.begin(
-                format!("embedding {} with {}", rule.from, rule.encoder),
-                need.len() as u64,
-            );
             let mut filled = Vec::with_capacity(need.len());
-            let result = need.chunks(RULE_CHUNK).try_for_each(|chunk| {
-                let calls: Vec<Embed> = chunk
-                    .iter()
-                    .map(|(_, text)| Embed {
-                        encoder: rule.encoder.clone(),
-                        input: text.clone(),
-                        image: false,
-                    })
-                    .collect();
-                let refs: Vec<&Embed> = calls.iter().collect();
-                let (vectors, _) = self.embed_for_column(&schema, &column.name, &refs)?;
-                filled.extend(chunk.iter().map(|(i, _)| *i).zip(vectors));
-                progress.advance(chunk.len() as u64);
-                Ok::<_, Error>(())
-            });
-            progress.end();
-            progress.set_context("");
-            result?;
+            self.embed_in_chunks(
+                format!("{collection}.{}", column.name),
+                format!("embedding {} with {}", rule.from, rule.encoder),
+                (&schema, &column.name, &rule.encoder),
+                &need,
+                |chunk, vectors| {
+                    filled.extend(chunk.iter().map(|(i, _)| *i).zip(vectors));
+                    Ok(())
+                },
+            )?;
             let encoder = self.encoders().get(&rule.encoder).map_err(encode_error)?;
             self.record_encoder(collection, &column.name, &tag_of(encoder.as_ref()))?;
             for (i, vector) in filled {
@@ -204,6 +190,41 @@ impl Database {
             }
         }
         Ok(batch)
+    }
+
+    /// Embeds the texts of `todo` (each with a key) for vector column `target.1` of
+    /// schema `target.0` with encoder `target.2`, [`RULE_CHUNK`] texts per encoder call,
+    /// reported to the database's progress as `stage` under `context`; `each` gets
+    /// every chunk with its vectors, in order.
+    pub(crate) fn embed_in_chunks<K>(
+        &self,
+        context: String,
+        stage: String,
+        (schema, column, encoder): (&Schema, &str, &str),
+        todo: &[(K, String)],
+        mut each: impl FnMut(&[(K, String)], Vec<Vec<f32>>) -> Result<()>,
+    ) -> Result<()> {
+        let progress = &self.shared.progress;
+        progress.set_context(context);
+        progress.begin(stage, todo.len() as u64);
+        let result = todo.chunks(RULE_CHUNK).try_for_each(|chunk| {
+            let calls: Vec<Embed> = chunk
+                .iter()
+                .map(|(_, text)| Embed {
+                    encoder: encoder.to_string(),
+                    input: text.clone(),
+                    image: false,
+                })
+                .collect();
+            let refs: Vec<&Embed> = calls.iter().collect();
+            let (vectors, _) = self.embed_for_column(schema, column, &refs)?;
+            each(chunk, vectors)?;
+            progress.advance(chunk.len() as u64);
+            Ok(())
+        });
+        progress.end();
+        progress.set_context("");
+        result
     }
 
     /// Records `tag` on `column` of `collection` unless it is there already.

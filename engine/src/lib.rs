@@ -8,6 +8,7 @@
 //! formats itself.
 #![forbid(unsafe_code)]
 
+mod alter;
 mod batch;
 mod collection;
 mod compaction;
@@ -23,6 +24,7 @@ mod lookup;
 mod memtable;
 mod options;
 mod recovery;
+mod reembed;
 mod search;
 mod snapshot;
 mod sql_filter;
@@ -40,6 +42,7 @@ pub use quiver_encode as encode;
 pub use quiver_index::{Progress, ProgressNow};
 pub use quiver_query::sql;
 pub use quiver_query::{ColumnPart, DistanceSpan, Fusion, Missing, Normalization};
+pub use reembed::ReembedReport;
 pub use search::{FilterMode, PartStats, SearchHit, SearchOptions, SearchStats, Strategy};
 pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
 pub use statements::{DEFAULT_LIMIT, Output};

@@ -217,6 +217,14 @@ impl Database {
                 self.drop_collection(name)?;
                 Ok(Output::Done(format!("dropped collection {name}")))
             }
+            Statement::Alter { collection, action } => self.alter_collection(collection, action),
+            Statement::Reembed { collection, column } => {
+                let r = self.collection(collection)?.reembed(column)?;
+                Ok(Output::Done(format!(
+                    "re-embedded {collection}.{column}: {} filled, {} changed meanwhile (filled by the rule), {} without text",
+                    r.filled, r.skipped, r.without_text
+                )))
+            }
             Statement::CopyFrom {
                 collection,
                 column,
@@ -357,7 +365,7 @@ fn calibrated(snap: &CollectionSnapshot, terms: &[&Nearest]) -> Result<Normaliza
     Ok(Normalization::Calibrated(spans))
 }
 
-fn parse_metric(name: &str) -> Result<Metric> {
+pub(crate) fn parse_metric(name: &str) -> Result<Metric> {
     match name {
         "COSINE" => Ok(Metric::Cosine),
         "DOT" => Ok(Metric::Dot),
@@ -366,7 +374,7 @@ fn parse_metric(name: &str) -> Result<Metric> {
     }
 }
 
-fn attr_type(ty: &ColumnType) -> AttrType {
+pub(crate) fn attr_type(ty: &ColumnType) -> AttrType {
     match ty {
         ColumnType::Int => AttrType::Int,
         ColumnType::Float => AttrType::Float,

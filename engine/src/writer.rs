@@ -260,6 +260,25 @@ fn stage_batch(
                 cs.put_row_at(Some(location), row);
                 written += 1;
             }
+            BatchOp::UpdateIfUnchanged {
+                item,
+                column,
+                value,
+            } => {
+                quiver_storage::ItemId::new(item.id.clone())?;
+                let (pos, _) = schema.column(column)?;
+                let Some(location) = cs.locate(&item.id)? else {
+                    continue;
+                };
+                let row = cs.row_at(location, &item.id)?;
+                if row.cells[pos] != *value {
+                    continue;
+                }
+                let row = row.patched(&schema, item)?;
+                record.put(&schema, &row);
+                cs.put_row_at(Some(location), row);
+                written += 1;
+            }
             BatchOp::Delete(id) => {
                 let id = quiver_storage::ItemId::new(id.clone())?;
                 if cs.delete_id(id.as_str())? {

@@ -393,9 +393,66 @@ impl Schema {
     /// A copy without the named column.
     pub fn without_column(&self, name: &str) -> Result<Schema> {
         let (pos, _) = self.column(name)?;
+        if let Some(reader) = self
+            .columns
+            .iter()
+            .find(|c| c.embed.as_ref().is_some_and(|r| r.from == name))
+        {
+            return Err(Error::InvalidArgument(format!(
+                "column {name} is the source of {}'s EMBED rule: drop or replace {} first",
+                reader.name, reader.name
+            )));
+        }
         let mut next = self.clone();
         next.columns.remove(pos);
         Ok(next)
+    }
+
+    /// A copy with column `from` called `to`. Its data, index, encoder and rule stay
+    /// (segments find columns by id, so nothing is rewritten); EMBED rules reading
+    /// `from` read `to`.
+    pub fn with_renamed_column(&self, from: &str, to: &str) -> Result<Schema> {
+        let (pos, _) = self.column(from)?;
+        check_column_name(to)?;
+        if self.columns.iter().any(|c| c.name == to) {
+            return Err(Error::DuplicateColumn {
+                column: to.to_string(),
+            });
+        }
+        let mut next = self.clone();
+        next.columns[pos].name = to.to_string();
+        for c in &mut next.columns {
+            if let Some(rule) = c.embed.as_mut().filter(|r| r.from == from) {
+                rule.from = to.to_string();
+            }
+        }
+        Ok(next)
+    }
+
+    /// A copy where `replacement` takes the place of `name`: `name` is dropped and
+    /// `replacement` renamed to it, in one schema change, so queries naming `name`
+    /// move from the old vectors to the new ones at one commit. Both must be vector
+    /// columns of the same metric (queries written for one must mean the same on the
+    /// other); the dimensions may differ (another model).
+    pub fn with_column_replaced(&self, name: &str, replacement: &str) -> Result<Schema> {
+        let (_, old) = self.column(name)?;
+        let (_, new) = self.column(replacement)?;
+        let (old_shape, new_shape) = (old.expect_vector()?, new.expect_vector()?);
+        if old_shape.metric != new_shape.metric {
+            return Err(Error::InvalidArgument(format!(
+                "{replacement} ({:?}) cannot replace {name} ({:?}): another metric",
+                new_shape.metric, old_shape.metric
+            )));
+        }
+        if name == replacement {
+            return Err(Error::InvalidArgument(format!(
+                "{name} cannot replace itself"
+            )));
+        }
+        let mut without = self.clone();
+        let (pos, _) = without.column(name)?;
+        without.columns.remove(pos);
+        without.with_renamed_column(replacement, name)
     }
 
     /// Checks invariants of a schema read from disk.

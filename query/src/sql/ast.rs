@@ -40,6 +40,30 @@ pub enum Statement {
     Flush(String),
     Compact(String),
     DropCollection(String),
+    /// `ALTER COLLECTION c ...`: a schema change.
+    Alter {
+        collection: String,
+        action: AlterAction,
+    },
+    /// `REEMBED c (column)`: fill the column from its EMBED rule where it is NULL.
+    Reembed {
+        collection: String,
+        column: String,
+    },
+}
+
+/// What `ALTER COLLECTION` changes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AlterAction {
+    /// `ADD COLUMN def` (nullable: existing items have no value).
+    AddColumn(ColumnDef),
+    /// `DROP COLUMN name`.
+    DropColumn(String),
+    /// `RENAME COLUMN from TO to`.
+    RenameColumn { from: String, to: String },
+    /// `REPLACE COLUMN column WITH replacement`: drop `column` and give `replacement`
+    /// its name, at one commit.
+    ReplaceColumn { column: String, with: String },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -458,6 +482,22 @@ impl Display for Statement {
             Statement::Flush(n) => write!(f, "FLUSH {}", Id(n)),
             Statement::Compact(n) => write!(f, "COMPACT {}", Id(n)),
             Statement::DropCollection(n) => write!(f, "DROP COLLECTION {}", Id(n)),
+            Statement::Alter { collection, action } => {
+                write!(f, "ALTER COLLECTION {} ", Id(collection))?;
+                match action {
+                    AlterAction::AddColumn(def) => write!(f, "ADD COLUMN {def}"),
+                    AlterAction::DropColumn(c) => write!(f, "DROP COLUMN {}", Id(c)),
+                    AlterAction::RenameColumn { from, to } => {
+                        write!(f, "RENAME COLUMN {} TO {}", Id(from), Id(to))
+                    }
+                    AlterAction::ReplaceColumn { column, with } => {
+                        write!(f, "REPLACE COLUMN {} WITH {}", Id(column), Id(with))
+                    }
+                }
+            }
+            Statement::Reembed { collection, column } => {
+                write!(f, "REEMBED {} ({})", Id(collection), Id(column))
+            }
         }
     }
 }

@@ -259,7 +259,13 @@ impl Parser {
             self.word("collection")?;
             return Ok(Statement::DropCollection(self.name("a collection name")?));
         }
-        Err(self.expected("a statement (SELECT, EXPLAIN, CREATE, INSERT, COPY, DELETE, SHOW, DESCRIBE, FLUSH, COMPACT, DROP)"))
+        if self.eat_word("alter") {
+            return self.alter();
+        }
+        if self.eat_word("reembed") {
+            return self.reembed();
+        }
+        Err(self.expected("a statement (SELECT, EXPLAIN, CREATE, INSERT, COPY, DELETE, SHOW, DESCRIBE, FLUSH, COMPACT, DROP, ALTER, REEMBED)"))
     }
 
     fn select(&mut self) -> Result<Select, ParseError> {

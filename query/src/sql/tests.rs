@@ -315,3 +315,46 @@ proptest! {
         let _ = parse_script(&sql);
     }
 }
+
+#[test]
+fn alter_and_reembed_parse_and_print_back() {
+    let script =
+        "ALTER COLLECTION p ADD COLUMN v2 VECTOR(512) COSINE NULL EMBED FROM title USING 'clip';
+        alter collection p drop column old;
+        ALTER COLLECTION p RENAME COLUMN a TO \"b c\";
+        ALTER COLLECTION p REPLACE COLUMN text_vec WITH v2;
+        REEMBED p (v2)";
+    let all = parse_script(script).unwrap();
+    assert_eq!(all.len(), 5);
+    let Statement::Alter {
+        action: AlterAction::AddColumn(def),
+        ..
+    } = &all[0]
+    else {
+        panic!("{:?}", all[0])
+    };
+    assert_eq!(def.ty, ColumnType::Vector(512, "COSINE".into()));
+    assert_eq!(def.embed.as_ref().unwrap().encoder, "clip");
+    assert_eq!(
+        all[3],
+        Statement::Alter {
+            collection: "p".into(),
+            action: AlterAction::ReplaceColumn {
+                column: "text_vec".into(),
+                with: "v2".into()
+            }
+        }
+    );
+    assert_eq!(
+        all[4],
+        Statement::Reembed {
+            collection: "p".into(),
+            column: "v2".into()
+        }
+    );
+    for s in &all {
+        assert_eq!(&parse_statement(&s.to_string()).unwrap(), s, "{s}");
+    }
+    let err = parse_statement("ALTER COLLECTION p MOVE COLUMN a").unwrap_err();
+    assert!(err.to_string().contains("ADD COLUMN"), "{err}");
+}

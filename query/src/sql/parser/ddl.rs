@@ -1,5 +1,5 @@
 //! The statements that define and load data: CREATE COLLECTION (column definitions,
-//! EMBED FROM rules), CREATE INDEX, INSERT and COPY.
+//! EMBED FROM rules), ALTER COLLECTION, REEMBED, CREATE INDEX, INSERT and COPY.
 
 use super::super::ast::*;
 use super::super::lexer::Tok;
@@ -18,6 +18,41 @@ impl Parser {
             self.punct(Tok::Comma, "',' or ')'")?;
         }
         Ok(Statement::CreateCollection { name, columns })
+    }
+
+    pub(super) fn alter(&mut self) -> Result<Statement, ParseError> {
+        self.word("collection")?;
+        let collection = self.name("a collection name")?;
+        let action = if self.eat_word("add") {
+            self.word("column")?;
+            AlterAction::AddColumn(self.column_def()?)
+        } else if self.eat_word("drop") {
+            self.word("column")?;
+            AlterAction::DropColumn(self.name("a column name")?)
+        } else if self.eat_word("rename") {
+            self.word("column")?;
+            let from = self.name("a column name")?;
+            self.word("to")?;
+            let to = self.name("the new column name")?;
+            AlterAction::RenameColumn { from, to }
+        } else if self.eat_word("replace") {
+            self.word("column")?;
+            let column = self.name("the column to replace")?;
+            self.word("with")?;
+            let with = self.name("the column that replaces it")?;
+            AlterAction::ReplaceColumn { column, with }
+        } else {
+            return Err(self.expected("ADD COLUMN, DROP COLUMN, RENAME COLUMN or REPLACE COLUMN"));
+        };
+        Ok(Statement::Alter { collection, action })
+    }
+
+    pub(super) fn reembed(&mut self) -> Result<Statement, ParseError> {
+        let collection = self.name("a collection name")?;
+        self.punct(Tok::LParen, "'(' and a column")?;
+        let column = self.name("a vector column with an EMBED rule")?;
+        self.punct(Tok::RParen, "')'")?;
+        Ok(Statement::Reembed { collection, column })
     }
 
     fn column_def(&mut self) -> Result<ColumnDef, ParseError> {
