@@ -1,7 +1,8 @@
 //! `quiver demo`: a product catalogue with a text and an image vector column, written in
 //! atomic batches, sealed into segments, partly deleted and updated, reopened from disk,
 //! indexed with HNSW, then read back and queried: nearest neighbours on one column, and
-//! a filtered search on the other.
+//! a filtered search on the other; then real encoders fill a small gallery
+//! (`demo_encoders.rs`).
 
 use std::path::Path;
 
@@ -61,7 +62,8 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
     println!("\n-- reopened from disk --");
     let db = Database::open(dir)?;
     crate::info::describe(&db)?;
-    query(&db)
+    query(&db)?;
+    crate::demo_encoders::run(&db)
 }
 
 fn build(dir: &Path) -> anyhow::Result<()> {

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod demo;
+mod demo_encoders;
 mod info;
 mod progress_bar;
 mod sql_shell;

@@ -197,7 +197,7 @@ fn repl(db: &Database, mut format: Format) -> Result<()> {
     Ok(())
 }
 
-fn print(out: &mut impl Write, output: &Output, format: Format) -> Result<()> {
+pub(crate) fn print(out: &mut impl Write, output: &Output, format: Format) -> Result<()> {
     let (columns, rows) = match output {
         Output::Done(text) => {
             writeln!(out, "{text}")?;
