@@ -10,6 +10,7 @@
 //! (fused-query issue).
 #![forbid(unsafe_code)]
 
+pub mod eval;
 pub mod fusion;
 pub mod sql;
 
