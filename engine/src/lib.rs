@@ -23,6 +23,7 @@ mod indexes;
 mod lookup;
 mod memtable;
 mod options;
+mod ranking;
 mod recovery;
 mod reembed;
 mod search;

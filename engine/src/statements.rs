@@ -4,19 +4,13 @@
 //! nothing: writes go through one all-or-nothing batch.
 
 use std::collections::HashMap;
-use std::time::Instant;
 
-use quiver_query::sql::{
-    ColumnType, Embed, FusionSpec, Literal, MissingSpec, Nearest, NormalizeSpec, Order, Projection,
-    QueryVector, Select, Statement,
-};
-use quiver_query::{Fusion, Missing, Normalization};
+use quiver_query::sql::{ColumnType, Embed, Literal, Projection, QueryVector, Select, Statement};
 use quiver_storage::{AttrType, EmbedRule, Error, IndexSpec, Item, Metric, Result, Schema, Value};
 
 use crate::batch::WriteBatch;
 use crate::database::Database;
-use crate::fused::FusedQuery;
-use crate::search::SearchOptions;
+use crate::ranking::{rank, terms};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 use crate::sql_filter::{check, matches};
 
@@ -278,60 +272,11 @@ impl Database {
         let k = select.limit.unwrap_or(DEFAULT_LIMIT) as usize;
         let keep_sync: &(dyn Fn(&ItemRef<'_>) -> bool + Sync) = &keep;
         let fused_filter = filter.map(|_| keep_sync);
-        let filter_arg = filter.map(|_| keep_sync as &dyn Fn(&ItemRef<'_>) -> bool);
-        let terms = match order {
-            Order::Distance(n) => vec![n],
-            Order::Fuse(_, ns, _) => ns.iter().collect(),
-        };
         let mut vectors = Vec::new();
-        for term in &terms {
+        for term in terms(order) {
             vectors.push(query_vector(self, &snap, &term.column, &term.query)?);
         }
-        let started = Instant::now();
-        let (scored, plan): (Vec<(ItemRef<'_>, f32)>, Vec<String>) = match order {
-            Order::Distance(n) => {
-                let (hits, stats) = snap.search_where(
-                    &n.column,
-                    &vectors[0],
-                    k,
-                    &SearchOptions::default(),
-                    filter_arg,
-                )?;
-                let micros = started.elapsed().as_micros();
-                let plan = match explain {
-                    true => crate::explain::single(&n.column, k, &stats, &hits, micros)?,
-                    false => Vec::new(),
-                };
-                (hits.into_iter().map(|h| (h.item, h.score)).collect(), plan)
-            }
-            Order::Fuse(spec, _, options) => {
-                let mut query = FusedQuery::new(fusion(spec));
-                query.missing = match options.missing {
-                    None | Some(MissingSpec::Skip) => Missing::Skip,
-                    Some(MissingSpec::Partial) => Missing::ScorePresent,
-                };
-                for (term, v) in terms.iter().zip(&vectors) {
-                    query = query.column(&term.column, v);
-                }
-                query.normalization = match options.normalize {
-                    None => None,
-                    Some(NormalizeSpec::None) => Some(Normalization::None),
-                    Some(NormalizeSpec::MinMax) => Some(Normalization::MinMax),
-                    Some(NormalizeSpec::ZScore) => Some(Normalization::ZScore),
-                    Some(NormalizeSpec::Calibrated) => Some(calibrated(&snap, &terms)?),
-                };
-                let (hits, fused) = snap.fused_search(&query, k, fused_filter)?;
-                let micros = started.elapsed().as_micros();
-                let plan = match explain {
-                    true => {
-                        let names: Vec<&str> = terms.iter().map(|t| t.column.as_str()).collect();
-                        crate::explain::fused(&spec.to_string(), &names, k, &fused, &hits, micros)?
-                    }
-                    false => Vec::new(),
-                };
-                (hits.into_iter().map(|h| (h.item, h.score)).collect(), plan)
-            }
-        };
+        let (scored, plan) = rank(&snap, order, &vectors, k, fused_filter, explain)?;
         if explain {
             return Ok(Output::Rows {
                 columns: vec!["plan".into()],
@@ -347,22 +292,6 @@ impl Database {
             .collect::<Result<_>>()?;
         Ok(Output::Rows { columns, rows })
     }
-}
-
-/// `NORMALIZE CALIBRATED`: every queried column's measured span, or an error naming a
-/// column that has none.
-fn calibrated(snap: &CollectionSnapshot, terms: &[&Nearest]) -> Result<Normalization> {
-    let mut spans = Vec::with_capacity(terms.len());
-    for term in terms {
-        spans.push(snap.distance_span(&term.column)?.ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "column {} has no measured distance span for NORMALIZE CALIBRATED \
-                 (spans are measured when an index is built on a segment of 1,000 rows or more)",
-                term.column
-            ))
-        })?);
-    }
-    Ok(Normalization::Calibrated(spans))
 }
 
 pub(crate) fn parse_metric(name: &str) -> Result<Metric> {
@@ -410,16 +339,6 @@ fn index_spec(kind: &str, with: &[(String, f64)]) -> Result<IndexSpec> {
         };
     }
     Ok(spec)
-}
-
-fn fusion(spec: &FusionSpec) -> Fusion {
-    match spec {
-        FusionSpec::Weighted(w) => Fusion::Weighted(w.iter().map(|&x| x as f32).collect()),
-        FusionSpec::Rrf(k) => Fusion::Rrf { k: *k as f32 },
-        FusionSpec::Min => Fusion::Min,
-        FusionSpec::Max => Fusion::Max,
-        FusionSpec::Avg => Fusion::Avg,
-    }
 }
 
 /// A literal as the value of `column`, converted to the column's type.

@@ -1,0 +1,120 @@
+//! The ranking step of a query: the snapshot's best `k` items for an ORDER BY (one
+//! column's distance, or several fused) once the query vectors are known, with the
+//! EXPLAIN plan when asked. SELECT and EVALUATE both rank through here.
+
+use std::time::Instant;
+
+use quiver_query::sql::{FusionSpec, MissingSpec, Nearest, NormalizeSpec, Order};
+use quiver_query::{Fusion, Missing, Normalization};
+use quiver_storage::{Error, Result};
+
+use crate::fused::FusedQuery;
+use crate::search::SearchOptions;
+use crate::snapshot::{CollectionSnapshot, ItemRef};
+
+/// A filter on items, shareable across the fused search's threads.
+pub(crate) type ItemFilter<'f> = &'f (dyn Fn(&ItemRef<'_>) -> bool + Sync);
+
+/// Ranked items, best first, with their scores; and the plan's lines (EXPLAIN).
+pub(crate) type Ranked<'s> = (Vec<(ItemRef<'s>, f32)>, Vec<String>);
+
+/// The terms of an ORDER BY: one `column <-> vector`, or each of FUSE's.
+pub(crate) fn terms(order: &Order) -> Vec<&Nearest> {
+    match order {
+        Order::Distance(n) => vec![n],
+        Order::Fuse(_, ns, _) => ns.iter().collect(),
+    }
+}
+
+/// The best `k` items of `snap` by `order` (`vectors[i]` is the query vector of term
+/// `i`) that pass `filter`, best first, with their scores; and the plan's lines when
+/// `explain`.
+pub(crate) fn rank<'s>(
+    snap: &'s CollectionSnapshot,
+    order: &Order,
+    vectors: &[Vec<f32>],
+    k: usize,
+    filter: Option<ItemFilter<'_>>,
+    explain: bool,
+) -> Result<Ranked<'s>> {
+    let terms = terms(order);
+    if terms.len() != vectors.len() {
+        return Err(Error::InvalidArgument(format!(
+            "{} query vectors for {} terms",
+            vectors.len(),
+            terms.len()
+        )));
+    }
+    let started = Instant::now();
+    let (scored, plan): (Vec<(ItemRef<'_>, f32)>, Vec<String>) = match order {
+        Order::Distance(n) => {
+            let (hits, stats) = snap.search_where(
+                &n.column,
+                &vectors[0],
+                k,
+                &SearchOptions::default(),
+                filter.map(|f| f as &dyn Fn(&ItemRef<'_>) -> bool),
+            )?;
+            let micros = started.elapsed().as_micros();
+            let plan = match explain {
+                true => crate::explain::single(&n.column, k, &stats, &hits, micros)?,
+                false => Vec::new(),
+            };
+            (hits.into_iter().map(|h| (h.item, h.score)).collect(), plan)
+        }
+        Order::Fuse(spec, _, options) => {
+            let mut query = FusedQuery::new(fusion(spec));
+            query.missing = match options.missing {
+                None | Some(MissingSpec::Skip) => Missing::Skip,
+                Some(MissingSpec::Partial) => Missing::ScorePresent,
+            };
+            for (term, v) in terms.iter().zip(vectors) {
+                query = query.column(&term.column, v);
+            }
+            query.normalization = match options.normalize {
+                None => None,
+                Some(NormalizeSpec::None) => Some(Normalization::None),
+                Some(NormalizeSpec::MinMax) => Some(Normalization::MinMax),
+                Some(NormalizeSpec::ZScore) => Some(Normalization::ZScore),
+                Some(NormalizeSpec::Calibrated) => Some(calibrated(snap, &terms)?),
+            };
+            let (hits, fused) = snap.fused_search(&query, k, filter)?;
+            let micros = started.elapsed().as_micros();
+            let plan = match explain {
+                true => {
+                    let names: Vec<&str> = terms.iter().map(|t| t.column.as_str()).collect();
+                    crate::explain::fused(&spec.to_string(), &names, k, &fused, &hits, micros)?
+                }
+                false => Vec::new(),
+            };
+            (hits.into_iter().map(|h| (h.item, h.score)).collect(), plan)
+        }
+    };
+    Ok((scored, plan))
+}
+
+/// `NORMALIZE CALIBRATED`: every queried column's measured span, or an error naming a
+/// column that has none.
+fn calibrated(snap: &CollectionSnapshot, terms: &[&Nearest]) -> Result<Normalization> {
+    let mut spans = Vec::with_capacity(terms.len());
+    for term in terms {
+        spans.push(snap.distance_span(&term.column)?.ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "column {} has no measured distance span for NORMALIZE CALIBRATED \
+                 (spans are measured when an index is built on a segment of 1,000 rows or more)",
+                term.column
+            ))
+        })?);
+    }
+    Ok(Normalization::Calibrated(spans))
+}
+
+fn fusion(spec: &FusionSpec) -> Fusion {
+    match spec {
+        FusionSpec::Weighted(w) => Fusion::Weighted(w.iter().map(|&x| x as f32).collect()),
+        FusionSpec::Rrf(k) => Fusion::Rrf { k: *k as f32 },
+        FusionSpec::Min => Fusion::Min,
+        FusionSpec::Max => Fusion::Max,
+        FusionSpec::Avg => Fusion::Avg,
+    }
+}
