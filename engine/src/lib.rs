@@ -15,6 +15,7 @@ mod compaction;
 mod copy;
 mod database;
 mod embedding;
+mod evaluate;
 mod explain;
 mod flush;
 mod fused;
@@ -36,6 +37,7 @@ mod writer;
 pub use batch::{CommitInfo, WriteBatch};
 pub use collection::Collection;
 pub use database::{Database, DatabaseInfo};
+pub use evaluate::{Evaluation, LabelledQuery, QueryInput, QueryOutcome, read_queries};
 pub use fused::{ColumnExplain, FusedExplain, FusedHit, FusedQuery, default_normalization};
 pub use options::{Durability, OpenOptions};
 /// The encoder module (`quiver-encode`).

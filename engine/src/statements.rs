@@ -212,6 +212,14 @@ impl Database {
                 Ok(Output::Done(format!("dropped collection {name}")))
             }
             Statement::Alter { collection, action } => self.alter_collection(collection, action),
+            Statement::Evaluate(e) => {
+                let queries = crate::evaluate::read_queries(std::path::Path::new(&e.queries))?;
+                let ev = self.evaluate(&e.collection, &queries, &e.order, e.k as usize)?;
+                Ok(match e.per_query {
+                    true => crate::evaluate::report::per_query(&ev),
+                    false => crate::evaluate::report::summary(&ev),
+                })
+            }
             Statement::Reembed { collection, column } => {
                 let r = self.collection(collection)?.reembed(column)?;
                 Ok(Output::Done(format!(
@@ -369,7 +377,7 @@ fn to_value(schema: &Schema, column: &str, lit: &Literal) -> Result<Value> {
 }
 
 /// The query vector of one `column <-> ...` term.
-fn query_vector(
+pub(crate) fn query_vector(
     db: &Database,
     snap: &CollectionSnapshot,
     column: &str,
@@ -377,6 +385,9 @@ fn query_vector(
 ) -> Result<Vec<f32>> {
     match query {
         QueryVector::Literal(v) => Ok(v.clone()),
+        QueryVector::Query => Err(Error::InvalidArgument(
+            "QUERY stands for each labelled query's vector: it belongs in EVALUATE".into(),
+        )),
         QueryVector::Embed(call) => {
             let (mut vectors, _) = db.embed_for_column(snap.schema(), column, &[call])?;
             vectors

@@ -2,19 +2,13 @@
 //! column records its encoder (kept across reopen) and refuses another model's
 //! vectors; bad calls write nothing. Needs `scripts/fetch-models` (CI runs it).
 
+#[path = "support/sql_helpers.rs"]
+mod sql_helpers;
+use sql_helpers::run;
 use std::sync::Arc;
 
 use quiver::encode::{Encoder, EncoderInfo, Modality};
-use quiver::sql::parse_script;
 use quiver::{Database, Error, Output, Value};
-
-fn run(db: &Database, sql: &str) -> Result<Vec<Output>, Error> {
-    parse_script(sql)
-        .unwrap()
-        .iter()
-        .map(|s| db.run(s))
-        .collect()
-}
 
 fn ids(out: &Output) -> Vec<String> {
     match out {

@@ -3,12 +3,14 @@
 //! are not undone), REPLACE COLUMN, and the guards around them. Cheap registered
 //! encoders stand in for real models (the path is the same).
 
+#[path = "support/sql_helpers.rs"]
+mod sql_helpers;
+use sql_helpers::{run, toy_info};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use quiver::encode::{Encoder, EncoderInfo, Modality};
-use quiver::sql::parse_script;
-use quiver::{Database, Error, Output, Value};
+use quiver::{Database, Output, Value};
 
 /// A toy text encoder: word hashes into `dim` buckets, plus a constant component.
 #[derive(Debug)]
@@ -16,14 +18,7 @@ struct Buckets(EncoderInfo);
 
 impl Buckets {
     fn new(name: &str, dim: usize) -> Arc<Buckets> {
-        Arc::new(Buckets(EncoderInfo {
-            name: name.into(),
-            model_id: format!("test/{name}"),
-            version: "1".into(),
-            modality: Modality::Text,
-            dim,
-            preprocessing: "words hashed".into(),
-        }))
+        Arc::new(Buckets(toy_info(name, Modality::Text, dim, "words hashed")))
     }
 
     fn embed(&self, text: &str) -> Vec<f32> {
@@ -46,14 +41,6 @@ impl Encoder for Buckets {
     fn encode_texts(&self, texts: &[&str]) -> quiver::encode::Result<Vec<Vec<f32>>> {
         Ok(texts.iter().map(|t| self.embed(t)).collect())
     }
-}
-
-fn run(db: &Database, sql: &str) -> Result<Vec<Output>, Error> {
-    parse_script(sql)
-        .unwrap()
-        .iter()
-        .map(|s| db.run(s))
-        .collect()
 }
 
 fn first_id(out: &Output) -> String {

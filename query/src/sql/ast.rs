@@ -45,11 +45,27 @@ pub enum Statement {
         collection: String,
         action: AlterAction,
     },
+    /// `EVALUATE c USING 'queries.jsonl' ORDER BY ... [AT k] [PER QUERY]`.
+    Evaluate(Evaluate),
     /// `REEMBED c (column)`: fill the column from its EMBED rule where it is NULL.
     Reembed {
         collection: String,
         column: String,
     },
+}
+
+/// Retrieval quality of an ORDER BY over labelled queries (see `docs/SQL.md`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluate {
+    pub collection: String,
+    /// The labelled queries (JSON lines).
+    pub queries: String,
+    /// The ranking, with `QUERY` where each labelled query's vector goes.
+    pub order: Order,
+    /// The cut-off K (default 10).
+    pub k: u64,
+    /// One row per query, worst first, instead of the summary.
+    pub per_query: bool,
 }
 
 /// What `ALTER COLLECTION` changes.
@@ -183,6 +199,9 @@ pub enum QueryVector {
     Of(String),
     /// `EMBED('encoder', 'text')` / `EMBED_IMAGE('encoder', 'path')`.
     Embed(Embed),
+    /// `QUERY` (EVALUATE only): each labelled query's vector for the column: its text
+    /// embedded by the column's encoder, or its query item's own vector.
+    Query,
 }
 
 /// An encoder call: `EMBED('minilm', 'a red shoe')` embeds text,
@@ -332,6 +351,19 @@ impl Display for Expr {
     }
 }
 
+impl Display for Order {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Order::Distance(n) => write!(f, "{n}"),
+            Order::Fuse(spec, ns, options) => {
+                write!(f, "FUSE({spec}{options}, ")?;
+                list(f, ns, |f, n| write!(f, "{n}"))?;
+                f.write_str(")")
+            }
+        }
+    }
+}
+
 impl Display for Nearest {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "{} <-> ", Id(&self.column))?;
@@ -339,6 +371,7 @@ impl Display for Nearest {
             QueryVector::Literal(v) => vector(f, v),
             QueryVector::Of(id) => write!(f, "VECTOR OF {}", Literal::Str(id.clone())),
             QueryVector::Embed(e) => write!(f, "{e}"),
+            QueryVector::Query => f.write_str("QUERY"),
         }
     }
 }
@@ -371,14 +404,8 @@ impl Display for Select {
         if let Some(e) = &self.filter {
             write!(f, " WHERE {e}")?;
         }
-        match &self.order {
-            None => {}
-            Some(Order::Distance(n)) => write!(f, " ORDER BY {n}")?,
-            Some(Order::Fuse(spec, ns, options)) => {
-                write!(f, " ORDER BY FUSE({spec}{options}, ")?;
-                list(f, ns, |f, n| write!(f, "{n}"))?;
-                f.write_str(")")?;
-            }
+        if let Some(order) = &self.order {
+            write!(f, " ORDER BY {order}")?;
         }
         if let Some(n) = self.limit {
             write!(f, " LIMIT {n}")?;
@@ -494,6 +521,20 @@ impl Display for Statement {
                         write!(f, "REPLACE COLUMN {} WITH {}", Id(column), Id(with))
                     }
                 }
+            }
+            Statement::Evaluate(e) => {
+                write!(
+                    f,
+                    "EVALUATE {} USING {} ORDER BY {} AT {}",
+                    Id(&e.collection),
+                    Literal::Str(e.queries.clone()),
+                    e.order,
+                    e.k
+                )?;
+                if e.per_query {
+                    f.write_str(" PER QUERY")?;
+                }
+                Ok(())
             }
             Statement::Reembed { collection, column } => {
                 write!(f, "REEMBED {} ({})", Id(collection), Id(column))

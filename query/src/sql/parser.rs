@@ -265,7 +265,10 @@ impl Parser {
         if self.eat_word("reembed") {
             return self.reembed();
         }
-        Err(self.expected("a statement (SELECT, EXPLAIN, CREATE, INSERT, COPY, DELETE, SHOW, DESCRIBE, FLUSH, COMPACT, DROP, ALTER, REEMBED)"))
+        if self.eat_word("evaluate") {
+            return self.evaluate();
+        }
+        Err(self.expected("a statement (SELECT, EXPLAIN, CREATE, INSERT, COPY, DELETE, SHOW, DESCRIBE, FLUSH, COMPACT, DROP, ALTER, REEMBED, EVALUATE)"))
     }
 
     fn select(&mut self) -> Result<Select, ParseError> {
@@ -311,6 +314,32 @@ impl Parser {
             order,
             limit,
         })
+    }
+
+    /// `EVALUATE name USING 'file' ORDER BY order [AT k] [PER QUERY]`.
+    fn evaluate(&mut self) -> Result<Statement, ParseError> {
+        let collection = self.name("a collection name")?;
+        self.word("using")?;
+        let queries = self.string("the labelled queries' file in quotes")?;
+        self.word("order")?;
+        self.word("by")?;
+        let order = self.order()?;
+        let k = if self.eat_word("at") {
+            self.count("the cut-off K")?
+        } else {
+            10
+        };
+        let per_query = self.eat_word("per");
+        if per_query {
+            self.word("query")?;
+        }
+        Ok(Statement::Evaluate(Evaluate {
+            collection,
+            queries,
+            order,
+            k,
+            per_query,
+        }))
     }
 
     fn order(&mut self) -> Result<Order, ParseError> {
@@ -397,6 +426,8 @@ impl Parser {
         let query = if self.eat_word("vector") {
             self.word("of")?;
             QueryVector::Of(self.string("an item id in quotes")?)
+        } else if self.eat_word("query") {
+            QueryVector::Query
         } else if let Some(embed) = self.embed()? {
             QueryVector::Embed(embed)
         } else {

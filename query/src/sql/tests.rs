@@ -358,3 +358,29 @@ fn alter_and_reembed_parse_and_print_back() {
     let err = parse_statement("ALTER COLLECTION p MOVE COLUMN a").unwrap_err();
     assert!(err.to_string().contains("ADD COLUMN"), "{err}");
 }
+
+#[test]
+fn evaluate_parses_and_prints_back() {
+    let s = parse_statement(
+        "EVALUATE products USING 'q.jsonl' ORDER BY FUSE(RRF, text_vec <-> QUERY, image_vec <-> QUERY) AT 20 PER QUERY",
+    )
+    .unwrap();
+    let Statement::Evaluate(e) = &s else {
+        panic!("{s:?}")
+    };
+    assert_eq!(
+        (e.k, e.per_query, e.queries.as_str()),
+        (20, true, "q.jsonl")
+    );
+    let Order::Fuse(_, terms, _) = &e.order else {
+        panic!()
+    };
+    assert!(terms.iter().all(|t| t.query == QueryVector::Query));
+    assert_eq!(parse_statement(&s.to_string()).unwrap(), s);
+    let plain = parse_statement("evaluate p using 'q.jsonl' order by v <-> query").unwrap();
+    let Statement::Evaluate(e) = &plain else {
+        panic!()
+    };
+    assert_eq!((e.k, e.per_query), (10, false));
+    assert!(parse_statement("EVALUATE p USING 'q.jsonl'").is_err());
+}

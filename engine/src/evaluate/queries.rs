@@ -1,0 +1,84 @@
+//! Labelled queries from a JSON-lines file: `{"qid": "q1", "text": "bold serif" |
+//! "query_item": "item-id", "qrels": {"item-id": 2, ...}, "label": "..." | "kind": "..."}`.
+//! A malformed line is an error naming its line number.
+
+use std::path::Path;
+
+use quiver_query::eval::Qrels;
+use quiver_storage::{Error, Result};
+
+/// What a query searches with.
+#[derive(Clone, Debug, PartialEq)]
+pub enum QueryInput {
+    /// Text, embedded by each column's encoder.
+    Text(String),
+    /// An item of the collection: its own vectors.
+    Item(String),
+}
+
+/// One labelled query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabelledQuery {
+    pub qid: String,
+    /// The group it is reported in (`label`, else `kind`, else empty).
+    pub label: String,
+    pub input: QueryInput,
+    pub qrels: Qrels,
+}
+
+#[derive(serde::Deserialize)]
+struct Line {
+    qid: serde_json::Value,
+    text: Option<String>,
+    query_item: Option<String>,
+    qrels: std::collections::HashMap<String, serde_json::Value>,
+    label: Option<String>,
+    kind: Option<String>,
+}
+
+/// Reads the queries of `path`.
+pub fn read_queries(path: &Path) -> Result<Vec<LabelledQuery>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let mut out = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let bad = |why: String| {
+            Error::InvalidArgument(format!("{} line {}: {why}", path.display(), n + 1))
+        };
+        let line: Line = serde_json::from_str(raw).map_err(|e| bad(e.to_string()))?;
+        let qid = match line.qid {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            other => {
+                return Err(bad(format!(
+                    "qid must be a string or a number, not {other}"
+                )));
+            }
+        };
+        let input = match (line.text, line.query_item) {
+            (Some(t), None) => QueryInput::Text(t),
+            (None, Some(id)) => QueryInput::Item(id),
+            _ => return Err(bad("give exactly one of \"text\" and \"query_item\"".into())),
+        };
+        let mut qrels = Qrels::new();
+        for (id, grade) in line.qrels {
+            let g = grade
+                .as_u64()
+                .and_then(|g| u32::try_from(g).ok())
+                .ok_or_else(|| bad(format!("grade of {id} must be an integer ≥ 0, not {grade}")))?;
+            qrels.insert(id, g);
+        }
+        out.push(LabelledQuery {
+            qid,
+            label: line.label.or(line.kind).unwrap_or_default(),
+            input,
+            qrels,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,246 @@
+//! EVALUATE end to end on a tiny collection whose rankings are known by hand: two
+//! columns filled by toy encoders (a text one and an image one), text and item
+//! queries, ties, a query with nothing relevant, queries not applicable to a column.
+
+#[path = "support/sql_helpers.rs"]
+mod sql_helpers;
+use sql_helpers::{run, toy_info};
+use std::sync::Arc;
+
+use quiver::encode::{Encoder, EncoderInfo, Modality};
+use quiver::{Database, Output, Value};
+
+/// Words as compass directions: north (0,1), east (1,0), south (0,−1), west (−1,0),
+/// summed. Reads text (`compass`) or image file stems (`pics`).
+#[derive(Debug)]
+struct Compass(EncoderInfo);
+
+fn compass(words: &str) -> Vec<f32> {
+    let mut v = vec![0.0, 0.0];
+    for w in words.split_whitespace() {
+        match w {
+            "north" => v[1] += 1.0,
+            "east" => v[0] += 1.0,
+            "south" => v[1] -= 1.0,
+            "west" => v[0] -= 1.0,
+            _ => {}
+        }
+    }
+    v
+}
+
+impl Compass {
+    fn new(name: &str, modality: Modality) -> Arc<Compass> {
+        Arc::new(Compass(toy_info(name, modality, 2, "compass words")))
+    }
+}
+
+impl Encoder for Compass {
+    fn info(&self) -> &EncoderInfo {
+        &self.0
+    }
+    fn encode_texts(&self, texts: &[&str]) -> quiver::encode::Result<Vec<Vec<f32>>> {
+        assert_eq!(self.0.modality, Modality::Text);
+        Ok(texts.iter().map(|t| compass(t)).collect())
+    }
+    fn encode_images(&self, paths: &[&std::path::Path]) -> quiver::encode::Result<Vec<Vec<f32>>> {
+        assert_eq!(self.0.modality, Modality::Image);
+        Ok(paths
+            .iter()
+            .map(|p| compass(&p.file_stem().unwrap().to_string_lossy()))
+            .collect())
+    }
+}
+
+fn rows(out: &Output) -> &Vec<Vec<Value>> {
+    match out {
+        Output::Rows { rows, .. } => rows,
+        Output::Done(d) => panic!("{d}"),
+    }
+}
+
+fn float(v: &Value) -> f64 {
+    match v {
+        Value::Float(x) => *x,
+        v => panic!("{v:?}"),
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-6
+}
+
+const QUERIES: &str = r#"{"qid": "q1", "kind": "text", "text": "north", "qrels": {"n1": 2, "n2": 1, "w1": 1, "s1": 0}}
+{"qid": "q2", "kind": "text", "text": "west", "qrels": {"w1": 1}}
+{"qid": 3, "kind": "item", "query_item": "n1", "qrels": {"n2": 1, "e1": 1}}
+{"qid": "q4", "kind": "text", "text": "north", "qrels": {"s1": 0}}
+"#;
+
+fn setup() -> (tempfile::TempDir, Database, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path().join("db")).unwrap();
+    db.encoders()
+        .register(Compass::new("compass", Modality::Text));
+    db.encoders()
+        .register(Compass::new("pics", Modality::Image));
+    run(
+        &db,
+        "CREATE COLLECTION docs (title TEXT, t VECTOR(2) COSINE, img VECTOR(2) COSINE);
+         INSERT INTO docs (id, title, t, img) VALUES
+           ('n1', 'north', EMBED('compass', 'north'), EMBED_IMAGE('pics', 'north.png')),
+           ('n2', 'north north east', EMBED('compass', 'north north east'), EMBED_IMAGE('pics', 'east.png')),
+           ('e1', 'east', EMBED('compass', 'east'), EMBED_IMAGE('pics', 'north east.png')),
+           ('s1', 'south', EMBED('compass', 'south'), EMBED_IMAGE('pics', 'south.png')),
+           ('w1', 'west', EMBED('compass', 'west'), EMBED_IMAGE('pics', 'west.png'));",
+    )
+    .unwrap();
+    let path = dir.path().join("queries.jsonl");
+    std::fs::write(&path, QUERIES).unwrap();
+    let path = path.display().to_string();
+    (dir, db, path)
+}
+
+#[test]
+fn text_column_by_hand() {
+    let (_dir, db, path) = setup();
+    let out = run(
+        &db,
+        &format!("EVALUATE docs USING '{path}' ORDER BY t <-> QUERY AT 3"),
+    )
+    .unwrap();
+    let Output::Rows { columns, rows } = &out[0] else {
+        panic!()
+    };
+    assert_eq!(
+        columns,
+        &[
+            "label",
+            "queries",
+            "skipped",
+            "recall@3",
+            "precision@3",
+            "ndcg@3",
+            "mrr@3",
+            "map@3",
+            "hit@3",
+            "qps"
+        ]
+    );
+    // q1: answer n1 n2 e1 (e1 and w1 tie at distance 1: by id). recall 2/3, P 2/3,
+    // NDCG (2 + 1/log2 3) / (2 + 1/log2 3 + 1/2), RR 1, AP (1 + 1)/3.
+    // q2: answer w1 n1 s1: recall 1, P 1/3, NDCG 1, RR 1, AP 1.
+    // q3 (item n1, itself left out): answer n2 e1 w1: recall 1, P 2/3, NDCG 1, AP 1.
+    // q4: nothing relevant, skipped.
+    let l3 = 3f64.log2();
+    let q1 = [
+        2.0 / 3.0,
+        2.0 / 3.0,
+        (2.0 + 1.0 / l3) / (2.5 + 1.0 / l3),
+        1.0,
+        2.0 / 3.0,
+        1.0,
+    ];
+    let q2 = [1.0, 1.0 / 3.0, 1.0, 1.0, 1.0, 1.0];
+    let q3 = [1.0, 2.0 / 3.0, 1.0, 1.0, 1.0, 1.0];
+    let all = &rows[0];
+    assert_eq!(all[0], Value::Text("*".into()));
+    assert_eq!((&all[1], &all[2]), (&Value::Int(3), &Value::Int(1)));
+    for m in 0..6 {
+        let want = (q1[m] + q2[m] + q3[m]) / 3.0;
+        assert!(
+            close(float(&all[3 + m]), want),
+            "metric {m}: {:?} vs {want}",
+            all[3 + m]
+        );
+    }
+    // Per label: item (q3), then text (q1, q2; q4 skipped).
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1][0], Value::Text("item".into()));
+    assert!(close(float(&rows[1][5]), 1.0));
+    assert_eq!((&rows[2][1], &rows[2][2]), (&Value::Int(2), &Value::Int(1)));
+    assert!(close(float(&rows[2][5]), (q1[2] + q2[2]) / 2.0));
+
+    // PER QUERY: worst NDCG first (q1), with its answer.
+    let out = run(
+        &db,
+        &format!("EVALUATE docs USING '{path}' ORDER BY t <-> QUERY AT 3 PER QUERY"),
+    )
+    .unwrap();
+    let Output::Rows { rows: per, .. } = &out[0] else {
+        panic!()
+    };
+    assert_eq!(per.len(), 3);
+    assert_eq!(per[0][0], Value::Text("q1".into()));
+    assert_eq!(per[0][8], Value::Text("n1 n2 e1".into()));
+    assert_eq!(per[2][0], Value::Text("q2".into()));
+}
+
+#[test]
+fn image_only_and_fused_rankings_skip_what_they_cannot_answer() {
+    let (_dir, db, path) = setup();
+    // Text queries cannot search the image column (pics reads images): only q3 runs.
+    let out = run(
+        &db,
+        &format!("EVALUATE docs USING '{path}' ORDER BY img <-> QUERY AT 3"),
+    )
+    .unwrap();
+    let r = rows(&out[0]);
+    assert_eq!((&r[0][1], &r[0][2]), (&Value::Int(1), &Value::Int(3)));
+    // q3 on images: e1 (north east) nearest, then n2 and w1 tie: answer e1 n2 w1.
+    for (m, value) in r[0][3..9].iter().enumerate() {
+        let want = if m == 1 { 2.0 / 3.0 } else { 1.0 };
+        assert!(close(float(value), want), "{m}: {value:?}");
+    }
+    // Fused: the same query applies; K larger than the collection.
+    let out = run(
+        &db,
+        &format!(
+            "EVALUATE docs USING '{path}' ORDER BY FUSE(RRF, t <-> QUERY, img <-> QUERY) AT 10"
+        ),
+    )
+    .unwrap();
+    let r = rows(&out[0]);
+    assert_eq!(r[0][1], Value::Int(1));
+    assert!(close(float(&r[0][3]), 1.0)); // recall@10
+    assert!(close(float(&r[0][4]), 0.2)); // two relevant of K = 10
+}
+
+#[test]
+fn bad_query_files_are_errors() {
+    let (dir, db, _) = setup();
+    let cases = [
+        (
+            "{\"qid\": 1, \"text\": \"x\", \"qrels\": {}}\nnot json",
+            "line 2",
+        ),
+        (
+            "{\"qid\": 1, \"text\": \"x\", \"query_item\": \"n1\", \"qrels\": {}}",
+            "exactly one",
+        ),
+        (
+            "{\"qid\": 1, \"text\": \"x\", \"qrels\": {\"n1\": -1}}",
+            "integer",
+        ),
+    ];
+    for (i, (body, says)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("bad{i}.jsonl"));
+        std::fs::write(&path, body).unwrap();
+        let err = run(
+            &db,
+            &format!(
+                "EVALUATE docs USING '{}' ORDER BY t <-> QUERY",
+                path.display()
+            ),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains(says), "{err}");
+    }
+    let err = run(
+        &db,
+        "EVALUATE docs USING 'no/such.jsonl' ORDER BY t <-> QUERY",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no/such.jsonl"), "{err}");
+    let err = run(&db, "SELECT id FROM docs ORDER BY t <-> QUERY").unwrap_err();
+    assert!(err.to_string().contains("EVALUATE"), "{err}");
+}
