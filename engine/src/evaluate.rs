@@ -13,6 +13,7 @@
 
 mod queries;
 pub(crate) mod report;
+pub(crate) mod sweep;
 
 use std::collections::BTreeMap;
 use std::time::Instant;

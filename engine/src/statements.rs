@@ -213,11 +213,26 @@ impl Database {
             }
             Statement::Alter { collection, action } => self.alter_collection(collection, action),
             Statement::Evaluate(e) => {
-                let queries = crate::evaluate::read_queries(std::path::Path::new(&e.queries))?;
-                let ev = self.evaluate(&e.collection, &queries, &e.order, e.k as usize)?;
+                use crate::evaluate::{read_queries, report, sweep};
+                let queries = read_queries(std::path::Path::new(&e.queries))?;
+                let k = e.k as usize;
+                if let Some(s) = &e.sweep {
+                    if e.per_query {
+                        return Err(Error::InvalidArgument(
+                            "PER QUERY and SWEEP do not combine: evaluate one setting per query"
+                                .into(),
+                        ));
+                    }
+                    let mut results = Vec::new();
+                    for (setting, order) in sweep::orders(&e.order, s)? {
+                        results.push((setting, self.evaluate(&e.collection, &queries, &order, k)?));
+                    }
+                    return Ok(report::sweep(&results));
+                }
+                let ev = self.evaluate(&e.collection, &queries, &e.order, k)?;
                 Ok(match e.per_query {
-                    true => crate::evaluate::report::per_query(&ev),
-                    false => crate::evaluate::report::summary(&ev),
+                    true => report::per_query(&ev),
+                    false => report::summary(&ev),
                 })
             }
             Statement::Reembed { collection, column } => {

@@ -244,3 +244,71 @@ fn bad_query_files_are_errors() {
     let err = run(&db, "SELECT id FROM docs ORDER BY t <-> QUERY").unwrap_err();
     assert!(err.to_string().contains("EVALUATE"), "{err}");
 }
+
+#[test]
+fn sweeps_compare_settings_in_one_table() {
+    let (_dir, db, path) = setup();
+    let fused = "FUSE(WEIGHTED(1, 1), t <-> QUERY, img <-> QUERY)";
+    let out = run(
+        &db,
+        &format!("EVALUATE docs USING '{path}' ORDER BY {fused} AT 3 SWEEP ALPHA STEP 0.5"),
+    )
+    .unwrap();
+    let Output::Rows {
+        columns,
+        rows: alpha,
+    } = &out[0]
+    else {
+        panic!()
+    };
+    assert_eq!(columns[0], "setting");
+    // Three alphas, each: all queries, then the labels (item, text).
+    assert_eq!(alpha.len(), 9);
+    let settings: Vec<&Value> = alpha.iter().step_by(3).map(|r| &r[0]).collect();
+    assert_eq!(
+        settings,
+        [
+            &Value::Text("alpha=0.00 (t weight)".into()),
+            &Value::Text("alpha=0.50 (t weight)".into()),
+            &Value::Text("alpha=1.00 (t weight)".into())
+        ]
+    );
+    // Only the item query applies to a fusion with the image column; at every alpha
+    // its answer holds both relevant items in the top 2.
+    for r in alpha.iter().step_by(3) {
+        assert_eq!((&r[2], &r[3]), (&Value::Int(1), &Value::Int(3)));
+        assert!(close(float(&r[4]), 1.0) && close(float(&r[5]), 2.0 / 3.0));
+    }
+
+    let out = run(
+        &db,
+        &format!("EVALUATE docs USING '{path}' ORDER BY {fused} AT 3 SWEEP COLUMNS"),
+    )
+    .unwrap();
+    let overall: Vec<(Value, Value)> = rows(&out[0])
+        .iter()
+        .filter(|r| r[1] == Value::Text("*".into()))
+        .map(|r| (r[0].clone(), r[2].clone()))
+        .collect();
+    assert_eq!(
+        overall,
+        [
+            (Value::Text("only t".into()), Value::Int(3)),
+            (Value::Text("only img".into()), Value::Int(1)),
+            (Value::Text("all".into()), Value::Int(1)),
+        ]
+    );
+
+    let out = run(
+        &db,
+        &format!("EVALUATE docs USING '{path}' ORDER BY {fused} SWEEP RRF K (1, 60)"),
+    )
+    .unwrap();
+    assert_eq!(rows(&out[0]).len(), 6);
+    let err = run(
+        &db,
+        &format!("EVALUATE docs USING '{path}' ORDER BY t <-> QUERY SWEEP ALPHA"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("FUSE"), "{err}");
+}

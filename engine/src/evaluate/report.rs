@@ -76,3 +76,27 @@ pub fn per_query(ev: &Evaluation) -> Output {
         .collect();
     Output::Rows { columns, rows }
 }
+
+/// Summaries of several rankings in one table: a leading `setting` column.
+pub fn sweep(results: &[(String, Evaluation)]) -> Output {
+    let mut columns = vec!["setting".to_string()];
+    let mut rows = Vec::new();
+    for (setting, ev) in results {
+        let Output::Rows {
+            columns: c,
+            rows: r,
+        } = summary(ev)
+        else {
+            continue;
+        };
+        if columns.len() == 1 {
+            columns.extend(c);
+        }
+        rows.extend(r.into_iter().map(|row| {
+            let mut with = vec![Value::Text(setting.clone())];
+            with.extend(row);
+            with
+        }));
+    }
+    Output::Rows { columns, rows }
+}

@@ -66,6 +66,20 @@ pub struct Evaluate {
     pub k: u64,
     /// One row per query, worst first, instead of the summary.
     pub per_query: bool,
+    /// Evaluate a family of rankings instead of one.
+    pub sweep: Option<Sweep>,
+}
+
+/// The rankings a `SWEEP` evaluates, one row each.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sweep {
+    /// `SWEEP ALPHA [STEP s]`: a two-term FUSE(WEIGHTED(...)) with weights (α, 1 − α)
+    /// for α = 0, s, 2s, ..., 1 (s defaults to 0.1).
+    Alpha { step: f64 },
+    /// `SWEEP RRF K (k, ...)`: FUSE(RRF(k = ...)) for each k.
+    RrfK(Vec<f64>),
+    /// `SWEEP COLUMNS`: each term alone, every term but one, and all of them.
+    Columns,
 }
 
 /// What `ALTER COLLECTION` changes.
@@ -534,7 +548,16 @@ impl Display for Statement {
                 if e.per_query {
                     f.write_str(" PER QUERY")?;
                 }
-                Ok(())
+                match &e.sweep {
+                    None => Ok(()),
+                    Some(Sweep::Alpha { step }) => write!(f, " SWEEP ALPHA STEP {step:?}"),
+                    Some(Sweep::RrfK(ks)) => {
+                        f.write_str(" SWEEP RRF K (")?;
+                        list(f, ks, |f, k| write!(f, "{k:?}"))?;
+                        f.write_str(")")
+                    }
+                    Some(Sweep::Columns) => f.write_str(" SWEEP COLUMNS"),
+                }
             }
             Statement::Reembed { collection, column } => {
                 write!(f, "REEMBED {} ({})", Id(collection), Id(column))

@@ -333,13 +333,53 @@ impl Parser {
         if per_query {
             self.word("query")?;
         }
+        let sweep = if self.eat_word("sweep") {
+            Some(self.sweep()?)
+        } else {
+            None
+        };
         Ok(Statement::Evaluate(Evaluate {
             collection,
             queries,
             order,
             k,
             per_query,
+            sweep,
         }))
+    }
+
+    /// `ALPHA [STEP s] | RRF K (k, ...) | COLUMNS` after SWEEP.
+    fn sweep(&mut self) -> Result<Sweep, ParseError> {
+        if self.eat_word("alpha") {
+            let step = if self.eat_word("step") {
+                let at = self.at();
+                let s = self.number("the alpha step")?;
+                if !(s > 0.0 && s <= 1.0) {
+                    return Err(ParseError::new(
+                        at,
+                        format!("the alpha step must be in (0, 1], not {s}"),
+                    ));
+                }
+                s
+            } else {
+                0.1
+            };
+            return Ok(Sweep::Alpha { step });
+        }
+        if self.eat_word("rrf") {
+            self.word("k")?;
+            self.punct(Tok::LParen, "'(' and the k values")?;
+            let mut ks = vec![self.number("an RRF k")?];
+            while self.eat(&Tok::Comma) {
+                ks.push(self.number("an RRF k")?);
+            }
+            self.punct(Tok::RParen, "')'")?;
+            return Ok(Sweep::RrfK(ks));
+        }
+        if self.eat_word("columns") {
+            return Ok(Sweep::Columns);
+        }
+        Err(self.expected("ALPHA, RRF K (...) or COLUMNS after SWEEP"))
     }
 
     fn order(&mut self) -> Result<Order, ParseError> {

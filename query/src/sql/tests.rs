@@ -383,4 +383,21 @@ fn evaluate_parses_and_prints_back() {
     };
     assert_eq!((e.k, e.per_query), (10, false));
     assert!(parse_statement("EVALUATE p USING 'q.jsonl'").is_err());
+    for (tail, sweep) in [
+        (" SWEEP ALPHA", Sweep::Alpha { step: 0.1 }),
+        (" SWEEP ALPHA STEP 0.25", Sweep::Alpha { step: 0.25 }),
+        (" SWEEP RRF K (10, 60)", Sweep::RrfK(vec![10.0, 60.0])),
+        (" SWEEP COLUMNS", Sweep::Columns),
+    ] {
+        let s = parse_statement(&format!(
+            "EVALUATE p USING 'q' ORDER BY FUSE(WEIGHTED(1, 1), a <-> QUERY, b <-> QUERY){tail}"
+        ))
+        .unwrap();
+        let Statement::Evaluate(e) = &s else { panic!() };
+        assert_eq!(e.sweep.as_ref(), Some(&sweep));
+        assert_eq!(parse_statement(&s.to_string()).unwrap(), s);
+    }
+    assert!(
+        parse_statement("EVALUATE p USING 'q' ORDER BY a <-> QUERY SWEEP ALPHA STEP 0").is_err()
+    );
 }
