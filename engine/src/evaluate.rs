@@ -12,6 +12,7 @@
 //! image-only and fused rankings alike.
 
 mod queries;
+pub(crate) mod recall;
 pub(crate) mod report;
 pub(crate) mod sweep;
 
@@ -30,6 +31,7 @@ use crate::snapshot::CollectionSnapshot;
 use crate::statements::query_vector;
 
 pub use queries::{LabelledQuery, QueryInput, read_queries};
+pub use recall::RecallPoint;
 
 /// One query's outcome.
 #[derive(Clone, Debug, PartialEq)]

@@ -37,7 +37,9 @@ mod writer;
 pub use batch::{CommitInfo, WriteBatch};
 pub use collection::Collection;
 pub use database::{Database, DatabaseInfo};
-pub use evaluate::{Evaluation, LabelledQuery, QueryInput, QueryOutcome, read_queries};
+pub use evaluate::{
+    Evaluation, LabelledQuery, QueryInput, QueryOutcome, RecallPoint, read_queries,
+};
 pub use fused::{ColumnExplain, FusedExplain, FusedHit, FusedQuery, default_normalization};
 pub use options::{Durability, OpenOptions};
 /// The encoder module (`quiver-encode`).

@@ -235,6 +235,17 @@ impl Database {
                     false => report::summary(&ev),
                 })
             }
+            Statement::EvaluateRecall(e) => {
+                let k = e.k as usize;
+                let points = self.evaluate_recall(
+                    &e.collection,
+                    &e.column,
+                    k,
+                    e.sample as usize,
+                    &e.settings,
+                )?;
+                Ok(crate::evaluate::recall::report(&points, k))
+            }
             Statement::Reembed { collection, column } => {
                 let r = self.collection(collection)?.reembed(column)?;
                 Ok(Output::Done(format!(

@@ -312,3 +312,51 @@ fn sweeps_compare_settings_in_one_table() {
     .unwrap_err();
     assert!(err.to_string().contains("FUSE"), "{err}");
 }
+
+#[test]
+fn evaluate_recall_measures_an_index_against_exact_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    run(&db, "CREATE COLLECTION pts (v VECTOR(16) L2)").unwrap();
+    let pts = db.collection("pts").unwrap();
+    let mut state = 42u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+    };
+    let mut batch = quiver::WriteBatch::new();
+    for i in 0..3000 {
+        let v: Vec<f32> = (0..16).map(|_| next()).collect();
+        batch.insert(quiver::Item::new(format!("p{i}")).set("v", v));
+    }
+    pts.commit(batch).unwrap();
+    pts.flush().unwrap();
+    // Without an index every setting is an exact scan.
+    let out = run(&db, "EVALUATE RECALL pts (v) AT 10 SAMPLE 50").unwrap();
+    let r = rows(&out[0]);
+    assert_eq!(r.len(), 2);
+    assert_eq!(
+        (&r[0][0], &r[0][1]),
+        (&Value::Text("default".into()), &Value::Int(50))
+    );
+    assert!(close(float(&r[0][2]), 1.0));
+    assert_eq!(r[1][0], Value::Text("exact".into()));
+
+    run(
+        &db,
+        "CREATE INDEX ON pts (v) USING HNSW WITH (m = 4, ef_construction = 16)",
+    )
+    .unwrap();
+    let out = run(&db, "EVALUATE RECALL pts (v) AT 10 SAMPLE 100 EF (10, 200)").unwrap();
+    let r = rows(&out[0]);
+    let (low, high) = (float(&r[0][2]), float(&r[1][2]));
+    assert!(high >= low && high > 0.9, "ef=10 {low}, ef=200 {high}");
+    assert!(
+        low < 1.0,
+        "a sparse graph at ef 10 should miss something: {low}"
+    );
+    let err = run(&db, "EVALUATE RECALL pts (nope)").unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+}

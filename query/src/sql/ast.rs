@@ -47,6 +47,8 @@ pub enum Statement {
     },
     /// `EVALUATE c USING 'queries.jsonl' ORDER BY ... [AT k] [PER QUERY]`.
     Evaluate(Evaluate),
+    /// `EVALUATE RECALL c (column) ...`: an index's recall against exact search.
+    EvaluateRecall(EvaluateRecall),
     /// `REEMBED c (column)`: fill the column from its EMBED rule where it is NULL.
     Reembed {
         collection: String,
@@ -68,6 +70,29 @@ pub struct Evaluate {
     pub per_query: bool,
     /// Evaluate a family of rankings instead of one.
     pub sweep: Option<Sweep>,
+}
+
+/// `EVALUATE RECALL c (column) [AT k] [SAMPLE n] [EF (..) | NPROBE (..) | TARGET (..)]`:
+/// the collection's own vectors (a deterministic sample) as queries, each answered by
+/// the index at every setting and by an exact scan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvaluateRecall {
+    pub collection: String,
+    pub column: String,
+    pub k: u64,
+    pub sample: u64,
+    pub settings: RecallSettings,
+}
+
+/// The search settings `EVALUATE RECALL` compares (one row each).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecallSettings {
+    /// The column's defaults.
+    Default,
+    Ef(Vec<u64>),
+    Nprobe(Vec<u64>),
+    /// Recall targets, each picking ef / nprobe from the index's curve.
+    Target(Vec<f64>),
 }
 
 /// The rankings a `SWEEP` evaluates, one row each.
@@ -558,6 +583,25 @@ impl Display for Statement {
                     }
                     Some(Sweep::Columns) => f.write_str(" SWEEP COLUMNS"),
                 }
+            }
+            Statement::EvaluateRecall(e) => {
+                write!(
+                    f,
+                    "EVALUATE RECALL {} ({}) AT {} SAMPLE {}",
+                    Id(&e.collection),
+                    Id(&e.column),
+                    e.k,
+                    e.sample
+                )?;
+                let (word, values): (&str, Vec<String>) = match &e.settings {
+                    RecallSettings::Default => return Ok(()),
+                    RecallSettings::Ef(v) => ("EF", v.iter().map(u64::to_string).collect()),
+                    RecallSettings::Nprobe(v) => ("NPROBE", v.iter().map(u64::to_string).collect()),
+                    RecallSettings::Target(v) => {
+                        ("TARGET", v.iter().map(|x| format!("{x:?}")).collect())
+                    }
+                };
+                write!(f, " {word} ({})", values.join(", "))
             }
             Statement::Reembed { collection, column } => {
                 write!(f, "REEMBED {} ({})", Id(collection), Id(column))

@@ -318,6 +318,9 @@ impl Parser {
 
     /// `EVALUATE name USING 'file' ORDER BY order [AT k] [PER QUERY]`.
     fn evaluate(&mut self) -> Result<Statement, ParseError> {
+        if self.eat_word("recall") {
+            return self.evaluate_recall();
+        }
         let collection = self.name("a collection name")?;
         self.word("using")?;
         let queries = self.string("the labelled queries' file in quotes")?;
@@ -345,6 +348,50 @@ impl Parser {
             k,
             per_query,
             sweep,
+        }))
+    }
+
+    /// `EVALUATE RECALL c (column) [AT k] [SAMPLE n] [EF (..) | NPROBE (..) | TARGET (..)]`.
+    fn evaluate_recall(&mut self) -> Result<Statement, ParseError> {
+        let collection = self.name("a collection name")?;
+        self.punct(Tok::LParen, "'(' and a vector column")?;
+        let column = self.name("a vector column")?;
+        self.punct(Tok::RParen, "')'")?;
+        let k = if self.eat_word("at") {
+            self.count("the cut-off K")?
+        } else {
+            10
+        };
+        let sample = if self.eat_word("sample") {
+            self.count("the number of sample queries")?
+        } else {
+            200
+        };
+        let list = |p: &mut Self, what: &str| -> Result<Vec<f64>, ParseError> {
+            p.punct(Tok::LParen, "'(' and values")?;
+            let mut v = vec![p.number(what)?];
+            while p.eat(&Tok::Comma) {
+                v.push(p.number(what)?);
+            }
+            p.punct(Tok::RParen, "')'")?;
+            Ok(v)
+        };
+        let counts = |v: Vec<f64>| v.into_iter().map(|x| x.max(1.0) as u64).collect();
+        let settings = if self.eat_word("ef") {
+            RecallSettings::Ef(counts(list(self, "an ef")?))
+        } else if self.eat_word("nprobe") {
+            RecallSettings::Nprobe(counts(list(self, "an nprobe")?))
+        } else if self.eat_word("target") {
+            RecallSettings::Target(list(self, "a recall target")?)
+        } else {
+            RecallSettings::Default
+        };
+        Ok(Statement::EvaluateRecall(EvaluateRecall {
+            collection,
+            column,
+            k,
+            sample,
+            settings,
         }))
     }
 

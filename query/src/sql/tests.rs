@@ -401,3 +401,21 @@ fn evaluate_parses_and_prints_back() {
         parse_statement("EVALUATE p USING 'q' ORDER BY a <-> QUERY SWEEP ALPHA STEP 0").is_err()
     );
 }
+
+#[test]
+fn evaluate_recall_parses_and_prints_back() {
+    let s = parse_statement("EVALUATE RECALL p (text_vec) AT 5 SAMPLE 50 EF (16, 64)").unwrap();
+    let Statement::EvaluateRecall(e) = &s else {
+        panic!("{s:?}")
+    };
+    assert_eq!((e.k, e.sample), (5, 50));
+    assert_eq!(e.settings, RecallSettings::Ef(vec![16, 64]));
+    assert_eq!(parse_statement(&s.to_string()).unwrap(), s);
+    let s = parse_statement("evaluate recall p (v) target (0.9, 0.99)").unwrap();
+    let Statement::EvaluateRecall(e) = &s else {
+        panic!()
+    };
+    assert_eq!((e.k, e.sample), (10, 200));
+    assert_eq!(e.settings, RecallSettings::Target(vec![0.9, 0.99]));
+    assert_eq!(parse_statement(&s.to_string()).unwrap(), s);
+}
