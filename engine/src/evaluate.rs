@@ -11,6 +11,7 @@
 //! applicable" to that ranking and counted apart, so one query file serves text-only,
 //! image-only and fused rankings alike.
 
+pub(crate) mod plot;
 mod queries;
 pub(crate) mod recall;
 pub(crate) mod report;

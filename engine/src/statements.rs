@@ -227,6 +227,11 @@ impl Database {
                     for (setting, order) in sweep::orders(&e.order, s)? {
                         results.push((setting, self.evaluate(&e.collection, &queries, &order, k)?));
                     }
+                    if let Some(path) = &e.plot {
+                        let title = format!("{}: {}", e.collection, e.order);
+                        let short: String = title.chars().take(90).collect();
+                        crate::evaluate::plot::sweep(&results, &short, std::path::Path::new(path))?;
+                    }
                     return Ok(report::sweep(&results));
                 }
                 let ev = self.evaluate(&e.collection, &queries, &e.order, k)?;

@@ -247,7 +247,7 @@ fn bad_query_files_are_errors() {
 
 #[test]
 fn sweeps_compare_settings_in_one_table() {
-    let (_dir, db, path) = setup();
+    let (dir, db, path) = setup();
     let fused = "FUSE(WEIGHTED(1, 1), t <-> QUERY, img <-> QUERY)";
     let out = run(
         &db,
@@ -311,6 +311,23 @@ fn sweeps_compare_settings_in_one_table() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("FUSE"), "{err}");
+
+    // The plot: a PNG where a font is installed, else an error naming the fix.
+    let png = dir.path().join("alpha.png");
+    let sql = format!(
+        "EVALUATE docs USING '{path}' ORDER BY {fused} SWEEP ALPHA STEP 0.25 PLOT '{}'",
+        png.display()
+    );
+    match quiver::load_plot_font() {
+        Ok(()) => {
+            run(&db, &sql).unwrap();
+            assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
+        }
+        Err(_) => {
+            let err = run(&db, &sql).unwrap_err();
+            assert!(err.to_string().contains("fonts-dejavu-core"), "{err}");
+        }
+    }
 }
 
 #[test]

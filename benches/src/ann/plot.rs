@@ -2,16 +2,12 @@
 //! the given results files, one PNG, as ann-benchmarks draws them. Each curve is the
 //! Pareto frontier of its median points; exact search shows one marker per mode.
 //!
-//! Text needs a TrueType font. None is bundled: it is read at run time from
-//! `$QUIVER_BENCH_FONT` or from Debian's `fonts-dejavu-core` / `fonts-liberation`.
+//! Text needs a TrueType font: `quiver::load_plot_font` finds one (none is bundled).
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use plotters::prelude::*;
-use plotters::style::FontStyle;
-use plotters::style::register_font;
 
 use super::report::{ResultsFile, fmt_param, variants};
 use crate::ann::frontier::{pareto_frontier, summarize};
@@ -69,43 +65,9 @@ pub fn curves(files: &[ResultsFile]) -> Result<Vec<Curve>> {
     Ok(out)
 }
 
-/// Where a usable TTF is looked for, in order, after `$QUIVER_BENCH_FONT`.
-const FONT_PATHS: [&str; 4] = [
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-];
-
-/// Reads a font and registers it for plotters' families once per process.
+/// The plot font (see `quiver::load_plot_font`).
 fn load_font() -> Result<()> {
-    static LOADED: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
-    let loaded = LOADED.get_or_init(|| {
-        let from_env = std::env::var_os("QUIVER_BENCH_FONT").map(PathBuf::from);
-        let path = match from_env {
-            Some(p) => p,
-            None => FONT_PATHS
-                .iter()
-                .map(PathBuf::from)
-                .find(|p| p.is_file())
-                .ok_or_else(|| {
-                    format!(
-                        "no TrueType font for the plot's text: install Debian's fonts-dejavu-core \
-                         (apt-get install fonts-dejavu-core) or set QUIVER_BENCH_FONT=/path/to/font.ttf \
-                         (looked in {})",
-                        FONT_PATHS.join(", ")
-                    )
-                })?,
-        };
-        let bytes = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-        let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-        for family in ["sans-serif", "serif", "monospace"] {
-            register_font(family, FontStyle::Normal, bytes)
-                .map_err(|_| format!("{} is not a TrueType/OpenType font", path.display()))?;
-        }
-        Ok(path)
-    });
-    loaded.as_ref().map(|_| ()).map_err(|e| anyhow!("{e}"))
+    quiver::load_plot_font().map_err(|e| anyhow!(e))
 }
 
 /// Colours that stay apart on white (matplotlib's tab10).

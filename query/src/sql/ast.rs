@@ -70,6 +70,8 @@ pub struct Evaluate {
     pub per_query: bool,
     /// Evaluate a family of rankings instead of one.
     pub sweep: Option<Sweep>,
+    /// `PLOT 'file.png'` (with SWEEP): NDCG@K per setting, one line per label.
+    pub plot: Option<String>,
 }
 
 /// `EVALUATE RECALL c (column) [AT k] [SAMPLE n] [EF (..) | NPROBE (..) | TARGET (..)]`:
@@ -574,14 +576,18 @@ impl Display for Statement {
                     f.write_str(" PER QUERY")?;
                 }
                 match &e.sweep {
-                    None => Ok(()),
-                    Some(Sweep::Alpha { step }) => write!(f, " SWEEP ALPHA STEP {step:?}"),
+                    None => {}
+                    Some(Sweep::Alpha { step }) => write!(f, " SWEEP ALPHA STEP {step:?}")?,
                     Some(Sweep::RrfK(ks)) => {
                         f.write_str(" SWEEP RRF K (")?;
                         list(f, ks, |f, k| write!(f, "{k:?}"))?;
-                        f.write_str(")")
+                        f.write_str(")")?;
                     }
-                    Some(Sweep::Columns) => f.write_str(" SWEEP COLUMNS"),
+                    Some(Sweep::Columns) => f.write_str(" SWEEP COLUMNS")?,
+                }
+                match &e.plot {
+                    Some(path) => write!(f, " PLOT {}", Literal::Str(path.clone())),
+                    None => Ok(()),
                 }
             }
             Statement::EvaluateRecall(e) => {

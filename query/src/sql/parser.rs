@@ -341,6 +341,11 @@ impl Parser {
         } else {
             None
         };
+        let plot = if sweep.is_some() && self.eat_word("plot") {
+            Some(self.string("the plot's file name in quotes, e.g. 'alpha.png'")?)
+        } else {
+            None
+        };
         Ok(Statement::Evaluate(Evaluate {
             collection,
             queries,
@@ -348,6 +353,7 @@ impl Parser {
             k,
             per_query,
             sweep,
+            plot,
         }))
     }
 

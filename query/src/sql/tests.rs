@@ -388,6 +388,10 @@ fn evaluate_parses_and_prints_back() {
         (" SWEEP ALPHA STEP 0.25", Sweep::Alpha { step: 0.25 }),
         (" SWEEP RRF K (10, 60)", Sweep::RrfK(vec![10.0, 60.0])),
         (" SWEEP COLUMNS", Sweep::Columns),
+        (
+            " SWEEP ALPHA STEP 0.5 PLOT 'a.png'",
+            Sweep::Alpha { step: 0.5 },
+        ),
     ] {
         let s = parse_statement(&format!(
             "EVALUATE p USING 'q' ORDER BY FUSE(WEIGHTED(1, 1), a <-> QUERY, b <-> QUERY){tail}"

@@ -1,0 +1,114 @@
+//! `EVALUATE ... SWEEP ... PLOT 'file.png'`: NDCG@K (y) per setting of the sweep (x, in
+//! sweep order, labelled with the setting), one line per query label plus the overall
+//! mean, as a 1000 × 600 PNG.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+use quiver_storage::{Error, Result};
+
+use super::Evaluation;
+
+/// matplotlib's tab10, which stays apart on white.
+const COLOURS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// The setting as an axis label: `alpha=0.30 (t weight)` → `0.30`.
+fn short(setting: &str) -> String {
+    let s = setting.split(" (").next().unwrap_or(setting);
+    s.rsplit('=').next().unwrap_or(s).to_string()
+}
+
+/// Draws `results` (one evaluation per sweep setting) into `out`.
+pub fn sweep(results: &[(String, Evaluation)], title: &str, out: &Path) -> Result<()> {
+    crate::plot_font::load_plot_font().map_err(Error::InvalidArgument)?;
+    let Some((_, first)) = results.first() else {
+        return Err(Error::InvalidArgument("nothing to plot".into()));
+    };
+    let mut labels: Vec<String> = vec!["*".into()];
+    labels.extend(first.by_label.keys().filter(|l| !l.is_empty()).cloned());
+    let series: Vec<(String, Vec<(f64, f64)>)> = labels
+        .iter()
+        .map(|label| {
+            let points = results
+                .iter()
+                .enumerate()
+                .filter_map(|(x, (_, ev))| {
+                    let s = if label == "*" {
+                        Some(&ev.overall)
+                    } else {
+                        ev.by_label.get(label)
+                    };
+                    s.filter(|s| s.queries > 0).map(|s| (x as f64, s.mean.ndcg))
+                })
+                .collect();
+            let name = if label == "*" {
+                "all queries".to_string()
+            } else {
+                label.clone()
+            };
+            (name, points)
+        })
+        .filter(|(_, p): &(String, Vec<(f64, f64)>)| !p.is_empty())
+        .collect();
+    let names: Vec<String> = results.iter().map(|(s, _)| short(s)).collect();
+    let k = first.k;
+    let draw = || -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let root = BitMapBackend::new(out, (1000, 600)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let last = (results.len().max(2) - 1) as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(60)
+            .build_cartesian_2d(-0.2..last + 0.2, 0.0..1.0f64)?;
+        chart
+            .configure_mesh()
+            .x_desc(results[0].0.split('=').next().unwrap_or("setting"))
+            .y_desc(format!("NDCG@{k}"))
+            .x_labels(results.len().min(21))
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 18))
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                match (i - x).abs() < 1e-6 && i >= 0.0 {
+                    true => names.get(i as usize).cloned().unwrap_or_default(),
+                    false => String::new(),
+                }
+            })
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()?;
+        for (i, (name, points)) in series.iter().enumerate() {
+            let colour = COLOURS[i % COLOURS.len()];
+            let width = if i == 0 { 3 } else { 2 };
+            chart
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(width)))?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(width))
+                });
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font(("sans-serif", 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    };
+    draw().map_err(|e| Error::InvalidArgument(format!("drawing {}: {e}", out.display())))
+}
