@@ -24,7 +24,7 @@ mod indexes;
 mod lookup;
 mod memtable;
 mod options;
-mod plot_font;
+mod plot_style;
 mod ranking;
 mod recovery;
 mod reembed;
@@ -43,7 +43,7 @@ pub use evaluate::{
 };
 pub use fused::{ColumnExplain, FusedExplain, FusedHit, FusedQuery, default_normalization};
 pub use options::{Durability, OpenOptions};
-pub use plot_font::load_plot_font;
+pub use plot_style::{PLOT_COLOURS, load_plot_font};
 /// The encoder module (`quiver-encode`).
 pub use quiver_encode as encode;
 pub use quiver_index::{Progress, ProgressNow};

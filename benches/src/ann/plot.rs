@@ -8,6 +8,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use plotters::prelude::*;
+use quiver::PLOT_COLOURS;
 
 use super::report::{ResultsFile, fmt_param, variants};
 use crate::ann::frontier::{pareto_frontier, summarize};
@@ -70,20 +71,6 @@ fn load_font() -> Result<()> {
     quiver::load_plot_font().map_err(|e| anyhow!(e))
 }
 
-/// Colours that stay apart on white (matplotlib's tab10).
-const COLOURS: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
-
 /// Draws the curves of `files` into the PNG `out` (1200 x 800).
 pub fn plot(files: &[ResultsFile], out: impl AsRef<Path>) -> Result<()> {
     let out = out.as_ref();
@@ -125,7 +112,7 @@ pub fn plot(files: &[ResultsFile], out: impl AsRef<Path>) -> Result<()> {
             .light_line_style(RGBColor(235, 235, 235))
             .draw()?;
         for (i, c) in curves.iter().enumerate() {
-            let colour = COLOURS[i % COLOURS.len()];
+            let colour = PLOT_COLOURS[i % PLOT_COLOURS.len()];
             let width = if c.label.starts_with("quiver") { 3 } else { 2 };
             let line = colour.stroke_width(width);
             let series = if c.exact {

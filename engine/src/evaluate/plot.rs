@@ -5,23 +5,11 @@
 use std::path::Path;
 
 use plotters::prelude::*;
+
+use crate::plot_style::PLOT_COLOURS;
 use quiver_storage::{Error, Result};
 
 use super::Evaluation;
-
-/// matplotlib's tab10, which stays apart on white.
-const COLOURS: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
 
 /// The setting as an axis label: `alpha=0.30 (t weight)` → `0.30`.
 fn short(setting: &str) -> String {
@@ -31,7 +19,7 @@ fn short(setting: &str) -> String {
 
 /// Draws `results` (one evaluation per sweep setting) into `out`.
 pub fn sweep(results: &[(String, Evaluation)], title: &str, out: &Path) -> Result<()> {
-    crate::plot_font::load_plot_font().map_err(Error::InvalidArgument)?;
+    crate::plot_style::load_plot_font().map_err(Error::InvalidArgument)?;
     let Some((_, first)) = results.first() else {
         return Err(Error::InvalidArgument("nothing to plot".into()));
     };
@@ -90,7 +78,7 @@ pub fn sweep(results: &[(String, Evaluation)], title: &str, out: &Path) -> Resul
             .light_line_style(RGBColor(235, 235, 235))
             .draw()?;
         for (i, (name, points)) in series.iter().enumerate() {
-            let colour = COLOURS[i % COLOURS.len()];
+            let colour = PLOT_COLOURS[i % PLOT_COLOURS.len()];
             let width = if i == 0 { 3 } else { 2 };
             chart
                 .draw_series(LineSeries::new(points.clone(), colour.stroke_width(width)))?

@@ -1,11 +1,25 @@
-//! The TrueType font plots draw their text with. None is bundled: it is read at run
+//! What the plots share: a palette, and the TrueType font they draw their text with. None is bundled: it is read at run
 //! time from `$QUIVER_FONT` (or the older `$QUIVER_BENCH_FONT`) or from Debian's
 //! `fonts-dejavu-core` / `fonts-liberation`, and registered with plotters once.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use plotters::style::{FontStyle, register_font};
+use plotters::style::{FontStyle, RGBColor, register_font};
+
+/// Line colours that stay apart on white (matplotlib's tab10).
+pub const PLOT_COLOURS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
 
 /// Where a usable TTF is looked for, in order, after the environment.
 const FONT_PATHS: [&str; 4] = [
