@@ -191,6 +191,15 @@ fn image_only_and_fused_rankings_skip_what_they_cannot_answer() {
         let want = if m == 1 { 2.0 / 3.0 } else { 1.0 };
         assert!(close(float(value), want), "{m}: {value:?}");
     }
+    // The text label: nothing could run, so no means (NULL, not 0).
+    let text = r
+        .iter()
+        .find(|row| row[0] == Value::Text("text".into()))
+        .unwrap();
+    assert_eq!(
+        (&text[1], &text[2], &text[5]),
+        (&Value::Int(0), &Value::Int(3), &Value::Null)
+    );
     // Fused: the same query applies; K larger than the collection.
     let out = run(
         &db,

@@ -162,7 +162,7 @@ pub fn report(points: &[RecallPoint], k: usize) -> Output {
                     Value::Text(p.setting.clone()),
                     Value::Int(p.queries as i64),
                     Value::Float(p.recall),
-                    Value::Float(p.qps.round()),
+                    Value::Int(p.qps.round() as i64),
                 ]
             })
             .collect(),

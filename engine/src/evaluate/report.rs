@@ -34,8 +34,12 @@ pub fn summary(ev: &Evaluation) -> Output {
             Value::Int(s.queries as i64),
             Value::Int((s.without_relevant + not_applicable) as i64),
         ];
-        r.extend(metric_values(&s.mean));
-        r.push(Value::Float(ev.qps.round()));
+        // A label none of whose queries could be scored has no mean: NULL, not 0.
+        match s.queries {
+            0 => r.extend(std::iter::repeat_n(Value::Null, 6)),
+            _ => r.extend(metric_values(&s.mean)),
+        }
+        r.push(Value::Int(ev.qps.round() as i64));
         r
     };
     let all_na: usize = ev.not_applicable.values().sum();
