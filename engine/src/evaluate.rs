@@ -31,7 +31,7 @@ use crate::ranking::{rank, terms};
 use crate::snapshot::CollectionSnapshot;
 use crate::statements::query_vector;
 
-pub use queries::{LabelledQuery, QueryInput, read_queries};
+pub use queries::{LabelledQuery, QueryInput, apply_trec_qrels, read_queries};
 pub use recall::RecallPoint;
 
 /// One query's outcome.

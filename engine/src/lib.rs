@@ -39,7 +39,8 @@ pub use batch::{CommitInfo, WriteBatch};
 pub use collection::Collection;
 pub use database::{Database, DatabaseInfo};
 pub use evaluate::{
-    Evaluation, LabelledQuery, QueryInput, QueryOutcome, RecallPoint, read_queries,
+    Evaluation, LabelledQuery, QueryInput, QueryOutcome, RecallPoint, apply_trec_qrels,
+    read_queries,
 };
 pub use fused::{ColumnExplain, FusedExplain, FusedHit, FusedQuery, default_normalization};
 pub use options::{Durability, OpenOptions};

@@ -213,8 +213,11 @@ impl Database {
             }
             Statement::Alter { collection, action } => self.alter_collection(collection, action),
             Statement::Evaluate(e) => {
-                use crate::evaluate::{read_queries, report, sweep};
-                let queries = read_queries(std::path::Path::new(&e.queries))?;
+                use crate::evaluate::{apply_trec_qrels, read_queries, report, sweep};
+                let mut queries = read_queries(std::path::Path::new(&e.queries))?;
+                if let Some(qrels) = &e.qrels {
+                    apply_trec_qrels(&mut queries, std::path::Path::new(qrels))?;
+                }
                 let k = e.k as usize;
                 if let Some(s) = &e.sweep {
                     if e.per_query {

@@ -386,3 +386,35 @@ fn evaluate_recall_measures_an_index_against_exact_search() {
     let err = run(&db, "EVALUATE RECALL pts (nope)").unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
 }
+
+#[test]
+fn trec_qrels_replace_the_queries_judgements() {
+    let (dir, db, path) = setup();
+    // q2 ("west", answer w1 n1 s1): judged by TREC as n1 relevant, w1 not (-1).
+    let qrels = dir.path().join("qrels.tsv");
+    std::fs::write(&qrels, "# qid iter item grade\nq2 0 n1 1\nq2 0 w1 -1\n").unwrap();
+    let out = run(
+        &db,
+        &format!(
+            "EVALUATE docs USING '{path}' QRELS '{}' ORDER BY t <-> QUERY AT 3 PER QUERY",
+            qrels.display()
+        ),
+    )
+    .unwrap();
+    let q2 = rows(&out[0])
+        .iter()
+        .find(|r| r[0] == Value::Text("q2".into()))
+        .unwrap()
+        .clone();
+    assert!(close(float(&q2[6]), 0.5), "{q2:?}"); // reciprocal rank: n1 at rank 2
+    std::fs::write(&qrels, "q2 0 n1\n").unwrap();
+    let err = run(
+        &db,
+        &format!(
+            "EVALUATE docs USING '{path}' QRELS '{}' ORDER BY t <-> QUERY",
+            qrels.display()
+        ),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("line 1"), "{err}");
+}

@@ -1,6 +1,8 @@
 //! Labelled queries from a JSON-lines file: `{"qid": "q1", "text": "bold serif" |
 //! "query_item": "item-id", "qrels": {"item-id": 2, ...}, "label": "..." | "kind": "..."}`.
-//! A malformed line is an error naming its line number.
+//! A malformed line is an error naming its line number. Judgements may instead come
+//! from a TREC qrels file (`qid iteration item grade` per line, whitespace-separated),
+//! which replaces the JSON ones of the queries it names.
 
 use std::path::Path;
 
@@ -31,17 +33,58 @@ struct Line {
     qid: serde_json::Value,
     text: Option<String>,
     query_item: Option<String>,
+    #[serde(default)]
     qrels: std::collections::HashMap<String, serde_json::Value>,
     label: Option<String>,
     kind: Option<String>,
 }
 
-/// Reads the queries of `path`.
-pub fn read_queries(path: &Path) -> Result<Vec<LabelledQuery>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
         source: e,
-    })?;
+    })
+}
+
+/// Replaces the judgements of every query that the TREC qrels file `path` names.
+pub fn apply_trec_qrels(queries: &mut [LabelledQuery], path: &Path) -> Result<()> {
+    let mut by_qid: std::collections::HashMap<String, Qrels> = std::collections::HashMap::new();
+    for (n, line) in read(path)?.lines().enumerate() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.is_empty() || fields[0].starts_with('#') {
+            continue;
+        }
+        let bad = |why: &str| {
+            Error::InvalidArgument(format!(
+                "{} line {}: {why} (want: qid iteration item grade)",
+                path.display(),
+                n + 1
+            ))
+        };
+        let [qid, _, item, grade] = fields[..] else {
+            return Err(bad("not 4 fields"));
+        };
+        let grade: i64 = grade
+            .parse()
+            .map_err(|_| bad("the grade is not an integer"))?;
+        // TREC uses negative grades for "judged, not relevant".
+        let grade = u32::try_from(grade.max(0)).map_err(|_| bad("grade out of range"))?;
+        by_qid
+            .entry(qid.to_string())
+            .or_default()
+            .insert(item.to_string(), grade);
+    }
+    for q in queries {
+        if let Some(qrels) = by_qid.remove(&q.qid) {
+            q.qrels = qrels;
+        }
+    }
+    Ok(())
+}
+
+/// Reads the queries of `path`.
+pub fn read_queries(path: &Path) -> Result<Vec<LabelledQuery>> {
+    let text = read(path)?;
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         if raw.trim().is_empty() {

@@ -62,6 +62,8 @@ pub struct Evaluate {
     pub collection: String,
     /// The labelled queries (JSON lines).
     pub queries: String,
+    /// `QRELS 'file'`: TREC judgements replacing the queries' own.
+    pub qrels: Option<String>,
     /// The ranking, with `QUERY` where each labelled query's vector goes.
     pub order: Order,
     /// The cut-off K (default 10).
@@ -566,12 +568,14 @@ impl Display for Statement {
             Statement::Evaluate(e) => {
                 write!(
                     f,
-                    "EVALUATE {} USING {} ORDER BY {} AT {}",
+                    "EVALUATE {} USING {}",
                     Id(&e.collection),
-                    Literal::Str(e.queries.clone()),
-                    e.order,
-                    e.k
+                    Literal::Str(e.queries.clone())
                 )?;
+                if let Some(q) = &e.qrels {
+                    write!(f, " QRELS {}", Literal::Str(q.clone()))?;
+                }
+                write!(f, " ORDER BY {} AT {}", e.order, e.k)?;
                 if e.per_query {
                     f.write_str(" PER QUERY")?;
                 }

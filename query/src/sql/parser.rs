@@ -324,6 +324,11 @@ impl Parser {
         let collection = self.name("a collection name")?;
         self.word("using")?;
         let queries = self.string("the labelled queries' file in quotes")?;
+        let qrels = if self.eat_word("qrels") {
+            Some(self.string("a TREC qrels file in quotes")?)
+        } else {
+            None
+        };
         self.word("order")?;
         self.word("by")?;
         let order = self.order()?;
@@ -349,6 +354,7 @@ impl Parser {
         Ok(Statement::Evaluate(Evaluate {
             collection,
             queries,
+            qrels,
             order,
             k,
             per_query,

@@ -377,6 +377,13 @@ fn evaluate_parses_and_prints_back() {
     };
     assert!(terms.iter().all(|t| t.query == QueryVector::Query));
     assert_eq!(parse_statement(&s.to_string()).unwrap(), s);
+    let trec = parse_statement("EVALUATE p USING 'q.jsonl' QRELS 'qrels.tsv' ORDER BY v <-> QUERY")
+        .unwrap();
+    let Statement::Evaluate(e) = &trec else {
+        panic!()
+    };
+    assert_eq!(e.qrels.as_deref(), Some("qrels.tsv"));
+    assert_eq!(parse_statement(&trec.to_string()).unwrap(), trec);
     let plain = parse_statement("evaluate p using 'q.jsonl' order by v <-> query").unwrap();
     let Statement::Evaluate(e) = &plain else {
         panic!()
