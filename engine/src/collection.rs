@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use quiver_storage::{ColumnKind, EmbedRule, IndexSpec, Item, Result, Schema};
+use quiver_storage::{ColumnKind, DefaultFusion, EmbedRule, IndexSpec, Item, Result, Schema};
 
 use crate::batch::{CommitInfo, WriteBatch};
 use crate::database::{Database, Shared, added_column};
@@ -164,6 +164,12 @@ impl Collection {
         self.database().alter(&self.name, |schema, _| {
             schema.with_column_replaced(name, replacement)
         })
+    }
+
+    /// Saves (or clears) the collection's default fusion, used by `FUSE(DEFAULT, ...)`.
+    pub fn set_default_fusion(&self, fusion: Option<DefaultFusion>) -> Result<()> {
+        self.database()
+            .alter(&self.name, |schema, _| schema.with_default_fusion(fusion))
     }
 
     /// Drops a column; its bytes stay in old segments until compaction rewrites them.

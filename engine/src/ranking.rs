@@ -63,7 +63,8 @@ pub(crate) fn rank<'s>(
             (hits.into_iter().map(|h| (h.item, h.score)).collect(), plan)
         }
         Order::Fuse(spec, _, options) => {
-            let mut query = FusedQuery::new(fusion(spec));
+            let spec = &resolve_default(snap, spec, &terms)?;
+            let mut query = FusedQuery::new(fusion(spec)?);
             query.missing = match options.missing {
                 None | Some(MissingSpec::Skip) => Missing::Skip,
                 Some(MissingSpec::Partial) => Missing::ScorePresent,
@@ -109,12 +110,46 @@ fn calibrated(snap: &CollectionSnapshot, terms: &[&Nearest]) -> Result<Normaliza
     Ok(Normalization::Calibrated(spans))
 }
 
-fn fusion(spec: &FusionSpec) -> Fusion {
-    match spec {
+/// `spec`, with `DEFAULT` replaced by the collection's saved default fusion, which must
+/// be for exactly these columns in this order.
+fn resolve_default(
+    snap: &CollectionSnapshot,
+    spec: &FusionSpec,
+    terms: &[&Nearest],
+) -> Result<FusionSpec> {
+    if *spec != FusionSpec::Default {
+        return Ok(spec.clone());
+    }
+    let saved = snap.schema().default_fusion().ok_or_else(|| {
+        Error::InvalidArgument(
+            "FUSE(DEFAULT, ...): no default fusion saved (EVALUATE ... SWEEP ... SAVE BEST saves one)"
+                .into(),
+        )
+    })?;
+    let columns: Vec<&str> = terms.iter().map(|t| t.column.as_str()).collect();
+    if saved.columns != columns {
+        return Err(Error::InvalidArgument(format!(
+            "the default fusion {} is for columns ({}); this query fuses ({})",
+            saved.fusion,
+            saved.columns.join(", "),
+            columns.join(", ")
+        )));
+    }
+    quiver_query::sql::parse_fusion(&saved.fusion)
+        .map_err(|e| Error::InvalidArgument(format!("saved default fusion {}: {e}", saved.fusion)))
+}
+
+fn fusion(spec: &FusionSpec) -> Result<Fusion> {
+    Ok(match spec {
         FusionSpec::Weighted(w) => Fusion::Weighted(w.iter().map(|&x| x as f32).collect()),
         FusionSpec::Rrf(k) => Fusion::Rrf { k: *k as f32 },
         FusionSpec::Min => Fusion::Min,
         FusionSpec::Max => Fusion::Max,
         FusionSpec::Avg => Fusion::Avg,
-    }
+        FusionSpec::Default => {
+            return Err(Error::InvalidArgument(
+                "a saved default fusion cannot itself be DEFAULT".into(),
+            ));
+        }
+    })
 }

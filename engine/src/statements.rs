@@ -227,8 +227,14 @@ impl Database {
                         ));
                     }
                     let mut results = Vec::new();
+                    let mut orders = Vec::new();
                     for (setting, order) in sweep::orders(&e.order, s)? {
                         results.push((setting, self.evaluate(&e.collection, &queries, &order, k)?));
+                        orders.push(order);
+                    }
+                    if e.save_best {
+                        let best = sweep::save_best(self, &e.collection, s, &results, &orders)?;
+                        results[best].0.push_str(" [saved as default]");
                     }
                     if let Some(path) = &e.plot {
                         let title = format!("{}: {}", e.collection, e.order);

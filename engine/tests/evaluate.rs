@@ -418,3 +418,47 @@ fn trec_qrels_replace_the_queries_judgements() {
     .unwrap_err();
     assert!(err.to_string().contains("line 1"), "{err}");
 }
+
+#[test]
+fn the_best_setting_becomes_the_default_fusion() {
+    let (dir, db, path) = setup();
+    let query = "SELECT id FROM docs ORDER BY FUSE(DEFAULT, t <-> [0, 1], img <-> [0, 1]) LIMIT 2";
+    let err = run(&db, query).unwrap_err();
+    assert!(err.to_string().contains("no default fusion"), "{err}");
+    let fused = "FUSE(WEIGHTED(1, 1), t <-> QUERY, img <-> QUERY)";
+    let out = run(
+        &db,
+        &format!(
+            "EVALUATE docs USING '{path}' ORDER BY {fused} AT 3 SWEEP RRF K (1, 60) SAVE BEST"
+        ),
+    )
+    .unwrap();
+    let saved: Vec<&Value> = rows(&out[0])
+        .iter()
+        .map(|r| &r[0])
+        .filter(|s| matches!(s, Value::Text(t) if t.ends_with("[saved as default]")))
+        .collect();
+    // One setting (its three rows: all queries, the item and text labels) is marked.
+    assert_eq!(saved.len(), 3, "{saved:?}");
+    assert_eq!(saved[0], &Value::Text("rrf k=1 [saved as default]".into()));
+    let out = run(&db, query).unwrap();
+    assert_eq!(rows(&out[0]).len(), 2);
+    // The saved fusion is for (t, img) in that order.
+    let err = run(
+        &db,
+        "SELECT id FROM docs ORDER BY FUSE(DEFAULT, img <-> [0, 1], t <-> [0, 1])",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("(t, img)"), "{err}");
+    let err = run(
+        &db,
+        &format!("EVALUATE docs USING '{path}' ORDER BY {fused} SWEEP COLUMNS SAVE BEST"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("SWEEP ALPHA"), "{err}");
+    // Kept in the manifest across a reopen.
+    drop(db);
+    let db = Database::open(dir.path().join("db")).unwrap();
+    let fusion = db.collection("docs").unwrap().schema().unwrap();
+    assert_eq!(fusion.default_fusion().unwrap().fusion, "RRF(k = 1.0)");
+}

@@ -315,6 +315,18 @@ impl Column {
 pub struct Schema {
     columns: Vec<Column>,
     next_column_id: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default_fusion: Option<DefaultFusion>,
+}
+
+/// A collection's default fusion (`FUSE(DEFAULT, ...)`), e.g. saved by
+/// `EVALUATE ... SWEEP ... SAVE BEST`: the fusion as the language writes it
+/// (`WEIGHTED(0.4, 0.6)`, `RRF(k = 60.0)`), for queries over exactly `columns`, in
+/// that order (weights are positional).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct DefaultFusion {
+    pub fusion: String,
+    pub columns: Vec<String>,
 }
 
 impl Schema {
@@ -325,6 +337,23 @@ impl Schema {
 
     pub fn columns(&self) -> &[Column] {
         &self.columns
+    }
+
+    /// The default fusion, if one was saved.
+    pub fn default_fusion(&self) -> Option<&DefaultFusion> {
+        self.default_fusion.as_ref()
+    }
+
+    /// A copy with `fusion` as the default (or none); its columns must be vector columns.
+    pub fn with_default_fusion(&self, fusion: Option<DefaultFusion>) -> Result<Schema> {
+        if let Some(f) = &fusion {
+            for c in &f.columns {
+                self.column(c)?.1.expect_vector()?;
+            }
+        }
+        let mut next = self.clone();
+        next.default_fusion = fusion;
+        Ok(next)
     }
 
     /// Position and definition of a column by name.
@@ -405,6 +434,14 @@ impl Schema {
         }
         let mut next = self.clone();
         next.columns.remove(pos);
+        // A default fusion over the dropped column no longer applies.
+        if next
+            .default_fusion
+            .as_ref()
+            .is_some_and(|f| f.columns.iter().any(|c| c == name))
+        {
+            next.default_fusion = None;
+        }
         Ok(next)
     }
 
@@ -424,6 +461,11 @@ impl Schema {
         for c in &mut next.columns {
             if let Some(rule) = c.embed.as_mut().filter(|r| r.from == from) {
                 rule.from = to.to_string();
+            }
+        }
+        if let Some(f) = next.default_fusion.as_mut() {
+            for c in f.columns.iter_mut().filter(|c| *c == from) {
+                *c = to.to_string();
             }
         }
         Ok(next)
@@ -452,6 +494,14 @@ impl Schema {
         let mut without = self.clone();
         let (pos, _) = without.column(name)?;
         without.columns.remove(pos);
+        // Weights tuned on the old vectors do not carry over to another model's.
+        if without
+            .default_fusion
+            .as_ref()
+            .is_some_and(|f| f.columns.iter().any(|c| c == name || c == replacement))
+        {
+            without.default_fusion = None;
+        }
         without.with_renamed_column(replacement, name)
     }
 

@@ -3,7 +3,10 @@
 //! (each term alone, every term but one, all).
 
 use quiver_query::sql::{FusionSpec, Order, Sweep};
-use quiver_storage::{Error, Result};
+use quiver_storage::{DefaultFusion, Error, Result};
+
+use super::Evaluation;
+use crate::database::Database;
 
 /// `(setting, ranking)` for every point of `sweep` over `order`.
 pub fn orders(order: &Order, sweep: &Sweep) -> Result<Vec<(String, Order)>> {
@@ -68,4 +71,43 @@ pub fn orders(order: &Order, sweep: &Sweep) -> Result<Vec<(String, Order)>> {
             Ok(out)
         }
     }
+}
+
+/// `SAVE BEST`: stores the fusion of the setting with the best overall NDCG@K (the
+/// first of equals) as `collection`'s default; returns its index. Only sweeps whose
+/// settings are fusions over the same columns (ALPHA, RRF K) can be saved.
+pub fn save_best(
+    db: &Database,
+    collection: &str,
+    sweep: &Sweep,
+    results: &[(String, Evaluation)],
+    orders: &[Order],
+) -> Result<usize> {
+    if matches!(sweep, Sweep::Columns) {
+        return Err(Error::InvalidArgument(
+            "SAVE BEST saves a fusion: use it with SWEEP ALPHA or SWEEP RRF K".into(),
+        ));
+    }
+    let best = results
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, ev))| ev.overall.queries > 0)
+        .fold(None::<(usize, f64)>, |best, (i, (_, ev))| match best {
+            Some((_, b)) if b >= ev.overall.mean.ndcg => best,
+            _ => Some((i, ev.overall.mean.ndcg)),
+        })
+        .ok_or_else(|| Error::InvalidArgument("SAVE BEST: no setting scored any query".into()))?
+        .0;
+    let Order::Fuse(spec, terms, _) = &orders[best] else {
+        return Err(Error::InvalidArgument(
+            "SAVE BEST: the best setting is not a fusion".into(),
+        ));
+    };
+    let fusion = DefaultFusion {
+        fusion: spec.to_string(),
+        columns: terms.iter().map(|t| t.column.clone()).collect(),
+    };
+    db.collection(collection)?
+        .set_default_fusion(Some(fusion))?;
+    Ok(best)
 }

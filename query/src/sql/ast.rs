@@ -74,6 +74,9 @@ pub struct Evaluate {
     pub sweep: Option<Sweep>,
     /// `PLOT 'file.png'` (with SWEEP): NDCG@K per setting, one line per label.
     pub plot: Option<String>,
+    /// `SAVE BEST` (with SWEEP ALPHA or RRF K): the setting with the best overall NDCG@K
+    /// becomes the collection's default fusion (`FUSE(DEFAULT, ...)`).
+    pub save_best: bool,
 }
 
 /// `EVALUATE RECALL c (column) [AT k] [SAMPLE n] [EF (..) | NPROBE (..) | TARGET (..)]`:
@@ -275,6 +278,8 @@ pub enum FusionSpec {
     Min,
     Max,
     Avg,
+    /// `DEFAULT`: the collection's saved default fusion for these columns.
+    Default,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -431,6 +436,7 @@ impl Display for FusionSpec {
             FusionSpec::Min => f.write_str("MIN"),
             FusionSpec::Max => f.write_str("MAX"),
             FusionSpec::Avg => f.write_str("AVG"),
+            FusionSpec::Default => f.write_str("DEFAULT"),
         }
     }
 }
@@ -589,9 +595,12 @@ impl Display for Statement {
                     }
                     Some(Sweep::Columns) => f.write_str(" SWEEP COLUMNS")?,
                 }
-                match &e.plot {
-                    Some(path) => write!(f, " PLOT {}", Literal::Str(path.clone())),
-                    None => Ok(()),
+                if let Some(path) = &e.plot {
+                    write!(f, " PLOT {}", Literal::Str(path.clone()))?;
+                }
+                match e.save_best {
+                    true => f.write_str(" SAVE BEST"),
+                    false => Ok(()),
                 }
             }
             Statement::EvaluateRecall(e) => {

@@ -51,6 +51,20 @@ pub(crate) fn is_reserved(word: &str) -> bool {
     RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
 }
 
+/// Parses a fusion as `FUSE(...)` writes it (`WEIGHTED(0.4, 0.6)`, `RRF(k = 60)`, ...),
+/// e.g. a collection's saved default.
+pub fn parse_fusion(text: &str) -> Result<FusionSpec, ParseError> {
+    let mut p = Parser {
+        tokens: lex(text)?,
+        pos: 0,
+    };
+    let spec = p.fusion()?;
+    if p.peek() != &Tok::Eof {
+        return Err(p.expected("the end of the fusion"));
+    }
+    Ok(spec)
+}
+
 /// Parses one or more statements separated by `;` (a trailing `;` is optional).
 pub fn parse_script(sql: &str) -> Result<Vec<Statement>, ParseError> {
     let mut p = Parser {
@@ -351,6 +365,10 @@ impl Parser {
         } else {
             None
         };
+        let save_best = sweep.is_some() && self.eat_word("save");
+        if save_best {
+            self.word("best")?;
+        }
         Ok(Statement::Evaluate(Evaluate {
             collection,
             queries,
@@ -360,6 +378,7 @@ impl Parser {
             per_query,
             sweep,
             plot,
+            save_best,
         }))
     }
 
@@ -511,12 +530,13 @@ impl Parser {
             ("min", FusionSpec::Min),
             ("max", FusionSpec::Max),
             ("avg", FusionSpec::Avg),
+            ("default", FusionSpec::Default),
         ] {
             if self.eat_word(word) {
                 return Ok(spec);
             }
         }
-        Err(self.expected("a fusion: WEIGHTED(...), RRF(k = ...), MIN, MAX or AVG"))
+        Err(self.expected("a fusion: WEIGHTED(...), RRF(k = ...), MIN, MAX, AVG or DEFAULT"))
     }
 
     fn nearest(&mut self) -> Result<Nearest, ParseError> {

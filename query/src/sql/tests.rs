@@ -430,3 +430,17 @@ fn evaluate_recall_parses_and_prints_back() {
     assert_eq!(e.settings, RecallSettings::Target(vec![0.9, 0.99]));
     assert_eq!(parse_statement(&s.to_string()).unwrap(), s);
 }
+
+#[test]
+fn fusions_parse_alone_and_default_is_a_fusion() {
+    assert_eq!(
+        parse_fusion("WEIGHTED(0.4, 0.6)").unwrap(),
+        FusionSpec::Weighted(vec![0.4, 0.6])
+    );
+    assert_eq!(parse_fusion("rrf(k = 10)").unwrap(), FusionSpec::Rrf(10.0));
+    assert!(parse_fusion("RRF x").is_err());
+    let s =
+        parse_statement("SELECT id FROM p ORDER BY FUSE(DEFAULT, a <-> [1], b <-> [2])").unwrap();
+    assert_eq!(parse_statement(&s.to_string()).unwrap(), s);
+    assert!(s.to_string().contains("FUSE(DEFAULT, "));
+}
