@@ -17,7 +17,7 @@ use crate::database::Database;
 const RULE_CHUNK: usize = 256;
 
 pub(crate) fn encode_error(e: EncodeError) -> Error {
-    Error::InvalidArgument(e.to_string())
+    Error::Encoder(e.to_string())
 }
 
 /// The tag an encoder leaves on the columns it fills.

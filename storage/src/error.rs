@@ -73,6 +73,11 @@ pub enum Error {
     InvalidId { reason: String },
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// An encoder (EMBED, EMBED_IMAGE, an EMBED FROM rule, EVALUATE's query texts)
+    /// failed: missing weights, an unknown encoder, a file that is no image, the wrong
+    /// modality. The message says which and what to do.
+    #[error("encoder: {0}")]
+    Encoder(String),
 }
 
 impl Error {
