@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use quiver_encode::Modality;
 use quiver_query::eval::{Metrics, Summary, rank as rank_ids, score_query, summarize};
-use quiver_query::sql::{Embed, Order, QueryVector};
+use quiver_query::sql::{Order, QueryVector};
 use quiver_storage::{Error, Result};
 
 use crate::database::Database;
@@ -152,8 +152,8 @@ impl Database {
         })
     }
 
-    /// Each query's vector for `column`: texts embedded by the column's encoder (one
-    /// batched call), query items' own vectors; `None` where that cannot be had.
+    /// Each query's vector for `column`: texts embedded by the column's encoder (in
+    /// chunks, with progress), query items' own vectors; `None` where that cannot be had.
     fn query_vectors(
         &self,
         snap: &CollectionSnapshot,
@@ -163,11 +163,11 @@ impl Database {
         let (_, col) = snap.schema().column(column)?;
         col.expect_vector()?;
         let mut out = vec![None; queries.len()];
-        let texts: Vec<(usize, &str)> = queries
+        let texts: Vec<(usize, String)> = queries
             .iter()
             .enumerate()
             .filter_map(|(i, q)| match &q.input {
-                QueryInput::Text(t) => Some((i, t.as_str())),
+                QueryInput::Text(t) => Some((i, t.clone())),
                 QueryInput::Item(_) => None,
             })
             .collect();
@@ -186,19 +186,18 @@ impl Database {
                 .modality
                 .reads(Modality::Text)
         {
-            let calls: Vec<Embed> = texts
-                .iter()
-                .map(|(_, t)| Embed {
-                    encoder: name.clone(),
-                    input: t.to_string(),
-                    image: false,
-                })
-                .collect();
-            let refs: Vec<&Embed> = calls.iter().collect();
-            let (vectors, _) = self.embed_for_column(snap.schema(), column, &refs)?;
-            for ((i, _), v) in texts.iter().zip(vectors) {
-                out[*i] = Some(v);
-            }
+            self.embed_in_chunks(
+                format!("{}.{column}", snap.name()),
+                format!("embedding {} query texts with {name}", texts.len()),
+                (snap.schema(), column, &name),
+                &texts,
+                |chunk, vectors| {
+                    for ((i, _), v) in chunk.iter().zip(vectors) {
+                        out[*i] = Some(v);
+                    }
+                    Ok(())
+                },
+            )?;
         }
         for (i, q) in queries.iter().enumerate() {
             if let QueryInput::Item(id) = &q.input
