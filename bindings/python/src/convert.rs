@@ -1,0 +1,112 @@
+//! Values between Python and the engine. Out: TEXT -> str, INT -> int, FLOAT -> float,
+//! BOOL -> bool, TEXT[] -> list[str], VECTOR -> list[float], NULL -> None. In: the
+//! column's declared type decides, so `[1, 2]` is a vector for a VECTOR column and an
+//! error for a TEXT[] one; a Python value that does not fit raises `TypeMismatchError`
+//! naming the column (never a panic).
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyList, PyString};
+use quiver::{AttrType, Column, ColumnKind, Error, Item, Schema, Value};
+
+use crate::errors::to_py;
+
+/// A Python object for an engine value.
+pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Int(i) => i.into_pyobject(py)?.into_any(),
+        Value::Float(f) => f.into_pyobject(py)?.into_any(),
+        Value::Text(s) => PyString::new(py, s).into_any(),
+        Value::Tags(tags) => PyList::new(py, tags)?.into_any(),
+        Value::Vector(v) => PyList::new(py, v)?.into_any(),
+    })
+}
+
+/// A dict `{name: value}` from parallel names and values.
+pub fn row_to_dict<'py>(
+    py: Python<'py>,
+    names: &[String],
+    values: &[Value],
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (name, value) in names.iter().zip(values) {
+        dict.set_item(name, value_to_py(py, value)?)?;
+    }
+    Ok(dict)
+}
+
+/// The engine value for `obj` stored in `column`.
+pub fn py_to_value(column: &Column, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    let mismatch = |expected: &str| {
+        let got = obj
+            .get_type()
+            .name()
+            .map_or_else(|_| "?".to_string(), |n| n.to_string());
+        to_py(Error::TypeMismatch {
+            column: column.name.clone(),
+            expected: expected.to_string(),
+            got,
+        })
+    };
+    let is_bool = obj.is_instance_of::<PyBool>();
+    match &column.kind {
+        ColumnKind::Vector(_) => {
+            // A str is a sequence too; never read one as a vector.
+            if obj.is_instance_of::<PyString>() {
+                return Err(mismatch("a sequence of floats"));
+            }
+            obj.extract::<Vec<f32>>()
+                .map(Value::Vector)
+                .map_err(|_| mismatch("a sequence of floats"))
+        }
+        ColumnKind::Attr(attr) => match attr.ty {
+            AttrType::Text => obj
+                .extract::<String>()
+                .map(Value::Text)
+                .map_err(|_| mismatch("TEXT (str)")),
+            // bool is a subclass of int in Python; refuse it for INT and FLOAT.
+            AttrType::Int if !is_bool => obj
+                .extract::<i64>()
+                .map(Value::Int)
+                .map_err(|_| mismatch("INT (int)")),
+            AttrType::Int => Err(mismatch("INT (int)")),
+            AttrType::Float if !is_bool => obj
+                .extract::<f64>()
+                .map(Value::Float)
+                .map_err(|_| mismatch("FLOAT (float)")),
+            AttrType::Float => Err(mismatch("FLOAT (float)")),
+            AttrType::Bool if is_bool => Ok(Value::Bool(obj.extract::<bool>()?)),
+            AttrType::Bool => Err(mismatch("BOOL (bool)")),
+            AttrType::Tags if obj.is_instance_of::<PyString>() => {
+                Err(mismatch("TEXT[] (list[str])"))
+            }
+            AttrType::Tags => obj
+                .extract::<Vec<String>>()
+                .map(Value::Tags)
+                .map_err(|_| mismatch("TEXT[] (list[str])")),
+        },
+    }
+}
+
+/// An [`Item`] from an id and keyword arguments, typed by `schema`. A name the schema
+/// lacks raises `UnknownColumnError`.
+pub fn item_from_kwargs(
+    schema: &Schema,
+    id: String,
+    values: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Item> {
+    let mut item = Item::new(id);
+    if let Some(values) = values {
+        for (name, obj) in values.iter() {
+            let name: String = name.extract()?;
+            let (_, column) = schema.column(&name).map_err(to_py)?;
+            let value = py_to_value(column, &obj)?;
+            item = item.set(name, value);
+        }
+    }
+    Ok(item)
+}

@@ -1,0 +1,31 @@
+//! `quiver-python`: the native half of the `quiver` Python package (`quiver._quiver`).
+//!
+//! It owns the translation between Python objects and the engine's types (values,
+//! items, query results, errors) and nothing else: every rule about storage, schemas
+//! and search stays in the `quiver` crate. Bad input from Python never panics; it
+//! becomes a typed exception from the hierarchy in [`errors`]. Calls that may run long
+//! (SQL statements, searches) release the GIL.
+
+mod collection;
+mod convert;
+mod database;
+mod errors;
+
+use pyo3::prelude::*;
+
+/// `quiver.connect(path)`: opens (or creates) the database folder `path` for writing.
+/// Raises `LockedError` when another handle already writes to it.
+#[pyfunction]
+fn connect(py: Python<'_>, path: std::path::PathBuf) -> PyResult<database::PyDatabase> {
+    database::PyDatabase::open(py, path)
+}
+
+#[pymodule]
+fn _quiver(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(connect, m)?)?;
+    m.add_class::<database::PyDatabase>()?;
+    m.add_class::<collection::PyCollection>()?;
+    errors::register(m)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
