@@ -46,7 +46,7 @@ impl PyCollection {
         self.inner.upsert(item).py_err().map(drop)
     }
 
-    /// Deletes the item; raises `NotFoundError` when there is none.
+    /// Deletes the item if it exists (a missing id is no error, as in the engine).
     fn delete(&self, id: &str) -> PyResult<()> {
         self.inner.delete(id).py_err().map(drop)
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 __version__: str
@@ -16,7 +17,7 @@ def connect(path: Union[str, os.PathLike[str]]) -> Database:
 
 class Database:
     @property
-    def path(self) -> str: ...
+    def path(self) -> pathlib.Path: ...
     def sql(self, text: str) -> Union[List[Row], str]:
         """Runs the statements in order; returns the last one's rows (a list of dicts)
         or its message."""
