@@ -43,6 +43,19 @@ fn load(db: &Database, ds: &Dataset) -> Result<quiver::Collection> {
     Ok(c)
 }
 
+/// The dataset, and the bench database under `dir` holding it as collection `items`
+/// (columns `a` and `b`, HNSW on each). A folder that already holds it is reused (the
+/// load and the two index builds take minutes).
+pub fn open_or_load(data: &Path, dir: &Path) -> Result<(Dataset, Database, quiver::Collection)> {
+    let ds = Dataset::load(data)?;
+    let db = Database::open(dir).context("opening the bench database")?;
+    let c = match db.collection("items") {
+        Ok(c) if c.count()? == ds.base.rows as u64 => c,
+        _ => load(&db, &ds)?,
+    };
+    Ok((ds, db, c))
+}
+
 /// What one run measured.
 #[derive(Debug)]
 pub struct FusedReport {
@@ -61,15 +74,7 @@ pub struct FusedReport {
 /// Loads `data` into a fresh database under `dir`, builds HNSW on both columns, then
 /// times `queries` single-column and fused (weighted 0.5/0.5) top-10 queries with `ef`.
 pub fn run(data: &Path, dir: &Path, queries: usize, ef: usize) -> Result<FusedReport> {
-    let ds = Dataset::load(data)?;
-    let n = ds.base.rows;
-    let db = Database::open(dir).context("opening the bench database")?;
-    // A folder that already holds the loaded, indexed collection is reused (the load
-    // and the two index builds take minutes).
-    let c = match db.collection("items") {
-        Ok(c) if c.count()? == n as u64 => c,
-        _ => load(&db, &ds)?,
-    };
+    let (ds, _db, c) = open_or_load(data, dir)?;
     let snap = c.snapshot()?;
     let options = SearchOptions::default().ef(ef);
     let queries = queries.min(ds.query.rows.saturating_sub(1));
@@ -113,7 +118,7 @@ pub fn run(data: &Path, dir: &Path, queries: usize, ef: usize) -> Result<FusedRe
     let (fused_fixed_qps, _, _) = fused(false)?;
     let (fused_qps, mean_rounds, proven) = fused(true)?;
     Ok(FusedReport {
-        rows: n,
+        rows: ds.base.rows,
         queries,
         single_qps,
         fused_qps,

@@ -10,6 +10,7 @@
 //! benchmarked) and writes results the peer script's tools can read.
 
 pub mod ann;
+pub mod batch;
 pub mod encode;
 pub mod fused;
 

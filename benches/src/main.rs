@@ -6,6 +6,7 @@
 //! quiver-bench table [--out FILE.md] A.json B.json ...   # one combined table per dataset
 //! quiver-bench plot --out curves.png A.json B.json ...   # recall vs QPS curves
 //! quiver-bench fused --data DIR --db FOLDER [--queries N --ef EF]   # fused vs single
+//! quiver-bench batch --data DIR --db FOLDER [--ef EF --k K --threads T --reps R]
 //! ```
 
 use std::path::PathBuf;
@@ -95,6 +96,23 @@ enum Command {
         queries: usize,
         #[arg(long, default_value_t = 64)]
         ef: usize,
+    },
+    /// A batch of top-k queries on one column through the engine, in a pool of
+    /// `threads` (the Rust side of the Python `search_batch` comparison).
+    Batch {
+        #[arg(long)]
+        data: PathBuf,
+        /// The bench database folder (`fused`'s; built when missing).
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value_t = 64)]
+        ef: usize,
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
     },
     /// An encoder's texts or images per second on the CPU (weights from
     /// scripts/fetch-models).
@@ -197,6 +215,21 @@ fn run_command(command: Command) -> Result<()> {
         Command::Plot { out, files } => {
             quiver_bench::ann::plot::plot(&read_all(&files)?, &out)?;
             eprintln!("wrote {}", out.display());
+        }
+        Command::Batch {
+            data,
+            db,
+            ef,
+            k,
+            threads,
+            reps,
+        } => {
+            let qps = quiver_bench::batch::run(&data, &db, ef, k, threads, reps)?;
+            let shown: Vec<String> = qps.iter().map(|q| format!("{q:.0}")).collect();
+            println!(
+                "rust search_batch: ef {ef}, k {k}, {threads} threads: QPS per rep {}",
+                shown.join(" ")
+            );
         }
         Command::Fused {
             data,

@@ -28,10 +28,11 @@ use quiver_storage::{Error, Result};
 use crate::database::Database;
 use crate::embedding::encode_error;
 use crate::ranking::{rank, terms};
+use crate::search::SearchOptions;
 use crate::snapshot::CollectionSnapshot;
 use crate::statements::query_vector;
 
-pub use queries::{LabelledQuery, QueryInput, apply_trec_qrels, read_queries};
+pub use queries::{LabelledQuery, QueryInput, apply_trec_qrels, parse_queries, read_queries};
 pub use recall::RecallPoint;
 
 /// One query's outcome.
@@ -101,19 +102,22 @@ impl Database {
                 QueryInput::Text(_) => None,
             };
             let started = Instant::now();
-            let (hits, _) = rank(
+            let qv: Vec<&[f32]> = qv.iter().map(Vec::as_slice).collect();
+            let ranked = rank(
                 &snap,
                 order,
                 &qv,
                 k + usize::from(own.is_some()),
                 None,
+                &SearchOptions::default(),
                 false,
             )?;
             ranking += started.elapsed();
             // Re-ranked by (score, id) so ties never depend on the visiting order.
-            let scored = hits
+            let scored = ranked
+                .items
                 .iter()
-                .map(|(item, score)| Ok((item.id()?, f64::from(*score))))
+                .map(|r| Ok((r.item.id()?, f64::from(r.score))))
                 .collect::<Result<Vec<_>>>()?;
             let answer: Vec<String> = rank_ids(&scored)
                 .into_iter()

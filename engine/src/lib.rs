@@ -40,7 +40,7 @@ pub use collection::Collection;
 pub use database::{Database, DatabaseInfo};
 pub use evaluate::{
     Evaluation, LabelledQuery, QueryInput, QueryOutcome, RecallPoint, apply_trec_qrels,
-    read_queries,
+    parse_queries, read_queries,
 };
 pub use fused::{ColumnExplain, FusedExplain, FusedHit, FusedQuery, default_normalization};
 pub use options::{Durability, OpenOptions};
@@ -48,11 +48,14 @@ pub use plot_style::{PLOT_COLOURS, load_plot_font};
 /// The encoder module (`quiver-encode`).
 pub use quiver_encode as encode;
 pub use quiver_index::{Progress, ProgressNow};
+pub use quiver_query::eval;
 pub use quiver_query::sql;
 pub use quiver_query::{ColumnPart, DistanceSpan, Fusion, Missing, Normalization};
+pub use ranking::{RankedItem, Ranking};
 pub use reembed::ReembedReport;
 pub use search::{FilterMode, PartStats, SearchHit, SearchOptions, SearchStats, Strategy};
 pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
+pub use sql_filter::Filter;
 pub use statements::{DEFAULT_LIMIT, Output};
 
 pub use quiver_storage::{

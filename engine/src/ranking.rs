@@ -5,18 +5,65 @@
 use std::time::Instant;
 
 use quiver_query::sql::{FusionSpec, MissingSpec, Nearest, NormalizeSpec, Order};
-use quiver_query::{Fusion, Missing, Normalization};
+use quiver_query::{ColumnPart, Fusion, Missing, Normalization};
 use quiver_storage::{Error, Result};
 
 use crate::fused::FusedQuery;
 use crate::search::SearchOptions;
 use crate::snapshot::{CollectionSnapshot, ItemRef};
+use crate::sql_filter::Filter;
 
 /// A filter on items, shareable across the fused search's threads.
 pub(crate) type ItemFilter<'f> = &'f (dyn Fn(&ItemRef<'_>) -> bool + Sync);
 
-/// Ranked items, best first, with their scores; and the plan's lines (EXPLAIN).
-pub(crate) type Ranked<'s> = (Vec<(ItemRef<'s>, f32)>, Vec<String>);
+/// One ranked item.
+#[derive(Clone, Debug)]
+pub struct RankedItem<'s> {
+    pub item: ItemRef<'s>,
+    /// The score it was ranked by (higher is better): the fused score, or one column's
+    /// similarity score.
+    pub score: f32,
+    /// Per ORDER BY term: raw distance, normalized score, rank among the candidates,
+    /// contribution to `score`; `None` where the item has no value for that column.
+    /// One column's search fills `normalized` and `contribution` with `score`.
+    pub parts: Vec<Option<ColumnPart>>,
+}
+
+/// Ranked items, best first; and the plan's lines (EXPLAIN), empty unless asked.
+#[derive(Clone, Debug)]
+pub struct Ranking<'s> {
+    pub items: Vec<RankedItem<'s>>,
+    pub plan: Vec<String>,
+}
+
+impl CollectionSnapshot {
+    /// The best `k` items by `order` (one column's distance, or several fused: what
+    /// SELECT's ORDER BY ranks by) among those `filter` accepts, `vectors[i]` being
+    /// term `i`'s query vector (each term's own query is ignored), with each column's
+    /// part of the score, and the EXPLAIN plan's lines when `explain`. `options` (ef,
+    /// nprobe, exact, ...) apply to every column's search.
+    pub fn rank(
+        &self,
+        order: &Order,
+        vectors: &[&[f32]],
+        k: usize,
+        filter: Option<&Filter>,
+        options: &SearchOptions,
+        explain: bool,
+    ) -> Result<Ranking<'_>> {
+        let keep = |item: &ItemRef<'_>| filter.is_none_or(|f| f.matches(item));
+        let keep: ItemFilter<'_> = &keep;
+        rank(
+            self,
+            order,
+            vectors,
+            k,
+            filter.map(|_| keep),
+            options,
+            explain,
+        )
+    }
+}
 
 /// The terms of an ORDER BY: one `column <-> vector`, or each of FUSE's.
 pub(crate) fn terms(order: &Order) -> Vec<&Nearest> {
@@ -32,11 +79,12 @@ pub(crate) fn terms(order: &Order) -> Vec<&Nearest> {
 pub(crate) fn rank<'s>(
     snap: &'s CollectionSnapshot,
     order: &Order,
-    vectors: &[Vec<f32>],
+    vectors: &[&[f32]],
     k: usize,
     filter: Option<ItemFilter<'_>>,
+    search: &SearchOptions,
     explain: bool,
-) -> Result<Ranked<'s>> {
+) -> Result<Ranking<'s>> {
     let terms = terms(order);
     if terms.len() != vectors.len() {
         return Err(Error::InvalidArgument(format!(
@@ -46,13 +94,13 @@ pub(crate) fn rank<'s>(
         )));
     }
     let started = Instant::now();
-    let (scored, plan): (Vec<(ItemRef<'_>, f32)>, Vec<String>) = match order {
+    let (items, plan): (Vec<RankedItem<'_>>, Vec<String>) = match order {
         Order::Distance(n) => {
             let (hits, stats) = snap.search_where(
                 &n.column,
-                &vectors[0],
+                vectors[0],
                 k,
-                &SearchOptions::default(),
+                search,
                 filter.map(|f| f as &dyn Fn(&ItemRef<'_>) -> bool),
             )?;
             let micros = started.elapsed().as_micros();
@@ -60,11 +108,26 @@ pub(crate) fn rank<'s>(
                 true => crate::explain::single(&n.column, k, &stats, &hits, micros)?,
                 false => Vec::new(),
             };
-            (hits.into_iter().map(|h| (h.item, h.score)).collect(), plan)
+            let items = hits
+                .into_iter()
+                .enumerate()
+                .map(|(i, h)| RankedItem {
+                    item: h.item,
+                    score: h.score,
+                    parts: vec![Some(ColumnPart {
+                        distance: h.distance,
+                        normalized: h.score,
+                        rank: i + 1,
+                        contribution: h.score,
+                    })],
+                })
+                .collect();
+            (items, plan)
         }
         Order::Fuse(spec, _, options) => {
             let spec = &resolve_default(snap, spec, &terms)?;
             let mut query = FusedQuery::new(fusion(spec)?);
+            query.options = *search;
             query.missing = match options.missing {
                 None | Some(MissingSpec::Skip) => Missing::Skip,
                 Some(MissingSpec::Partial) => Missing::ScorePresent,
@@ -88,10 +151,18 @@ pub(crate) fn rank<'s>(
                 }
                 false => Vec::new(),
             };
-            (hits.into_iter().map(|h| (h.item, h.score)).collect(), plan)
+            let items = hits
+                .into_iter()
+                .map(|h| RankedItem {
+                    item: h.item,
+                    score: h.score,
+                    parts: h.parts,
+                })
+                .collect();
+            (items, plan)
         }
     };
-    Ok((scored, plan))
+    Ok(Ranking { items, plan })
 }
 
 /// `NORMALIZE CALIBRATED`: every queried column's measured span, or an error naming a

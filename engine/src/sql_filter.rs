@@ -8,6 +8,27 @@ use quiver_storage::{Error, Result, Schema, Value};
 
 use crate::snapshot::ItemRef;
 
+/// A WHERE condition checked against a collection's schema, ready to test items: what
+/// a program passes to [`CollectionSnapshot::rank`](crate::CollectionSnapshot::rank).
+#[derive(Clone, Debug)]
+pub struct Filter {
+    expr: Expr,
+}
+
+impl Filter {
+    /// `expr` (from [`quiver_query::sql::parse_filter`]) for items of `schema`: an
+    /// unknown column is `UnknownColumn`, a vector column `TypeMismatch`.
+    pub fn new(schema: &Schema, expr: Expr) -> Result<Filter> {
+        check(schema, &expr)?;
+        Ok(Filter { expr })
+    }
+
+    /// Whether `item` satisfies the condition.
+    pub fn matches(&self, item: &ItemRef<'_>) -> bool {
+        matches(item, &self.expr)
+    }
+}
+
 /// Checks every name `expr` uses; `id` is always allowed.
 pub(crate) fn check(schema: &Schema, expr: &Expr) -> Result<()> {
     match expr {

@@ -11,6 +11,7 @@ use quiver_storage::{AttrType, EmbedRule, Error, IndexSpec, Item, Metric, Result
 use crate::batch::WriteBatch;
 use crate::database::Database;
 use crate::ranking::{rank, terms};
+use crate::search::SearchOptions;
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 use crate::sql_filter::{check, matches};
 
@@ -324,19 +325,30 @@ impl Database {
         for term in terms(order) {
             vectors.push(query_vector(self, &snap, &term.column, &term.query)?);
         }
-        let (scored, plan) = rank(&snap, order, &vectors, k, fused_filter, explain)?;
+        let vectors: Vec<&[f32]> = vectors.iter().map(Vec::as_slice).collect();
+        let ranked = rank(
+            &snap,
+            order,
+            &vectors,
+            k,
+            fused_filter,
+            &SearchOptions::default(),
+            explain,
+        )?;
         if explain {
             return Ok(Output::Rows {
                 columns: vec!["plan".into()],
-                rows: plan
+                rows: ranked
+                    .plan
                     .into_iter()
                     .map(|line| vec![Value::Text(line)])
                     .collect(),
             });
         }
-        let rows = scored
+        let rows = ranked
+            .items
             .iter()
-            .map(|(item, score)| row(item, &columns, Some(*score)))
+            .map(|r| row(&r.item, &columns, Some(r.score)))
             .collect::<Result<_>>()?;
         Ok(Output::Rows { columns, rows })
     }

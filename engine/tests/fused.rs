@@ -272,3 +272,67 @@ fn without_measured_spans_cosine_falls_back_to_fixed_and_l2_to_min_max() {
     let (_, explain) = snap.fused_search(&with_l2, 5, None).unwrap();
     assert_eq!(explain.normalization, Normalization::MinMax);
 }
+
+/// `CollectionSnapshot::rank` (the ranking SELECT uses, public for the bindings): a
+/// parsed `Filter` holds, each column's part is reported, one column's search is
+/// ranked like `search`, and a filter naming a vector or unknown column is refused.
+#[test]
+fn rank_with_a_parsed_filter_reports_each_columns_part() {
+    use quiver::Filter;
+    use quiver::sql::{FuseOptions, FusionSpec, Nearest, Order, QueryVector, parse_filter};
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let snap = db.snapshot().collection("c").unwrap();
+    let (qa, qb) = (vector(7, 1), vector(7, 2));
+    let term = |c: &str| Nearest {
+        column: c.into(),
+        query: QueryVector::Query,
+    };
+    let filter = Filter::new(
+        snap.schema(),
+        parse_filter("group = 3 OR id = 'i00007'").unwrap(),
+    )
+    .unwrap();
+    let order = Order::Fuse(
+        FusionSpec::Weighted(vec![0.5, 0.5]),
+        vec![term("a"), term("b")],
+        FuseOptions::default(),
+    );
+    let opts = SearchOptions::default();
+    let ranked = snap
+        .rank(&order, &[&qa, &qb], 5, Some(&filter), &opts, true)
+        .unwrap();
+    assert_eq!(ranked.items.len(), 5);
+    assert_eq!(ranked.items[0].item.id().unwrap(), "i00007");
+    for r in &ranked.items {
+        let group = r.item.value("group").unwrap();
+        assert!(group == Value::Int(3) || r.item.id().unwrap() == "i00007");
+        assert_eq!(r.parts.len(), 2);
+        let a = r.parts[0].expect("every item has column a");
+        let d = cosine(r.item.vector("a").unwrap().unwrap(), &qa);
+        assert!((a.distance - d).abs() < 1e-4, "{} vs {d}", a.distance);
+    }
+    assert!(ranked.plan[0].starts_with("FUSE(WEIGHTED(0.5, 0.5)) top 5"));
+
+    let single = snap
+        .rank(&Order::Distance(term("a")), &[&qa], 4, None, &opts, false)
+        .unwrap();
+    let plain = snap.search("a", &qa, 4, &opts).unwrap();
+    let ids = |v: Vec<&str>| v.into_iter().map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(
+        ids(single.items.iter().map(|r| r.item.id().unwrap()).collect()),
+        ids(plain.iter().map(|h| h.item.id().unwrap()).collect())
+    );
+    assert!(single.plan.is_empty());
+    assert_eq!(single.items[0].parts[0].unwrap().rank, 1);
+
+    let schema = snap.schema();
+    assert!(matches!(
+        Filter::new(schema, parse_filter("a = 1").unwrap()),
+        Err(Error::TypeMismatch { .. })
+    ));
+    assert!(matches!(
+        Filter::new(schema, parse_filter("colour = 'red'").unwrap()),
+        Err(Error::UnknownColumn { .. })
+    ));
+}

@@ -8,7 +8,7 @@ mod lexer;
 mod parser;
 
 pub use ast::*;
-pub use parser::{parse_fusion, parse_script, parse_statement};
+pub use parser::{parse_filter, parse_fusion, parse_script, parse_statement};
 
 /// A syntax error at a byte offset of the input.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,59 +1,202 @@
-//! `quiver.Collection`: writes (insert, upsert, delete), point reads and nearest-
-//! neighbour search on one collection.
+//! `quiver.Collection`: writes (one item, or many from numpy arrays and dicts), point
+//! reads, indexes and maintenance; the searches are in [`crate::search`].
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
-use quiver::{Collection, SearchOptions, Value};
+use pyo3::types::{PyDict, PyList};
+use quiver::{Collection, ColumnKind, IndexSpec, Item, Value, WriteBatch};
 
-use crate::convert::{item_from_kwargs, row_to_dict};
-use crate::errors::{IntoPy, TypeMismatchError};
+use crate::arrays::Rows;
+use crate::convert::{item_from_kwargs, item_from_row, py_to_value, row_to_dict};
+use crate::database::PyDatabase;
+use crate::errors::{IntoPy, InvalidArgumentError, to_py};
+use crate::search;
 
-/// A handle on one collection. Each read works from a fresh snapshot, so it sees every
-/// write committed before the call.
+/// A handle on one collection of a database. Each read works from a fresh snapshot,
+/// so it sees every write committed before the call.
 #[pyclass(name = "Collection", module = "quiver", frozen)]
 #[derive(Debug)]
 pub struct PyCollection {
-    inner: Collection,
+    db: Py<PyDatabase>,
+    name: String,
 }
 
 impl PyCollection {
-    pub fn new(inner: Collection) -> Self {
-        PyCollection { inner }
+    /// The collection `name` of `db` (`UnknownCollectionError` when there is none).
+    pub fn open(db: &Bound<'_, PyDatabase>, name: &str) -> PyResult<PyCollection> {
+        db.get().database()?.collection(name).py_err()?;
+        Ok(PyCollection {
+            db: db.clone().unbind(),
+            name: name.to_string(),
+        })
+    }
+
+    /// The engine's handle (`ClosedError` once the database is closed).
+    pub fn handle(&self) -> PyResult<Collection> {
+        self.db.get().database()?.collection(&self.name).py_err()
+    }
+
+    /// Commits `batch` with the GIL released.
+    fn commit(&self, py: Python<'_>, batch: WriteBatch) -> PyResult<usize> {
+        let collection = self.handle()?;
+        let n = batch.len();
+        py.detach(|| collection.commit(batch)).py_err()?;
+        Ok(n)
+    }
+
+    /// One item from keyword values, written by `op` (insert, upsert or update).
+    fn write_one(
+        &self,
+        py: Python<'_>,
+        id: String,
+        values: Option<&Bound<'_, PyDict>>,
+        op: fn(&mut WriteBatch, Item) -> &mut WriteBatch,
+    ) -> PyResult<()> {
+        let item = item_from_kwargs(&self.handle()?.schema().py_err()?, id, values)?;
+        let mut batch = WriteBatch::new();
+        op(&mut batch, item);
+        self.commit(py, batch).map(drop)
+    }
+
+    /// `data`'s items, all written by `op` in one commit; returns how many.
+    fn write_many(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        op: fn(&mut WriteBatch, Item) -> &mut WriteBatch,
+    ) -> PyResult<usize> {
+        let mut batch = WriteBatch::new();
+        for item in self.items(data)? {
+            op(&mut batch, item);
+        }
+        self.commit(py, batch)
+    }
+
+    /// Items from `data`: a list of row dicts, or a dict of columns (`"id"`: a list of
+    /// ids; each vector column a 2-D float32 array or list of vectors; each attribute a
+    /// list of values), all of one length.
+    fn items(&self, data: &Bound<'_, PyAny>) -> PyResult<Vec<Item>> {
+        let schema = self.handle()?.schema().py_err()?;
+        let Ok(columns) = data.cast::<PyDict>() else {
+            return data
+                .try_iter()?
+                .map(|row| item_from_row(&schema, &row?))
+                .collect();
+        };
+        let ids: Vec<String> = match columns.get_item("id")? {
+            Some(ids) => ids.extract().map_err(|_| {
+                InvalidArgumentError::new_err("\"id\" must be a list of str, one per item")
+            })?,
+            None => return Err(InvalidArgumentError::new_err("the columns have no \"id\"")),
+        };
+        let mut items: Vec<Item> = ids.iter().cloned().map(Item::new).collect();
+        for (name, values) in columns.iter() {
+            let name: String = name.extract()?;
+            if name == "id" {
+                continue;
+            }
+            let (_, column) = schema.column(&name).map_err(to_py)?;
+            let wrong_length = |n: usize| {
+                InvalidArgumentError::new_err(format!(
+                    "column {name} has {n} values for {} ids",
+                    ids.len()
+                ))
+            };
+            if let ColumnKind::Vector(_) = column.kind {
+                let rows = Rows::read(&values, &format!("column {name}"))?;
+                if rows.n != ids.len() {
+                    return Err(wrong_length(rows.n));
+                }
+                for (i, item) in items.iter_mut().enumerate() {
+                    let vector = Value::Vector(rows.row(i).to_vec());
+                    *item = std::mem::replace(item, Item::new("")).set(name.clone(), vector);
+                }
+                continue;
+            }
+            let values: Vec<Bound<'_, PyAny>> = values.try_iter()?.collect::<PyResult<_>>()?;
+            if values.len() != ids.len() {
+                return Err(wrong_length(values.len()));
+            }
+            for (item, value) in items.iter_mut().zip(&values) {
+                let value = py_to_value(column, value)?;
+                *item = std::mem::replace(item, Item::new("")).set(name.clone(), value);
+            }
+        }
+        Ok(items)
     }
 }
 
 #[pymethods]
 impl PyCollection {
     #[getter]
-    fn name(&self) -> String {
-        self.inner.name().to_string()
+    fn name(&self) -> &str {
+        &self.name
     }
 
-    /// Inserts a new item: `insert("p1", title="red shoe", text_vec=[1, 0, 0])`.
+    /// The columns' names, in schema order.
+    #[getter]
+    fn columns(&self) -> PyResult<Vec<String>> {
+        let schema = self.handle()?.schema().py_err()?;
+        Ok(schema.columns().iter().map(|c| c.name.clone()).collect())
+    }
+
+    /// Inserts a new item: `insert("p1", title="red shoe", text_vec=np.array(...))`.
     /// Raises `DuplicateIdError` when the id exists.
     #[pyo3(signature = (id, **values))]
-    fn insert(&self, id: String, values: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        let schema = self.inner.schema().py_err()?;
-        let item = item_from_kwargs(&schema, id, values)?;
-        self.inner.insert(item).py_err().map(drop)
+    fn insert(
+        &self,
+        py: Python<'_>,
+        id: String,
+        values: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.write_one(py, id, values, WriteBatch::insert)
     }
 
     /// Inserts the item or replaces it whole (columns left out become NULL).
     #[pyo3(signature = (id, **values))]
-    fn upsert(&self, id: String, values: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        let schema = self.inner.schema().py_err()?;
-        let item = item_from_kwargs(&schema, id, values)?;
-        self.inner.upsert(item).py_err().map(drop)
+    fn upsert(
+        &self,
+        py: Python<'_>,
+        id: String,
+        values: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.write_one(py, id, values, WriteBatch::upsert)
+    }
+
+    /// Overwrites the given columns of an existing item (`NotFoundError` when there is
+    /// none); the others keep their values.
+    #[pyo3(signature = (id, **values))]
+    fn update(
+        &self,
+        py: Python<'_>,
+        id: String,
+        values: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.write_one(py, id, values, WriteBatch::update)
+    }
+
+    /// Inserts many items in one atomic commit and returns how many. `data` is a dict
+    /// of columns (`{"id": ids, "text_vec": float32 array (n, d), "title": [...]}`) or
+    /// a list of row dicts. Nothing is written when any item is refused.
+    fn insert_many(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
+        self.write_many(py, data, WriteBatch::insert)
+    }
+
+    /// As `insert_many`, replacing items that exist.
+    fn upsert_many(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
+        self.write_many(py, data, WriteBatch::upsert)
     }
 
     /// Deletes the item if it exists (a missing id is no error, as in the engine).
-    fn delete(&self, id: &str) -> PyResult<()> {
-        self.inner.delete(id).py_err().map(drop)
+    fn delete(&self, py: Python<'_>, id: String) -> PyResult<()> {
+        let mut batch = WriteBatch::new();
+        batch.delete(id);
+        self.commit(py, batch).map(drop)
     }
 
-    /// The item as a dict (`id` and every column, NULL as None), or None.
+    /// The item as a dict (`id` and every column, NULL as None, vectors as float32
+    /// arrays), or None.
     fn get<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let snapshot = self.inner.snapshot().py_err()?;
+        let snapshot = self.handle()?.snapshot().py_err()?;
         let Some(item) = snapshot.get(id).py_err()? else {
             return Ok(None);
         };
@@ -68,44 +211,194 @@ impl PyCollection {
 
     /// The number of live items.
     fn count(&self) -> PyResult<u64> {
-        self.inner.count().py_err()
+        self.handle()?.count().py_err()
     }
 
-    /// The `k` nearest items to `vector` in the vector column `column`, nearest
-    /// first, as `(id, distance)` pairs. `vector` is any sequence of floats. The GIL is
-    /// released while the engine searches.
-    #[pyo3(signature = (column, vector, k = 10))]
+    /// Builds an index on a vector column, with the GIL released: `kind` "hnsw"
+    /// (parameters `m`, `ef_construction`) or "ivfpq" (`nlist`, `m`, `refine`).
+    #[pyo3(signature = (column, kind = "hnsw", **params))]
+    fn create_index(
+        &self,
+        py: Python<'_>,
+        column: &str,
+        kind: &str,
+        params: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let spec = index_spec(kind, params)?;
+        let collection = self.handle()?;
+        py.detach(|| collection.create_index(column, spec)).py_err()
+    }
+
+    /// Drops the column's index (searches scan it exactly).
+    fn drop_index(&self, py: Python<'_>, column: &str) -> PyResult<()> {
+        let collection = self.handle()?;
+        py.detach(|| collection.drop_index(column)).py_err()
+    }
+
+    /// Seals the collection's in-memory writes into a segment.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        let collection = self.handle()?;
+        py.detach(|| collection.flush()).py_err()
+    }
+
+    /// Merges the collection's segments into one, dropping deleted rows.
+    fn compact(&self, py: Python<'_>) -> PyResult<()> {
+        let collection = self.handle()?;
+        py.detach(|| collection.compact()).py_err()
+    }
+
+    /// `search(column, vector, k=10, *, where=None, ef=None, nprobe=None, exact=False,
+    /// explain=False)`: the `k` nearest items on one vector column. Returns `Results`.
+    #[pyo3(signature = (column, vector, k = 10, *, r#where = None, ef = None, nprobe = None, exact = false, explain = false))]
+    #[allow(clippy::too_many_arguments)]
     fn search(
         &self,
         py: Python<'_>,
         column: &str,
         vector: &Bound<'_, PyAny>,
         k: usize,
-    ) -> PyResult<Vec<(String, f32)>> {
-        if vector.is_instance_of::<PyString>() {
-            return Err(TypeMismatchError::new_err(
-                "the query vector must be a sequence of floats, not str",
-            ));
-        }
-        let query: Vec<f32> = vector.extract().map_err(|_| {
-            TypeMismatchError::new_err("the query vector must be a sequence of floats")
-        })?;
-        py.detach(|| -> quiver::Result<Vec<(String, f32)>> {
-            let snapshot = self.inner.snapshot()?;
-            let hits = snapshot.search(column, &query, k, &SearchOptions::default())?;
-            hits.iter()
-                .map(|hit| Ok((hit.item.id()?.to_string(), hit.distance)))
-                .collect()
-        })
-        .py_err()
+        r#where: Option<&str>,
+        ef: Option<usize>,
+        nprobe: Option<usize>,
+        exact: bool,
+        explain: bool,
+    ) -> PyResult<search::PyResults> {
+        let options = search::options(ef, nprobe, exact);
+        let query = search::Query::single(column, vector)?;
+        search::run(py, &self.handle()?, &query, k, r#where, &options, explain)
+    }
+
+    /// `fused_search({"text_vec": q1, "image_vec": q2}, k=10, *, fusion="RRF",
+    /// normalize=None, missing=None, where=None, ...)`: one ranking over several vector
+    /// columns. `fusion` is written as in SQL's FUSE: `"WEIGHTED(0.3, 0.7)"`, `"RRF"`,
+    /// `"RRF(k = 20)"`, `"MIN"`, `"MAX"`, `"AVG"`, `"DEFAULT"` (the collection's saved
+    /// one). Returns `Results` with every column's distance and score.
+    #[pyo3(signature = (vectors, k = 10, *, fusion = "RRF", normalize = None, missing = None, r#where = None, ef = None, nprobe = None, exact = false, explain = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn fused_search(
+        &self,
+        py: Python<'_>,
+        vectors: &Bound<'_, PyDict>,
+        k: usize,
+        fusion: &str,
+        normalize: Option<&str>,
+        missing: Option<&str>,
+        r#where: Option<&str>,
+        ef: Option<usize>,
+        nprobe: Option<usize>,
+        exact: bool,
+        explain: bool,
+    ) -> PyResult<search::PyResults> {
+        let options = search::options(ef, nprobe, exact);
+        let query = search::Query::fused(vectors, fusion, normalize, missing)?;
+        search::run(py, &self.handle()?, &query, k, r#where, &options, explain)
+    }
+
+    /// `search_like(id, columns, k=10, *, fusion="RRF", where=None)`: the items most
+    /// like item `id` by its own vectors on `columns` (one or several, fused), the
+    /// item itself left out.
+    #[pyo3(signature = (id, columns, k = 10, *, fusion = "RRF", r#where = None))]
+    fn search_like(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        columns: Vec<String>,
+        k: usize,
+        fusion: &str,
+        r#where: Option<&str>,
+    ) -> PyResult<search::PyResults> {
+        search::like(py, &self.handle()?, id, &columns, k, fusion, r#where)
+    }
+
+    /// `search_batch(column, queries, k=10, *, ef=None, nprobe=None, exact=False,
+    /// threads=None)`: one search per row of `queries` (n x d), in parallel on
+    /// `threads` threads (default: all cores), GIL released. Returns `(ids,
+    /// distances)`: a list of n lists of ids and an (n, k) float32 array of distances,
+    /// NaN past a query's last hit.
+    #[pyo3(signature = (column, queries, k = 10, *, ef = None, nprobe = None, exact = false, threads = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_batch<'py>(
+        &self,
+        py: Python<'py>,
+        column: &str,
+        queries: &Bound<'py, PyAny>,
+        k: usize,
+        ef: Option<usize>,
+        nprobe: Option<usize>,
+        exact: bool,
+        threads: Option<usize>,
+    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyAny>)> {
+        let options = search::options(ef, nprobe, exact);
+        search::batch(py, &self.handle()?, column, queries, k, &options, threads)
+    }
+
+    /// `evaluate(queries, columns, k=10, *, fusion="RRF", per_query=False)`: scores the
+    /// ranking over `columns` (one, or several fused by `fusion`) on labelled queries,
+    /// as SQL's EVALUATE does. `queries` is a list of dicts as in EVALUATE's queries
+    /// file: `{"qid": ..., "text": ... | "query_item": id, "qrels": {id: grade},
+    /// "label": ...}`. Returns a dict: `overall` and `by_label` means (recall,
+    /// precision, ndcg, mrr, map, hit_rate), `queries`, `skipped`, `qps`, and with
+    /// `per_query` each query's metrics and answer.
+    #[pyo3(signature = (queries, columns, k = 10, *, fusion = "RRF", per_query = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        queries: &Bound<'py, PyAny>,
+        columns: Vec<String>,
+        k: usize,
+        fusion: &str,
+        per_query: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let db = self.db.get().database()?;
+        crate::evaluate::run(py, &db, &self.name, queries, &columns, k, fusion, per_query)
     }
 
     fn __len__(&self) -> PyResult<usize> {
-        let n = self.inner.count().py_err()?;
+        let n = self.handle()?.count().py_err()?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
-    fn __repr__(&self) -> String {
-        format!("Collection({:?})", self.inner.name())
+    fn __contains__(&self, id: &str) -> PyResult<bool> {
+        let snapshot = self.handle()?.snapshot().py_err()?;
+        Ok(snapshot.get(id).py_err()?.is_some())
     }
+
+    fn __repr__(&self) -> String {
+        format!("Collection({:?})", self.name)
+    }
+}
+
+/// The index `kind` with the parameters given (the engine's defaults for the rest).
+fn index_spec(kind: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<IndexSpec> {
+    let mut spec = match kind.to_ascii_lowercase().as_str() {
+        "hnsw" => IndexSpec::hnsw(),
+        "ivfpq" | "ivf_pq" | "ivf-pq" => IndexSpec::ivf_pq(),
+        other => {
+            return Err(InvalidArgumentError::new_err(format!(
+                "unknown index kind {other:?} (hnsw or ivfpq)"
+            )));
+        }
+    };
+    let Some(params) = params else {
+        return Ok(spec);
+    };
+    for (name, value) in params.iter() {
+        let name: String = name.extract()?;
+        let value: u32 = value.extract().map_err(|_| {
+            InvalidArgumentError::new_err(format!("index parameter {name} must be an int ≥ 0"))
+        })?;
+        spec = match (&spec, name.as_str()) {
+            (_, "m") => spec.m(value),
+            (IndexSpec::Hnsw { .. }, "ef_construction") => spec.ef_construction(value),
+            (IndexSpec::IvfPq { .. }, "nlist") => spec.nlist(value),
+            (IndexSpec::IvfPq { .. }, "refine") => spec.refine(value),
+            _ => {
+                return Err(InvalidArgumentError::new_err(format!(
+                    "{kind} has no parameter {name}"
+                )));
+            }
+        };
+    }
+    Ok(spec)
 }

@@ -1,5 +1,5 @@
 //! Values between Python and the engine. Out: TEXT -> str, INT -> int, FLOAT -> float,
-//! BOOL -> bool, TEXT[] -> list[str], VECTOR -> list[float], NULL -> None. In: the
+//! BOOL -> bool, TEXT[] -> list[str], VECTOR -> float32 numpy array, NULL -> None. In: the
 //! column's declared type decides, so `[1, 2]` is a vector for a VECTOR column and an
 //! error for a TEXT[] one; a Python value that does not fit raises `TypeMismatchError`
 //! naming the column (never a panic).
@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyList, PyString};
 use quiver::{AttrType, Column, ColumnKind, Error, Item, Schema, Value};
 
+use crate::arrays::{read_vector, vector_out};
 use crate::errors::to_py;
 
 /// A Python object for an engine value.
@@ -19,7 +20,7 @@ pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, P
         Value::Float(f) => f.into_pyobject(py)?.into_any(),
         Value::Text(s) => PyString::new(py, s).into_any(),
         Value::Tags(tags) => PyList::new(py, tags)?.into_any(),
-        Value::Vector(v) => PyList::new(py, v)?.into_any(),
+        Value::Vector(v) => vector_out(py, v.clone()).into_any(),
     })
 }
 
@@ -55,13 +56,7 @@ pub fn py_to_value(column: &Column, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     let is_bool = obj.is_instance_of::<PyBool>();
     match &column.kind {
         ColumnKind::Vector(_) => {
-            // A str is a sequence too; never read one as a vector.
-            if obj.is_instance_of::<PyString>() {
-                return Err(mismatch("a sequence of floats"));
-            }
-            obj.extract::<Vec<f32>>()
-                .map(Value::Vector)
-                .map_err(|_| mismatch("a sequence of floats"))
+            read_vector(obj, &format!("column {}", column.name)).map(Value::Vector)
         }
         ColumnKind::Attr(attr) => match attr.ty {
             AttrType::Text => obj
@@ -109,4 +104,28 @@ pub fn item_from_kwargs(
         }
     }
     Ok(item)
+}
+
+/// An [`Item`] from a row dict: `{"id": "p1", "title": ..., "text_vec": ...}`.
+pub fn item_from_row(schema: &Schema, row: &Bound<'_, PyAny>) -> PyResult<Item> {
+    let row = row.cast::<PyDict>().map_err(|_| {
+        to_py(Error::InvalidArgument(
+            "each row must be a dict with an \"id\" key".into(),
+        ))
+    })?;
+    let id = match row.get_item("id")? {
+        Some(id) => id.extract::<String>().map_err(|_| {
+            to_py(Error::InvalidArgument(
+                "a row's \"id\" must be a str".into(),
+            ))
+        })?,
+        None => {
+            return Err(to_py(Error::InvalidArgument(
+                "a row has no \"id\" key".into(),
+            )));
+        }
+    };
+    let values = row.copy()?;
+    values.del_item("id")?;
+    item_from_kwargs(schema, id, Some(&values))
 }

@@ -41,6 +41,7 @@ exceptions! {
     NotFoundError(QuiverError): "No item with that id.";
     EncoderError(QuiverError): "An encoder failed (weights, input, modality).";
     SqlSyntaxError(QuiverError): "A statement that does not parse.";
+    ClosedError(QuiverError): "The database was closed.";
 }
 
 /// The Python exception for an engine error; the message is the engine's own text.

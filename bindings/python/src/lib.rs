@@ -4,12 +4,15 @@
 //! items, query results, errors) and nothing else: every rule about storage, schemas
 //! and search stays in the `quiver` crate. Bad input from Python never panics; it
 //! becomes a typed exception from the hierarchy in [`errors`]. Calls that may run long
-//! (SQL statements, searches) release the GIL.
+//! (SQL statements, searches, index builds, encoders, EVALUATE) release the GIL.
 
+mod arrays;
 mod collection;
 mod convert;
 mod database;
 mod errors;
+mod evaluate;
+mod search;
 
 use pyo3::prelude::*;
 
@@ -25,6 +28,7 @@ fn _quiver(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(connect, m)?)?;
     m.add_class::<database::PyDatabase>()?;
     m.add_class::<collection::PyCollection>()?;
+    m.add_class::<search::PyResults>()?;
     errors::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

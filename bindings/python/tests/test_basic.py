@@ -1,8 +1,9 @@
-"""The first increment of the Python API: connect, SQL, insert/get/delete, search,
-and the exception hierarchy on bad input."""
+"""The core Python API: connect, SQL, insert/get/delete, search, and the exception
+hierarchy on bad input."""
 
 import math
 
+import numpy as np
 import pytest
 
 import quiver
@@ -39,6 +40,7 @@ def test_insert_get_roundtrips_every_type(products):
     assert products.count() == 3
     assert len(products) == 3
     item = products.get("p1")
+    vector = item.pop("text_vec")
     assert item == {
         "id": "p1",
         "title": "red shoe",
@@ -46,8 +48,8 @@ def test_insert_get_roundtrips_every_type(products):
         "stock": 3,
         "on_sale": True,
         "tags": ["red", "shoe"],
-        "text_vec": [1.0, 0.0, 0.0],
     }
+    assert vector.dtype == np.float32 and vector.tolist() == [1.0, 0.0, 0.0]
     assert type(item["stock"]) is int and type(item["on_sale"]) is bool
     p3 = products.get("p3")
     assert p3["price"] is None and p3["tags"] is None
@@ -69,11 +71,16 @@ def test_upsert_and_delete(products):
 
 def test_search_nearest(products):
     hits = products.search("text_vec", [0.9, 0.1, 0.0], k=2)
-    assert [h[0] for h in hits] == ["p1", "p2"]
-    assert hits[0][1] <= hits[1][1]
-    assert all(isinstance(d, float) and math.isfinite(d) for _, d in hits)
-    # Any sequence of numbers works as the query, ints included.
-    assert products.search("text_vec", (0, 0, 1), k=1)[0][0] == "p3"
+    assert hits.ids == ["p1", "p2"]
+    distances = hits.distances["text_vec"]
+    assert distances.dtype == np.float32 and distances[0] <= distances[1]
+    assert all(math.isfinite(d) for d in distances)
+    # L2 distance: squared Euclidean from the query.
+    assert distances[0] == pytest.approx(0.1**2 + 0.1**2, rel=1e-5)
+    assert hits.scores[0] >= hits.scores[1]
+    # Any sequence of numbers works as the query, ints included, and numpy arrays.
+    assert products.search("text_vec", (0, 0, 1), k=1).ids == ["p3"]
+    assert products.search("text_vec", np.array([0, 1, 0], np.float32), k=1).ids == ["p2"]
 
 
 def test_sql_rows_and_done(db, products):

@@ -84,15 +84,18 @@ pub fn apply_trec_qrels(queries: &mut [LabelledQuery], path: &Path) -> Result<()
 
 /// Reads the queries of `path`.
 pub fn read_queries(path: &Path) -> Result<Vec<LabelledQuery>> {
-    let text = read(path)?;
+    parse_queries(&read(path)?, &path.display().to_string())
+}
+
+/// The queries of `text`, in the queries file's JSON-lines format; errors name `source`
+/// and the line.
+pub fn parse_queries(text: &str, source: &str) -> Result<Vec<LabelledQuery>> {
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         if raw.trim().is_empty() {
             continue;
         }
-        let bad = |why: String| {
-            Error::InvalidArgument(format!("{} line {}: {why}", path.display(), n + 1))
-        };
+        let bad = |why: String| Error::InvalidArgument(format!("{source} line {}: {why}", n + 1));
         let line: Line = serde_json::from_str(raw).map_err(|e| bad(e.to_string()))?;
         let qid = match line.qid {
             serde_json::Value::String(s) => s,

@@ -66,6 +66,20 @@ pub fn parse_fusion(text: &str) -> Result<FusionSpec, ParseError> {
     Ok(spec)
 }
 
+/// Parses a WHERE clause's condition on its own (`price < 50 AND brand = 'acme'`), as
+/// programs pass filters to a search.
+pub fn parse_filter(text: &str) -> Result<Expr, ParseError> {
+    let mut p = Parser {
+        tokens: lex(text)?,
+        pos: 0,
+    };
+    let expr = p.expr()?;
+    if p.peek() != &Tok::Eof {
+        return Err(p.expected("AND, OR or the end of the condition"));
+    }
+    Ok(expr)
+}
+
 /// Parses one or more statements separated by `;` (a trailing `;` is optional).
 pub fn parse_script(sql: &str) -> Result<Vec<Statement>, ParseError> {
     let mut p = Parser {

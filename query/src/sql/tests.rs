@@ -444,3 +444,16 @@ fn fusions_parse_alone_and_default_is_a_fusion() {
     assert_eq!(parse_statement(&s.to_string()).unwrap(), s);
     assert!(s.to_string().contains("FUSE(DEFAULT, "));
 }
+
+#[test]
+fn filters_parse_alone() {
+    let e = parse_filter("price < 50 AND (brand = 'acme' OR tags CONTAINS 'red')").unwrap();
+    assert!(matches!(e, Expr::And(_, _)));
+    assert!(matches!(
+        parse_filter("NOT on_sale = TRUE").unwrap(),
+        Expr::Not(_)
+    ));
+    for bad in ["price <", "price < 50 LIMIT 3", "", "AND"] {
+        assert!(parse_filter(bad).is_err(), "{bad:?}");
+    }
+}

@@ -5,12 +5,13 @@
     db.sql("CREATE COLLECTION products (title TEXT, text_vec VECTOR(3) COSINE)")
     products = db.collection("products")
     products.insert("p1", title="red shoe", text_vec=[1, 0, 0])
-    products.search("text_vec", [1, 0, 0], k=5)   # [("p1", 0.0)]
+    products.search("text_vec", [1, 0, 0], k=5).ids   # ["p1"]
 
 Everything here is implemented in the native module ``quiver._quiver``.
 """
 
 from ._quiver import (
+    ClosedError,
     Collection,
     CorruptedError,
     Database,
@@ -24,6 +25,7 @@ from ._quiver import (
     NotFoundError,
     QuiverError,
     ReadOnlyError,
+    Results,
     SqlSyntaxError,
     TypeMismatchError,
     UnknownCollectionError,
@@ -34,6 +36,7 @@ from ._quiver import (
 )
 
 __all__ = [
+    "ClosedError",
     "Collection",
     "CorruptedError",
     "Database",
@@ -47,6 +50,7 @@ __all__ = [
     "NotFoundError",
     "QuiverError",
     "ReadOnlyError",
+    "Results",
     "SqlSyntaxError",
     "TypeMismatchError",
     "UnknownCollectionError",

@@ -4,40 +4,125 @@ from __future__ import annotations
 
 import os
 import pathlib
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
 
 __version__: str
 
-Value = Union[None, bool, int, float, str, List[str], List[float]]
+Vector = Union[npt.NDArray[np.float32], Sequence[float]]
+"""A 1-D float32 array (read in place when contiguous) or a sequence of numbers."""
+Matrix = Union[npt.NDArray[np.float32], Sequence[Sequence[float]]]
+"""A 2-D float32 array (n, d) or a sequence of vectors."""
+Value = Union[None, bool, int, float, str, List[str], npt.NDArray[np.float32]]
 Row = Dict[str, Value]
+PathLike = Union[str, os.PathLike[str]]
 
-def connect(path: Union[str, os.PathLike[str]]) -> Database:
+def connect(path: PathLike) -> Database:
     """Opens (or creates) the database folder for writing; LockedError if another
     handle writes to it."""
 
 class Database:
     @property
     def path(self) -> pathlib.Path: ...
+    @property
+    def closed(self) -> bool: ...
     def sql(self, text: str) -> Union[List[Row], str]:
         """Runs the statements in order; returns the last one's rows (a list of dicts)
         or its message."""
+    def create_collection(self, name: str, schema: Union[str, Mapping[str, str]]) -> Collection:
+        """`schema`: CREATE COLLECTION's column list as a str, or {column: type}."""
+    def drop_collection(self, name: str) -> None: ...
     def collection(self, name: str) -> Collection: ...
     def collection_names(self) -> List[str]: ...
     def flush(self) -> None: ...
+    def encoders(self) -> List[str]: ...
+    def encode(self, encoder: str, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One row per text (n, dim)."""
+    def encode_images(self, encoder: str, paths: Sequence[PathLike]) -> npt.NDArray[np.float32]:
+        """One row per image file (n, dim)."""
+    def close(self) -> None:
+        """Later calls raise ClosedError; the writer lock is released."""
+    def __enter__(self) -> Database: ...
+    def __exit__(self, *exc: Any) -> bool: ...
+
+class Results:
+    """One search's results, best first."""
+    @property
+    def ids(self) -> List[str]: ...
+    @property
+    def scores(self) -> npt.NDArray[np.float32]:
+        """The score ranked by (higher is better): fused, or the column's similarity."""
+    @property
+    def columns(self) -> List[str]: ...
+    @property
+    def distances(self) -> Dict[str, npt.NDArray[np.float32]]:
+        """Per queried column, each result's raw distance (NaN where it has no value)."""
+    @property
+    def column_scores(self) -> Dict[str, npt.NDArray[np.float32]]:
+        """Per queried column, each result's normalized score (NaN where missing)."""
+    @property
+    def plan(self) -> List[str]:
+        """EXPLAIN's lines (with explain=True), else empty."""
+    def to_dicts(self) -> List[Dict[str, Any]]:
+        """id, score, <column>_distance, <column>_score per result."""
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Dict[str, Any]]: ...
 
 class Collection:
     @property
     def name(self) -> str: ...
+    @property
+    def columns(self) -> List[str]: ...
     def insert(self, id: str, **values: Any) -> None: ...
     def upsert(self, id: str, **values: Any) -> None: ...
+    def update(self, id: str, **values: Any) -> None: ...
+    def insert_many(self, data: Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]) -> int:
+        """A dict of columns ({"id": [...], "v": (n, d) float32, ...}) or row dicts;
+        one atomic commit."""
+    def upsert_many(self, data: Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]) -> int: ...
     def delete(self, id: str) -> None: ...
     def get(self, id: str) -> Optional[Row]: ...
     def count(self) -> int: ...
-    def __len__(self) -> int: ...
+    def create_index(self, column: str, kind: str = "hnsw", **params: int) -> None:
+        """hnsw: m, ef_construction; ivfpq: nlist, m, refine."""
+    def drop_index(self, column: str) -> None: ...
+    def flush(self) -> None: ...
+    def compact(self) -> None: ...
     def search(
-        self, column: str, vector: Sequence[float], k: int = 10
-    ) -> List[Tuple[str, float]]:
-        """The k nearest items as (id, distance), nearest first."""
+        self, column: str, vector: Vector, k: int = 10, *, where: Optional[str] = None,
+        ef: Optional[int] = None, nprobe: Optional[int] = None, exact: bool = False,
+        explain: bool = False,
+    ) -> Results: ...
+    def fused_search(
+        self, vectors: Mapping[str, Vector], k: int = 10, *, fusion: str = "RRF",
+        normalize: Optional[str] = None, missing: Optional[str] = None,
+        where: Optional[str] = None, ef: Optional[int] = None, nprobe: Optional[int] = None,
+        exact: bool = False, explain: bool = False,
+    ) -> Results:
+        """fusion as in SQL's FUSE: "WEIGHTED(0.3, 0.7)", "RRF", "RRF(k = 20)", "MIN",
+        "MAX", "AVG", "DEFAULT"; normalize: none | minmax | zscore | calibrated;
+        missing: skip | partial."""
+    def search_like(
+        self, id: str, columns: Sequence[str], k: int = 10, *, fusion: str = "RRF",
+        where: Optional[str] = None,
+    ) -> Results:
+        """Items most like item `id` by its own vectors, itself left out."""
+    def search_batch(
+        self, column: str, queries: Matrix, k: int = 10, *, ef: Optional[int] = None,
+        nprobe: Optional[int] = None, exact: bool = False, threads: Optional[int] = None,
+    ) -> Tuple[List[List[str]], npt.NDArray[np.float32]]:
+        """(ids per query, distances (n, k), NaN past a query's last hit)."""
+    def evaluate(
+        self, queries: Sequence[Mapping[str, Any]], columns: Sequence[str], k: int = 10, *,
+        fusion: str = "RRF", per_query: bool = False,
+    ) -> Dict[str, Any]:
+        """SQL's EVALUATE on labelled queries ({"qid", "text" | "query_item", "qrels",
+        "label"}): overall and by_label means (recall, precision, ndcg, mrr, map,
+        hit_rate), qps, and per_query when asked."""
+    def __len__(self) -> int: ...
+    def __contains__(self, id: str) -> bool: ...
 
 class QuiverError(Exception): ...
 class IoError(QuiverError): ...
@@ -55,3 +140,4 @@ class DuplicateIdError(QuiverError): ...
 class NotFoundError(QuiverError): ...
 class EncoderError(QuiverError): ...
 class SqlSyntaxError(QuiverError): ...
+class ClosedError(QuiverError): ...

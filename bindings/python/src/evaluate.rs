@@ -1,0 +1,119 @@
+//! `Collection.evaluate`: SQL's EVALUATE from Python, with the labelled queries given
+//! as a list of dicts (the queries file's JSON objects) instead of a file.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use quiver::sql::{FuseOptions, Nearest, Order, QueryVector, parse_fusion};
+use quiver::{Database, Evaluation, parse_queries};
+
+use crate::errors::{IntoPy, InvalidArgumentError, SqlSyntaxError};
+
+/// The ranking EVALUATE scores: one column's distance, or `columns` fused.
+fn order(columns: &[String], fusion: &str) -> PyResult<Order> {
+    let mut terms: Vec<Nearest> = columns
+        .iter()
+        .map(|c| Nearest {
+            column: c.clone(),
+            query: QueryVector::Query,
+        })
+        .collect();
+    match terms.len() {
+        0 => Err(InvalidArgumentError::new_err("name at least one column")),
+        1 => Ok(Order::Distance(terms.remove(0))),
+        _ => {
+            let spec = parse_fusion(fusion)
+                .map_err(|e| SqlSyntaxError::new_err(format!("fusion: {}", e.render(fusion))))?;
+            Ok(Order::Fuse(spec, terms, FuseOptions::default()))
+        }
+    }
+}
+
+/// The queries as JSON lines (each dict through Python's `json.dumps`).
+fn json_lines(queries: &Bound<'_, PyAny>) -> PyResult<String> {
+    let dumps = queries.py().import("json")?.getattr("dumps")?;
+    let mut lines = Vec::new();
+    for query in queries.try_iter()? {
+        let query = query?;
+        if !query.is_instance_of::<PyDict>() {
+            return Err(InvalidArgumentError::new_err(
+                "each query must be a dict: {\"qid\", \"text\" | \"query_item\", \"qrels\", \"label\"}",
+            ));
+        }
+        lines.push(dumps.call1((query,))?.extract::<String>()?);
+    }
+    Ok(lines.join("\n"))
+}
+
+fn metrics_dict<'py>(py: Python<'py>, m: &quiver::eval::Metrics) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("recall", m.recall)?;
+    dict.set_item("precision", m.precision)?;
+    dict.set_item("ndcg", m.ndcg)?;
+    dict.set_item("mrr", m.rr)?;
+    dict.set_item("map", m.ap)?;
+    dict.set_item("hit_rate", m.hit)?;
+    Ok(dict)
+}
+
+fn summary_dict<'py>(py: Python<'py>, s: &quiver::eval::Summary) -> PyResult<Bound<'py, PyDict>> {
+    let dict = metrics_dict(py, &s.mean)?;
+    dict.set_item("queries", s.queries)?;
+    dict.set_item("without_relevant", s.without_relevant)?;
+    Ok(dict)
+}
+
+fn evaluation_dict<'py>(
+    py: Python<'py>,
+    ev: &Evaluation,
+    per_query: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("k", ev.k)?;
+    dict.set_item("overall", summary_dict(py, &ev.overall)?)?;
+    let by_label = PyDict::new(py);
+    for (label, summary) in &ev.by_label {
+        by_label.set_item(label, summary_dict(py, summary)?)?;
+    }
+    dict.set_item("by_label", by_label)?;
+    dict.set_item("not_applicable", ev.not_applicable.clone())?;
+    dict.set_item("qps", ev.qps)?;
+    if per_query {
+        let list = PyList::empty(py);
+        for o in &ev.outcomes {
+            let q = PyDict::new(py);
+            q.set_item("qid", &o.qid)?;
+            q.set_item("label", &o.label)?;
+            match &o.metrics {
+                Some(m) => q.set_item("metrics", metrics_dict(py, m)?)?,
+                None => q.set_item("metrics", py.None())?,
+            }
+            q.set_item("answer", &o.answer)?;
+            list.append(q)?;
+        }
+        dict.set_item("per_query", list)?;
+    }
+    Ok(dict)
+}
+
+/// Scores the ranking over `columns` of collection `name` on `queries`, GIL released.
+#[allow(clippy::too_many_arguments)]
+pub fn run<'py>(
+    py: Python<'py>,
+    db: &Database,
+    name: &str,
+    queries: &Bound<'py, PyAny>,
+    columns: &[String],
+    k: usize,
+    fusion: &str,
+    per_query: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let order = order(columns, fusion)?;
+    let text = json_lines(queries)?;
+    let evaluation = py
+        .detach(|| -> quiver::Result<Evaluation> {
+            let queries = parse_queries(&text, "queries")?;
+            db.evaluate(name, &queries, &order, k)
+        })
+        .py_err()?;
+    evaluation_dict(py, &evaluation, per_query)
+}

@@ -1,0 +1,86 @@
+"""Creating and dropping collections, indexes, update, close / context manager,
+reopening, and a damaged file."""
+
+import numpy as np
+import pytest
+
+import quiver
+
+from conftest import N, TEXT_DIM
+
+
+def test_create_collection_from_str_and_drop(tmp_path):
+    with quiver.connect(tmp_path / "db") as db:
+        notes = db.create_collection("notes", "body TEXT, v VECTOR(2) L2")
+        assert notes.columns == ["body", "v"]
+        notes.insert("n1", body="hello", v=[1.0, 2.0])
+        assert "n1" in notes and "n2" not in notes
+        with pytest.raises(quiver.QuiverError):
+            db.create_collection("notes", "body TEXT")
+        db.drop_collection("notes")
+        assert db.collection_names() == []
+        with pytest.raises(quiver.UnknownCollectionError):
+            notes.count()
+
+
+def test_update_keeps_other_columns(catalogue):
+    _, products, _ = catalogue
+    products.update("p001", price=9.5)
+    item = products.get("p001")
+    assert item["price"] == 9.5 and item["category"] == "hat"
+    with pytest.raises(quiver.NotFoundError):
+        products.update("nope", price=1.0)
+
+
+def test_indexes_answer_like_exact_search(catalogue):
+    _, products, data = catalogue
+    products.flush()
+    products.create_index("text_vec", "hnsw", m=8, ef_construction=64)
+    products.create_index("image_vec", "ivfpq", nlist=4, m=4, refine=50)
+    query = data["text_vec"][11]
+    assert products.search("text_vec", query, k=1, ef=64).ids == ["p011"]
+    exact = products.search("text_vec", query, k=10, exact=True).ids
+    approx = products.search("text_vec", query, k=10, ef=200).ids
+    assert len(set(exact) & set(approx)) >= 9
+    assert products.search("image_vec", data["image_vec"][12], k=1, nprobe=4).ids == ["p012"]
+    with pytest.raises(quiver.InvalidArgumentError):
+        products.create_index("text_vec", "btree")
+    with pytest.raises(quiver.InvalidArgumentError):
+        products.create_index("text_vec", "hnsw", nlist=3)
+    products.drop_index("text_vec")
+    products.compact()
+    assert products.search("text_vec", query, k=1).ids == ["p011"]
+
+
+def test_close_releases_the_database(tmp_path, catalogue):
+    db, products, data = catalogue
+    path = db.path
+    db.close()
+    assert db.closed
+    db.close()  # twice is fine
+    with pytest.raises(quiver.ClosedError):
+        products.count()
+    with pytest.raises(quiver.ClosedError):
+        db.sql("SHOW COLLECTIONS")
+    # The writer lock is gone: the folder opens again, with every committed item.
+    with quiver.connect(path) as again:
+        reopened = again.collection("products")
+        assert reopened.count() == N
+        np.testing.assert_array_equal(reopened.get("p007")["text_vec"], data["text_vec"][7])
+        with pytest.raises(quiver.LockedError):
+            quiver.connect(path)
+    assert again.closed
+
+
+def test_damaged_manifest_is_a_corrupted_error(tmp_path):
+    path = tmp_path / "db"
+    with quiver.connect(path) as db:
+        c = db.create_collection("c", {"v": f"VECTOR({TEXT_DIM}) L2"})
+        c.insert("a", v=np.ones(TEXT_DIM, np.float32))
+        db.flush()
+    manifest = path / "MANIFEST"
+    raw = bytearray(manifest.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    manifest.write_bytes(bytes(raw))
+    with pytest.raises(quiver.CorruptedError):
+        quiver.connect(path)

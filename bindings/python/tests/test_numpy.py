@@ -1,0 +1,105 @@
+"""numpy arrays in and out: batch inserts, dtypes, shapes, strides, NaN."""
+
+import numpy as np
+import pytest
+
+import quiver
+
+from conftest import IMAGE_DIM, N, TEXT_DIM
+
+
+def test_columnar_insert_stores_every_row(catalogue):
+    _, products, data = catalogue
+    assert products.count() == N
+    item = products.get("p042")
+    assert item["category"] == data["category"][42]
+    assert item["price"] == 42.0
+    np.testing.assert_array_equal(item["text_vec"], data["text_vec"][42])
+    np.testing.assert_array_equal(item["image_vec"], data["image_vec"][42])
+
+
+def test_row_dicts_insert_and_upsert(catalogue):
+    _, products, _ = catalogue
+    rows = [
+        {"id": "r1", "category": "hat", "text_vec": np.ones(TEXT_DIM, np.float32),
+         "image_vec": [0.5] * IMAGE_DIM},
+        {"id": "r2", "text_vec": np.arange(TEXT_DIM, dtype=np.float32) + 1,
+         "image_vec": np.ones(IMAGE_DIM, np.float32)},
+    ]
+    assert products.insert_many(rows) == 2
+    assert products.get("r2")["category"] is None
+    rows[1]["category"] = "shoe"
+    assert products.upsert_many(rows) == 2
+    assert products.get("r2")["category"] == "shoe"
+    assert products.count() == N + 2
+
+
+def test_strided_arrays_read_like_contiguous_ones(catalogue):
+    _, products, data = catalogue
+    wide = np.zeros((3, TEXT_DIM * 2), np.float32)
+    wide[:, ::2] = data["text_vec"][:3]
+    view = wide[:, ::2]  # every other column: not contiguous
+    assert not view.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(view, data["text_vec"][:3])
+    assert not view[1].flags["C_CONTIGUOUS"]
+    contiguous = products.search("text_vec", data["text_vec"][1], k=5)
+    strided = products.search("text_vec", view[1], k=5)
+    assert strided.ids == contiguous.ids and strided.ids[0] == "p001"
+    fortran = np.asfortranarray(data["text_vec"][:10])
+    ids, _ = products.search_batch("text_vec", fortran, k=3)
+    expected, _ = products.search_batch("text_vec", data["text_vec"][:10], k=3)
+    assert ids == expected
+    products.insert_many({"id": ["s1", "s2", "s3"], "text_vec": view,
+                          "image_vec": np.ones((3, IMAGE_DIM), np.float32)})
+    np.testing.assert_array_equal(products.get("s2")["text_vec"], data["text_vec"][1])
+
+
+def test_wrong_dtype_is_refused(catalogue):
+    _, products, data = catalogue
+    with pytest.raises(quiver.TypeMismatchError, match="float32"):
+        products.search("text_vec", data["text_vec"][0].astype(np.float64))
+    with pytest.raises(quiver.TypeMismatchError, match="float32"):
+        products.insert("x", text_vec=np.ones(TEXT_DIM, np.int64),
+                        image_vec=np.ones(IMAGE_DIM, np.float32))
+    with pytest.raises(quiver.TypeMismatchError):
+        products.insert_many({"id": ["a"], "text_vec": np.ones((1, TEXT_DIM)),
+                              "image_vec": np.ones((1, IMAGE_DIM), np.float32)})
+    assert products.count() == N
+
+
+def test_wrong_shape_is_refused(catalogue):
+    _, products, _ = catalogue
+    with pytest.raises(quiver.InvalidArgumentError, match="1-D"):
+        products.search("text_vec", np.ones((1, TEXT_DIM), np.float32))
+    with pytest.raises(quiver.InvalidArgumentError, match="2-D"):
+        products.search_batch("text_vec", np.ones(TEXT_DIM, np.float32))
+    with pytest.raises(quiver.DimensionMismatchError):
+        products.search_batch("text_vec", np.ones((4, TEXT_DIM + 1), np.float32))
+    with pytest.raises(quiver.InvalidArgumentError, match="values for 2 ids"):
+        products.insert_many({"id": ["a", "b"], "text_vec": np.ones((3, TEXT_DIM), np.float32),
+                              "image_vec": np.ones((2, IMAGE_DIM), np.float32)})
+    with pytest.raises(quiver.InvalidArgumentError, match="row 1"):
+        products.search_batch("text_vec", [[1.0] * TEXT_DIM, [1.0] * 3])
+    assert products.count() == N
+
+
+def test_nan_in_a_batch_writes_nothing(catalogue):
+    _, products, _ = catalogue
+    vectors = np.ones((3, TEXT_DIM), np.float32)
+    vectors[2, 5] = np.nan
+    with pytest.raises(quiver.NonFiniteVectorError):
+        products.insert_many({"id": ["n1", "n2", "n3"], "text_vec": vectors,
+                              "image_vec": np.ones((3, IMAGE_DIM), np.float32)})
+    assert products.count() == N and products.get("n1") is None
+    with pytest.raises(quiver.NonFiniteVectorError):
+        products.search("text_vec", vectors[2])
+
+
+def test_unknown_column_in_batch(catalogue):
+    _, products, _ = catalogue
+    with pytest.raises(quiver.UnknownColumnError):
+        products.insert_many({"id": ["a"], "colour": ["red"]})
+    with pytest.raises(quiver.UnknownColumnError):
+        products.search("colour_vec", np.ones(TEXT_DIM, np.float32))
+    with pytest.raises(quiver.InvalidArgumentError, match="no \"id\""):
+        products.insert_many([{"category": "hat"}])
