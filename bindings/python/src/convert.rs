@@ -53,7 +53,8 @@ pub fn py_to_value(column: &Column, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
             got,
         })
     };
-    let is_bool = obj.is_instance_of::<PyBool>();
+    // Python's bool and numpy's bool_ (pyo3 extracts only those as bool, never an int).
+    let is_bool = obj.extract::<bool>().is_ok();
     match &column.kind {
         ColumnKind::Vector(_) => {
             read_vector(obj, &format!("column {}", column.name)).map(Value::Vector)

@@ -103,3 +103,18 @@ def test_unknown_column_in_batch(catalogue):
         products.search("colour_vec", np.ones(TEXT_DIM, np.float32))
     with pytest.raises(quiver.InvalidArgumentError, match="no \"id\""):
         products.insert_many([{"category": "hat"}])
+
+
+def test_numpy_scalars_fill_attribute_columns(tmp_path):
+    with quiver.connect(tmp_path / "scalars") as db:
+        c = db.create_collection("c", "n INT, x FLOAT, b BOOL, v VECTOR(2) L2")
+        c.insert_many({"id": ["a", "b"], "n": np.array([1, 2], np.int64),
+                       "x": np.array([0.5, 1.5], np.float32), "b": np.array([True, False]),
+                       "v": np.zeros((2, 2), np.float32)})
+        item = c.get("b")
+        assert (item["n"], item["x"], item["b"]) == (2, 1.5, False)
+        assert type(item["n"]) is int and type(item["b"]) is bool
+        with pytest.raises(quiver.TypeMismatchError):
+            c.insert("c", b=np.int64(1), v=[0.0, 0.0])
+        with pytest.raises(quiver.TypeMismatchError):
+            c.insert("d", n=np.True_, v=[0.0, 0.0])
