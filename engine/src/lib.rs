@@ -33,6 +33,7 @@ mod snapshot;
 mod sql_filter;
 mod state;
 mod statements;
+mod verify;
 mod writer;
 
 pub use batch::{CommitInfo, WriteBatch};
@@ -57,6 +58,7 @@ pub use search::{FilterMode, PartStats, SearchHit, SearchOptions, SearchStats, S
 pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
 pub use sql_filter::Filter;
 pub use statements::{DEFAULT_LIMIT, Output};
+pub use verify::{Check, VerifyReport, verify, verify_path};
 
 pub use quiver_storage::{
     AttrColumn, AttrType, Column, ColumnKind, DType, Directory, EmbedRule, EncoderTag, Error,

@@ -9,8 +9,8 @@ use std::time::Instant;
 use quiver_storage::segment::segment_file_name;
 use quiver_storage::wal::{decode_ops, parse_wal_file_name, read_wal_file};
 use quiver_storage::{
-    CollectionEntry, CollectionId, Directory, Error, Lsn, Manifest, Result, Segment, Tombstones,
-    WalWriter,
+    CollectionEntry, CollectionId, Directory, Error, Lsn, Manifest, Result, Segment, SegmentEntry,
+    Tombstones, WalWriter,
 };
 
 use crate::options::OpenOptions;
@@ -149,17 +149,7 @@ fn open_collection(
             segment.verify()?;
         }
         let tombstones = match &seg.tombstones {
-            Some(name) => {
-                let t = Tombstones::decode(&dir.read(name)?, &dir.path_of(name), segment.rows())?;
-                if t.count() != seg.deleted {
-                    return Err(Error::corrupted(
-                        dir.path_of(name),
-                        0,
-                        format!("{} deletions, the manifest says {}", t.count(), seg.deleted),
-                    ));
-                }
-                t
-            }
+            Some(name) => load_tombstones(dir, seg, name, segment.rows())?,
             None => Tombstones::new(segment.rows()),
         };
         cs.segments.push(SegmentView {
@@ -170,6 +160,25 @@ fn open_collection(
         });
     }
     Ok(cs)
+}
+
+/// The deletion file `name` of segment `seg` (of `rows` rows), its count checked against
+/// the manifest's.
+pub(crate) fn load_tombstones(
+    dir: &dyn Directory,
+    seg: &SegmentEntry,
+    name: &str,
+    rows: u32,
+) -> Result<Tombstones> {
+    let t = Tombstones::decode(&dir.read(name)?, &dir.path_of(name), rows)?;
+    if t.count() != seg.deleted {
+        return Err(Error::corrupted(
+            dir.path_of(name),
+            0,
+            format!("{} deletions, the manifest says {}", t.count(), seg.deleted),
+        ));
+    }
+    Ok(t)
 }
 
 /// A folder holding Quiver data files but no MANIFEST lost its manifest: starting a

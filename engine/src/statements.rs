@@ -161,6 +161,7 @@ impl Database {
             }
             Statement::Select(select) => self.select(select, false),
             Statement::Explain(select) => self.select(select, true),
+            Statement::Verify => Ok(self.verify()?.table()),
             Statement::ShowCollections => Ok(Output::Rows {
                 columns: vec!["collection".into(), "items".into()],
                 rows: self

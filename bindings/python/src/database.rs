@@ -194,6 +194,15 @@ impl PyDatabase {
         self.run_encoder(py, encoder, |e| e.encode_images(&paths))
     }
 
+    /// VERIFY: checks every checksum and structural invariant of the database's files;
+    /// one dict per check (`collection`, `file`, `check`, `status` "ok" or
+    /// "PROBLEM", `detail`), problems first. Reads only; the GIL is released.
+    fn verify<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let db = self.database()?;
+        let report = py.detach(|| db.verify()).py_err()?;
+        output_to_py(py, report.table())
+    }
+
     /// Closes the database: later calls on it or its collections raise `ClosedError`,
     /// and the folder's writer lock is released (once calls in flight return).
     /// Closing twice is no error.

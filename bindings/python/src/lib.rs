@@ -23,9 +23,20 @@ fn connect(py: Python<'_>, path: std::path::PathBuf) -> PyResult<database::PyDat
     database::PyDatabase::open(py, path)
 }
 
+/// `quiver.verify(path)`: VERIFY on a database folder without opening it (so also on
+/// one that no longer opens, or that another process writes); as `Database.verify`.
+#[pyfunction]
+fn verify(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Bound<'_, PyAny>> {
+    let report = py
+        .detach(|| quiver::verify_path(&path))
+        .map_err(errors::to_py)?;
+    database::output_to_py(py, report.table())
+}
+
 #[pymodule]
 fn _quiver(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(connect, m)?)?;
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_class::<database::PyDatabase>()?;
     m.add_class::<collection::PyCollection>()?;
     m.add_class::<search::PyResults>()?;

@@ -84,3 +84,22 @@ def test_damaged_manifest_is_a_corrupted_error(tmp_path):
     manifest.write_bytes(bytes(raw))
     with pytest.raises(quiver.CorruptedError):
         quiver.connect(path)
+
+
+def test_verify_finds_a_damaged_segment(tmp_path):
+    path = tmp_path / "db"
+    with quiver.connect(path) as db:
+        c = db.create_collection("c", {"v": f"VECTOR({TEXT_DIM}) L2"})
+        c.insert_many({"id": [str(i) for i in range(50)],
+                       "v": np.arange(50 * TEXT_DIM, dtype=np.float32).reshape(50, TEXT_DIM)})
+        c.flush()
+        checks = db.verify()
+        assert checks and all(r["status"] == "ok" for r in checks)
+        assert {"MANIFEST", "checksums"} <= {r["file"] for r in checks} | {r["check"] for r in checks}
+    segment = next(path.glob("*.qseg"))
+    raw = bytearray(segment.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    segment.write_bytes(bytes(raw))
+    report = quiver.verify(path)
+    assert report[0]["status"] == "PROBLEM" and report[0]["file"] == segment.name
+    assert report[0]["collection"] == "c"

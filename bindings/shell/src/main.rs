@@ -8,6 +8,7 @@ mod demo_encoders;
 mod info;
 mod progress_bar;
 mod sql_shell;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -18,7 +19,9 @@ const USAGE: &str = "usage:
                       run statements on the database in folder DB (created if missing):
                       from -c, from a file, from piped stdin, or at an interactive prompt
   quiver demo [DIR]   build a demo catalogue in DIR (default ./quiver-demo), reopen it and query it
-  quiver info DIR     list the collections, schemas and counts of a database (read-only)";
+  quiver info DIR     list the collections, schemas and counts of a database (read-only)
+  quiver verify DIR   check every checksum and structural invariant of a database's files
+                      (read-only; works on one that does not open); exit 1 on a problem";
 
 fn usage_error(message: &str) -> ! {
     eprintln!("error: {message}\n{USAGE}");
@@ -32,6 +35,7 @@ fn main() {
         ["demo"] => demo::run(&PathBuf::from("quiver-demo")),
         ["demo", dir] => demo::run(&PathBuf::from(dir)),
         ["info", dir] => info::run(&PathBuf::from(dir)),
+        ["verify", dir] => verify::run(&PathBuf::from(dir)),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())

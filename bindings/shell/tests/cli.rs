@@ -119,3 +119,31 @@ fn errors_are_one_line_exit_1_and_write_nothing() {
     let out = quiver(&[db, "--format", "xml", "-c", "SHOW COLLECTIONS"], None);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn verify_reports_damage_and_exits_1() {
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../engine/tests/fixtures");
+    let good = quiver(&["verify", fixtures.join("good").to_str().unwrap()], None);
+    assert!(good.status.success(), "{}", text(&good.stderr));
+    assert!(
+        text(&good.stdout).contains(" checks, 0 problems"),
+        "{}",
+        text(&good.stdout)
+    );
+
+    let bad = quiver(
+        &[
+            "verify",
+            fixtures.join("segment_truncated").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let out = text(&bad.stdout);
+    assert!(
+        out.contains("PROBLEM ") && out.contains("seg-0000000001.qseg structure"),
+        "{out}"
+    );
+    assert!(out.contains(", 1 problems"), "{out}");
+}

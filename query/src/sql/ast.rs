@@ -36,6 +36,8 @@ pub enum Statement {
     Select(Select),
     Explain(Select),
     ShowCollections,
+    /// `VERIFY`: every checksum and structural invariant of the database's files.
+    Verify,
     Describe(String),
     Flush(String),
     Compact(String),
@@ -554,6 +556,7 @@ impl Display for Statement {
             Statement::Select(s) => write!(f, "{s}"),
             Statement::Explain(s) => write!(f, "EXPLAIN {s}"),
             Statement::ShowCollections => f.write_str("SHOW COLLECTIONS"),
+            Statement::Verify => f.write_str("VERIFY"),
             Statement::Describe(n) => write!(f, "DESCRIBE {}", Id(n)),
             Statement::Flush(n) => write!(f, "FLUSH {}", Id(n)),
             Statement::Compact(n) => write!(f, "COMPACT {}", Id(n)),

@@ -42,6 +42,7 @@ const RESERVED: &[&str] = &[
     "explain",
     "show",
     "collections",
+    "verify",
     "describe",
     "flush",
     "compact",
@@ -270,6 +271,9 @@ impl Parser {
             self.word("where")?;
             let filter = self.expr()?;
             return Ok(Statement::Delete { collection, filter });
+        }
+        if self.eat_word("verify") {
+            return Ok(Statement::Verify);
         }
         if self.eat_word("show") {
             self.word("collections")?;

@@ -33,6 +33,7 @@ from ._quiver import (
     UnsupportedVersionError,
     __version__,
     connect,
+    verify,
 )
 
 __all__ = [
@@ -58,4 +59,5 @@ __all__ = [
     "UnsupportedVersionError",
     "__version__",
     "connect",
+    "verify",
 ]

@@ -23,6 +23,10 @@ def connect(path: PathLike) -> Database:
     """Opens (or creates) the database folder for writing; LockedError if another
     handle writes to it."""
 
+def verify(path: PathLike) -> List[Row]:
+    """VERIFY on a database folder without opening it: one dict per check
+    (collection, file, check, status "ok" | "PROBLEM", detail), problems first."""
+
 class Database:
     @property
     def path(self) -> pathlib.Path: ...
@@ -42,6 +46,8 @@ class Database:
         """One row per text (n, dim)."""
     def encode_images(self, encoder: str, paths: Sequence[PathLike]) -> npt.NDArray[np.float32]:
         """One row per image file (n, dim)."""
+    def verify(self) -> List[Row]:
+        """VERIFY: every checksum and structural invariant; one dict per check."""
     def close(self) -> None:
         """Later calls raise ClosedError; the writer lock is released."""
     def __enter__(self) -> Database: ...
