@@ -8,12 +8,14 @@
 mod faulty;
 mod fs;
 mod mmap;
+mod power_loss;
 
 use std::path::{Path, PathBuf};
 
 pub use faulty::{FaultKind, FaultyDirectory};
 pub use fs::FsDirectory;
 pub use mmap::MappedBytes;
+pub use power_loss::PowerLossDirectory;
 
 use crate::error::Result;
 

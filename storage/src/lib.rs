@@ -25,7 +25,9 @@ pub mod tombstones;
 pub mod value;
 pub mod wal;
 
-pub use directory::{Directory, FaultKind, FaultyDirectory, FsDirectory, MappedBytes, WriteFile};
+pub use directory::{
+    Directory, FaultKind, FaultyDirectory, FsDirectory, MappedBytes, PowerLossDirectory, WriteFile,
+};
 pub use error::{Error, Result};
 pub use ids::{CollectionId, ColumnId, ItemId, Lsn, RowId, SegmentId};
 pub use manifest::{CollectionEntry, Manifest, SegmentEntry};
