@@ -4,6 +4,7 @@
 //! is in `docs/SQL.md`.
 
 pub mod ast;
+pub mod exercise;
 mod lexer;
 mod parser;
 

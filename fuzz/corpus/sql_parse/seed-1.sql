@@ -1,0 +1,1 @@
+CREATE COLLECTION products (title TEXT, price FLOAT, stock INT, on_sale BOOL, tags TEXT[], text_vec VECTOR(3) COSINE, image_vec VECTOR(3) COSINE NULL)

@@ -1,0 +1,1 @@
+INSERT INTO products (id, title, price, text_vec, image_vec) VALUES ('p1', 'red shoe', 59.5, [1, 0, 0], [0, 1, 0]), ('p7', 'it''s', -2e-3, [0, 1, 0], NULL)

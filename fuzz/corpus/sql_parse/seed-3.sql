@@ -1,0 +1,1 @@
+SELECT id, _score FROM products WHERE price < 50 AND (tags CONTAINS 'red' OR NOT on_sale = TRUE) ORDER BY FUSE(RRF(k = 60), text_vec <-> [1, 0, 0], image_vec <-> VECTOR OF 'p7') LIMIT 10

@@ -1,0 +1,1 @@
+CREATE INDEX ON products (text_vec) USING HNSW WITH (m = 16, ef_construction = 200); CREATE INDEX ON products (image_vec) USING IVF_PQ

@@ -1,0 +1,1 @@
+EVALUATE fonts USING 'queries.jsonl' QRELS 'q.trec' ORDER BY FUSE(WEIGHTED(1, 1), text_vec <-> QUERY, image_vec <-> QUERY) AT 10 PER QUERY SWEEP ALPHA STEP 0.1 PLOT 'a.png' SAVE BEST

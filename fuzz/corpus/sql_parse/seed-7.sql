@@ -1,0 +1,1 @@
+EVALUATE RECALL fonts (image_vec) AT 10 SAMPLE 200 EF (16, 32, 64, 128)

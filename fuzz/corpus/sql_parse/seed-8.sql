@@ -1,0 +1,1 @@
+ALTER COLLECTION products ADD COLUMN text_vec_clip VECTOR(512) COSINE EMBED FROM title USING 'clip'; REEMBED products (text_vec_clip); ALTER COLLECTION products REPLACE COLUMN text_vec WITH text_vec_clip

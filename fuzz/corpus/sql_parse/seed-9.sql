@@ -1,0 +1,1 @@
+COPY products FROM 'items.parquet'; COPY products (text_vec) FROM 'v.npy'; COPY products TO 'out.jsonl'; DELETE FROM products WHERE id IN ('p1', 'p2')
