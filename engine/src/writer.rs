@@ -178,14 +178,26 @@ impl Shared {
                 }
             }
             Err(e) => {
-                let reason = e.to_string();
                 for a in accepted {
-                    *a.result.lock() = Some(Err(Error::Io {
-                        path: self.dir.root().to_path_buf(),
-                        source: std::io::Error::other(reason.clone()),
-                    }));
+                    *a.result.lock() = Some(Err(self.shared_failure(&e)));
                 }
             }
+        }
+    }
+
+    /// A WAL failure as each waiting committer receives it (errors are not `Clone`):
+    /// an I/O error keeps its file, its kind (`StorageFull` for ENOSPC) and its text;
+    /// anything else becomes an I/O error on the folder with the original's text.
+    fn shared_failure(&self, e: &Error) -> Error {
+        match e {
+            Error::Io { path, source } => Error::Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            other => Error::Io {
+                path: self.dir.root().to_path_buf(),
+                source: std::io::Error::other(other.to_string()),
+            },
         }
     }
 

@@ -2,16 +2,16 @@
 //! back, flush and compaction run while readers read, and concurrent committers share
 //! fsyncs (group commit).
 
-use std::path::Path;
+#[path = "support/hooked_dir.rs"]
+mod hooked_dir;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use quiver::{
-    Database, Directory, FsDirectory, Item, MappedBytes, Metric, OpenOptions, Schema, WriteBatch,
-    WriteFile,
-};
+use hooked_dir::{FileHook, HookedDir};
+use quiver::{Database, FsDirectory, Item, Metric, OpenOptions, Schema, WriteBatch, WriteFile};
 
 const BATCH: usize = 8;
 
@@ -89,10 +89,9 @@ fn readers_see_whole_batches_while_writer_flushes_and_compacts() {
     assert!(c.snapshot().unwrap().get("00000-0").unwrap().is_none());
 }
 
-/// A real directory whose file fsyncs take 5 ms and are counted, like a slow disk.
+/// File fsyncs that take 5 ms and are counted, like a slow disk.
 #[derive(Debug)]
 struct SlowSyncs {
-    inner: FsDirectory,
     syncs: Arc<AtomicU64>,
 }
 
@@ -116,44 +115,12 @@ impl WriteFile for SlowFile {
     }
 }
 
-impl Directory for SlowSyncs {
-    fn root(&self) -> &Path {
-        self.inner.root()
-    }
-    fn create(&self, name: &str) -> quiver::Result<Box<dyn WriteFile>> {
-        let inner = self.inner.create(name)?;
-        Ok(Box::new(SlowFile {
+impl FileHook for SlowSyncs {
+    fn wrap(&self, _path: std::path::PathBuf, inner: Box<dyn WriteFile>) -> Box<dyn WriteFile> {
+        Box::new(SlowFile {
             inner,
             syncs: self.syncs.clone(),
-        }))
-    }
-    fn open_append(&self, name: &str) -> quiver::Result<Box<dyn WriteFile>> {
-        let inner = self.inner.open_append(name)?;
-        Ok(Box::new(SlowFile {
-            inner,
-            syncs: self.syncs.clone(),
-        }))
-    }
-    fn read(&self, name: &str) -> quiver::Result<Vec<u8>> {
-        self.inner.read(name)
-    }
-    fn map(&self, name: &str) -> quiver::Result<MappedBytes> {
-        self.inner.map(name)
-    }
-    fn rename(&self, from: &str, to: &str) -> quiver::Result<()> {
-        self.inner.rename(from, to)
-    }
-    fn remove(&self, name: &str) -> quiver::Result<()> {
-        self.inner.remove(name)
-    }
-    fn exists(&self, name: &str) -> bool {
-        self.inner.exists(name)
-    }
-    fn list(&self) -> quiver::Result<Vec<String>> {
-        self.inner.list()
-    }
-    fn sync_dir(&self) -> quiver::Result<()> {
-        self.inner.sync_dir()
+        })
     }
 }
 
@@ -161,9 +128,11 @@ impl Directory for SlowSyncs {
 fn concurrent_committers_share_fsyncs() {
     let tmp = tempfile::tempdir().unwrap();
     let syncs = Arc::new(AtomicU64::new(0));
-    let dir = SlowSyncs {
+    let dir = HookedDir {
         inner: FsDirectory::open(tmp.path()).unwrap(),
-        syncs: syncs.clone(),
+        hook: SlowSyncs {
+            syncs: syncs.clone(),
+        },
     };
     let db = Database::open_in(Arc::new(dir), OpenOptions::default()).unwrap();
     db.create_collection("c", schema()).unwrap();

@@ -44,9 +44,17 @@ exceptions! {
     ClosedError(QuiverError): "The database was closed.";
 }
 
-/// The Python exception for an engine error; the message is the engine's own text.
+/// The Python exception for an engine error; the message is the engine's own text
+/// followed by its causes (`I/O error on …/wal-….log: No space left on device (os
+/// error 28)`).
 pub fn to_py(err: Error) -> PyErr {
-    let msg = err.to_string();
+    let mut msg = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(c) = cause {
+        msg.push_str(": ");
+        msg.push_str(&c.to_string());
+        cause = c.source();
+    }
     match err {
         Error::Io { .. } => IoError::new_err(msg),
         Error::Corrupted { .. } => CorruptedError::new_err(msg),

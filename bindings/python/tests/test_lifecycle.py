@@ -103,3 +103,10 @@ def test_verify_finds_a_damaged_segment(tmp_path):
     report = quiver.verify(path)
     assert report[0]["status"] == "PROBLEM" and report[0]["file"] == segment.name
     assert report[0]["collection"] == "c"
+
+
+def test_io_errors_name_their_cause(tmp_path):
+    with pytest.raises(quiver.IoError) as info:
+        quiver.verify(tmp_path / "does-not-exist")
+    # The engine's text, then the operating system's cause.
+    assert "No such file or directory" in str(info.value)
