@@ -56,29 +56,30 @@ pub(crate) fn is_reserved(word: &str) -> bool {
 /// Parses a fusion as `FUSE(...)` writes it (`WEIGHTED(0.4, 0.6)`, `RRF(k = 60)`, ...),
 /// e.g. a collection's saved default.
 pub fn parse_fusion(text: &str) -> Result<FusionSpec, ParseError> {
-    let mut p = Parser {
-        tokens: lex(text)?,
-        pos: 0,
-    };
-    let spec = p.fusion()?;
-    if p.peek() != &Tok::Eof {
-        return Err(p.expected("the end of the fusion"));
-    }
-    Ok(spec)
+    parse_whole(text, Parser::fusion, "the end of the fusion")
 }
 
 /// Parses a WHERE clause's condition on its own (`price < 50 AND brand = 'acme'`), as
 /// programs pass filters to a search.
 pub fn parse_filter(text: &str) -> Result<Expr, ParseError> {
+    parse_whole(text, Parser::expr, "AND, OR or the end of the condition")
+}
+
+/// `text` parsed by `part`, which must take all of it (`after`: what may follow).
+fn parse_whole<T>(
+    text: &str,
+    part: fn(&mut Parser) -> Result<T, ParseError>,
+    after: &str,
+) -> Result<T, ParseError> {
     let mut p = Parser {
         tokens: lex(text)?,
         pos: 0,
     };
-    let expr = p.expr()?;
+    let value = part(&mut p)?;
     if p.peek() != &Tok::Eof {
-        return Err(p.expected("AND, OR or the end of the condition"));
+        return Err(p.expected(after));
     }
-    Ok(expr)
+    Ok(value)
 }
 
 /// Parses one or more statements separated by `;` (a trailing `;` is optional).
