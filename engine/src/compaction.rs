@@ -13,13 +13,13 @@ use crate::flush::segment_entries;
 use crate::state::{CollectionState, SegmentView};
 
 /// Live rows of several segments, merged in id order.
-struct MergeSource<'a> {
+pub(crate) struct MergeSource<'a> {
     inputs: &'a [SegmentView],
     rows: Vec<(usize, RowId)>,
 }
 
 impl<'a> MergeSource<'a> {
-    fn new(inputs: &'a [SegmentView]) -> Result<Self> {
+    pub(crate) fn new(inputs: &'a [SegmentView]) -> Result<Self> {
         let mut keyed: Vec<(&'a str, usize, RowId)> = Vec::new();
         for (i, view) in inputs.iter().enumerate() {
             for r in (0..view.segment.rows()).map(RowId) {

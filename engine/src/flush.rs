@@ -18,11 +18,13 @@ use crate::writer::Writer;
 
 /// Every file a collection's state names.
 pub(crate) fn files_of(cs: &CollectionState) -> Vec<String> {
-    let mut files = Vec::new();
-    for view in &cs.segments {
-        files.push(segment_file_name(view.segment.id()));
-        files.extend(view.tombstone_file.clone());
-    }
+    cs.segments.iter().flat_map(files_of_segment).collect()
+}
+
+/// A segment's file and its deletion file, if any.
+pub(crate) fn files_of_segment(view: &SegmentView) -> Vec<String> {
+    let mut files = vec![segment_file_name(view.segment.id())];
+    files.extend(view.tombstone_file.clone());
     files
 }
 

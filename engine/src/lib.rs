@@ -28,6 +28,7 @@ mod plot_style;
 mod ranking;
 mod recovery;
 mod reembed;
+mod repair;
 mod search;
 mod snapshot;
 mod sql_filter;
@@ -54,6 +55,9 @@ pub use quiver_query::sql;
 pub use quiver_query::{ColumnPart, DistanceSpan, Fusion, Missing, Normalization};
 pub use ranking::{RankedItem, Ranking};
 pub use reembed::ReembedReport;
+pub use repair::{
+    LostItems, Repair, RepairOptions, RepairOutcome, RepairReport, repair, repair_path,
+};
 pub use search::{FilterMode, PartStats, SearchHit, SearchOptions, SearchStats, Strategy};
 pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
 pub use sql_filter::Filter;

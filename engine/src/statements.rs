@@ -162,6 +162,13 @@ impl Database {
             Statement::Select(select) => self.select(select, false),
             Statement::Explain(select) => self.select(select, true),
             Statement::Verify => Ok(self.verify()?.table()),
+            Statement::Repair {
+                drop_damaged_segments,
+            } => Ok(self
+                .repair(crate::RepairOptions {
+                    drop_damaged_segments: *drop_damaged_segments,
+                })?
+                .table()),
             Statement::ShowCollections => Ok(Output::Rows {
                 columns: vec!["collection".into(), "items".into()],
                 rows: self

@@ -169,7 +169,7 @@ fn verify_collection(dir: &dyn Directory, entry: &CollectionEntry, report: &mut 
 }
 
 /// Every row's id is readable and the id lookup finds that row again.
-fn check_ids(segment: &Segment) -> Result<String> {
+pub(crate) fn check_ids(segment: &Segment) -> Result<String> {
     for row in 0..segment.rows() {
         let id = segment.id_at(RowId(row))?;
         if segment.find(id)? != Some(RowId(row)) {
@@ -184,7 +184,10 @@ fn check_ids(segment: &Segment) -> Result<String> {
 }
 
 /// The column's index structure; `None` when the segment has no index on it.
-fn check_index(segment: &Segment, column: &quiver_storage::Column) -> Result<Option<String>> {
+pub(crate) fn check_index(
+    segment: &Segment,
+    column: &quiver_storage::Column,
+) -> Result<Option<String>> {
     if let Some(graph) = segment_graph(segment, column)? {
         let n = graph.nodes() as u32;
         let out_of_range = graph

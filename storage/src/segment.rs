@@ -10,7 +10,7 @@ mod layout;
 mod reader;
 mod writer;
 
-pub use layout::{RegionKind, SEGMENT_MAGIC, SEGMENT_VERSION};
+pub use layout::{Region, RegionKind, SEGMENT_MAGIC, SEGMENT_VERSION};
 pub use reader::Segment;
 pub use writer::{ExtraRegion, RowRefs, RowSource, SegmentWriter};
 

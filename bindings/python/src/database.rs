@@ -203,6 +203,23 @@ impl PyDatabase {
         output_to_py(py, report.table())
     }
 
+    /// REPAIR: rebuilds damaged indexes from the column data and, only when
+    /// `drop_damaged_segments`, drops segments whose rows are damaged; one dict per
+    /// damaged segment (see `quiver.repair`). The GIL is released.
+    #[pyo3(signature = (drop_damaged_segments = false))]
+    fn repair<'py>(
+        &self,
+        py: Python<'py>,
+        drop_damaged_segments: bool,
+    ) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+        let db = self.database()?;
+        let options = quiver::RepairOptions {
+            drop_damaged_segments,
+        };
+        let report = py.detach(|| db.repair(options)).py_err()?;
+        crate::repair_report::report_to_py(py, &report)
+    }
+
     /// Closes the database: later calls on it or its collections raise `ClosedError`,
     /// and the folder's writer lock is released (once calls in flight return).
     /// Closing twice is no error.

@@ -12,6 +12,7 @@ mod convert;
 mod database;
 mod errors;
 mod evaluate;
+mod repair_report;
 mod search;
 
 use pyo3::prelude::*;
@@ -33,10 +34,30 @@ fn verify(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Bound<'_, PyAny>
     database::output_to_py(py, report.table())
 }
 
+/// `quiver.repair(path, drop_damaged_segments=False)`: REPAIR on a database folder
+/// that is not open (also one that no longer opens); as `Database.repair`. Raises
+/// `LockedError` while the database is open elsewhere.
+#[pyfunction]
+#[pyo3(signature = (path, drop_damaged_segments = false))]
+fn repair(
+    py: Python<'_>,
+    path: std::path::PathBuf,
+    drop_damaged_segments: bool,
+) -> PyResult<Bound<'_, pyo3::types::PyList>> {
+    let options = quiver::RepairOptions {
+        drop_damaged_segments,
+    };
+    let report = py
+        .detach(|| quiver::repair_path(&path, options))
+        .map_err(errors::to_py)?;
+    repair_report::report_to_py(py, &report)
+}
+
 #[pymodule]
 fn _quiver(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(connect, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(repair, m)?)?;
     m.add_class::<database::PyDatabase>()?;
     m.add_class::<collection::PyCollection>()?;
     m.add_class::<search::PyResults>()?;

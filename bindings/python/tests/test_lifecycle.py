@@ -105,6 +105,34 @@ def test_verify_finds_a_damaged_segment(tmp_path):
     assert report[0]["collection"] == "c"
 
 
+def test_repair_drops_damaged_rows_only_when_asked(tmp_path):
+    path = tmp_path / "db"
+    ids = [str(i) for i in range(50)]
+    with quiver.connect(path) as db:
+        c = db.create_collection("c", {"v": f"VECTOR({TEXT_DIM}) L2"})
+        c.insert_many({"id": ids,
+                       "v": np.arange(50 * TEXT_DIM, dtype=np.float32).reshape(50, TEXT_DIM)})
+        c.flush()
+        assert db.repair() == []
+        c.insert("late", v=np.ones(TEXT_DIM, dtype=np.float32))
+    segment = next(path.glob("*.qseg"))
+    raw = bytearray(segment.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    segment.write_bytes(bytes(raw))
+    with quiver.connect(path):
+        with pytest.raises(quiver.LockedError):
+            quiver.repair(path)
+    [left] = quiver.repair(path)
+    assert left["action"] == "needs_drop" and left["file"] == segment.name
+    [dropped] = quiver.repair(path, drop_damaged_segments=True)
+    assert dropped["action"] == "dropped" and dropped["lost_exact"]
+    assert sorted(dropped["lost"]) == sorted(ids) and dropped["lost_count"] == 50
+    with quiver.connect(path) as db:
+        c = db.collection("c")
+        assert c.count() == 1 and "late" in c
+        assert all(r["status"] == "ok" for r in db.verify())
+
+
 def test_io_errors_name_their_cause(tmp_path):
     with pytest.raises(quiver.IoError) as info:
         quiver.verify(tmp_path / "does-not-exist")

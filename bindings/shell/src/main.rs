@@ -7,6 +7,7 @@ mod demo;
 mod demo_encoders;
 mod info;
 mod progress_bar;
+mod repair;
 mod sql_shell;
 mod verify;
 
@@ -21,7 +22,11 @@ const USAGE: &str = "usage:
   quiver demo [DIR]   build a demo catalogue in DIR (default ./quiver-demo), reopen it and query it
   quiver info DIR     list the collections, schemas and counts of a database (read-only)
   quiver verify DIR   check every checksum and structural invariant of a database's files
-                      (read-only; works on one that does not open); exit 1 on a problem";
+                      (read-only; works on one that does not open); exit 1 on a problem
+  quiver repair DIR [--drop-damaged-segments]
+                      rebuild damaged indexes from the column data; with the flag, also
+                      drop segments whose rows are damaged and list the items lost;
+                      exit 1 when damage is left in place";
 
 fn usage_error(message: &str) -> ! {
     eprintln!("error: {message}\n{USAGE}");
@@ -36,6 +41,13 @@ fn main() {
         ["demo", dir] => demo::run(&PathBuf::from(dir)),
         ["info", dir] => info::run(&PathBuf::from(dir)),
         ["verify", dir] => verify::run(&PathBuf::from(dir)),
+        ["repair", dir] => repair::run(&PathBuf::from(dir), quiver::RepairOptions::default()),
+        ["repair", dir, "--drop-damaged-segments"] => repair::run(
+            &PathBuf::from(dir),
+            quiver::RepairOptions {
+                drop_damaged_segments: true,
+            },
+        ),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())

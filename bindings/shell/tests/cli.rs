@@ -147,3 +147,38 @@ fn verify_reports_damage_and_exits_1() {
     );
     assert!(out.contains(", 1 problems"), "{out}");
 }
+
+#[test]
+fn repair_drops_a_broken_segment_only_with_the_flag() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../engine/tests/fixtures/segment_truncated");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&fixture).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let path = dir.path().to_str().unwrap();
+
+    let left = quiver(&["repair", path], None);
+    assert_eq!(left.status.code(), Some(1), "{}", text(&left.stderr));
+    let out = text(&left.stdout);
+    assert!(out.contains("LEFT IN PLACE"), "{out}");
+    assert!(
+        out.contains("1 damaged segments, 0 items lost, damage left in place"),
+        "{out}"
+    );
+
+    let dropped = quiver(&["repair", path, "--drop-damaged-segments"], None);
+    assert!(dropped.status.success(), "{}", text(&dropped.stderr));
+    let out = text(&dropped.stdout);
+    assert!(
+        out.contains("dropped; its files kept as seg-0000000001.qseg.damaged"),
+        "{out}"
+    );
+    assert!(out.contains("whose ids are unreadable"), "{out}");
+    assert!(out.contains("1 damaged segments, 10 items lost\n"), "{out}");
+    assert!(dir.path().join("seg-0000000001.qseg.damaged").exists());
+
+    let verify = quiver(&["verify", path], None);
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+}

@@ -38,6 +38,11 @@ pub enum Statement {
     ShowCollections,
     /// `VERIFY`: every checksum and structural invariant of the database's files.
     Verify,
+    /// `REPAIR [DROP DAMAGED SEGMENTS]`: rebuilds damaged indexes from the column data;
+    /// drops segments whose rows are damaged only when the clause says so.
+    Repair {
+        drop_damaged_segments: bool,
+    },
     Describe(String),
     Flush(String),
     Compact(String),
@@ -557,6 +562,13 @@ impl Display for Statement {
             Statement::Explain(s) => write!(f, "EXPLAIN {s}"),
             Statement::ShowCollections => f.write_str("SHOW COLLECTIONS"),
             Statement::Verify => f.write_str("VERIFY"),
+            Statement::Repair {
+                drop_damaged_segments,
+            } => f.write_str(if *drop_damaged_segments {
+                "REPAIR DROP DAMAGED SEGMENTS"
+            } else {
+                "REPAIR"
+            }),
             Statement::Describe(n) => write!(f, "DESCRIBE {}", Id(n)),
             Statement::Flush(n) => write!(f, "FLUSH {}", Id(n)),
             Statement::Compact(n) => write!(f, "COMPACT {}", Id(n)),

@@ -43,6 +43,7 @@ const RESERVED: &[&str] = &[
     "show",
     "collections",
     "verify",
+    "repair",
     "describe",
     "flush",
     "compact",
@@ -275,6 +276,16 @@ impl Parser {
         }
         if self.eat_word("verify") {
             return Ok(Statement::Verify);
+        }
+        if self.eat_word("repair") {
+            let drop_damaged_segments = self.eat_word("drop");
+            if drop_damaged_segments {
+                self.word("damaged")?;
+                self.word("segments")?;
+            }
+            return Ok(Statement::Repair {
+                drop_damaged_segments,
+            });
         }
         if self.eat_word("show") {
             self.word("collections")?;

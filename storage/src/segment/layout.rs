@@ -103,6 +103,21 @@ impl RegionKind {
             _ => return None,
         })
     }
+
+    /// True for the regions that hold the rows themselves (ids, vectors, attributes):
+    /// what cannot be recomputed. Every other region is derived from them (indexes,
+    /// calibration) and can be rebuilt.
+    pub fn holds_rows(self) -> bool {
+        matches!(
+            self,
+            Self::IdOffsets
+                | Self::IdBytes
+                | Self::Vectors
+                | Self::Validity
+                | Self::AttrOffsets
+                | Self::AttrBytes
+        )
+    }
 }
 
 /// A region's place in the file. `column` is 0 for id regions.

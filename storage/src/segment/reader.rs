@@ -362,23 +362,38 @@ impl Segment {
         crate::row::coerce(column, value).map_err(|e| r.error(e.to_string()))
     }
 
-    /// Checks every region's checksum (reads the whole file).
+    /// Checks every region's checksum (reads the whole file); the first that fails is
+    /// the error.
     pub fn verify(&self) -> Result<()> {
-        let mut regions: Vec<_> = self.regions.values().collect();
-        regions.sort_by_key(|r| r.offset);
-        for r in regions {
-            let raw = &self.bytes.as_bytes()[r.offset as usize..(r.offset + r.len) as usize];
-            if crc32fast::hash(raw) != r.crc {
-                return Err(Error::corrupted(
-                    &self.path,
-                    r.offset,
-                    format!(
-                        "{:?} region of column {} fails its checksum",
-                        r.kind, r.column
-                    ),
-                ));
-            }
+        match self.damaged_regions().first() {
+            None => Ok(()),
+            Some(r) => Err(self.damaged_region_error(r)),
         }
-        Ok(())
+    }
+
+    /// Every region's place in the file, in file order.
+    pub fn regions(&self) -> Vec<Region> {
+        let mut regions: Vec<Region> = self.regions.values().copied().collect();
+        regions.sort_by_key(|r| r.offset);
+        regions
+    }
+
+    /// Every region whose checksum fails, in file order (reads the whole file).
+    pub fn damaged_regions(&self) -> Vec<Region> {
+        let mut regions = self.regions();
+        regions.retain(|r| crc32fast::hash(&self.bytes.as_bytes()[r.range()]) != r.crc);
+        regions
+    }
+
+    /// The `Corrupted` error describing damaged region `r`.
+    pub fn damaged_region_error(&self, r: &Region) -> Error {
+        Error::corrupted(
+            &self.path,
+            r.offset,
+            format!(
+                "{:?} region of column {} fails its checksum",
+                r.kind, r.column
+            ),
+        )
     }
 }

@@ -33,6 +33,7 @@ from ._quiver import (
     UnsupportedVersionError,
     __version__,
     connect,
+    repair,
     verify,
 )
 
@@ -59,5 +60,6 @@ __all__ = [
     "UnsupportedVersionError",
     "__version__",
     "connect",
+    "repair",
     "verify",
 ]

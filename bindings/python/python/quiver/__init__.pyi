@@ -27,6 +27,13 @@ def verify(path: PathLike) -> List[Row]:
     """VERIFY on a database folder without opening it: one dict per check
     (collection, file, check, status "ok" | "PROBLEM", detail), problems first."""
 
+def repair(path: PathLike, drop_damaged_segments: bool = False) -> List[Row]:
+    """REPAIR on a database folder that is not open (also one that no longer opens):
+    rebuilds damaged indexes from the column data; drops segments whose rows are
+    damaged only when drop_damaged_segments. One dict per damaged segment: collection,
+    file, problem, action ("rebuilt" | "dropped" | "needs_drop"), lost (ids),
+    lost_exact, lost_count."""
+
 class Database:
     @property
     def path(self) -> pathlib.Path: ...
@@ -48,6 +55,8 @@ class Database:
         """One row per image file (n, dim)."""
     def verify(self) -> List[Row]:
         """VERIFY: every checksum and structural invariant; one dict per check."""
+    def repair(self, drop_damaged_segments: bool = False) -> List[Row]:
+        """REPAIR on the open database; one dict per damaged segment (see repair)."""
     def close(self) -> None:
         """Later calls raise ClosedError; the writer lock is released."""
     def __enter__(self) -> Database: ...

@@ -1,0 +1,1 @@
+VERIFY; REPAIR; repair drop damaged segments; Repair Drop Damaged Segments
