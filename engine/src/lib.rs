@@ -16,6 +16,7 @@ mod copy;
 mod database;
 mod embedding;
 mod evaluate;
+pub mod exercise;
 mod explain;
 mod flush;
 mod fused;
