@@ -288,3 +288,45 @@ fn the_sql_statement_repairs_the_open_database_and_the_lock_is_respected() {
     drop(db);
     assert_intact(dir.path(), &live);
 }
+
+/// Absurd sizes written into real files with their checksums made to match: a record
+/// frame claiming a gigabyte at the end of the newest WAL file is a torn tail (the
+/// database opens with everything acknowledged); a segment trailer claiming four
+/// billion rows stops the open with `Corrupted`, and REPAIR drops that segment.
+#[test]
+fn absurd_sizes_in_headers_leave_a_database_that_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut live = build(dir.path());
+    let wal = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .max()
+        .unwrap();
+    let len = (1u32 << 30).to_le_bytes();
+    let mut frame = len.to_vec();
+    frame.extend(crc32fast::hash(&len).to_le_bytes());
+    frame.extend([0; 24]);
+    let mut bytes = std::fs::read(&wal).unwrap();
+    bytes.extend(&frame);
+    std::fs::write(&wal, bytes).unwrap();
+    assert_intact(dir.path(), &live);
+
+    let file = segment_path(dir.path(), 2);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() - 64;
+    bytes[at..at + 8].copy_from_slice(&4_000_000_000u64.to_le_bytes());
+    let crc = crc32fast::hash(&bytes[at..at + 60]);
+    bytes[at + 60..].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&file, bytes).unwrap();
+    assert!(matches!(
+        Database::open(dir.path()),
+        Err(Error::Corrupted { .. })
+    ));
+    let report = quiver::repair_path(dir.path(), DROP).unwrap();
+    assert_eq!(report.lost_count(), 200, "{report:?}");
+    for i in 0..200 {
+        live.remove(&id(1, i));
+    }
+    assert_intact(dir.path(), &live);
+}
