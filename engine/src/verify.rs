@@ -142,9 +142,26 @@ fn verify_collection(dir: &dyn Directory, entry: &CollectionEntry, report: &mut 
             ))
         };
         report.record(name, &file, "row count", rows);
-        let checksums = segment
-            .verify()
-            .map(|()| "every region's CRC32 matches".to_string());
+        let checksums = match segment.damaged_regions().as_slice() {
+            [] => Ok("every region's CRC32 matches".to_string()),
+            [one] => Err(segment.damaged_region_error(one)),
+            [first, rest @ ..] => Err(Error::corrupted(
+                segment.path(),
+                first.offset,
+                format!(
+                    "{} regions fail their checksums: {}",
+                    rest.len() + 1,
+                    std::iter::once(first)
+                        .chain(rest)
+                        .map(|r| format!(
+                            "{:?} of column {} at byte {}",
+                            r.kind, r.column, r.offset
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        };
         report.record(name, &file, "checksums", checksums);
         report.record(name, &file, "ids", check_ids(&segment));
         for column in entry.schema.columns() {

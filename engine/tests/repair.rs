@@ -330,3 +330,57 @@ fn absurd_sizes_in_headers_leave_a_database_that_opens() {
     }
     assert_intact(dir.path(), &live);
 }
+
+/// Readers keep answering, from whole snapshots, while REPAIR rebuilds a segment of
+/// the open database; a writer's commit waits for it and lands.
+#[test]
+fn readers_and_a_writer_run_beside_a_live_repair() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let mut live = build(dir.path());
+    damage(dir.path(), 1, RegionKind::HnswLevel0);
+    let db = Database::open(dir.path()).unwrap();
+    let done = AtomicBool::new(false);
+    let reads = std::thread::scope(|s| {
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut reads = 0u32;
+                    while !done.load(Ordering::Relaxed) || reads == 0 {
+                        let snap = db.snapshot().collection("c").unwrap();
+                        assert!(snap.count() >= live.len() as u64);
+                        let q = vector(1, 7);
+                        let hits = snap.search("v", &q, 3, &SearchOptions::default()).unwrap();
+                        assert_eq!(hits[0].distance, 0.0);
+                        assert!(snap.get("0-0005").unwrap().is_some());
+                        reads += 1;
+                    }
+                    reads
+                })
+            })
+            .collect();
+        let writer = s.spawn(|| {
+            db.collection("c")
+                .unwrap()
+                .insert(
+                    Item::new(id(2, 100))
+                        .set("v", vector(2, 100))
+                        .set("title", "title 2 100"),
+                )
+                .unwrap();
+        });
+        let report = db.repair(RepairOptions::default()).unwrap();
+        assert!(matches!(
+            report.repairs[0].outcome,
+            RepairOutcome::Rebuilt { rows: 199, .. }
+        ));
+        writer.join().unwrap();
+        done.store(true, Ordering::Relaxed);
+        readers.into_iter().map(|r| r.join().unwrap()).sum::<u32>()
+    });
+    assert!(reads > 0);
+    assert!(db.verify().unwrap().is_ok());
+    drop(db);
+    live.insert(id(2, 100));
+    assert_intact(dir.path(), &live);
+}
