@@ -3,10 +3,12 @@
 //! land meanwhile are carried over to the new segment when it is published. Readers
 //! keep whatever snapshot they hold; the old files are unlinked but stay mapped.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use quiver_storage::segment::{RegionKind, RowSource, segment_file_name};
-use quiver_storage::{Column, Error, Result, RowId, SegmentId, Value};
+use quiver_storage::{Column, Error, Result, RowId, Segment, SegmentId, Value};
 
 use crate::database::Shared;
 use crate::flush::segment_entries;
@@ -15,32 +17,52 @@ use crate::state::{CollectionState, SegmentView};
 /// Live rows of several segments, merged in id order.
 pub(crate) struct MergeSource<'a> {
     inputs: &'a [SegmentView],
-    rows: Vec<(usize, RowId)>,
+    /// (input, row) per output row: 8 bytes a row.
+    rows: Vec<(u32, RowId)>,
 }
 
 impl<'a> MergeSource<'a> {
+    /// Each segment's rows are sorted by id (the segment writer enforces it), so a
+    /// k-way merge with one cursor per input yields id order without sorting or
+    /// holding the ids: millions of rows cost 8 bytes each here.
     pub(crate) fn new(inputs: &'a [SegmentView]) -> Result<Self> {
-        let mut keyed: Vec<(&'a str, usize, RowId)> = Vec::new();
+        let mut heads = BinaryHeap::with_capacity(inputs.len());
         for (i, view) in inputs.iter().enumerate() {
-            for r in (0..view.segment.rows()).map(RowId) {
-                if !view.tombstones.is_deleted(r) {
-                    keyed.push((view.segment.id_at(r)?, i, r));
-                }
+            if let Some(row) = next_live(view, 0) {
+                heads.push(Reverse((view.segment.id_at(row)?, i, row)));
             }
         }
-        keyed.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        if let Some(w) = keyed.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(Error::corrupted(
-                inputs[w[1].1].segment.path(),
-                0,
-                format!("item {:?} is live in two segments", w[0].0),
-            ));
+        let total = inputs.iter().map(|v| v.live_rows() as usize).sum();
+        let mut rows = Vec::with_capacity(total);
+        let mut last: Option<&str> = None;
+        while let Some(Reverse((id, i, row))) = heads.pop() {
+            if last == Some(id) {
+                return Err(Error::corrupted(
+                    inputs[i].segment.path(),
+                    0,
+                    format!("item {id:?} is live in two segments"),
+                ));
+            }
+            last = Some(id);
+            rows.push((i as u32, row));
+            if let Some(next) = next_live(&inputs[i], row.0 + 1) {
+                heads.push(Reverse((inputs[i].segment.id_at(next)?, i, next)));
+            }
         }
-        Ok(MergeSource {
-            inputs,
-            rows: keyed.into_iter().map(|(_, i, r)| (i, r)).collect(),
-        })
+        Ok(MergeSource { inputs, rows })
     }
+
+    fn at(&self, row: usize) -> (&Segment, RowId) {
+        let (i, r) = self.rows[row];
+        (&self.inputs[i as usize].segment, r)
+    }
+}
+
+/// The first row of `view` at or after `from` that is not deleted.
+fn next_live(view: &SegmentView, from: u32) -> Option<RowId> {
+    (from..view.segment.rows())
+        .map(RowId)
+        .find(|&r| !view.tombstones.is_deleted(r))
 }
 
 impl RowSource for MergeSource<'_> {
@@ -48,16 +70,16 @@ impl RowSource for MergeSource<'_> {
         self.rows.len()
     }
     fn id(&self, row: usize) -> Result<&str> {
-        let (i, r) = self.rows[row];
-        self.inputs[i].segment.id_at(r)
+        let (segment, r) = self.at(row);
+        segment.id_at(r)
     }
     fn vector(&self, row: usize, _: usize, column: &Column) -> Result<Option<&[f32]>> {
-        let (i, r) = self.rows[row];
-        self.inputs[i].segment.vector(column, r)
+        let (segment, r) = self.at(row);
+        segment.vector(column, r)
     }
     fn attr(&self, row: usize, _: usize, column: &Column) -> Result<Value> {
-        let (i, r) = self.rows[row];
-        self.inputs[i].segment.attr(column, r)
+        let (segment, r) = self.at(row);
+        segment.attr(column, r)
     }
 }
 
