@@ -12,7 +12,7 @@ mod writer;
 
 pub use layout::{Region, RegionKind, SEGMENT_MAGIC, SEGMENT_VERSION};
 pub use reader::Segment;
-pub use writer::{ExtraRegion, RowRefs, RowSource, SegmentWriter};
+pub use writer::{ExtraRegion, MAX_SEGMENT_ROWS, RowRefs, RowSource, SegmentWriter};
 
 use crate::ids::SegmentId;
 
@@ -32,6 +32,40 @@ mod tests {
     use crate::row::Row;
     use crate::schema::{AttrType, Metric, Schema};
     use crate::value::{Item, Value};
+
+    /// Claims more rows than a segment can number; never asked for one.
+    struct TooManyRows;
+
+    impl RowSource for TooManyRows {
+        fn len(&self) -> usize {
+            MAX_SEGMENT_ROWS + 1
+        }
+        fn id(&self, _: usize) -> crate::Result<&str> {
+            unreachable!("refused before reading rows")
+        }
+        fn vector(&self, _: usize, _: usize, _: &crate::Column) -> crate::Result<Option<&[f32]>> {
+            unreachable!("refused before reading rows")
+        }
+        fn attr(&self, _: usize, _: usize, _: &crate::Column) -> crate::Result<Value> {
+            unreachable!("refused before reading rows")
+        }
+    }
+
+    #[test]
+    fn more_rows_than_a_segment_can_number_are_refused_up_front() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = FsDirectory::open(tmp.path()).unwrap();
+        let schema = Schema::builder()
+            .vector("v", 2, Metric::L2)
+            .build()
+            .unwrap();
+        let err = SegmentWriter::write(&dir, "seg.qseg", &schema, &TooManyRows).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidArgument(m) if m.contains("at most 4294967294 rows")),
+            "{err}"
+        );
+        assert!(dir.list().unwrap().is_empty(), "nothing written");
+    }
 
     #[test]
     fn rows_round_trip_and_verify_catches_a_flipped_bit() {

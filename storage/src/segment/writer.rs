@@ -13,6 +13,10 @@ use super::layout::{Header, REGION_ALIGN, Region, RegionKind, encode_directory, 
 
 /// Rows to seal, in ascending id order. Sources: the memtable (flush) or live rows of
 /// older segments (compaction). `pos` is the column's position in the schema written.
+/// The most rows one segment holds: row ids are `u32` and `u32::MAX` is the graphs'
+/// "no row" mark. More (a compaction of over four billion items) is refused up front.
+pub const MAX_SEGMENT_ROWS: usize = u32::MAX as usize - 1;
+
 pub trait RowSource {
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
@@ -88,6 +92,12 @@ impl SegmentWriter {
         rows: &dyn RowSource,
         extra: &[ExtraRegion<'_>],
     ) -> Result<u64> {
+        if rows.len() > MAX_SEGMENT_ROWS {
+            return Err(Error::InvalidArgument(format!(
+                "a segment holds at most {MAX_SEGMENT_ROWS} rows (row ids are u32, and u32::MAX marks \"no row\" in graphs); {} were given",
+                rows.len()
+            )));
+        }
         let tmp = format!("{name}.tmp");
         let mut w = SegmentWriter {
             file: dir.create(&tmp)?,
