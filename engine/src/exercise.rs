@@ -2,12 +2,13 @@
 //! `tests/ops_model.rs` over the committed seed corpus and seeded random inputs on the
 //! stable toolchain: the input bytes are decoded into a sequence of operations on one
 //! collection (inserts, upserts, deletes, batches, flushes, compactions, index builds
-//! and drops, searches, reads, clean reopens, power cuts at once or after a chosen
-//! number of file operations) and the database is checked after each against a plain
-//! map: every read equals the model, exact search equals brute-force kNN over it, the
-//! HNSW search returns only live items in distance order, and after a power cut the
-//! reopened database holds every acknowledged commit (the one in flight: all or
-//! nothing). Any divergence panics, which is what a fuzzer reports.
+//! and drops, searches, reads, VERIFY and REPAIR, clean reopens, power cuts at once or
+//! after a chosen number of file operations) and the database is checked after each
+//! against a plain map: every read equals the model, exact search equals brute-force
+//! kNN over it, the HNSW search returns only live items in distance order, VERIFY
+//! finds nothing wrong and REPAIR nothing to do, and after a power cut the reopened
+//! database holds every acknowledged commit (the one in flight: all or nothing). Any
+//! divergence panics, which is what a fuzzer reports.
 
 mod model;
 
@@ -67,7 +68,7 @@ impl<'a> Run<'a> {
     }
 
     fn step(&mut self, op: u8, arg: &mut dyn FnMut() -> u8) {
-        match op % 13 {
+        match op % 14 {
             0 | 1 => {
                 let (id, v) = (key(arg()), model::vector([arg(), arg(), arg(), arg()]));
                 let mut batch = WriteBatch::new();
@@ -93,7 +94,8 @@ impl<'a> Run<'a> {
             9 => self.check(),
             10 => self.crash(None),
             11 => self.dir.cut_power_after(u64::from(arg() % 48) + 1),
-            _ => self.reopen(),
+            12 => self.reopen(),
+            _ => self.verify_and_repair(),
         }
     }
 
@@ -223,6 +225,22 @@ impl<'a> Run<'a> {
             let id = key(i);
             let present = snap.get(&id).expect("get").is_some();
             assert_eq!(present, self.model.contains_key(&id), "get {id}");
+        }
+    }
+
+    /// A healthy database checks clean, and REPAIR finds nothing to do. (Reads and
+    /// seals: a cut armed for this moment counts as a crash.)
+    fn verify_and_repair(&mut self) {
+        let report = self.db().verify().expect("verify");
+        assert!(
+            report.is_ok(),
+            "VERIFY: {:?}",
+            report.problems().collect::<Vec<_>>()
+        );
+        match self.db().repair(crate::RepairOptions::default()) {
+            Ok(repair) => assert!(repair.repairs.is_empty(), "REPAIR: {repair:?}"),
+            Err(_) if self.dir.power_lost() => self.crash(None),
+            Err(e) => panic!("repair: {e}"),
         }
     }
 
