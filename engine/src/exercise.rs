@@ -68,6 +68,12 @@ impl<'a> Run<'a> {
     }
 
     fn step(&mut self, op: u8, arg: &mut dyn FnMut() -> u8) {
+        // An operation can meet the cut and still succeed (a commit whose record was
+        // synced before a later step failed): the machine is dead all the same, and
+        // nothing runs on it any more (arming a new cut must not bring the power back).
+        if self.dir.power_lost() {
+            self.crash(None);
+        }
         match op % 14 {
             0 | 1 => {
                 let (id, v) = (key(arg()), model::vector([arg(), arg(), arg(), arg()]));
