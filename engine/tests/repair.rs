@@ -88,6 +88,24 @@ fn damage(path: &Path, seg: u64, kind: RegionKind) {
     );
 }
 
+/// The folder's files ending in `.ext`, in name order.
+fn files_ending(path: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Takes part `part`'s 200 flushed items out of `live` (their segment was dropped).
+fn forget_part(live: &mut BTreeSet<String>, part: usize) {
+    for i in 0..200 {
+        live.remove(&id(part, i));
+    }
+}
+
 fn segment_path(path: &Path, seg: u64) -> PathBuf {
     path.join(format!("seg-{seg:010}.qseg"))
 }
@@ -196,9 +214,7 @@ fn damaged_rows_are_dropped_only_when_asked_and_the_lost_items_listed() {
         std::fs::read(dir.path().join("seg-0000000001.qseg.damaged")).unwrap(),
         before
     );
-    for k in &expected {
-        live.remove(k);
-    }
+    forget_part(&mut live, 0);
     // Segment 2 and the unflushed items survive.
     assert_intact(dir.path(), &live);
 }
@@ -228,9 +244,7 @@ fn a_segment_that_stops_the_open_is_dropped_before_opening() {
             deleted: 0
         }
     );
-    for i in 0..200 {
-        live.remove(&id(1, i));
-    }
+    forget_part(&mut live, 1);
     assert_intact(dir.path(), &live);
 }
 
@@ -238,11 +252,7 @@ fn a_segment_that_stops_the_open_is_dropped_before_opening() {
 fn an_unreadable_deletion_file_loses_at_most_its_segments_items() {
     let dir = tempfile::tempdir().unwrap();
     let mut live = build(dir.path());
-    let del = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "del"))
-        .unwrap();
+    let del = files_ending(dir.path(), "del").remove(0);
     flip(&del, 2);
     assert!(Database::open(dir.path()).is_err());
     let report = quiver::repair_path(dir.path(), DROP).unwrap();
@@ -250,10 +260,8 @@ fn an_unreadable_deletion_file_loses_at_most_its_segments_items() {
         panic!("{report:?}")
     };
     let all: Vec<String> = (0..200).map(|i| id(0, i)).collect();
-    assert_eq!(*lost, LostItems::AtMost(all.clone()));
-    for k in &all {
-        live.remove(k);
-    }
+    assert_eq!(*lost, LostItems::AtMost(all));
+    forget_part(&mut live, 0);
     assert_intact(dir.path(), &live);
 }
 
@@ -297,12 +305,7 @@ fn the_sql_statement_repairs_the_open_database_and_the_lock_is_respected() {
 fn absurd_sizes_in_headers_leave_a_database_that_opens() {
     let dir = tempfile::tempdir().unwrap();
     let mut live = build(dir.path());
-    let wal = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "log"))
-        .max()
-        .unwrap();
+    let wal = files_ending(dir.path(), "log").pop().unwrap();
     let len = (1u32 << 30).to_le_bytes();
     let mut frame = len.to_vec();
     frame.extend(crc32fast::hash(&len).to_le_bytes());
@@ -325,9 +328,7 @@ fn absurd_sizes_in_headers_leave_a_database_that_opens() {
     ));
     let report = quiver::repair_path(dir.path(), DROP).unwrap();
     assert_eq!(report.lost_count(), 200, "{report:?}");
-    for i in 0..200 {
-        live.remove(&id(1, i));
-    }
+    forget_part(&mut live, 1);
     assert_intact(dir.path(), &live);
 }
 
