@@ -29,8 +29,8 @@ pub use bpe::ClipTokenizer;
 
 use crate::models::{read_file, user_model_files};
 use crate::{
-    EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result, longest_first,
-    normalize_rows,
+    EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result, load_each, longest_first,
+    normalize_rows, pipelined,
 };
 use config::Config;
 
@@ -208,14 +208,11 @@ impl Encoder for Clip {
 
     /// A missing file or one that is not a PNG/JPEG image is `BadInput` naming it.
     fn encode_images(&self, paths: &[&Path]) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(paths.len());
-        for batch in paths.chunks(self.batch_size) {
-            let pixels = batch
-                .iter()
-                .map(|p| preprocess::load(p, self.image_size))
-                .collect::<Result<Vec<_>>>()?;
-            out.extend(self.encode_pixels(pixels)?);
-        }
-        Ok(out)
+        pipelined(
+            paths,
+            self.batch_size,
+            |batch| load_each(batch, |p| preprocess::load(p, self.image_size)),
+            |pixels| self.encode_pixels(pixels),
+        )
     }
 }

@@ -20,7 +20,9 @@ use candle_core::{DType, Module, Tensor};
 use crate::image_input::{load_rgb, resize_and_centre_crop, to_chw};
 use crate::models::model_files;
 use crate::pil_resize::Filter;
-use crate::{EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result};
+use crate::{
+    EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result, load_each, pipelined,
+};
 use depthwise::{DepthwiseRelu6, same_padding};
 
 /// The registry name.
@@ -280,15 +282,20 @@ impl EfficientNetLite0 {
         pooled.broadcast_div(&norm)
     }
 
-    fn encode_batch(&self, paths: &[&Path]) -> Result<Vec<Vec<f32>>> {
-        let side = CROP as usize;
-        let mut pixels = Vec::with_capacity(paths.len() * 3 * side * side);
-        for path in paths {
+    /// A batch of files as the network's input (`n × 3 × 224 × 224` values).
+    fn load_batch(paths: &[&Path]) -> Result<Vec<f32>> {
+        let images = load_each(paths, |path| {
             let img = resize_and_centre_crop(&load_rgb(path)?, RESIZE, CROP, Filter::Bilinear);
-            pixels.extend(to_chw(&img, MEAN, STD));
-        }
+            Ok(to_chw(&img, MEAN, STD))
+        })?;
+        Ok(images.concat())
+    }
+
+    fn run_batch(&self, pixels: Vec<f32>) -> Result<Vec<Vec<f32>>> {
+        let side = CROP as usize;
+        let n = pixels.len() / (3 * side * side);
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
-            let batch = Tensor::from_vec(pixels, (paths.len(), 3, side, side), &self.device)?;
+            let batch = Tensor::from_vec(pixels, (n, 3, side, side), &self.device)?;
             self.forward(&batch)?.to_vec2()
         };
         run().map_err(failed)
@@ -301,10 +308,8 @@ impl Encoder for EfficientNetLite0 {
     }
 
     fn encode_images(&self, paths: &[&Path]) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(paths.len());
-        for chunk in paths.chunks(self.batch_size) {
-            out.extend(self.encode_batch(chunk)?);
-        }
-        Ok(out)
+        pipelined(paths, self.batch_size, Self::load_batch, |pixels| {
+            self.run_batch(pixels)
+        })
     }
 }

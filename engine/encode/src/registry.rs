@@ -9,11 +9,11 @@ use parking_lot::Mutex;
 
 use crate::clip::{self, Clip};
 use crate::effnet::{self, EfficientNetLite0};
-use crate::minilm::{self, MiniLm};
+use crate::sentence::{MINILM, MPNET, SentenceEncoder};
 use crate::{EncodeError, Encoder, EncoderOptions, Result};
 
 /// The built-in encoders' names.
-pub const BUILT_IN: [&str; 3] = [minilm::NAME, effnet::NAME, clip::NAME];
+pub const BUILT_IN: [&str; 4] = [MINILM.name, MPNET.name, effnet::NAME, clip::NAME];
 
 /// Encoders by name.
 #[derive(Debug)]
@@ -52,7 +52,12 @@ impl Registry {
             return Ok(e.clone());
         }
         let encoder: Arc<dyn Encoder> = match name {
-            minilm::NAME => Arc::new(MiniLm::load(&self.models, &self.options)?),
+            n if n == MINILM.name => {
+                Arc::new(SentenceEncoder::load(&self.models, &MINILM, &self.options)?)
+            }
+            n if n == MPNET.name => {
+                Arc::new(SentenceEncoder::load(&self.models, &MPNET, &self.options)?)
+            }
             clip::NAME => Arc::new(Clip::load(&self.models, &self.options)?),
             effnet::NAME => Arc::new(EfficientNetLite0::load(&self.models, &self.options)?),
             _ => {

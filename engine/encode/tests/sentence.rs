@@ -1,13 +1,14 @@
-//! MiniLM in Rust (candle) against the reference implementation's vectors for the
-//! same sentences (`tests/fixtures/minilm_reference.json`, written by
-//! `scripts/encoders/minilm_reference.py` with sentence-transformers): cosine >= 0.999
-//! for every sentence, including a text longer than 256 tokens and non-English ones.
-//! Needs the weights from `scripts/fetch-models` (CI runs it first).
+//! The sentence-transformers text models in Rust against the reference
+//! implementation's vectors for the same sentences (`tests/fixtures/<model>_reference.json`,
+//! written by `scripts/encoders/text_reference.py` with sentence-transformers on
+//! PyTorch): cosine >= 0.99999 for every sentence, including a text longer than the
+//! model's token limit and non-English ones. Needs the weights from
+//! `scripts/fetch-models` (CI runs it first).
 
 #[path = "support/parity.rs"]
 mod parity;
 use parity::{cosine, norm};
-use quiver_encode::minilm::{self, MiniLm};
+use quiver_encode::sentence::{MINILM, MPNET, SentenceEncoder, TextModel};
 use quiver_encode::{EncodeError, Encoder, EncoderOptions, Modality, Registry, models_dir};
 
 #[derive(serde::Deserialize)]
@@ -16,36 +17,45 @@ struct Reference {
     vectors: Vec<Vec<f32>>,
 }
 
-fn load() -> MiniLm {
-    MiniLm::load(&models_dir(), &EncoderOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+fn load(spec: &TextModel) -> SentenceEncoder {
+    SentenceEncoder::load(&models_dir(), spec, &EncoderOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
-#[test]
-fn matches_the_reference_implementation() {
-    let reference: Reference =
-        serde_json::from_str(include_str!("fixtures/minilm_reference.json")).unwrap();
-    let model = load();
+fn matches_the_reference(spec: &TextModel, fixture: &str) {
+    let reference: Reference = serde_json::from_str(fixture).unwrap();
+    let model = load(spec);
     let texts: Vec<&str> = reference.sentences.iter().map(String::as_str).collect();
-    // Batches of 4, as the reference did, so padding is exercised.
     let got = model.encode_texts(&texts).unwrap();
     assert_eq!(got.len(), texts.len());
     let mut lowest = f32::INFINITY;
     for ((text, ours), theirs) in texts.iter().zip(&got).zip(&reference.vectors) {
-        assert_eq!(ours.len(), minilm::DIM);
+        assert_eq!(ours.len(), spec.dim);
         let c = cosine(ours, theirs);
         lowest = lowest.min(c);
         let short: String = text.chars().take(40).collect();
-        assert!(c >= 0.999, "{short:?}: cosine {c}");
+        assert!(c >= 0.99999, "{}: {short:?}: cosine {c}", spec.name);
         let norm = norm(ours);
         assert!((norm - 1.0).abs() < 1e-4, "{short:?}: norm {norm}");
     }
     eprintln!(
-        "lowest cosine to the reference over {} texts: {lowest:.6}",
+        "{}: lowest cosine to the reference over {} texts: {lowest:.7}",
+        spec.name,
         texts.len()
     );
-    // Alone or in a batch, a text gets the same vector (padding is masked out).
+    // Alone or in a batch, a text gets the same vector (no padding to leak in).
     let alone = model.encode_texts(&texts[..1]).unwrap();
     assert!(cosine(&alone[0], &got[0]) > 0.99999);
+}
+
+#[test]
+fn minilm_matches_the_reference_implementation() {
+    matches_the_reference(&MINILM, include_str!("fixtures/minilm_reference.json"));
+}
+
+#[test]
+fn mpnet_matches_the_reference_implementation() {
+    matches_the_reference(&MPNET, include_str!("fixtures/mpnet_reference.json"));
 }
 
 #[test]
@@ -63,7 +73,7 @@ fn registry_names_loads_and_refuses() {
     assert!(err.to_string().contains("minilm"), "{err}");
     // A models folder without the weights says how to fetch them.
     let empty = tempfile::tempdir().unwrap();
-    let err = MiniLm::load(empty.path(), &EncoderOptions::default()).unwrap_err();
+    let err = SentenceEncoder::load(empty.path(), &MPNET, &EncoderOptions::default()).unwrap_err();
     assert!(
         matches!(err, EncodeError::MissingWeights { .. })
             && err.to_string().contains("scripts/fetch-models"),
