@@ -235,12 +235,10 @@ impl Database {
                                 .into(),
                         ));
                     }
-                    let mut results = Vec::new();
-                    let mut orders = Vec::new();
-                    for (setting, order) in sweep::orders(&e.order, s)? {
-                        results.push((setting, self.evaluate(&e.collection, &queries, &order, k)?));
-                        orders.push(order);
-                    }
+                    let (settings, orders): (Vec<String>, Vec<_>) =
+                        sweep::orders(&e.order, s)?.into_iter().unzip();
+                    let evaluations = self.evaluate_orders(&e.collection, &queries, &orders, k)?;
+                    let mut results: Vec<_> = settings.into_iter().zip(evaluations).collect();
                     if e.save_best {
                         let best = sweep::save_best(self, &e.collection, s, &results, &orders)?;
                         results[best].0.push_str(" [saved as default]");

@@ -5,15 +5,16 @@
 #[path = "support/sql_helpers.rs"]
 mod sql_helpers;
 use sql_helpers::{run, toy_info};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use quiver::encode::{Encoder, EncoderInfo, Modality};
 use quiver::{Database, Output, Value};
 
 /// Words as compass directions: north (0,1), east (1,0), south (0,−1), west (−1,0),
-/// summed. Reads text (`compass`) or image file stems (`pics`).
+/// summed. Reads text (`compass`) or image file stems (`pics`). Logs the texts it is
+/// given.
 #[derive(Debug)]
-struct Compass(EncoderInfo);
+struct Compass(EncoderInfo, Mutex<Vec<String>>);
 
 fn compass(words: &str) -> Vec<f32> {
     let mut v = vec![0.0, 0.0];
@@ -31,7 +32,17 @@ fn compass(words: &str) -> Vec<f32> {
 
 impl Compass {
     fn new(name: &str, modality: Modality) -> Arc<Compass> {
-        Arc::new(Compass(toy_info(name, modality, 2, "compass words")))
+        Arc::new(Compass(
+            toy_info(name, modality, 2, "compass words"),
+            Mutex::new(Vec::new()),
+        ))
+    }
+
+    /// The texts embedded since the last call, sorted.
+    fn embedded(&self) -> Vec<String> {
+        let mut texts = std::mem::take(&mut *self.1.lock().unwrap());
+        texts.sort();
+        texts
     }
 }
 
@@ -41,6 +52,8 @@ impl Encoder for Compass {
     }
     fn encode_texts(&self, texts: &[&str]) -> quiver::encode::Result<Vec<Vec<f32>>> {
         assert_eq!(self.0.modality, Modality::Text);
+        let mut log = self.1.lock().unwrap();
+        log.extend(texts.iter().map(|t| t.to_string()));
         Ok(texts.iter().map(|t| compass(t)).collect())
     }
     fn encode_images(&self, paths: &[&std::path::Path]) -> quiver::encode::Result<Vec<Vec<f32>>> {
@@ -337,6 +350,83 @@ fn sweeps_compare_settings_in_one_table() {
             assert!(err.to_string().contains("fonts-dejavu-core"), "{err}");
         }
     }
+}
+
+#[test]
+fn sweeps_embed_each_distinct_text_once_per_column_and_only_where_usable() {
+    let (_dir, db, path) = setup();
+    // Two text columns with their own encoders (logged), and the image column.
+    let (a, b) = (
+        Compass::new("compass_a", Modality::Text),
+        Compass::new("compass_b", Modality::Text),
+    );
+    db.encoders().register(a.clone());
+    db.encoders().register(b.clone());
+    db.encoders()
+        .register(Compass::new("pics", Modality::Image));
+    run(
+        &db,
+        "CREATE COLLECTION pair (a VECTOR(2) COSINE, b VECTOR(2) COSINE, img VECTOR(2) COSINE);
+         INSERT INTO pair (id, a, b, img) VALUES
+           ('n1', EMBED('compass_a', 'north'), EMBED('compass_b', 'north'), EMBED_IMAGE('pics', 'north.png')),
+           ('n2', EMBED('compass_a', 'north east'), EMBED('compass_b', 'east'), EMBED_IMAGE('pics', 'east.png')),
+           ('w1', EMBED('compass_a', 'west'), EMBED('compass_b', 'west'), EMBED_IMAGE('pics', 'west.png'));",
+    )
+    .unwrap();
+    a.embedded();
+    b.embedded();
+    let texts = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let sweep = |order: &str, sweep: &str| {
+        run(
+            &db,
+            &format!("EVALUATE pair USING '{path}' ORDER BY {order} AT 3 SWEEP {sweep}"),
+        )
+        .unwrap()
+    };
+
+    // Five settings over two text columns: "north" (q1, q4) and "west" (q2), once per
+    // column, not once per setting and query.
+    let out = sweep(
+        "FUSE(WEIGHTED(1, 1), a <-> QUERY, b <-> QUERY)",
+        "ALPHA STEP 0.25",
+    );
+    assert_eq!(rows(&out[0]).len(), 5 * 3);
+    assert_eq!(a.embedded(), texts(&["north", "west"]));
+    assert_eq!(b.embedded(), texts(&["north", "west"]));
+    let out = sweep("FUSE(RRF, a <-> QUERY, b <-> QUERY)", "RRF K (1, 10, 60)");
+    assert_eq!(rows(&out[0]).len(), 3 * 3);
+    assert_eq!(a.embedded(), texts(&["north", "west"]));
+    assert_eq!(b.embedded(), texts(&["north", "west"]));
+
+    // Fused with the image column, no setting can use a text query: none is embedded,
+    // and each setting still counts them not applicable (q1, q2, q4).
+    let out = sweep(
+        "FUSE(WEIGHTED(1, 1), a <-> QUERY, img <-> QUERY)",
+        "ALPHA STEP 0.25",
+    );
+    assert!(a.embedded().is_empty());
+    for r in rows(&out[0])
+        .iter()
+        .filter(|r| r[1] == Value::Text("*".into()))
+    {
+        assert_eq!((&r[2], &r[3]), (&Value::Int(1), &Value::Int(3)), "{r:?}");
+    }
+    // An ablation: only "only a" can use the texts, so column a embeds them once.
+    sweep("FUSE(RRF, a <-> QUERY, img <-> QUERY)", "COLUMNS");
+    assert_eq!(a.embedded(), texts(&["north", "west"]));
+    // A plain EVALUATE: once per distinct text too.
+    run(
+        &db,
+        &format!("EVALUATE pair USING '{path}' ORDER BY b <-> QUERY AT 3"),
+    )
+    .unwrap();
+    assert_eq!(b.embedded(), texts(&["north", "west"]));
+    run(
+        &db,
+        &format!("EVALUATE pair USING '{path}' ORDER BY img <-> QUERY AT 3"),
+    )
+    .unwrap();
+    assert!(a.embedded().is_empty() && b.embedded().is_empty());
 }
 
 #[test]
