@@ -151,7 +151,7 @@ impl Linear {
 
     /// `x · Wᵀ` without the bias (the next fused pass adds it).
     fn product(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.matmul(&self.weight_t)
+        crate::matmul::matmul(x, &self.weight_t)
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
@@ -287,6 +287,12 @@ impl Bert {
 
     pub fn width(&self) -> usize {
         self.width
+    }
+
+    /// The widest activation's floats per token (the feed-forward layer's).
+    pub fn widest(&self) -> usize {
+        let up = self.layers.first().map_or(0, |l| l.up.bias.host.len());
+        up.max(3 * self.width)
     }
 
     /// The last hidden states of every token of `batch`.

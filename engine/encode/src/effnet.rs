@@ -17,11 +17,14 @@ use std::path::Path;
 
 use candle_core::{DType, Module, Tensor};
 
+use rayon::prelude::*;
+
 use crate::image_input::{load_rgb, resize_and_centre_crop, to_chw};
 use crate::models::model_files;
 use crate::pil_resize::Filter;
 use crate::{
-    EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result, load_each, pipelined,
+    ACTIVATION_BUDGET, EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result,
+    load_each, pipelined,
 };
 use depthwise::{DepthwiseRelu6, same_padding};
 
@@ -65,9 +68,7 @@ struct Pointwise {
 impl Pointwise {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let (n, h, w, c) = x.dims4()?;
-        let y = x
-            .reshape((n * h * w, c))?
-            .matmul(&self.weights)?
+        let y = crate::matmul::matmul(&x.reshape((n * h * w, c))?, &self.weights)?
             .broadcast_add(&self.bias)?;
         let y = if self.relu6 { y.clamp(0f32, 6f32)? } else { y };
         y.reshape((n, h, w, self.weights.dim(1)?))
@@ -261,15 +262,20 @@ impl EfficientNetLite0 {
         let (_, _, h, w) = images.dims4()?;
         let (top, bottom) = same_padding(h, 3, 2);
         let (left, right) = same_padding(w, 3, 2);
-        let (stem_w, stem_b) = &self.stem;
-        let mut x = images
-            .pad_with_zeros(2, top, bottom)?
-            .pad_with_zeros(3, left, right)?
-            .conv2d(stem_w, 0, 2, 1, 1)?
-            .broadcast_add(&stem_b.reshape((1, (), 1, 1))?)?
-            .clamp(0f32, 6f32)?
-            .permute((0, 2, 3, 1))?
-            .contiguous()?;
+        let x = if images.device().is_cpu() {
+            self.stem_on_cpu(images)?
+        } else {
+            let (stem_w, stem_b) = &self.stem;
+            images
+                .pad_with_zeros(2, top, bottom)?
+                .pad_with_zeros(3, left, right)?
+                .conv2d(stem_w, 0, 2, 1, 1)?
+                .broadcast_add(&stem_b.reshape((1, (), 1, 1))?)?
+                .clamp(0f32, 6f32)?
+                .permute((0, 2, 3, 1))?
+                .contiguous()?
+        };
+        let mut x = x;
         for block in &self.blocks {
             x = block.forward(&x)?;
         }
@@ -280,6 +286,65 @@ impl EfficientNetLite0 {
             .sqrt()?
             .clamp(1e-12, f64::MAX)?;
         pooled.broadcast_div(&norm)
+    }
+
+    /// The stem (3×3, stride 2, "SAME" padding, bias, ReLU6) as one matrix product:
+    /// every output pixel's 3×3×3 input patch is a row (zeros outside the image), times
+    /// the `27 × 32` weights; the result is channels-last. candle's tiled convolution
+    /// runs a small matrix product per tile, each asking for the thread count (a read
+    /// of /proc/cpuinfo, see `matmul.rs`).
+    fn stem_on_cpu(&self, images: &Tensor) -> candle_core::Result<Tensor> {
+        let (n, channels, h, w) = images.dims4()?;
+        let (stem_w, stem_b) = &self.stem;
+        let (out_c, in_c, k, _) = stem_w.dims4()?;
+        if in_c != channels {
+            candle_core::bail!("stem: {channels} channels, weights for {in_c}");
+        }
+        let (top, left) = (same_padding(h, k, 2).0, same_padding(w, k, 2).0);
+        let (oh, ow) = (h.div_ceil(2), w.div_ceil(2));
+        let pixels = images.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+        let patch = in_c * k * k;
+        let mut rows = vec![0f32; n * oh * ow * patch];
+        rows.par_chunks_mut(ow * patch)
+            .enumerate()
+            .for_each(|(line, out)| {
+                let (img, oy) = (line / oh, line % oh);
+                for ox in 0..ow {
+                    let dst = &mut out[ox * patch..(ox + 1) * patch];
+                    for c in 0..in_c {
+                        let plane = &pixels[(img * in_c + c) * h * w..][..h * w];
+                        for ky in 0..k {
+                            let Some(y) = (oy * 2 + ky).checked_sub(top).filter(|&y| y < h) else {
+                                continue;
+                            };
+                            for kx in 0..k {
+                                if let Some(x) = (ox * 2 + kx).checked_sub(left).filter(|&x| x < w)
+                                {
+                                    dst[(c * k + ky) * k + kx] = plane[y * w + x];
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+        let rows = Tensor::from_vec(rows, (n * oh * ow, patch), images.device())?;
+        let weights = stem_w.reshape((out_c, patch))?.t()?.contiguous()?;
+        crate::matmul::matmul(&rows, &weights)?
+            .broadcast_add(stem_b)?
+            .clamp(0f32, 6f32)?
+            .reshape((n, oh, ow, out_c))
+    }
+
+    /// Images per forward pass: the option's batch size, on the CPU cut so that the
+    /// largest activation (the first expanded block: 112 × 112 × 96 floats an image at
+    /// 224) stays under [`ACTIVATION_BUDGET`].
+    fn images_per_pass(&self) -> usize {
+        if !self.device.is_cpu() {
+            return self.batch_size;
+        }
+        let side = (CROP as usize).div_ceil(2);
+        let per_image = side * side * 96 * std::mem::size_of::<f32>();
+        self.batch_size.min(ACTIVATION_BUDGET / per_image).max(1)
     }
 
     /// A batch of files as the network's input (`n × 3 × 224 × 224` values).
@@ -308,7 +373,7 @@ impl Encoder for EfficientNetLite0 {
     }
 
     fn encode_images(&self, paths: &[&Path]) -> Result<Vec<Vec<f32>>> {
-        pipelined(paths, self.batch_size, Self::load_batch, |pixels| {
+        pipelined(paths, self.images_per_pass(), Self::load_batch, |pixels| {
             self.run_batch(pixels)
         })
     }

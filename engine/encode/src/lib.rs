@@ -25,6 +25,7 @@ pub mod clip;
 pub mod effnet;
 mod error;
 pub mod image_input;
+mod matmul;
 mod models;
 pub mod pil_resize;
 mod registry;
@@ -78,11 +79,21 @@ pub struct EncoderInfo {
     pub preprocessing: String,
 }
 
+/// The most bytes one activation of a forward pass may take on the CPU; encoders cut
+/// their batches to stay under it. glibc serves allocations above 32 MiB (its highest
+/// mmap threshold) with fresh mappings that are page-faulted in and unmapped again on
+/// every layer: EfficientNet-Lite0 at 32 images a batch (154 MB activations) spent
+/// more time in the kernel than in the network (256 glyph sheets: 9.9 s system time,
+/// 28.8 images/s; at 2 images a batch 0.24 s and 51.0 images/s). Half that ceiling, so
+/// a layer's input and output both come from reused heap memory.
+pub const ACTIVATION_BUDGET: usize = 16 << 20;
+
 /// Where and how an encoder runs.
 #[derive(Clone, Debug)]
 pub struct EncoderOptions {
     pub device: Device,
-    /// Inputs per forward pass.
+    /// Inputs per forward pass, at most (on the CPU, fewer where a batch's largest
+    /// activation would pass [`ACTIVATION_BUDGET`]).
     pub batch_size: usize,
 }
 

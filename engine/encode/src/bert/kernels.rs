@@ -108,17 +108,18 @@ fn sum(x: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// Query rows and key (or value-dimension) lanes of one register block of the
-/// attention products: 4 × 8 accumulators stay in registers while the inner loop
-/// streams one operand.
+/// Register blocks of the attention products: scores in blocks of 4 queries × 16
+/// keys, the context in blocks of 4 queries × 8 dimensions; each block's accumulators
+/// stay in registers (8 and 4 of them) while the inner loop streams its operands.
 const ROWS: usize = 4;
+const KEYS: usize = 16;
 const LANES: usize = 8;
 
 /// Floats of scratch [`attention`] needs for a sequence of `len` tokens and heads of
 /// `d` dimensions.
 pub fn attention_scratch(len: usize, d: usize) -> usize {
-    let (rows, keys) = (len.next_multiple_of(ROWS), len.next_multiple_of(LANES));
-    rows * d + d * keys + len * d + rows * keys
+    let (rows, keys) = (len.next_multiple_of(ROWS), len.next_multiple_of(KEYS));
+    d * rows + d * keys + len * d + rows * keys
 }
 
 /// One sequence's self-attention for one head, as two small blocked matrix products
@@ -144,40 +145,45 @@ fn attention_body(
     scratch: &mut [f32],
 ) {
     let len = qkv.len() / (3 * width);
-    let (rows, keys) = (len.next_multiple_of(ROWS), len.next_multiple_of(LANES));
+    let (rows, keys) = (len.next_multiple_of(ROWS), len.next_multiple_of(KEYS));
     let scale = 1.0 / (d as f32).sqrt();
-    // Scratch: queries (rows × d, scaled, padding rows zero), keys transposed
-    // (d × keys, padding columns zero), values (len × d), scores (rows × keys).
-    let (q, rest) = scratch.split_at_mut(rows * d);
+    // Scratch: queries and keys transposed (d × rows scaled, d × keys; padding
+    // zero), values (len × d), scores (rows × keys).
+    let (qt, rest) = scratch.split_at_mut(d * rows);
     let (kt, rest) = rest.split_at_mut(d * keys);
     let (v, rest) = rest.split_at_mut(len * d);
     let scores = &mut rest[..rows * keys];
-    q.fill(0.0);
+    qt.fill(0.0);
     kt.fill(0.0);
     let (qo, ko, vo) = (head * d, width + head * d, 2 * width + head * d);
     for t in 0..len {
         let row = &qkv[t * 3 * width..(t + 1) * 3 * width];
+        let (q_in, k_in) = (&row[qo..qo + d], &row[ko..ko + d]);
+        let (q_bias, k_bias) = (&bias[qo..qo + d], &bias[ko..ko + d]);
         for c in 0..d {
-            q[t * d + c] = (row[qo + c] + bias[qo + c]) * scale;
-            kt[c * keys + t] = row[ko + c] + bias[ko + c];
-            v[t * d + c] = row[vo + c] + bias[vo + c];
+            qt[c * rows + t] = (q_in[c] + q_bias[c]) * scale;
+            kt[c * keys + t] = k_in[c] + k_bias[c];
+        }
+        let values = v[t * d..(t + 1) * d].iter_mut();
+        for ((dst, x), b) in values.zip(&row[vo..vo + d]).zip(&bias[vo..vo + d]) {
+            *dst = x + b;
         }
     }
-    // scores = q · kᵀ, a ROWS × LANES block at a time.
+    // scores = q · kᵀ, a ROWS × KEYS block at a time.
     for r0 in (0..rows).step_by(ROWS) {
-        for j0 in (0..keys).step_by(LANES) {
-            let mut acc = [[0f32; LANES]; ROWS];
+        for j0 in (0..keys).step_by(KEYS) {
+            let mut acc = [[0f32; KEYS]; ROWS];
             for c in 0..d {
-                let k: &[f32; LANES] = kt[c * keys + j0..][..LANES].try_into().unwrap();
-                for (r, a) in acc.iter_mut().enumerate() {
-                    let x = q[(r0 + r) * d + c];
-                    for i in 0..LANES {
-                        a[i] += x * k[i];
+                let k: &[f32; KEYS] = kt[c * keys + j0..][..KEYS].try_into().unwrap();
+                let q: &[f32; ROWS] = qt[c * rows + r0..][..ROWS].try_into().unwrap();
+                for (a, x) in acc.iter_mut().zip(q) {
+                    for (a, k) in a.iter_mut().zip(k) {
+                        *a += x * k;
                     }
                 }
             }
             for (r, a) in acc.iter().enumerate() {
-                scores[(r0 + r) * keys + j0..][..LANES].copy_from_slice(a);
+                scores[(r0 + r) * keys + j0..][..KEYS].copy_from_slice(a);
             }
         }
     }
@@ -209,12 +215,13 @@ fn attention_body(
     for r0 in (0..rows).step_by(ROWS) {
         for c0 in (0..d).step_by(LANES) {
             let mut acc = [[0f32; LANES]; ROWS];
+            let p = &scores[r0 * keys..(r0 + ROWS) * keys];
             for j in 0..len {
                 let vj: &[f32; LANES] = v[j * d + c0..][..LANES].try_into().unwrap();
                 for (r, a) in acc.iter_mut().enumerate() {
-                    let p = scores[(r0 + r) * keys + j];
-                    for i in 0..LANES {
-                        a[i] += p * vj[i];
+                    let p = p[r * keys + j];
+                    for (a, x) in a.iter_mut().zip(vj) {
+                        *a += p * x;
                     }
                 }
             }
