@@ -19,6 +19,7 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import effnet_reference as ref  # noqa: E402
+from ort_session import cpu_session  # noqa: E402
 
 
 def embed_all(sd, paths, batch):
@@ -45,10 +46,7 @@ def onnx_embedder(sd, batch, threads, folder):
     torch.onnx.export(Features(sd), (sample,), path, input_names=["images"],
                       output_names=["features"], dynamic_axes={"images": {0: "batch"}},
                       opset_version=17, dynamo=False)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    session = cpu_session(path, threads)
 
     def embed(paths):
         out = []

@@ -16,6 +16,9 @@ import time
 import numpy as np
 import onnxruntime as ort
 import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from ort_session import cpu_session  # noqa: E402
 from sentence_transformers import SentenceTransformer
 
 MODELS = pathlib.Path(os.environ.get("QUIVER_MODELS", pathlib.Path.home() / ".cache/quiver/models"))
@@ -51,10 +54,7 @@ def onnx_encoder(model, batch, threads, folder):
         torch.onnx.export(LastHidden(bert), tuple(sample[n] for n in names), path,
                           input_names=names, output_names=["hidden"], dynamic_axes=axes,
                           opset_version=17, dynamo=False)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    session = cpu_session(path, threads)
 
     def encode(texts):
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))

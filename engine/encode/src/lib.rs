@@ -219,3 +219,13 @@ pub(crate) fn load_each<T: Send>(
     let loaded: Vec<Result<T>> = paths.par_iter().map(|p| load(p)).collect();
     loaded.into_iter().collect()
 }
+
+/// The largest element-wise difference of two tensors of one shape (tests).
+#[cfg(test)]
+pub(crate) fn largest_difference(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
+    (a - b)
+        .and_then(|d| d.abs())
+        .and_then(|d| d.max_all())
+        .and_then(|d| d.to_scalar())
+        .unwrap()
+}

@@ -80,3 +80,20 @@ fn registry_names_loads_and_refuses() {
         "{err}"
     );
 }
+
+/// A 100,000-character text is cut at the model's token limit as sentence-transformers
+/// cuts it (its vector is its first tokens'), an empty text still gets a unit vector.
+#[test]
+fn huge_and_empty_texts_encode() {
+    let model = load(&MINILM);
+    let huge = "red shoe ".repeat(11_112);
+    assert!(huge.len() > 100_000);
+    let prefix = "red shoe ".repeat(127);
+    let got = model.encode_texts(&[&huge, "", &prefix]).unwrap();
+    assert_eq!(got.len(), 3);
+    for v in &got {
+        assert!((norm(v) - 1.0).abs() < 1e-4);
+    }
+    // 254 word tokens + [CLS] + [SEP] = 256: the prefix is exactly what is kept.
+    assert!(cosine(&got[0], &got[2]) > 0.99999);
+}

@@ -9,6 +9,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::BertModel;
 
 use super::{Bert, Config, Sequence};
+use crate::largest_difference;
 
 fn config() -> Config {
     Config {
@@ -125,17 +126,6 @@ fn sequences<'a>(ids: &'a [Vec<u32>], types: &'a [Vec<u32>]) -> Vec<Sequence<'a>
             type_ids: t,
         })
         .collect()
-}
-
-fn largest_difference(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar()
-        .unwrap()
 }
 
 #[test]
