@@ -28,7 +28,7 @@ use quiver_query::sql::Order;
 use quiver_storage::{Error, Result};
 
 use crate::database::Database;
-use crate::ranking::{rank, terms};
+use crate::ranking::{RankedItem, rank, rank_fusions, terms};
 use crate::search::SearchOptions;
 use crate::snapshot::CollectionSnapshot;
 
@@ -89,6 +89,15 @@ impl Database {
         }
         let snap = self.collection(collection)?.snapshot()?;
         let vectors = QueryVectors::resolve(self, &snap, queries, orders)?;
+        if let [first, rest @ ..] = orders
+            && !rest.is_empty()
+            && matches!(first, Order::Fuse(..))
+            && orders
+                .iter()
+                .all(|o| matches!(o, Order::Fuse(..)) && terms(o) == terms(first))
+        {
+            return score_fusions(&snap, queries, orders, &vectors, k);
+        }
         orders
             .iter()
             .map(|order| score(&snap, queries, order, &vectors, k))
@@ -118,41 +127,98 @@ fn score(
             *not_applicable.entry(query.label.clone()).or_default() += 1;
             continue;
         };
-        let own = match &query.input {
-            QueryInput::Item(id) => Some(id.as_str()),
-            QueryInput::Text(_) => None,
-        };
         let started = Instant::now();
         let ranked = rank(
             snap,
             order,
             &qv,
-            k + usize::from(own.is_some()),
+            k + usize::from(own_id(query).is_some()),
             None,
             &SearchOptions::default(),
             false,
         )?;
         ranking += started.elapsed();
-        // Re-ranked by (score, id) so ties never depend on the visiting order.
-        let scored = ranked
-            .items
-            .iter()
-            .map(|r| Ok((r.item.id()?, f64::from(r.score))))
-            .collect::<Result<Vec<_>>>()?;
-        let answer: Vec<String> = rank_ids(&scored)
-            .into_iter()
-            .filter(|id| Some(*id) != own)
-            .take(k)
-            .map(str::to_string)
-            .collect();
-        let ranked: Vec<&str> = answer.iter().map(String::as_str).collect();
-        outcomes.push(QueryOutcome {
-            qid: query.qid.clone(),
-            label: query.label.clone(),
-            metrics: score_query(&ranked, &query.qrels, k),
-            answer,
-        });
+        outcomes.push(outcome(query, &ranked.items, k)?);
     }
+    Ok(evaluation(k, outcomes, not_applicable, ranking))
+}
+
+/// Like [`score`] for several FUSE orders over the same terms (a SWEEP over fusion
+/// settings): each query's candidates are searched and re-scored once, then fused
+/// by every order. Each order's rate counts its share of the shared ranking time.
+fn score_fusions(
+    snap: &CollectionSnapshot,
+    queries: &[LabelledQuery],
+    orders: &[Order],
+    vectors: &QueryVectors,
+    k: usize,
+) -> Result<Vec<Evaluation>> {
+    let terms = terms(&orders[0]);
+    let orders: Vec<&Order> = orders.iter().collect();
+    let mut outcomes = vec![Vec::new(); orders.len()];
+    let mut not_applicable: BTreeMap<String, usize> = BTreeMap::new();
+    let mut ranking = std::time::Duration::ZERO;
+    for (q, query) in queries.iter().enumerate() {
+        let Some(qv) = terms
+            .iter()
+            .map(|t| vectors.get(t, q))
+            .collect::<Option<Vec<&[f32]>>>()
+        else {
+            *not_applicable.entry(query.label.clone()).or_default() += 1;
+            continue;
+        };
+        let started = Instant::now();
+        let ranked = rank_fusions(snap, &orders, &qv, k + usize::from(own_id(query).is_some()))?;
+        ranking += started.elapsed();
+        for (out, items) in outcomes.iter_mut().zip(&ranked) {
+            out.push(outcome(query, items, k)?);
+        }
+    }
+    let share = ranking / orders.len() as u32;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| evaluation(k, o, not_applicable.clone(), share))
+        .collect())
+}
+
+/// The query item's own id (left out of its answer), for an item query.
+fn own_id(query: &LabelledQuery) -> Option<&str> {
+    match &query.input {
+        QueryInput::Item(id) => Some(id.as_str()),
+        QueryInput::Text(_) => None,
+    }
+}
+
+/// `query`'s answer from `ranked` (re-ranked by (score, id) so ties never depend on
+/// the visiting order, the query item left out), scored at `k`.
+fn outcome(query: &LabelledQuery, ranked: &[RankedItem<'_>], k: usize) -> Result<QueryOutcome> {
+    let own = own_id(query);
+    let scored = ranked
+        .iter()
+        .map(|r| Ok((r.item.id()?, f64::from(r.score))))
+        .collect::<Result<Vec<_>>>()?;
+    let answer: Vec<String> = rank_ids(&scored)
+        .into_iter()
+        .filter(|id| Some(*id) != own)
+        .take(k)
+        .map(str::to_string)
+        .collect();
+    let ids: Vec<&str> = answer.iter().map(String::as_str).collect();
+    Ok(QueryOutcome {
+        qid: query.qid.clone(),
+        label: query.label.clone(),
+        metrics: score_query(&ids, &query.qrels, k),
+        answer,
+    })
+}
+
+/// The means over `outcomes`, overall and per label, and the rate of `ranking` time.
+fn evaluation(
+    k: usize,
+    outcomes: Vec<QueryOutcome>,
+    not_applicable: BTreeMap<String, usize>,
+    ranking: std::time::Duration,
+) -> Evaluation {
     let overall = summarize(&outcomes.iter().map(|o| o.metrics).collect::<Vec<_>>());
     let mut grouped: BTreeMap<String, Vec<Option<Metrics>>> = BTreeMap::new();
     for o in &outcomes {
@@ -166,12 +232,12 @@ fn score(
         s if s > 0.0 => outcomes.len() as f64 / s,
         _ => 0.0,
     };
-    Ok(Evaluation {
+    Evaluation {
         k,
         outcomes,
         overall,
         by_label,
         not_applicable,
         qps,
-    })
+    }
 }

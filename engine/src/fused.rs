@@ -179,13 +179,8 @@ impl CollectionSnapshot {
         Ok(default_normalization(metrics, &spans))
     }
 
-    /// The `k` items best under `query`'s fusion, among items `filter` accepts.
-    pub fn fused_search<'s>(
-        &'s self,
-        query: &FusedQuery<'_>,
-        k: usize,
-        filter: Option<&(dyn Fn(&ItemRef<'_>) -> bool + Sync)>,
-    ) -> Result<(Vec<FusedHit<'s>>, FusedExplain)> {
+    /// Each queried column's metric, the vectors checked against the columns.
+    fn query_metrics(&self, query: &FusedQuery<'_>) -> Result<Vec<Metric>> {
         let mut metrics = Vec::with_capacity(query.columns.len());
         for &(name, vector) in &query.columns {
             let (_, column) = self.schema().column(name)?;
@@ -193,14 +188,27 @@ impl CollectionSnapshot {
             check_vector(name, shape.dim as usize, vector)?;
             metrics.push(shape.metric);
         }
-        let normalization = query
+        Ok(metrics)
+    }
+
+    /// `query`'s normalization: its own, else [`default_normalization`].
+    fn normalization(&self, query: &FusedQuery<'_>, metrics: &[Metric]) -> Result<Normalization> {
+        query
             .normalization
             .clone()
-            .map_or_else(|| self.default_normalization(query, &metrics), Ok)?;
-        let per_column = query
-            .candidates
-            .unwrap_or((CANDIDATE_FACTOR * k).max(MIN_CANDIDATES))
-            .max(k);
+            .map_or_else(|| self.default_normalization(query, metrics), Ok)
+    }
+
+    /// The `k` items best under `query`'s fusion, among items `filter` accepts.
+    pub fn fused_search<'s>(
+        &'s self,
+        query: &FusedQuery<'_>,
+        k: usize,
+        filter: Option<&(dyn Fn(&ItemRef<'_>) -> bool + Sync)>,
+    ) -> Result<(Vec<FusedHit<'s>>, FusedExplain)> {
+        let metrics = self.query_metrics(query)?;
+        let normalization = self.normalization(query, &metrics)?;
+        let per_column = candidates_per_column(query, k);
 
         // With `widen`, widen the candidates until Fagin's threshold proves that no
         // item outside them can enter the top k (where a bound exists), up to
@@ -233,6 +241,36 @@ impl CollectionSnapshot {
         }
     }
 
+    /// The `k` best items under each of `queries`, which search the same columns with
+    /// the same vectors and candidate count (the first query's search options apply)
+    /// and differ only in fusion, normalization or missing-value policy: the
+    /// candidates are searched and re-scored once for all of them (what a SWEEP over
+    /// fusion settings shares). Never widens.
+    pub fn fused_search_each<'s>(
+        &'s self,
+        queries: &[FusedQuery<'_>],
+        k: usize,
+        filter: Option<&(dyn Fn(&ItemRef<'_>) -> bool + Sync)>,
+    ) -> Result<Vec<(Vec<FusedHit<'s>>, FusedExplain)>> {
+        let Some(first) = queries.first() else {
+            return Ok(Vec::new());
+        };
+        if queries
+            .iter()
+            .any(|q| q.columns != first.columns || q.candidates != first.candidates)
+        {
+            return Err(Error::InvalidArgument(
+                "fused searches sharing candidates must query the same columns with the same vectors".into(),
+            ));
+        }
+        let metrics = self.query_metrics(first)?;
+        let gathered = self.gather(first, &metrics, candidates_per_column(first, k), filter)?;
+        queries
+            .iter()
+            .map(|q| fuse_gathered(&gathered, q, &self.normalization(q, &metrics)?, k))
+            .collect()
+    }
+
     /// One round of the plan with `per_column` candidates per column: the hits, what
     /// ran, and each column's edge distance (`None` when some column's distances were
     /// not exact, so no threshold holds).
@@ -245,6 +283,20 @@ impl CollectionSnapshot {
         k: usize,
         filter: Option<&(dyn Fn(&ItemRef<'_>) -> bool + Sync)>,
     ) -> Result<Round<'s>> {
+        let gathered = self.gather(query, metrics, per_column, filter)?;
+        let (hits, explain) = fuse_gathered(&gathered, query, normalization, k)?;
+        Ok((hits, explain, gathered.edges))
+    }
+
+    /// The candidates of `query` with `per_column` from each column, and their exact
+    /// distances on every column.
+    fn gather<'s>(
+        &'s self,
+        query: &FusedQuery<'_>,
+        metrics: &[Metric],
+        per_column: usize,
+        filter: Option<&(dyn Fn(&ItemRef<'_>) -> bool + Sync)>,
+    ) -> Result<Gathered<'s>> {
         // 1. Candidates per column, searched in parallel on the rayon pool (each column
         // is its own index and memory; one query's wall time is then the slowest
         // column's, not their sum). 2. Their union (by id: ids are unique).
@@ -338,39 +390,75 @@ impl CollectionSnapshot {
             })
             .collect();
         let rescored = vectors.iter().flatten().filter(|v| v.is_some()).count();
-        let rescore_micros = started.elapsed().as_micros();
-        let started = Instant::now();
-        let keys: Vec<u32> = (0..union.len() as u32).collect();
-        let lookup = |c: usize, key: u32| exact[key as usize][c];
-        let fused = fuse(
-            &keys,
-            query.columns.len(),
-            &lookup,
-            &query.fusion,
-            normalization,
-            query.missing,
-            k,
-        )
-        .map_err(|e| Error::InvalidArgument(e.0))?;
-        let hits = fused
-            .into_iter()
-            .map(|f| FusedHit {
-                item: union[f.key as usize],
-                score: f.score,
-                parts: f.parts,
-            })
-            .collect();
-        let explain = FusedExplain {
+        Ok(Gathered {
+            union,
+            exact,
             columns: explain_columns,
-            normalization: normalization.clone(),
-            union: union.len(),
             rescored,
-            rescore_micros,
-            fuse_micros: started.elapsed().as_micros(),
-            rounds: 1,
-            threshold: None,
-            proven: None,
-        };
-        Ok((hits, explain, edges))
+            rescore_micros: started.elapsed().as_micros(),
+            edges,
+        })
     }
+}
+
+/// Candidates asked of each column for the top `k` under `query`.
+fn candidates_per_column(query: &FusedQuery<'_>, k: usize) -> usize {
+    query
+        .candidates
+        .unwrap_or((CANDIDATE_FACTOR * k).max(MIN_CANDIDATES))
+        .max(k)
+}
+
+/// A fused query's candidates: the union of the columns' hits, each one's exact
+/// distance on every column (`None`: no value), what the column searches did, and
+/// each column's edge distance (`None` when some column's distances were not exact).
+struct Gathered<'s> {
+    union: Vec<ItemRef<'s>>,
+    exact: Vec<Vec<Option<f32>>>,
+    columns: Vec<ColumnExplain>,
+    rescored: usize,
+    rescore_micros: u128,
+    edges: Option<Vec<f32>>,
+}
+
+/// The top `k` of `gathered` under `query`'s fusion and `normalization`.
+fn fuse_gathered<'s>(
+    gathered: &Gathered<'s>,
+    query: &FusedQuery<'_>,
+    normalization: &Normalization,
+    k: usize,
+) -> Result<(Vec<FusedHit<'s>>, FusedExplain)> {
+    let started = Instant::now();
+    let keys: Vec<u32> = (0..gathered.union.len() as u32).collect();
+    let lookup = |c: usize, key: u32| gathered.exact[key as usize][c];
+    let fused = fuse(
+        &keys,
+        query.columns.len(),
+        &lookup,
+        &query.fusion,
+        normalization,
+        query.missing,
+        k,
+    )
+    .map_err(|e| Error::InvalidArgument(e.0))?;
+    let hits = fused
+        .into_iter()
+        .map(|f| FusedHit {
+            item: gathered.union[f.key as usize],
+            score: f.score,
+            parts: f.parts,
+        })
+        .collect();
+    let explain = FusedExplain {
+        columns: gathered.columns.clone(),
+        normalization: normalization.clone(),
+        union: gathered.union.len(),
+        rescored: gathered.rescored,
+        rescore_micros: gathered.rescore_micros,
+        fuse_micros: started.elapsed().as_micros(),
+        rounds: 1,
+        threshold: None,
+        proven: None,
+    };
+    Ok((hits, explain))
 }

@@ -8,7 +8,7 @@ use quiver_query::sql::{FusionSpec, MissingSpec, Nearest, NormalizeSpec, Order};
 use quiver_query::{ColumnPart, Fusion, Missing, Normalization};
 use quiver_storage::{Error, Result};
 
-use crate::fused::FusedQuery;
+use crate::fused::{FusedHit, FusedQuery};
 use crate::search::SearchOptions;
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 use crate::sql_filter::Filter;
@@ -124,24 +124,8 @@ pub(crate) fn rank<'s>(
                 .collect();
             (items, plan)
         }
-        Order::Fuse(spec, _, options) => {
-            let spec = &resolve_default(snap, spec, &terms)?;
-            let mut query = FusedQuery::new(fusion(spec)?);
-            query.options = *search;
-            query.missing = match options.missing {
-                None | Some(MissingSpec::Skip) => Missing::Skip,
-                Some(MissingSpec::Partial) => Missing::ScorePresent,
-            };
-            for (term, v) in terms.iter().zip(vectors) {
-                query = query.column(&term.column, v);
-            }
-            query.normalization = match options.normalize {
-                None => None,
-                Some(NormalizeSpec::None) => Some(Normalization::None),
-                Some(NormalizeSpec::MinMax) => Some(Normalization::MinMax),
-                Some(NormalizeSpec::ZScore) => Some(Normalization::ZScore),
-                Some(NormalizeSpec::Calibrated) => Some(calibrated(snap, &terms)?),
-            };
+        Order::Fuse(..) => {
+            let (spec, query) = fused_query(snap, order, vectors, search)?;
             let (hits, fused) = snap.fused_search(&query, k, filter)?;
             let micros = started.elapsed().as_micros();
             let plan = match explain {
@@ -151,18 +135,71 @@ pub(crate) fn rank<'s>(
                 }
                 false => Vec::new(),
             };
-            let items = hits
-                .into_iter()
-                .map(|h| RankedItem {
-                    item: h.item,
-                    score: h.score,
-                    parts: h.parts,
-                })
-                .collect();
-            (items, plan)
+            (ranked(hits), plan)
         }
     };
     Ok(Ranking { items, plan })
+}
+
+/// A FUSE order as a fused query with `vectors[i]` for term `i`, and its fusion with
+/// `DEFAULT` resolved.
+fn fused_query<'q>(
+    snap: &CollectionSnapshot,
+    order: &'q Order,
+    vectors: &[&'q [f32]],
+    search: &SearchOptions,
+) -> Result<(FusionSpec, FusedQuery<'q>)> {
+    let Order::Fuse(spec, terms, options) = order else {
+        return Err(Error::InvalidArgument("expected ORDER BY FUSE(...)".into()));
+    };
+    let terms: Vec<&Nearest> = terms.iter().collect();
+    let spec = resolve_default(snap, spec, &terms)?;
+    let mut query = FusedQuery::new(fusion(&spec)?);
+    query.options = *search;
+    query.missing = match options.missing {
+        None | Some(MissingSpec::Skip) => Missing::Skip,
+        Some(MissingSpec::Partial) => Missing::ScorePresent,
+    };
+    for (term, v) in terms.iter().zip(vectors) {
+        query = query.column(&term.column, v);
+    }
+    query.normalization = match options.normalize {
+        None => None,
+        Some(NormalizeSpec::None) => Some(Normalization::None),
+        Some(NormalizeSpec::MinMax) => Some(Normalization::MinMax),
+        Some(NormalizeSpec::ZScore) => Some(Normalization::ZScore),
+        Some(NormalizeSpec::Calibrated) => Some(calibrated(snap, &terms)?),
+    };
+    Ok((spec, query))
+}
+
+/// The best `k` items of `snap` by each of `orders`: FUSE orders over the same terms,
+/// `vectors[i]` being term `i`'s query vector, ranked from one candidate search and
+/// re-scoring (`CollectionSnapshot::fused_search_each`): what a SWEEP over fusion
+/// settings shares.
+pub(crate) fn rank_fusions<'s>(
+    snap: &'s CollectionSnapshot,
+    orders: &[&Order],
+    vectors: &[&[f32]],
+    k: usize,
+) -> Result<Vec<Vec<RankedItem<'s>>>> {
+    let search = SearchOptions::default();
+    let queries = orders
+        .iter()
+        .map(|order| Ok(fused_query(snap, order, vectors, &search)?.1))
+        .collect::<Result<Vec<_>>>()?;
+    let answers = snap.fused_search_each(&queries, k, None)?;
+    Ok(answers.into_iter().map(|(hits, _)| ranked(hits)).collect())
+}
+
+fn ranked(hits: Vec<FusedHit<'_>>) -> Vec<RankedItem<'_>> {
+    hits.into_iter()
+        .map(|h| RankedItem {
+            item: h.item,
+            score: h.score,
+            parts: h.parts,
+        })
+        .collect()
 }
 
 /// `NORMALIZE CALIBRATED`: every queried column's measured span, or an error naming a

@@ -336,3 +336,59 @@ fn rank_with_a_parsed_filter_reports_each_columns_part() {
         Err(Error::UnknownColumn { .. })
     ));
 }
+
+/// Fusions that share their columns and query vectors (a SWEEP's settings) answer from
+/// one candidate search exactly as each would alone; other columns are refused.
+#[test]
+fn fused_search_each_equals_one_search_per_fusion() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let snap = db.collection("c").unwrap().snapshot().unwrap();
+    let fusions = [
+        (Fusion::Weighted(vec![0.0, 1.0]), None),
+        (Fusion::Weighted(vec![0.3, 0.7]), None),
+        (
+            Fusion::Weighted(vec![1.0, 0.0]),
+            Some(Normalization::MinMax),
+        ),
+        (Fusion::Rrf { k: 60.0 }, None),
+        (Fusion::Max, Some(Normalization::ZScore)),
+    ];
+    for q in [3, 77, 901] {
+        let (qa, qb) = (vector(q, 11), vector(q, 12));
+        let queries: Vec<FusedQuery> = fusions
+            .iter()
+            .map(|(f, n)| {
+                let mut query = FusedQuery::new(f.clone()).column("a", &qa).column("b", &qb);
+                query.normalization = n.clone();
+                query
+            })
+            .collect();
+        let shared = snap.fused_search_each(&queries, 10, None).unwrap();
+        assert_eq!(shared.len(), queries.len());
+        for (query, (hits, _)) in queries.iter().zip(&shared) {
+            let (alone, _) = snap.fused_search(query, 10, None).unwrap();
+            let ids = |h: &[quiver::FusedHit]| -> Vec<(String, f32)> {
+                h.iter()
+                    .map(|h| (h.item.id().unwrap().to_string(), h.score))
+                    .collect()
+            };
+            assert_eq!(hits.len(), 10);
+            assert_eq!(ids(hits), ids(&alone), "{:?}", query.fusion);
+        }
+    }
+    let (qa, qb) = (vector(1, 11), vector(1, 12));
+    let other = vector(2, 12);
+    let mixed = [
+        FusedQuery::new(Fusion::Avg)
+            .column("a", &qa)
+            .column("b", &qb),
+        FusedQuery::new(Fusion::Avg)
+            .column("a", &qa)
+            .column("b", &other),
+    ];
+    assert!(matches!(
+        snap.fused_search_each(&mixed, 10, None),
+        Err(Error::InvalidArgument(_))
+    ));
+}
