@@ -201,7 +201,7 @@ impl Encoder for Clip {
     /// Batches are formed longest text first; the vectors come back in input order.
     fn encode_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let ids = self.tokenizer.encode(texts)?;
-        longest_first(&ids, self.batch_size, Vec::len, |batch| {
+        longest_first(&ids, self.batch_size, usize::MAX, Vec::len, |batch| {
             self.encode_ids(batch)
         })
     }

@@ -152,19 +152,32 @@ pub trait Encoder: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// `items` encoded by `encode` in batches of `batch` formed longest first (by `len`),
-/// so each batch pads to a length close to its members'; the vectors come back in
-/// `items`' order.
+/// `items` encoded by `encode` in batches formed longest first (by `len`), so each
+/// batch's members are close in length; a batch holds at most `batch` items whose
+/// lengths add up to at most `budget` (an item longer than that forms its own). The
+/// vectors come back in `items`' order.
 pub(crate) fn longest_first<T>(
     items: &[T],
     batch: usize,
+    budget: usize,
     len: impl Fn(&T) -> usize,
     mut encode: impl FnMut(&[&T]) -> Result<Vec<Vec<f32>>>,
 ) -> Result<Vec<Vec<f32>>> {
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(len(&items[i])));
     let mut out: Vec<Vec<f32>> = vec![Vec::new(); items.len()];
-    for chunk in order.chunks(batch.max(1)) {
+    let mut rest = order.as_slice();
+    while !rest.is_empty() {
+        let (mut n, mut used) = (0, 0);
+        while n < rest.len() && n < batch.max(1) {
+            let l = len(&items[rest[n]]);
+            if n > 0 && used + l > budget {
+                break;
+            }
+            used += l;
+            n += 1;
+        }
+        let (chunk, tail) = rest.split_at(n);
         let inputs: Vec<&T> = chunk.iter().map(|&i| &items[i]).collect();
         let vectors = encode(&inputs)?;
         if vectors.len() != chunk.len() {
@@ -176,6 +189,7 @@ pub(crate) fn longest_first<T>(
         for (&i, v) in chunk.iter().zip(vectors) {
             out[i] = v;
         }
+        rest = tail;
     }
     Ok(out)
 }
@@ -228,4 +242,29 @@ pub(crate) fn largest_difference(a: &candle_core::Tensor, b: &candle_core::Tenso
         .and_then(|d| d.max_all())
         .and_then(|d| d.to_scalar())
         .unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Longest first, at most 3 items and a length of 10 a batch (a longer lone item
+    /// alone), answers in input order.
+    #[test]
+    fn batches_respect_the_count_and_length_limits() {
+        let lens = [2usize, 12, 4, 4, 1, 3, 5];
+        let mut batches = Vec::new();
+        let out = super::longest_first(
+            &lens,
+            3,
+            10,
+            |&l| l,
+            |b| {
+                batches.push(b.iter().map(|&&l| l).collect::<Vec<_>>());
+                Ok(b.iter().map(|&&l| vec![l as f32]).collect())
+            },
+        )
+        .unwrap();
+        assert_eq!(batches, vec![vec![12], vec![5, 4], vec![4, 3, 2], vec![1]]);
+        let back: Vec<usize> = out.iter().map(|v| v[0] as usize).collect();
+        assert_eq!(back, lens);
+    }
 }

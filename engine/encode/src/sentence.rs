@@ -9,13 +9,13 @@ use std::path::Path;
 
 use candle_core::{DType, Tensor};
 use candle_nn::VarBuilder;
-use tokenizers::{Tokenizer, TruncationParams};
+use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
 use crate::bert::{self, Bert, Hidden, Sequence};
 use crate::models::{model_files, read_file};
 use crate::{
     ACTIVATION_BUDGET, EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result,
-    normalize_rows,
+    longest_first, normalize_rows,
 };
 
 /// A built-in sentence-transformers text model.
@@ -115,9 +115,10 @@ impl SentenceEncoder {
                 modality: Modality::Text,
                 dim: spec.dim,
                 preprocessing: format!(
-                    "{} tokenizer, at most {} tokens, mean pooling, L2 normalised",
+                    // MiniLM's reads as it always has (columns record it).
+                    "{}, at most {} tokens, mean pooling over the attention mask, L2 normalised",
                     if config.model_type.as_deref() == Some("mpnet") {
-                        "MPNet"
+                        "MPNet WordPiece"
                     } else {
                         "BERT uncased WordPiece"
                     },
@@ -128,7 +129,7 @@ impl SentenceEncoder {
     }
 
     /// One forward pass over `batch`'s texts, packed.
-    fn encode_batch(&self, batch: &[&tokenizers::Encoding]) -> Result<Vec<Vec<f32>>> {
+    fn encode_batch(&self, batch: &[&Encoding]) -> Result<Vec<Vec<f32>>> {
         let sequences: Vec<Sequence> = batch
             .iter()
             .map(|e| Sequence {
@@ -143,39 +144,6 @@ impl SentenceEncoder {
             .and_then(|t| t.to_vec2::<f32>());
         hidden.map_err(|e| EncodeError::model(self.folder, e))
     }
-}
-
-/// Batches of `encodings` formed longest first (each batch's texts close in length),
-/// each at most `texts` texts and `tokens` tokens (a lone longer text forms its own);
-/// the vectors come back in input order.
-fn in_batches(
-    encodings: &[tokenizers::Encoding],
-    texts: usize,
-    tokens: usize,
-    mut encode: impl FnMut(&[&tokenizers::Encoding]) -> Result<Vec<Vec<f32>>>,
-) -> Result<Vec<Vec<f32>>> {
-    let mut order: Vec<usize> = (0..encodings.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].len()));
-    let mut out = vec![Vec::new(); encodings.len()];
-    let mut rest = order.as_slice();
-    while !rest.is_empty() {
-        let (mut n, mut used) = (0, 0);
-        while n < rest.len() && n < texts.max(1) {
-            let len = encodings[rest[n]].len();
-            if n > 0 && used + len > tokens {
-                break;
-            }
-            used += len;
-            n += 1;
-        }
-        let (batch, tail) = rest.split_at(n);
-        let inputs: Vec<&tokenizers::Encoding> = batch.iter().map(|&i| &encodings[i]).collect();
-        for (&i, v) in batch.iter().zip(encode(&inputs)?) {
-            out[i] = v;
-        }
-        rest = tail;
-    }
-    Ok(out)
 }
 
 /// Each sequence's hidden states averaged over its tokens (all of them real: the
@@ -203,44 +171,8 @@ impl Encoder for SentenceEncoder {
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| EncodeError::BadInput(e.to_string()))?;
         let tokens = ACTIVATION_BUDGET / (self.model.widest() * std::mem::size_of::<f32>());
-        in_batches(&encodings, self.batch_size, tokens, |b| {
+        longest_first(&encodings, self.batch_size, tokens, Encoding::len, |b| {
             self.encode_batch(b)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use tokenizers::Encoding;
-
-    fn encoding(len: usize) -> Encoding {
-        Encoding::new(
-            vec![1; len],
-            vec![0; len],
-            vec![String::new(); len],
-            vec![None; len],
-            vec![(0, 0); len],
-            vec![0; len],
-            vec![1; len],
-            Vec::new(),
-            Default::default(),
-        )
-    }
-
-    /// Longest first, at most 3 texts and 10 tokens a batch (a longer lone text alone),
-    /// answers in input order.
-    #[test]
-    fn batches_respect_the_text_and_token_limits() {
-        let lens = [2, 12, 4, 4, 1, 3, 5];
-        let encodings: Vec<Encoding> = lens.iter().map(|&l| encoding(l)).collect();
-        let mut batches = Vec::new();
-        let out = super::in_batches(&encodings, 3, 10, |b| {
-            batches.push(b.iter().map(|e| e.len()).collect::<Vec<_>>());
-            Ok(b.iter().map(|e| vec![e.len() as f32]).collect())
-        })
-        .unwrap();
-        assert_eq!(batches, vec![vec![12], vec![5, 4], vec![4, 3, 2], vec![1]]);
-        let back: Vec<usize> = out.iter().map(|v| v[0] as usize).collect();
-        assert_eq!(back, lens);
     }
 }
