@@ -206,6 +206,19 @@ pub struct Hidden {
     pub spans: Vec<Range<usize>>,
 }
 
+impl Hidden {
+    /// Each sequence's hidden states averaged over its tokens (all of them real: the
+    /// batch is packed), then scaled to unit length (sentence-transformers' pooling).
+    pub fn mean_pooled_normalized(&self) -> candle_core::Result<Tensor> {
+        let means = self
+            .spans
+            .iter()
+            .map(|s| self.states.narrow(0, s.start, s.len())?.mean_keepdim(0))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        crate::normalize_rows(&Tensor::cat(&means, 0)?)
+    }
+}
+
 impl Bert {
     /// Loads the weights under `vb` (with or without a `bert.` prefix). Refuses what it
     /// would run wrong: an activation other than exact GELU, relative positions.

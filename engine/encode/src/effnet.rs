@@ -44,16 +44,59 @@ const MEAN: [f32; 3] = [127.0; 3];
 const STD: [f32; 3] = [128.0; 3];
 const BN_EPS: f64 = 1e-3;
 
-/// EfficientNet-B0's stages: (blocks, kernel, first stride, expansion).
-const STAGES: [(usize, usize, usize, usize); 7] = [
-    (1, 3, 1, 1),
-    (2, 3, 2, 6),
-    (2, 5, 2, 6),
-    (3, 3, 2, 6),
-    (3, 5, 1, 6),
-    (4, 5, 2, 6),
-    (1, 3, 1, 6),
+/// EfficientNet-B0's stages: (blocks, kernel, first stride, expansion, output channels).
+const STAGES: [(usize, usize, usize, usize, usize); 7] = [
+    (1, 3, 1, 1, 16),
+    (2, 3, 2, 6, 24),
+    (2, 5, 2, 6, 40),
+    (3, 3, 2, 6, 80),
+    (3, 5, 1, 6, 112),
+    (4, 5, 2, 6, 192),
+    (1, 3, 1, 6, 320),
 ];
+/// The stem's output channels.
+const STEM: usize = 32;
+
+/// The tensors the loader reads from EfficientNet-Lite0's state dict, by name, with
+/// their shapes (PyTorch's layouts; `_fc`, the classifier, is not read).
+pub fn state_dict_shapes() -> Vec<(String, Vec<usize>)> {
+    let mut out = Vec::new();
+    let batch_norm = |out: &mut Vec<(String, Vec<usize>)>, name: &str, c: usize| {
+        for p in ["weight", "bias", "running_mean", "running_var"] {
+            out.push((format!("{name}.{p}"), vec![c]));
+        }
+    };
+    out.push(("_conv_stem.weight".into(), vec![STEM, 3, 3, 3]));
+    batch_norm(&mut out, "_bn0", STEM);
+    let (mut channels, mut block) = (STEM, 0);
+    for (repeats, kernel, _, expansion, stage_out) in STAGES {
+        for _ in 0..repeats {
+            let p = format!("_blocks.{block}.");
+            let inner = channels * expansion;
+            if expansion != 1 {
+                out.push((
+                    format!("{p}_expand_conv.weight"),
+                    vec![inner, channels, 1, 1],
+                ));
+                batch_norm(&mut out, &format!("{p}_bn0"), inner);
+            }
+            out.push((
+                format!("{p}_depthwise_conv.weight"),
+                vec![inner, 1, kernel, kernel],
+            ));
+            batch_norm(&mut out, &format!("{p}_bn1"), inner);
+            out.push((
+                format!("{p}_project_conv.weight"),
+                vec![stage_out, inner, 1, 1],
+            ));
+            batch_norm(&mut out, &format!("{p}_bn2"), stage_out);
+            (channels, block) = (stage_out, block + 1);
+        }
+    }
+    out.push(("_conv_head.weight".into(), vec![DIM, channels, 1, 1]));
+    batch_norm(&mut out, "_bn1", DIM);
+    out
+}
 
 /// A 1×1 convolution with batch norm folded in, on channels-last activations:
 /// `(n·h·w) × c_in` times `c_in × c_out`, plus bias, optionally ReLU6.
@@ -66,12 +109,14 @@ struct Pointwise {
 }
 
 impl Pointwise {
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+    /// The convolution of `x`, plus `residual` (of the output's shape) if given.
+    fn forward(&self, x: &Tensor, residual: Option<&Tensor>) -> candle_core::Result<Tensor> {
         let (n, h, w, c) = x.dims4()?;
-        let y = crate::matmul::matmul(&x.reshape((n * h * w, c))?, &self.weights)?
-            .broadcast_add(&self.bias)?;
-        let y = if self.relu6 { y.clamp(0f32, 6f32)? } else { y };
-        y.reshape((n, h, w, self.weights.dim(1)?))
+        let out = self.weights.dim(1)?;
+        let residual = residual.map(|r| r.reshape((n * h * w, out))).transpose()?;
+        let x = x.reshape((n * h * w, c))?;
+        crate::matmul::linear(&x, &self.weights, &self.bias, residual.as_ref(), self.relu6)?
+            .reshape((n, h, w, out))
     }
 }
 
@@ -88,11 +133,11 @@ struct Block {
 impl Block {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let h = match &self.expand {
-            Some(e) => e.forward(x)?,
+            Some(e) => e.forward(x, None)?,
             None => x.clone(),
         };
-        let y = self.project.forward(&self.depthwise.forward(&h)?)?;
-        if self.residual { y + x } else { Ok(y) }
+        let residual = self.residual.then_some(x);
+        self.project.forward(&self.depthwise.forward(&h)?, residual)
     }
 }
 
@@ -171,14 +216,23 @@ impl EfficientNetLite0 {
     /// Loads the model from `models/efficientnet-lite0/`.
     pub fn load(models: &Path, options: &EncoderOptions) -> Result<EfficientNetLite0> {
         let folder = model_files(models, FOLDER, &[WEIGHTS])?;
-        let device = options.device.candle()?;
         let tensors = crate::torch_pth::read_state_dict(&folder.join(WEIGHTS))
             .map_err(|e| failed(format!("{WEIGHTS}: {e}")))?;
+        Self::from_state_dict(tensors, options)
+    }
+
+    /// The model from a state dict's tensors (on the CPU), by EfficientNet-PyTorch's
+    /// names ([`state_dict_shapes`]).
+    pub fn from_state_dict(
+        tensors: HashMap<String, Tensor>,
+        options: &EncoderOptions,
+    ) -> Result<EfficientNetLite0> {
+        let device = options.device.candle()?;
         let sd = StateDict(tensors);
         let stem = sd.folded("_conv_stem.weight", "_bn0")?;
         let mut blocks = Vec::new();
         let mut channels = stem.0.dim(0).map_err(failed)?;
-        for (repeats, kernel, stride, expansion) in STAGES {
+        for (repeats, kernel, stride, expansion, stage_out) in STAGES {
             for r in 0..repeats {
                 let p = format!("_blocks.{}.", blocks.len());
                 let expand = (expansion != 1)
@@ -203,6 +257,9 @@ impl EfficientNetLite0 {
                     false,
                 )?;
                 let out = project.weights.dim(1).map_err(failed)?;
+                if out != stage_out {
+                    return Err(failed(format!("{p}: {out} channels out, not {stage_out}")));
+                }
                 blocks.push(Block {
                     expand,
                     depthwise,
@@ -279,7 +336,7 @@ impl EfficientNetLite0 {
         for block in &self.blocks {
             x = block.forward(&x)?;
         }
-        let pooled = self.head.forward(&x)?.mean((1, 2))?;
+        let pooled = self.head.forward(&x, None)?.mean((1, 2))?;
         let norm = pooled
             .sqr()?
             .sum_keepdim(1)?
@@ -329,16 +386,13 @@ impl EfficientNetLite0 {
             });
         let rows = Tensor::from_vec(rows, (n * oh * ow, patch), images.device())?;
         let weights = stem_w.reshape((out_c, patch))?.t()?.contiguous()?;
-        crate::matmul::matmul(&rows, &weights)?
-            .broadcast_add(stem_b)?
-            .clamp(0f32, 6f32)?
-            .reshape((n, oh, ow, out_c))
+        crate::matmul::linear(&rows, &weights, stem_b, None, true)?.reshape((n, oh, ow, out_c))
     }
 
     /// Images per forward pass: the option's batch size, on the CPU cut so that the
     /// largest activation (the first expanded block: 112 × 112 × 96 floats an image at
     /// 224) stays under [`ACTIVATION_BUDGET`].
-    fn images_per_pass(&self) -> usize {
+    pub fn images_per_pass(&self) -> usize {
         if !self.device.is_cpu() {
             return self.batch_size;
         }

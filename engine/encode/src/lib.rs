@@ -30,6 +30,7 @@ mod models;
 pub mod pil_resize;
 mod registry;
 pub mod sentence;
+pub mod synthetic;
 pub mod torch_pth;
 
 pub use error::{EncodeError, Result};
@@ -115,7 +116,8 @@ pub enum Device {
 }
 
 impl Device {
-    pub(crate) fn candle(self) -> Result<candle_core::Device> {
+    /// candle's handle on the device; a typed error where it is absent.
+    pub fn candle(self) -> Result<candle_core::Device> {
         match self {
             Device::Cpu => Ok(candle_core::Device::Cpu),
             Device::Cuda(i) => candle_core::Device::new_cuda(i).map_err(|e| {

@@ -7,15 +7,15 @@
 
 use std::path::Path;
 
-use candle_core::{DType, Tensor};
+use candle_core::DType;
 use candle_nn::VarBuilder;
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
-use crate::bert::{self, Bert, Hidden, Sequence};
+use crate::bert::{self, Bert, Sequence};
 use crate::models::{model_files, read_file};
 use crate::{
     ACTIVATION_BUDGET, EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result,
-    longest_first, normalize_rows,
+    longest_first,
 };
 
 /// A built-in sentence-transformers text model.
@@ -140,21 +140,10 @@ impl SentenceEncoder {
         let hidden = self
             .model
             .forward(&sequences)
-            .and_then(|h| mean_pool_normalized(&h))
+            .and_then(|h| h.mean_pooled_normalized())
             .and_then(|t| t.to_vec2::<f32>());
         hidden.map_err(|e| EncodeError::model(self.folder, e))
     }
-}
-
-/// Each sequence's hidden states averaged over its tokens (all of them real: the
-/// batch is packed), then scaled to unit length.
-fn mean_pool_normalized(hidden: &Hidden) -> candle_core::Result<Tensor> {
-    let means = hidden
-        .spans
-        .iter()
-        .map(|s| hidden.states.narrow(0, s.start, s.len())?.mean_keepdim(0))
-        .collect::<candle_core::Result<Vec<_>>>()?;
-    normalize_rows(&Tensor::cat(&means, 0)?)
 }
 
 impl Encoder for SentenceEncoder {

@@ -125,3 +125,45 @@ fn damaged_weights_are_errors_not_panics() {
         assert!(matches!(err, EncodeError::Model { .. }), "{what}: {err}");
     }
 }
+
+/// The shapes `synthetic` (and so `gpu_check`) builds its random network from are the
+/// registry package's: every tensor the loader reads is there, with that shape.
+#[test]
+fn the_listed_state_dict_is_the_packages() {
+    let path = models_dir().join(effnet::FOLDER).join(effnet::WEIGHTS);
+    let real = quiver_encode::torch_pth::read_state_dict(&path).unwrap();
+    let listed = effnet::state_dict_shapes();
+    assert!(listed.len() > 200, "{} tensors", listed.len());
+    for (name, shape) in listed {
+        let tensor = real.get(&name).unwrap_or_else(|| panic!("no {name}"));
+        assert_eq!(tensor.dims(), shape.as_slice(), "{name}");
+    }
+}
+
+/// The random network of Lite0's shapes runs and gives distinct unit vectors; a state
+/// dict missing a tensor is a typed error.
+#[test]
+fn loads_from_a_state_dict_in_memory() {
+    let options = EncoderOptions::default();
+    let mut weights = quiver_encode::synthetic::effnet_state_dict(0);
+    let model = EfficientNetLite0::from_state_dict(weights.clone(), &options).unwrap();
+    let side = effnet::CROP as usize;
+    let pixels: Vec<f32> = (0..2 * 3 * side * side)
+        .map(|p| ((p % 977) as f32 * 0.01).sin() * if p < 3 * side * side { 1.0 } else { -0.5 })
+        .collect();
+    let input =
+        candle_core::Tensor::from_vec(pixels, (2, 3, side, side), &candle_core::Device::Cpu)
+            .unwrap();
+    let v = model.forward(&input).unwrap().to_vec2::<f32>().unwrap();
+    for row in &v {
+        assert_eq!(row.len(), effnet::DIM);
+        assert!((norm(row) - 1.0).abs() < 1e-4, "norm {}", norm(row));
+    }
+    assert!(cosine(&v[0], &v[1]) < 0.9999, "two inputs, one vector");
+    weights.remove("_blocks.7._project_conv.weight");
+    let err = EfficientNetLite0::from_state_dict(weights, &options).unwrap_err();
+    assert!(
+        err.to_string().contains("_blocks.7._project_conv.weight"),
+        "{err}"
+    );
+}

@@ -9,8 +9,9 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::BertModel;
 
 use super::{Bert, Config, Sequence};
-use crate::largest_difference;
+use crate::{largest_difference, synthetic};
 
+/// A small BERT: MiniLM's settings at toy sizes.
 fn config() -> Config {
     Config {
         vocab_size: 50,
@@ -18,14 +19,8 @@ fn config() -> Config {
         num_hidden_layers: 2,
         num_attention_heads: 3,
         intermediate_size: 40,
-        hidden_act: "gelu".into(),
         max_position_embeddings: 40,
-        type_vocab_size: 2,
-        layer_norm_eps: 1e-12,
-        pad_token_id: 0,
-        model_type: None,
-        position_embedding_type: None,
-        relative_attention_num_buckets: None,
+        ..synthetic::minilm_config()
     }
 }
 
@@ -44,78 +39,12 @@ fn candle_config(c: &Config) -> candle_transformers::models::bert::Config {
     }
 }
 
-/// A linear congruential generator: the same random weights on every run.
-struct Lcg(u32);
-
-impl Lcg {
-    fn tensor(&mut self, shape: &[usize], mean: f32, spread: f32) -> Tensor {
-        let n: usize = shape.iter().product();
-        let values: Vec<f32> = (0..n)
-            .map(|_| {
-                self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                mean + spread * ((self.0 >> 8) as f32 / (1u32 << 24) as f32 - 0.5)
-            })
-            .collect();
-        Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
-    }
-
-    fn norm(&mut self, m: &mut HashMap<String, Tensor>, prefix: &str, width: usize) {
-        m.insert(format!("{prefix}.weight"), self.tensor(&[width], 1.0, 0.4));
-        m.insert(format!("{prefix}.bias"), self.tensor(&[width], 0.0, 0.4));
-    }
-}
-
 fn random_weights(c: &Config) -> HashMap<String, Tensor> {
-    let mut rng = Lcg(0);
-    let (w, i) = (c.hidden_size, c.intermediate_size);
-    let mut m = HashMap::new();
-    let e = "embeddings";
-    let shapes = [
-        ("word_embeddings", c.vocab_size, 2.0),
-        ("position_embeddings", c.max_position_embeddings, 1.0),
-        ("token_type_embeddings", 2, 1.0),
-    ];
-    for (name, rows, spread) in shapes {
-        m.insert(
-            format!("{e}.{name}.weight"),
-            rng.tensor(&[rows, w], 0.0, spread),
-        );
-    }
-    rng.norm(&mut m, &format!("{e}.LayerNorm"), w);
-    for l in 0..c.num_hidden_layers {
-        let p = format!("encoder.layer.{l}");
-        for (name, rows, cols) in [
-            ("attention.self.query", w, w),
-            ("attention.self.key", w, w),
-            ("attention.self.value", w, w),
-            ("attention.output.dense", w, w),
-            ("intermediate.dense", i, w),
-            ("output.dense", w, i),
-        ] {
-            m.insert(
-                format!("{p}.{name}.weight"),
-                rng.tensor(&[rows, cols], 0.0, 0.8),
-            );
-            m.insert(format!("{p}.{name}.bias"), rng.tensor(&[rows], 0.0, 0.4));
-        }
-        rng.norm(&mut m, &format!("{p}.attention.output.LayerNorm"), w);
-        rng.norm(&mut m, &format!("{p}.output.LayerNorm"), w);
-    }
-    m
+    synthetic::bert_weights(c, 0)
 }
 
-/// Token ids and type ids of sequences of `lens` tokens.
 fn tokens(lens: &[usize]) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
-    let ids = lens
-        .iter()
-        .enumerate()
-        .map(|(s, &n)| (0..n).map(|t| ((t * 7 + s * 13) % 50) as u32).collect())
-        .collect();
-    let types = lens
-        .iter()
-        .map(|&n| (0..n).map(|t| (t % 2) as u32).collect())
-        .collect();
-    (ids, types)
+    synthetic::token_ids(lens, 50)
 }
 
 fn sequences<'a>(ids: &'a [Vec<u32>], types: &'a [Vec<u32>]) -> Vec<Sequence<'a>> {
