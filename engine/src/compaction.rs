@@ -8,7 +8,9 @@ use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use quiver_storage::segment::{RegionKind, RowSource, segment_file_name};
-use quiver_storage::{Column, Error, Result, RowId, Segment, SegmentId, Value};
+use quiver_storage::{
+    Column, Error, IndexSpec, Quantize, Result, RowId, Segment, SegmentId, Value,
+};
 
 use crate::database::Shared;
 use crate::flush::segment_entries;
@@ -83,6 +85,18 @@ impl RowSource for MergeSource<'_> {
     }
 }
 
+/// Whether `segment` stores the index `spec` declares on `column` (8-bit codes
+/// included), so that compacting it alone would rebuild nothing new.
+fn holds(segment: &Segment, column: &Column, spec: IndexSpec) -> bool {
+    let has = |kind| segment.region_of(kind, column.id).is_some();
+    match spec {
+        IndexSpec::Hnsw { quantize, .. } => {
+            has(RegionKind::HnswMeta) && has(RegionKind::Sq8Ranges) == (quantize == Quantize::Sq8)
+        }
+        IndexSpec::IvfPq { .. } => has(RegionKind::IvfMeta),
+    }
+}
+
 fn worth_compacting(cs: &CollectionState) -> bool {
     let has_dead_bytes = |v: &SegmentView| {
         v.tombstones.count() > 0
@@ -93,9 +107,7 @@ fn worth_compacting(cs: &CollectionState) -> bool {
     };
     let lacks_an_index = |v: &SegmentView| {
         cs.schema.columns().iter().any(|c| {
-            c.index.is_some()
-                && v.segment.has_column(c)
-                && v.segment.region_of(RegionKind::HnswMeta, c.id).is_none()
+            v.segment.has_column(c) && c.index.is_some_and(|spec| !holds(&v.segment, c, spec))
         })
     };
     cs.segments.len() > 1

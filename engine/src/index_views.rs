@@ -5,6 +5,7 @@
 use quiver_index::calibration::DistanceSpan;
 use quiver_index::hnsw::{GraphView, NONE};
 use quiver_index::ivf::IvfPqParts;
+use quiver_index::sq8::Sq8View;
 use quiver_index::{Calibration, IvfPqView};
 use quiver_storage::segment::RegionKind;
 use quiver_storage::{Column, Error, Result, Segment};
@@ -23,6 +24,27 @@ pub(crate) fn segment_graph<'a>(
         HNSW_KINDS,
         segment.rows() as usize,
     )
+}
+
+/// The 8-bit codes a segment stores for `column`'s graph, viewed in place; `None` if
+/// it has none (an index declared without them, or a segment written before them).
+pub(crate) fn segment_codes<'a>(
+    segment: &'a Segment,
+    column: &Column,
+) -> Result<Option<Sq8View<'a>>> {
+    let Some(ranges) = segment.f32_region(RegionKind::Sq8Ranges, column.id)? else {
+        return Ok(None);
+    };
+    let codes = segment
+        .region_of(RegionKind::Sq8Codes, column.id)
+        .ok_or_else(|| damaged(segment, "Sq8Codes region is missing".into()))?;
+    let shape = column
+        .vector()
+        .ok_or_else(|| damaged(segment, "8-bit codes on a non-vector column".into()))?;
+    let rows = segment.rows() as usize;
+    Sq8View::new(shape.metric, shape.dim as usize, ranges, codes, rows)
+        .map(Some)
+        .map_err(|reason| damaged(segment, format!("column {}: {reason}", column.name)))
 }
 
 /// A graph stored under `meta_kind` and `kinds`, which must have `n` nodes.

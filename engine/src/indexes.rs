@@ -5,11 +5,14 @@
 
 use quiver_index::calibration::{CALIBRATION_QUERIES, EF_POINTS, NPROBE_POINTS};
 use quiver_index::hnsw::HnswGraph;
+use quiver_index::sq8::Sq8;
 use quiver_index::{
     Calibration, Hnsw, HnswParams, IvfPq, IvfPqParams, IvfSearch, Progress, VectorSource,
 };
 use quiver_storage::segment::{ExtraRegion, RegionKind, RowSource};
-use quiver_storage::{Column, ColumnId, IndexSpec, Metric, Result, RowId, Schema, Segment};
+use quiver_storage::{
+    Column, ColumnId, IndexSpec, Metric, Quantize, Result, RowId, Schema, Segment,
+};
 
 /// One vector column of rows being sealed, as an index source. Row `i` is segment row `i`.
 struct SealingColumn<'a> {
@@ -88,6 +91,8 @@ enum BuiltIndex {
     Hnsw {
         graph: HnswGraph,
         meta: [u32; 4],
+        /// The 8-bit codes it is traversed on (`quantize = 'sq8'`).
+        codes: Option<Sq8>,
     },
     IvfPq {
         index: Box<IvfPq>,
@@ -123,9 +128,11 @@ impl SealedIndexes {
             };
             progress.set_context(format!("index on {}", column.name));
             let (index, curve) = match spec {
-                IndexSpec::Hnsw { m, ef_construction } => {
-                    build_hnsw(&source, v.metric, m, ef_construction, progress)
-                }
+                IndexSpec::Hnsw {
+                    m,
+                    ef_construction,
+                    quantize,
+                } => build_hnsw(&source, v.metric, m, ef_construction, quantize, progress),
                 IndexSpec::IvfPq { nlist, m, refine } => build_ivf_pq(
                     &source,
                     v.metric,
@@ -150,9 +157,14 @@ impl SealedIndexes {
             let column = *column;
             let mut parts: Vec<(RegionKind, &[u8])> = Vec::new();
             match index {
-                BuiltIndex::Hnsw { graph, meta } => {
+                BuiltIndex::Hnsw { graph, meta, codes } => {
                     parts.push((RegionKind::HnswMeta, bytemuck::cast_slice(meta)));
                     parts.extend(graph_regions(graph, HNSW_KINDS));
+                    if let Some(codes) = codes {
+                        let ranges = bytemuck::cast_slice(codes.ranges());
+                        parts.push((RegionKind::Sq8Ranges, ranges));
+                        parts.push((RegionKind::Sq8Codes, codes.codes()));
+                    }
                 }
                 BuiltIndex::IvfPq {
                     index,
@@ -234,6 +246,7 @@ fn build_hnsw(
     metric: Metric,
     m: u32,
     ef_construction: u32,
+    quantize: Quantize,
     progress: &Progress,
 ) -> (BuiltIndex, Option<Calibration>) {
     let params = HnswParams {
@@ -241,9 +254,14 @@ fn build_hnsw(
         ef_construction: ef_construction as usize,
         seed: 100,
     };
+    let codes = match quantize {
+        Quantize::Sq8 => Some(Sq8::build(source, metric)),
+        Quantize::None => None,
+    };
     let (index, curve, _) = Hnsw::build_calibrated(
         source,
         metric,
+        codes.as_ref().map(Sq8::view).as_ref(),
         &params,
         &EF_POINTS,
         CALIBRATION_QUERIES,
@@ -252,7 +270,7 @@ fn build_hnsw(
     );
     let graph = index.graph().clone();
     let meta = hnsw_meta(&graph);
-    (BuiltIndex::Hnsw { graph, meta }, curve)
+    (BuiltIndex::Hnsw { graph, meta, codes }, curve)
 }
 
 fn build_ivf_pq(

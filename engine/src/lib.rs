@@ -68,5 +68,5 @@ pub use verify::{Check, VerifyReport, verify, verify_path};
 pub use quiver_storage::{
     AttrColumn, AttrType, Column, ColumnKind, DType, Directory, EmbedRule, EncoderTag, Error,
     FaultKind, FaultyDirectory, FsDirectory, IndexSpec, Item, MappedBytes, Metric,
-    PowerLossDirectory, Result, Schema, Value, VectorColumn, WriteFile,
+    PowerLossDirectory, Quantize, Result, Schema, Value, VectorColumn, WriteFile,
 };

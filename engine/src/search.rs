@@ -16,12 +16,13 @@
 use quiver_index::flat::exact_top_k_parallel;
 use std::time::Instant;
 
-use quiver_index::hnsw::{GraphView, search_graph};
+use quiver_index::hnsw::{GraphView, search_graph, search_graph_sq8};
+use quiver_index::sq8::{Sq8View, rerank_count};
 use quiver_index::{Hit, IvfPqView, IvfSearch, VectorSource, exact_top_k};
 use quiver_storage::row::check_vector;
 use quiver_storage::{Column, Error, IndexSpec, Result, Row, RowId, Segment, Value};
 
-use crate::index_views::{segment_calibration, segment_graph, segment_ivf};
+use crate::index_views::{segment_calibration, segment_codes, segment_graph, segment_ivf};
 use crate::indexes::SegmentColumn;
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 
@@ -88,15 +89,27 @@ pub struct SearchHit<'a> {
 /// How one part of the collection was searched (for EXPLAIN).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
-    Hnsw { ef: usize },
-    IvfPq { nprobe: usize, refine: usize },
+    /// `rerank`: traversed on the segment's 8-bit codes, the best `rerank` of the beam
+    /// re-scored with the `f32` vectors (`None`: traversed on the vectors).
+    Hnsw {
+        ef: usize,
+        rerank: Option<usize>,
+    },
+    IvfPq {
+        nprobe: usize,
+        refine: usize,
+    },
     Exact,
 }
 
 impl std::fmt::Display for Strategy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Strategy::Hnsw { ef } => write!(f, "HNSW ef={ef}"),
+            Strategy::Hnsw { ef, rerank: None } => write!(f, "HNSW ef={ef}"),
+            Strategy::Hnsw {
+                ef,
+                rerank: Some(n),
+            } => write!(f, "HNSW ef={ef} on 8-bit codes, best {n} re-ranked"),
             Strategy::IvfPq { nprobe, refine } => {
                 write!(f, "IVF-PQ nprobe={nprobe} refine={refine}")
             }
@@ -242,8 +255,19 @@ impl CollectionSnapshot {
                 let index = SegmentIndex::load(&view.segment, col)?;
                 strategy = plan_segment(&index, &view.segment, col, options, k)?;
                 (hits, visited) = match (&index, strategy) {
-                    (SegmentIndex::Graph(graph), Strategy::Hnsw { ef }) => {
+                    (SegmentIndex::Graph(graph, None), Strategy::Hnsw { ef, .. }) => {
                         search_graph(graph, &source, metric, query, k, ef, &keep)
+                    }
+                    (
+                        SegmentIndex::Graph(graph, Some(codes)),
+                        Strategy::Hnsw {
+                            ef,
+                            rerank: Some(rerank),
+                        },
+                    ) => {
+                        let (hits, counts) =
+                            search_graph_sq8(graph, codes, &source, query, k, ef, rerank, &keep);
+                        (hits, counts.code_distances + counts.reranked)
                     }
                     (SegmentIndex::IvfPq(ivf), Strategy::IvfPq { nprobe, refine }) => {
                         let params = IvfSearch { nprobe, refine };
@@ -321,7 +345,8 @@ impl CollectionSnapshot {
 
 /// The index a segment holds for a column, viewed in place once per search.
 enum SegmentIndex<'a> {
-    Graph(GraphView<'a>),
+    /// The graph, and the 8-bit codes it is traversed on where the segment has them.
+    Graph(GraphView<'a>, Option<Sq8View<'a>>),
     IvfPq(IvfPqView<'a>),
     None,
 }
@@ -329,7 +354,7 @@ enum SegmentIndex<'a> {
 impl<'a> SegmentIndex<'a> {
     fn load(segment: &'a Segment, column: &Column) -> Result<Self> {
         if let Some(graph) = segment_graph(segment, column)? {
-            return Ok(SegmentIndex::Graph(graph));
+            return Ok(SegmentIndex::Graph(graph, segment_codes(segment, column)?));
         }
         Ok(segment_ivf(segment, column)?.map_or(SegmentIndex::None, SegmentIndex::IvfPq))
     }
@@ -354,9 +379,10 @@ fn plan_segment(
             None => return Ok(Strategy::Exact),
         },
     };
-    if let SegmentIndex::Graph(_) = index {
+    if let SegmentIndex::Graph(_, codes) = index {
         let ef = picked.or(options.ef).unwrap_or(DEFAULT_EF).max(k);
-        return Ok(Strategy::Hnsw { ef });
+        let rerank = codes.map(|_| rerank_count(k, ef));
+        return Ok(Strategy::Hnsw { ef, rerank });
     }
     let spec_refine = match column.index {
         Some(IndexSpec::IvfPq { refine, .. }) => refine as usize,

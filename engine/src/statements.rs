@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use quiver_query::sql::{ColumnType, Embed, Literal, Projection, QueryVector, Select, Statement};
-use quiver_storage::{AttrType, EmbedRule, Error, IndexSpec, Item, Metric, Result, Schema, Value};
+use quiver_storage::{
+    AttrType, EmbedRule, Error, IndexSpec, Item, Metric, Quantize, Result, Schema, Value,
+};
 
 use crate::batch::WriteBatch;
 use crate::database::Database;
@@ -379,20 +381,34 @@ pub(crate) fn attr_type(ty: &ColumnType) -> AttrType {
     }
 }
 
-fn index_spec(kind: &str, with: &[(String, f64)]) -> Result<IndexSpec> {
+fn index_spec(kind: &str, with: &[(String, Literal)]) -> Result<IndexSpec> {
     let mut spec = if kind == "HNSW" {
         IndexSpec::hnsw()
     } else {
         IndexSpec::ivf_pq()
     };
     for (key, value) in with {
-        if *value < 0.0 || value.fract() != 0.0 || *value > u32::MAX as f64 {
-            return Err(Error::InvalidArgument(format!(
-                "{key} must be a whole number, got {value}"
-            )));
+        let key = key.to_ascii_lowercase();
+        if (kind, key.as_str()) == ("HNSW", "quantize") {
+            let Literal::Str(name) = value else {
+                return Err(Error::InvalidArgument(format!(
+                    "quantize must be 'none' or 'sq8', got {value}"
+                )));
+            };
+            spec = spec.quantize(Quantize::parse(name)?);
+            continue;
         }
-        let v = *value as u32;
-        spec = match (kind, key.to_ascii_lowercase().as_str()) {
+        let v = match value {
+            Literal::Number(n) if *n >= 0.0 && n.fract() == 0.0 && *n <= u32::MAX as f64 => {
+                *n as u32
+            }
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "{key} must be a whole number, got {value}"
+                )));
+            }
+        };
+        spec = match (kind, key.as_str()) {
             (_, "m") => spec.m(v),
             ("HNSW", "ef_construction") => spec.ef_construction(v),
             ("IVF_PQ", "nlist") => spec.nlist(v),

@@ -171,7 +171,7 @@ fn damaged_files_give_typed_errors() {
                 e,
                 Error::UnsupportedVersion {
                     found: 99,
-                    supported: 1,
+                    supported: quiver_storage::segment::SEGMENT_VERSION,
                     ..
                 }
             )

@@ -3,7 +3,8 @@
 //! filtered search that switches to exact scans when few rows pass.
 
 use quiver::{
-    Database, Error, IndexSpec, Item, Metric, Schema, SearchOptions, Strategy, Value, WriteBatch,
+    Database, Error, IndexSpec, Item, Metric, Quantize, Schema, SearchOptions, Strategy, Value,
+    WriteBatch,
 };
 
 const DIM: usize = 12;
@@ -228,4 +229,79 @@ fn nulls_bad_queries_and_non_vector_columns() {
         c.create_index("v", IndexSpec::hnsw().m(1)),
         Err(Error::InvalidArgument(_))
     ));
+}
+
+/// An index declared with `quantize = 'sq8'` (the default) walks its graph on 8-bit
+/// codes and re-ranks the best 2k exactly; one declared with `none` walks the vectors.
+/// Both answer alike, EXPLAIN says which, and only segments holding codes are written
+/// as version 2 (so older builds refuse exactly those).
+#[test]
+fn sq8_and_f32_graphs_answer_alike_and_say_which_they_walked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    fill(&db, 3000);
+    let c = db.collection("c").unwrap();
+    let mut answers = Vec::new();
+    for quantize in [Quantize::None, Quantize::Sq8] {
+        c.create_index("v", IndexSpec::hnsw().quantize(quantize))
+            .unwrap();
+        let versions: Vec<u32> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| {
+                let path = e.unwrap().path();
+                (path.extension()? == "qseg").then(|| {
+                    let head = std::fs::read(&path).unwrap();
+                    u32::from_le_bytes(head[8..12].try_into().unwrap())
+                })
+            })
+            .collect();
+        let want = if quantize == Quantize::Sq8 { 2 } else { 1 };
+        assert!(
+            !versions.is_empty() && versions.iter().all(|&v| v == want),
+            "{versions:?}"
+        );
+
+        let snap = c.snapshot().unwrap();
+        let mut recall = 0.0;
+        let mut ours = Vec::new();
+        for q in 0..20 {
+            let query = vector(20_000 + q);
+            let (hits, stats) = snap
+                .search_where("v", &query, 10, &SearchOptions::default().ef(64), None)
+                .unwrap();
+            let exact = snap
+                .search("v", &query, 10, &SearchOptions::default().exact(true))
+                .unwrap();
+            let segment = stats.parts.iter().find(|p| p.segment.is_some()).unwrap();
+            let rerank = (quantize == Quantize::Sq8).then_some(20);
+            assert_eq!(segment.strategy, Strategy::Hnsw { ef: 64, rerank });
+            let said = segment.strategy.to_string();
+            assert_eq!(
+                said.contains("8-bit codes, best 20 re-ranked"),
+                rerank.is_some(),
+                "{said}"
+            );
+            // Exact distances either way: the codes only choose whom to re-rank.
+            for h in &hits {
+                let v = h.item.vector("v").unwrap().unwrap();
+                let d: f32 = v.iter().zip(&query).map(|(a, b)| (a - b) * (a - b)).sum();
+                assert!((d - h.distance).abs() <= 1e-4 * d.max(1.0));
+            }
+            recall += overlap(&ids(&hits), &ids(&exact));
+            ours.push(ids(&hits));
+        }
+        assert!(
+            recall / 20.0 >= 0.95,
+            "{quantize:?}: recall@10 {}",
+            recall / 20.0
+        );
+        answers.push(ours);
+    }
+    let same: f64 = answers[0]
+        .iter()
+        .zip(&answers[1])
+        .map(|(a, b)| overlap(a, b))
+        .sum::<f64>()
+        / 20.0;
+    assert!(same >= 0.95, "the two walks agree on {same}");
 }

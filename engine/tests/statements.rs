@@ -84,7 +84,7 @@ fn a_whole_session() {
 
     let out = run(
         &db,
-        "CREATE INDEX ON products (text_vec) USING HNSW WITH (m = 8, ef_construction = 32);
+        "CREATE INDEX ON products (text_vec) USING HNSW WITH (m = 8, ef_construction = 32, quantize = 'none');
          DELETE FROM products WHERE id = 'p1';
          FLUSH products; COMPACT products;
          SELECT COUNT(*) FROM products WHERE price > 1;
@@ -111,6 +111,10 @@ fn failing_statements_write_nothing() {
         "SELECT id FROM products ORDER BY FUSE(WEIGHTED(1), text_vec <-> [1, 0, 0], image_vec <-> [1, 0, 0])",
         "SELECT id FROM products ORDER BY image_vec <-> VECTOR OF 'p4'",
         "CREATE INDEX ON products (text_vec) USING HNSW WITH (nlist = 4)",
+        "CREATE INDEX ON products (text_vec) USING HNSW WITH (quantize = 'pq4')",
+        "CREATE INDEX ON products (text_vec) USING HNSW WITH (quantize = 8)",
+        "CREATE INDEX ON products (text_vec) USING HNSW WITH (m = 'eight')",
+        "CREATE INDEX ON products (image_vec) USING IVF_PQ WITH (quantize = 'sq8')",
         "DELETE FROM products WHERE missing = 1",
         "COPY products FROM 'does-not-exist.jsonl'",
         "SELECT id FROM nowhere",

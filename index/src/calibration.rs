@@ -267,6 +267,7 @@ mod tests {
         let (index, curve, _) = Hnsw::build_calibrated(
             &source,
             Metric::L2,
+            None,
             &params,
             &EF_POINTS,
             100,
@@ -319,6 +320,7 @@ mod tests {
         let (_, none, _) = Hnsw::build_calibrated(
             &tiny,
             Metric::L2,
+            None,
             &params,
             &EF_POINTS,
             10,

@@ -24,6 +24,7 @@ use crate::flat::Hit;
 use crate::kernels::distance_fn;
 use crate::progress::Progress;
 use crate::source::VectorSource;
+use crate::sq8::{Sq8View, rerank_count};
 
 /// k-nearest-neighbour search on any graph view (e.g. one mapped from a segment), and
 /// how many distances it computed.
@@ -37,6 +38,56 @@ pub fn search_graph<S: VectorSource + ?Sized>(
     keep: &dyn Fn(RowId) -> bool,
 ) -> (Vec<Hit>, usize) {
     search::knn(graph, source, distance_fn(metric), query, k, ef, keep)
+}
+
+/// What a search on 8-bit codes did, for EXPLAIN.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sq8Counts {
+    /// Distances computed on the codes while traversing.
+    pub code_distances: usize,
+    /// Beam members re-ranked with exact distances from the column.
+    pub reranked: usize,
+}
+
+/// k-nearest-neighbour search that walks the graph on 8-bit `codes` (beam width
+/// `ef`), then re-ranks the best `rerank` of the beam (at least `k`) with exact
+/// distances under the codes' metric from `source`, the truth. Rows `keep` rejects are
+/// traversed but never returned. A query of another dimension finds nothing.
+#[allow(clippy::too_many_arguments)]
+pub fn search_graph_sq8<S: VectorSource + ?Sized>(
+    graph: &GraphView<'_>,
+    codes: &Sq8View<'_>,
+    source: &S,
+    query: &[f32],
+    k: usize,
+    ef: usize,
+    rerank: usize,
+    keep: &dyn Fn(RowId) -> bool,
+) -> (Vec<Hit>, Sq8Counts) {
+    let Some(scorer) = codes.query(query).filter(|_| query.len() == source.dim()) else {
+        return (Vec::new(), Sq8Counts::default());
+    };
+    let scorer = search::Counted::new(scorer);
+    let beam = search::beam(graph, &scorer, ef.max(k), keep);
+    let dist = distance_fn(codes.metric());
+    let mut hits: Vec<Hit> = beam
+        .iter()
+        .take(rerank.max(k))
+        .filter_map(|s| {
+            source.get(RowId(s.node)).map(|v| Hit {
+                row: RowId(s.node),
+                distance: dist(query, v),
+            })
+        })
+        .collect();
+    let reranked = hits.len();
+    hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
+    hits.truncate(k);
+    let counts = Sq8Counts {
+        code_distances: scorer.count(),
+        reranked,
+    };
+    (hits, counts)
 }
 
 /// Build parameters.
@@ -98,10 +149,14 @@ impl Hnsw {
     /// rows are inserted last, and the curve is measured on the graph as it stands
     /// before them, so they query a graph they are truly not in (as real queries do).
     /// The curve is `None` when the source is too small to calibrate; the duration is
-    /// the part of the build spent measuring it.
+    /// the part of the build spent measuring it. With `codes`, the curve is measured
+    /// searching on them ([`search_graph_sq8`], re-ranking [`rerank_count`]), as the
+    /// index will be searched.
+    #[allow(clippy::too_many_arguments)]
     pub fn build_calibrated<S: VectorSource + Sync>(
         source: &S,
         metric: Metric,
+        codes: Option<&Sq8View<'_>>,
         params: &HnswParams,
         ef_points: &[u32],
         queries: usize,
@@ -121,7 +176,14 @@ impl Hnsw {
                 let started = Instant::now();
                 let view = partial.view();
                 let search = |q: &[f32], k: usize, ef: u32, held_out: RowId| {
-                    search_graph(&view, source, metric, q, k, ef as usize, &|r| r != held_out).0
+                    let (ef, keep) = (ef as usize, |r| r != held_out);
+                    match codes {
+                        Some(c) => {
+                            let rerank = rerank_count(k, ef);
+                            search_graph_sq8(&view, c, source, q, k, ef, rerank, &keep).0
+                        }
+                        None => search_graph(&view, source, metric, q, k, ef, &keep).0,
+                    }
                 };
                 curve = Calibration::measure_on(source, metric, ef_points, &sample, &search);
                 spent = started.elapsed();
@@ -165,33 +227,29 @@ impl Hnsw {
         .0
     }
 
-    /// As [`Hnsw::search`], traversing with 8-bit codes and re-ranking the `ef` best
-    /// with exact distances from `source`. Falls back to [`Hnsw::search`] for Cosine.
+    /// As [`Hnsw::search_filtered`], traversing with 8-bit `codes` of the same column
+    /// (see [`search_graph_sq8`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn search_sq8<S: VectorSource + ?Sized>(
         &self,
         source: &S,
-        codes: &crate::sq8::Sq8,
+        codes: &Sq8View<'_>,
         query: &[f32],
         k: usize,
         ef: usize,
-    ) -> Vec<Hit> {
-        let Some(scorer) = codes.query(self.metric, query) else {
-            return self.search(source, query, k, ef);
-        };
-        let beam = search::beam(&self.graph.view(), &scorer, ef.max(k), &|_: RowId| true);
-        let dist = distance_fn(self.metric);
-        let mut hits: Vec<Hit> = beam
-            .iter()
-            .filter_map(|s| {
-                source.get(RowId(s.node)).map(|v| Hit {
-                    row: RowId(s.node),
-                    distance: dist(query, v),
-                })
-            })
-            .collect();
-        hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
-        hits.truncate(k);
-        hits
+        rerank: usize,
+        keep: &dyn Fn(RowId) -> bool,
+    ) -> (Vec<Hit>, Sq8Counts) {
+        search_graph_sq8(
+            &self.graph.view(),
+            codes,
+            source,
+            query,
+            k,
+            ef,
+            rerank,
+            keep,
+        )
     }
 
     /// Bytes held by the graph arrays.

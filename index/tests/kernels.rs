@@ -143,6 +143,19 @@ proptest! {
         check(Metric::Cosine, got, want, I8_COSINE_TOLERANCE)?;
         prop_assert_eq!(simd::dot_i8(&a, &b), scalar::dot_i8(&a, &b));
     }
+
+    /// The 8-bit code kernel is an exact integer sum: equal to the plain loop for any
+    /// length (whole blocks of 32 and a tail), at the largest weights `sq8` uses.
+    #[test]
+    fn code_kernel_matches_the_plain_sum(
+        (c, w) in (1usize..=1100).prop_flat_map(|n| (
+            prop::collection::vec(any::<u8>(), n),
+            prop::collection::vec(-7000i16..=7000, n),
+        ))
+    ) {
+        let kernel = kernels::avx2::dot_u8_i16_fn();
+        prop_assert_eq!(kernel(&c, &w), kernels::avx2::dot_u8_i16_plain(&c, &w));
+    }
 }
 
 /// simsimd's `i8` cosine uses an approximate reciprocal square root.

@@ -34,7 +34,7 @@ pub use manifest::{CollectionEntry, Manifest, SegmentEntry};
 pub use row::Row;
 pub use schema::{
     AttrColumn, AttrType, Column, ColumnKind, DType, DefaultFusion, EmbedRule, EncoderTag,
-    IndexSpec, Metric, Schema, VectorColumn,
+    IndexSpec, Metric, Quantize, Schema, VectorColumn,
 };
 pub use segment::{Segment, SegmentWriter};
 pub use tombstones::Tombstones;

@@ -93,6 +93,43 @@ pub enum ColumnKind {
     Attr(AttrColumn),
 }
 
+/// What an HNSW search traverses the graph on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quantize {
+    /// The column's `f32` vectors.
+    #[default]
+    None,
+    /// 8-bit codes of the column (one byte per dimension, stored with the graph); the
+    /// search re-ranks its best candidates with the `f32` vectors.
+    Sq8,
+}
+
+impl Quantize {
+    pub fn is_none(&self) -> bool {
+        *self == Quantize::None
+    }
+
+    /// The SQL name: `none` or `sq8`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Quantize::None => "none",
+            Quantize::Sq8 => "sq8",
+        }
+    }
+
+    /// By SQL name, any case.
+    pub fn parse(name: &str) -> Result<Quantize> {
+        match name.to_ascii_lowercase().as_str() {
+            "none" => Ok(Quantize::None),
+            "sq8" => Ok(Quantize::Sq8),
+            _ => Err(Error::InvalidArgument(format!(
+                "quantize must be 'none' or 'sq8', got '{name}'"
+            ))),
+        }
+    }
+}
+
 /// The ANN index declared on a vector column; segments sealed after the declaration
 /// carry it (built at flush and compaction).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -101,23 +138,23 @@ pub enum IndexSpec {
     Hnsw {
         m: u32,
         ef_construction: u32,
+        /// Absent in schemas written before it existed: `none`.
+        #[serde(default, skip_serializing_if = "Quantize::is_none")]
+        quantize: Quantize,
     },
     /// IVF-PQ: `nlist` lists, codes of `m` bytes (0: chosen from the dimension, see
     /// [`IndexSpec::pq_m_for`]), searches re-rank `k * refine` candidates exactly.
-    IvfPq {
-        nlist: u32,
-        m: u32,
-        refine: u32,
-    },
+    IvfPq { nlist: u32, m: u32, refine: u32 },
 }
 
 impl IndexSpec {
-    /// HNSW with M = 16, ef_construction = 200; change them with [`IndexSpec::m`] and
-    /// [`IndexSpec::ef_construction`].
+    /// HNSW with M = 16, ef_construction = 200, traversed on 8-bit codes; change them
+    /// with [`IndexSpec::m`], [`IndexSpec::ef_construction`] and [`IndexSpec::quantize`].
     pub fn hnsw() -> Self {
         IndexSpec::Hnsw {
             m: 16,
             ef_construction: 200,
+            quantize: Quantize::Sq8,
         }
     }
 
@@ -135,10 +172,13 @@ impl IndexSpec {
     pub fn m(self, value: u32) -> Self {
         match self {
             IndexSpec::Hnsw {
-                ef_construction, ..
+                ef_construction,
+                quantize,
+                ..
             } => IndexSpec::Hnsw {
                 m: value,
                 ef_construction,
+                quantize,
             },
             IndexSpec::IvfPq { nlist, refine, .. } => IndexSpec::IvfPq {
                 nlist,
@@ -151,9 +191,24 @@ impl IndexSpec {
     /// HNSW only (IVF-PQ ignores it).
     pub fn ef_construction(self, value: u32) -> Self {
         match self {
-            IndexSpec::Hnsw { m, .. } => IndexSpec::Hnsw {
+            IndexSpec::Hnsw { m, quantize, .. } => IndexSpec::Hnsw {
                 m,
                 ef_construction: value,
+                quantize,
+            },
+            other => other,
+        }
+    }
+
+    /// HNSW only (IVF-PQ ignores it).
+    pub fn quantize(self, value: Quantize) -> Self {
+        match self {
+            IndexSpec::Hnsw {
+                m, ef_construction, ..
+            } => IndexSpec::Hnsw {
+                m,
+                ef_construction,
+                quantize: value,
             },
             other => other,
         }
@@ -198,7 +253,9 @@ impl IndexSpec {
     /// Rejects parameters no index can be built with.
     pub fn check(&self) -> Result<()> {
         match *self {
-            IndexSpec::Hnsw { m, ef_construction } => {
+            IndexSpec::Hnsw {
+                m, ef_construction, ..
+            } => {
                 if !(2..=128).contains(&m) || !(1..=4096).contains(&ef_construction) {
                     return Err(Error::InvalidArgument(format!(
                         "HNSW needs 2 <= m <= 128 and 1 <= ef_construction <= 4096, got m = {m}, ef_construction = {ef_construction}"

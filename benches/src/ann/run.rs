@@ -36,6 +36,9 @@ pub enum IndexKind {
     Flat,
     /// `quiver_index::hnsw::Hnsw`.
     Hnsw,
+    /// The same graph traversed on 8-bit codes (`quiver_index::sq8`), the beam
+    /// re-ranked with exact distances.
+    HnswSq8,
     /// `quiver_index::IvfPq`, swept over nprobe without and with refinement.
     Ivfpq,
 }
@@ -209,7 +212,8 @@ fn bench(opts: &AnnOptions, ds: &Dataset) -> Result<LibResult> {
     let t = Instant::now();
     let built = match opts.index {
         IndexKind::Flat => flat(ds, source),
-        IndexKind::Hnsw => super::hnsw::build(ds, source, opts),
+        IndexKind::Hnsw => super::hnsw::build(ds, source, opts, false),
+        IndexKind::HnswSq8 => super::hnsw::build(ds, source, opts, true),
         IndexKind::Ivfpq => super::ivfpq::build(ds, source, opts),
     };
     // Measuring a recall curve is not part of building the index peers build.

@@ -3,7 +3,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use quiver::{Collection, ColumnKind, IndexSpec, Item, Value, WriteBatch};
+use quiver::{Collection, ColumnKind, IndexSpec, Item, Quantize, Value, WriteBatch};
 
 use crate::arrays::Rows;
 use crate::convert::{item_from_kwargs, item_from_row, py_to_value, row_to_dict};
@@ -215,7 +215,7 @@ impl PyCollection {
     }
 
     /// Builds an index on a vector column, with the GIL released: `kind` "hnsw"
-    /// (parameters `m`, `ef_construction`) or "ivfpq" (`nlist`, `m`, `refine`).
+    /// (parameters `m`, `ef_construction`, `quantize` = "sq8" (default) or "none") or "ivfpq" (`nlist`, `m`, `refine`).
     #[pyo3(signature = (column, kind = "hnsw", **params))]
     fn create_index(
         &self,
@@ -385,6 +385,15 @@ fn index_spec(kind: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<IndexS
     };
     for (name, value) in params.iter() {
         let name: String = name.extract()?;
+        if matches!(spec, IndexSpec::Hnsw { .. }) && name == "quantize" {
+            let value: String = value
+                .extract()
+                .map_err(|_| InvalidArgumentError::new_err("quantize must be 'none' or 'sq8'"))?;
+            let quantize = Quantize::parse(&value)
+                .map_err(|e| InvalidArgumentError::new_err(e.to_string()))?;
+            spec = spec.quantize(quantize);
+            continue;
+        }
         let value: u32 = value.extract().map_err(|_| {
             InvalidArgumentError::new_err(format!("index parameter {name} must be an int ≥ 0"))
         })?;

@@ -74,6 +74,14 @@ pub trait NodeDistance {
     fn distance(&self, node: u32) -> f32;
     /// Starts loading the node's vector (a hint).
     fn prefetch(&self, node: u32);
+    /// How many neighbours ahead of the one being computed to prefetch (`usize::MAX`:
+    /// all of them before the first is scored). Deeper pays only for small vectors:
+    /// on minilm-384, 4 ahead instead of 2 cost `f32` vectors (24 lines each) 5 % of
+    /// their QPS at recall 0.95, while 8-bit codes (7 lines) gained 38 % from prefetching
+    /// every neighbour.
+    fn prefetch_ahead(&self) -> usize {
+        PREFETCH_AHEAD
+    }
 }
 
 /// Exact `f32` distances through a [`VectorSource`].
@@ -178,9 +186,10 @@ pub fn search_layer<L: Links, D: NodeDistance, K: Fn(RowId) -> bool + ?Sized>(
                 scorer.prefetch(fresh[j]);
             }
         };
-        (0..PREFETCH_AHEAD).for_each(ahead);
+        let depth = scorer.prefetch_ahead();
+        (0..depth.min(n)).for_each(ahead);
         for (j, &nb) in fresh[..n].iter().enumerate() {
-            ahead(j + PREFETCH_AHEAD);
+            ahead(j.saturating_add(depth));
             let d = scorer.distance(nb);
             let worst = results.peek().map_or(f32::INFINITY, |w| w.distance);
             if results.len() < ef || d < worst {
@@ -215,16 +224,13 @@ pub fn knn<S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?Sized>(
     if query.len() != source.dim() {
         return (Vec::new(), 0);
     }
-    let scorer = Counted {
-        inner: F32Query {
-            source,
-            dist,
-            query,
-        },
-        count: Cell::new(0),
-    };
+    let scorer = Counted::new(F32Query {
+        source,
+        dist,
+        query,
+    });
     let hits = knn_by(graph, &scorer, k, ef, keep);
-    (hits, scorer.count.get())
+    (hits, scorer.count())
 }
 
 fn knn_by<D: NodeDistance, K: Fn(RowId) -> bool + ?Sized>(
@@ -245,9 +251,22 @@ fn knn_by<D: NodeDistance, K: Fn(RowId) -> bool + ?Sized>(
 }
 
 /// A scorer that counts its distance computations.
-struct Counted<D> {
+pub struct Counted<D> {
     inner: D,
     count: Cell<usize>,
+}
+
+impl<D> Counted<D> {
+    pub fn new(inner: D) -> Self {
+        Counted {
+            inner,
+            count: Cell::new(0),
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.count.get()
+    }
 }
 
 impl<D: NodeDistance> NodeDistance for Counted<D> {
@@ -259,6 +278,9 @@ impl<D: NodeDistance> NodeDistance for Counted<D> {
     #[inline]
     fn prefetch(&self, node: u32) {
         self.inner.prefetch(node);
+    }
+    fn prefetch_ahead(&self) -> usize {
+        self.inner.prefetch_ahead()
     }
 }
 

@@ -44,28 +44,23 @@ pub fn distance_fn(metric: Metric) -> Option<DistanceFn> {
     }
 }
 
-/// Σ w_i · c_i over `u8` codes.
-pub fn dot_u8(w: &[f32], c: &[u8]) -> f32 {
+/// A kernel for Σ c_i · w_i over `u8` codes and `i16` weights, exact in `i32` as long
+/// as the caller keeps `len · 255 · max|w|` within it (`sq8` does).
+pub type CodeDotFn = fn(&[u8], &[i16]) -> i32;
+
+/// The code kernel for this CPU: AVX2 (whole blocks of 32, a shorter tail summed
+/// plainly) where it has it, else the plain loop. Ask once per search.
+pub fn dot_u8_i16_fn() -> CodeDotFn {
     #[cfg(target_arch = "x86_64")]
     if available() {
-        // SAFETY: AVX2 and FMA were just confirmed.
-        return unsafe { x86::codes(w, &[], c, false) };
+        return x86::dot_u8_i16;
     }
-    w.iter().zip(c).map(|(w, &c)| w * c as f32).sum()
+    dot_u8_i16_plain
 }
 
-/// Σ (r_i - s_i · c_i)² over `u8` codes.
-pub fn l2_u8(r: &[f32], s: &[f32], c: &[u8]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if available() {
-        // SAFETY: AVX2 and FMA were just confirmed.
-        return unsafe { x86::codes(r, s, c, true) };
-    }
-    r.iter()
-        .zip(s)
-        .zip(c)
-        .map(|((r, s), &c)| (r - s * c as f32) * (r - s * c as f32))
-        .sum()
+/// The reference for [`dot_u8_i16_fn`]'s kernels.
+pub fn dot_u8_i16_plain(c: &[u8], w: &[i16]) -> i32 {
+    c.iter().zip(w).map(|(&c, &w)| c as i32 * w as i32).sum()
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -159,45 +154,38 @@ mod x86 {
         }
     }
 
-    /// Dot (`l2 = false`): Σ a·c. L2: Σ (a - b·c)². Codes widened 8 at a time.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn codes(a: &[f32], b: &[f32], c: &[u8], l2: bool) -> f32 {
-        let n = if l2 {
-            a.len().min(b.len()).min(c.len())
-        } else {
-            a.len().min(c.len())
-        };
-        let mut acc = [_mm256_setzero_ps(); 2];
+    /// Σ c·w: 16 codes widened to `i16` at a time, multiplied and summed in pairs
+    /// into `i32` (`vpmaddwd`), two accumulators.
+    pub(super) fn dot_u8_i16(c: &[u8], w: &[i16]) -> i32 {
+        // SAFETY: handed out by `dot_u8_i16_fn` only after `available()`.
+        unsafe { dot_u8_i16_avx2(c, w) }
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn dot_u8_i16_avx2(c: &[u8], w: &[i16]) -> i32 {
+        let n = c.len().min(w.len());
+        let mut acc = [_mm256_setzero_si256(); 2];
         let mut i = 0;
-        // SAFETY: loads read 8 floats / 8 bytes at i <= n - 8 of each slice.
+        // SAFETY: loads read 16 bytes of `c` and 16 `i16` of `w` at i + 32 <= n.
         unsafe {
-            while i + LANES <= n {
-                let bytes = _mm_loadl_epi64(c.as_ptr().add(i).cast::<__m128i>());
-                let x = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
-                let lane = (i / LANES) % 2;
-                if l2 {
-                    let d = _mm256_fnmadd_ps(
-                        _mm256_loadu_ps(b.as_ptr().add(i)),
-                        x,
-                        _mm256_loadu_ps(a.as_ptr().add(i)),
-                    );
-                    acc[lane] = _mm256_fmadd_ps(d, d, acc[lane]);
-                } else {
-                    acc[lane] = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(i)), x, acc[lane]);
+            while i + 32 <= n {
+                for (half, a) in acc.iter_mut().enumerate() {
+                    let at = i + 16 * half;
+                    let codes = _mm256_cvtepu8_epi16(_mm_loadu_si128(c.as_ptr().add(at).cast()));
+                    let weights = _mm256_loadu_si256(w.as_ptr().add(at).cast());
+                    *a = _mm256_add_epi32(*a, _mm256_madd_epi16(codes, weights));
                 }
-                i += LANES;
+                i += 32;
             }
-            let mut s = sum(_mm256_add_ps(acc[0], acc[1]));
+            let v = _mm256_add_epi32(acc[0], acc[1]);
+            let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+            let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+            let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+            let mut total = _mm_cvtsi128_si32(s);
             for k in i..n {
-                let x = c[k] as f32;
-                if l2 {
-                    let d = a[k] - b[k] * x;
-                    s += d * d;
-                } else {
-                    s += a[k] * x;
-                }
+                total += c[k] as i32 * w[k] as i32;
             }
-            s
+            total
         }
     }
 

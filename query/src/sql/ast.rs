@@ -13,7 +13,8 @@ pub enum Statement {
         collection: String,
         column: String,
         kind: String,
-        with: Vec<(String, f64)>,
+        /// `WITH (name = value, ...)`: numbers, or strings (`quantize = 'sq8'`).
+        with: Vec<(String, Literal)>,
     },
     Insert {
         collection: String,
@@ -517,7 +518,7 @@ impl Display for Statement {
                 )?;
                 if !with.is_empty() {
                     f.write_str(" WITH (")?;
-                    list(f, with, |f, (k, v)| write!(f, "{} = {v:?}", Id(k)))?;
+                    list(f, with, |f, (k, v)| write!(f, "{} = {v}", Id(k)))?;
                     f.write_str(")")?;
                 }
                 Ok(())

@@ -112,6 +112,23 @@ fn every_statement_of_the_issue_parses_and_round_trips() {
 }
 
 #[test]
+fn index_parameters_are_numbers_or_strings() {
+    let all =
+        parse_script("CREATE INDEX ON p (v) USING HNSW WITH (m = 8, quantize = 'sq8')").unwrap();
+    let Statement::CreateIndex { with, .. } = &all[0] else {
+        panic!()
+    };
+    assert_eq!(
+        with,
+        &vec![
+            ("m".to_string(), Literal::Number(8.0)),
+            ("quantize".to_string(), Literal::Str("sq8".into()))
+        ]
+    );
+    round_trips(&all);
+}
+
+#[test]
 fn precedence_quotes_comments_and_keywords_in_any_case() {
     let s = parse_statement(
         "select * from \"my items\" -- a comment\n where not a = 1 or b in ('x', 'it''s') and t contains 'red'",
@@ -172,6 +189,11 @@ fn errors_point_at_the_offending_token() {
             "',' and a 'column <-> vector' term",
         ),
         ("SELECT id FROM p; oops", 18, "expected a statement"),
+        (
+            "CREATE INDEX ON p (v) USING HNSW WITH (quantize = NULL)",
+            50,
+            "expected a number or a string",
+        ),
         (
             "SELECT id FROM p ORDER BY v <-> [1e99]",
             33,

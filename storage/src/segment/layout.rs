@@ -7,7 +7,14 @@ use crate::error::{Error, Result};
 use crate::ids::ColumnId;
 
 pub const SEGMENT_MAGIC: [u8; 8] = *b"QVSEG\0\0\0";
-pub const SEGMENT_VERSION: u32 = 1;
+/// The newest segment version this build reads and writes. Version 2 is version 1
+/// plus the HNSW 8-bit code regions ([`RegionKind::Sq8Ranges`], [`RegionKind::Sq8Codes`]);
+/// a segment is written as version 2 only when it holds them, so builds that know
+/// only version 1 refuse exactly those segments (`UnsupportedVersion`) and keep
+/// reading the rest.
+pub const SEGMENT_VERSION: u32 = 2;
+/// The oldest segment version this build reads.
+pub const FIRST_SEGMENT_VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 64;
 /// Every region starts at a multiple of this (cache line; enough for any SIMD load).
 pub const REGION_ALIGN: u64 = 64;
@@ -69,6 +76,11 @@ pub enum RegionKind {
     /// `[near, far]` (mean nearest-other-row distance, mean random-pair distance),
     /// the scale of its fused scores.
     ColumnSpan = 26,
+    /// HNSW traversed on 8-bit codes: `f32[2 * dim]`, each dimension's lowest value
+    /// then its step (a code `c` decodes to `low + step * c`).
+    Sq8Ranges = 27,
+    /// HNSW 8-bit codes: `rows` rows of `quiver_index::sq8::stride(dim)` bytes.
+    Sq8Codes = 28,
 }
 
 impl RegionKind {
@@ -100,6 +112,8 @@ impl RegionKind {
             24 => Self::IndexCalibration,
             25 => Self::IvfDirections,
             26 => Self::ColumnSpan,
+            27 => Self::Sq8Ranges,
+            28 => Self::Sq8Codes,
             _ => return None,
         })
     }
@@ -152,11 +166,20 @@ pub struct Header {
 pub const TRAILER_MAGIC: [u8; 8] = *b"QVSEGEND";
 
 /// The 64-byte preamble at byte 0: magic, version, then zeros (bytes 12..64 are reserved).
-pub fn preamble() -> [u8; HEADER_LEN] {
+pub fn preamble(version: u32) -> [u8; HEADER_LEN] {
     let mut out = [0u8; HEADER_LEN];
     out[..8].copy_from_slice(&SEGMENT_MAGIC);
-    out[8..12].copy_from_slice(&SEGMENT_VERSION.to_le_bytes());
+    out[8..12].copy_from_slice(&version.to_le_bytes());
     out
+}
+
+/// The version a segment with regions of `kinds` is written as: the oldest that has
+/// them all.
+pub fn version_for(kinds: impl IntoIterator<Item = RegionKind>) -> u32 {
+    let codes = kinds
+        .into_iter()
+        .any(|k| matches!(k, RegionKind::Sq8Ranges | RegionKind::Sq8Codes));
+    if codes { 2 } else { FIRST_SEGMENT_VERSION }
 }
 
 impl Header {
@@ -199,7 +222,7 @@ impl Header {
             ));
         }
         let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-        if version != SEGMENT_VERSION {
+        if !(FIRST_SEGMENT_VERSION..=SEGMENT_VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion {
                 path: path.to_path_buf(),
                 found: version,

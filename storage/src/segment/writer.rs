@@ -9,7 +9,9 @@ use crate::row::{Row, encode_value};
 use crate::schema::{Column, ColumnKind, Schema};
 use crate::value::Value;
 
-use super::layout::{Header, REGION_ALIGN, Region, RegionKind, encode_directory, preamble};
+use super::layout::{
+    Header, REGION_ALIGN, Region, RegionKind, encode_directory, preamble, version_for,
+};
 
 /// Rows to seal, in ascending id order. Sources: the memtable (flush) or live rows of
 /// older segments (compaction). `pos` is the column's position in the schema written.
@@ -107,7 +109,7 @@ impl SegmentWriter {
             hasher: crc32fast::Hasher::new(),
             regions: Vec::new(),
         };
-        w.raw(&preamble())?;
+        w.raw(&preamble(version_for(extra.iter().map(|r| r.kind))))?;
         w.write_ids(rows)?;
         for (pos, column) in schema.columns().iter().enumerate() {
             match &column.kind {

@@ -127,7 +127,12 @@ impl Parser {
             loop {
                 let key = self.name("a parameter name")?;
                 self.punct(Tok::Eq, "'='")?;
-                with.push((key, self.number("a number")?));
+                let at = self.at();
+                let value = match self.literal()? {
+                    v @ (Literal::Number(_) | Literal::Str(_)) => v,
+                    _ => return Err(ParseError::new(at, "expected a number or a string".into())),
+                };
+                with.push((key, value));
                 if self.eat(&Tok::RParen) {
                     break;
                 }
