@@ -222,7 +222,9 @@ pub fn curves(results: &[LibResult]) -> String {
 /// The libraries Quiver's HNSW is compared against in the ratio lines.
 pub const PEERS: [&str; 3] = ["hnswlib", "faiss-hnsw", "usearch"];
 
-/// `quiver-hnsw / PEER QPS@0.95 = x.xx` for each peer run at the same thread count.
+/// `QUIVER-HNSW / PEER QPS@0.95 = x.xx` for each of Quiver's HNSW runs (on the
+/// vectors, `quiver-hnsw`, or on 8-bit codes, `quiver-hnsw-sq8`) and each peer run at
+/// the same thread count.
 pub fn ratios(results: &[LibResult], target: f64) -> String {
     let mut s = String::new();
     let qps = |r: &LibResult| qps_at(&summarize(&r.rows), target).map(|(q, _)| q);
@@ -232,7 +234,7 @@ pub fn ratios(results: &[LibResult], target: f64) -> String {
             .map(|p| p.recall)
             .fold(0.0, f64::max)
     };
-    for ours in results.iter().filter(|r| r.lib == "quiver-hnsw") {
+    for ours in results.iter().filter(|r| r.lib.starts_with("quiver-hnsw")) {
         for peer in PEERS {
             for theirs in results
                 .iter()
@@ -246,7 +248,7 @@ pub fn ratios(results: &[LibResult], target: f64) -> String {
                                 .then(|| format!("{lib} reaches only {:.4}", max_recall(r)))
                         };
                         let why: Vec<String> =
-                            [miss("quiver-hnsw", ours, a), miss(peer, theirs, b)]
+                            [miss(&ours.lib, ours, a), miss(peer, theirs, b)]
                                 .into_iter()
                                 .flatten()
                                 .collect();
@@ -255,7 +257,8 @@ pub fn ratios(results: &[LibResult], target: f64) -> String {
                 };
                 let _ = writeln!(
                     s,
-                    "quiver-hnsw / {peer} QPS@{target:.2} = {line}, threads {}",
+                    "{} / {peer} QPS@{target:.2} = {line}, threads {}",
+                    ours.lib,
                     ours.threads
                 );
             }
@@ -291,7 +294,10 @@ pub fn combined(files: &[ResultsFile]) -> Result<String> {
     let mut s = String::new();
     for (meta, results) in groups {
         s.push_str(&table(&results, meta));
-        let r = ratios(&results, 0.95);
+        let r: String = [0.90, 0.95, 0.99]
+            .into_iter()
+            .map(|target| ratios(&results, target))
+            .collect();
         if !r.is_empty() {
             s.push('\n');
             s.push_str(&r);
