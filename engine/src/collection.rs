@@ -6,6 +6,7 @@ use quiver_storage::{ColumnKind, DefaultFusion, EmbedRule, IndexSpec, Item, Resu
 
 use crate::batch::{CommitInfo, WriteBatch};
 use crate::database::{Database, Shared, added_column};
+use crate::index_build::IndexBuild;
 use crate::snapshot::CollectionSnapshot;
 
 /// A named collection of a [`Database`]. Cheap to clone.
@@ -116,8 +117,10 @@ impl Collection {
 
     /// Declares an ANN index on a vector column, e.g.
     /// `create_index("text_vec", IndexSpec::hnsw().m(16).ef_construction(200))`, and
-    /// builds it for the data already sealed (by compacting). Segments sealed later
-    /// get it at flush and compaction.
+    /// builds it for the data already sealed: each segment without it is rewritten
+    /// with this index built and the other columns' indexes copied as they are (no
+    /// merge, nothing else rebuilt). Segments sealed later get it at flush and
+    /// compaction.
     pub fn create_index(&self, column: &str, spec: IndexSpec) -> Result<()> {
         let db = Database {
             shared: self.shared.clone(),
@@ -125,7 +128,12 @@ impl Collection {
         db.alter(&self.name, |schema, _| {
             schema.with_index(column, Some(spec))
         })?;
-        self.compact()
+        match self.shared.build_index(&self.name, column)? {
+            IndexBuild::Done { .. } => Ok(()),
+            // Another schema change raced this one: compaction builds what the schema
+            // declares now.
+            IndexBuild::SchemaChanged => self.compact(),
+        }
     }
 
     /// Removes a column's index declaration; segments keep their graph bytes until

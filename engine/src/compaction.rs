@@ -13,7 +13,6 @@ use quiver_storage::{
 };
 
 use crate::database::Shared;
-use crate::flush::segment_entries;
 use crate::state::{CollectionState, SegmentView};
 
 /// Live rows of several segments, merged in id order.
@@ -87,7 +86,7 @@ impl RowSource for MergeSource<'_> {
 
 /// Whether `segment` stores the index `spec` declares on `column` (8-bit codes
 /// included), so that compacting it alone would rebuild nothing new.
-fn holds(segment: &Segment, column: &Column, spec: IndexSpec) -> bool {
+pub(crate) fn holds(segment: &Segment, column: &Column, spec: IndexSpec) -> bool {
     let has = |kind| segment.region_of(kind, column.id).is_some();
     match spec {
         IndexSpec::Hnsw { quantize, .. } => {
@@ -172,17 +171,13 @@ impl Shared {
             for view in current.segments.iter().filter(|v| is_input(v)) {
                 obsolete.extend(view.tombstone_file.clone());
             }
-            obsolete.extend(shared.save_tombstones(writer, &mut segments)?);
-            let mut manifest = writer.manifest.clone();
-            manifest.last_lsn = state.last_lsn;
-            if let Some(entry) = manifest.collections.iter_mut().find(|c| c.id == input.id) {
-                entry.segments = segment_entries(&segments);
-            }
-            manifest_attempted = true;
-            shared.store_manifest(writer, manifest)?;
-            let mut next_cs = (**current).clone();
-            next_cs.segments = segments;
-            shared.publish_collection(&state, next_cs);
+            obsolete.extend(shared.publish_segments(
+                writer,
+                &state,
+                current,
+                segments,
+                &mut manifest_attempted,
+            )?);
             Ok(obsolete)
         });
         match published {

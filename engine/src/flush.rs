@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use quiver_storage::directory::publish;
-use quiver_storage::segment::{RowRefs, RowSource, segment_file_name};
+use quiver_storage::segment::{ExtraRegion, RowRefs, RowSource, segment_file_name};
 use quiver_storage::tombstones::tombstone_file_name;
 use quiver_storage::{
     Lsn, Result, Schema, Segment, SegmentEntry, SegmentId, SegmentWriter, Tombstones,
@@ -13,7 +13,7 @@ use quiver_storage::{
 
 use crate::database::Shared;
 use crate::indexes::SealedIndexes;
-use crate::state::{CollectionState, SegmentView};
+use crate::state::{CollectionState, DbState, SegmentView};
 use crate::writer::Writer;
 
 /// Every file a collection's state names.
@@ -49,11 +49,22 @@ impl Shared {
         schema: &Schema,
         rows: &(dyn RowSource + Sync),
     ) -> Result<SegmentView> {
-        let name = segment_file_name(id);
         let indexes = SealedIndexes::build(schema, rows, &self.progress);
-        let written =
-            SegmentWriter::write_with(self.dir.as_ref(), &name, schema, rows, &indexes.regions())
-                .and_then(|_| Segment::open(self.dir.as_ref(), id, schema));
+        self.write_segment_with(id, schema, rows, &indexes.regions())
+    }
+
+    /// Writes `rows` as segment `id` with the index regions `extra` (built, or copied
+    /// from another segment of the same rows) and opens it.
+    pub(crate) fn write_segment_with(
+        &self,
+        id: SegmentId,
+        schema: &Schema,
+        rows: &dyn RowSource,
+        extra: &[ExtraRegion<'_>],
+    ) -> Result<SegmentView> {
+        let name = segment_file_name(id);
+        let written = SegmentWriter::write_with(self.dir.as_ref(), &name, schema, rows, extra)
+            .and_then(|_| Segment::open(self.dir.as_ref(), id, schema));
         match written {
             Ok(segment) => Ok(SegmentView {
                 tombstones: Arc::new(Tombstones::new(segment.rows())),
@@ -67,6 +78,32 @@ impl Shared {
                 Err(e)
             }
         }
+    }
+
+    /// Makes `segments` collection `current`'s: writes their unsaved deletions, stores
+    /// a manifest naming them and publishes the state. Returns the files that are no
+    /// longer named. `attempted` turns true once the manifest store begins: from then
+    /// on the manifest on disk may name the new files, so an error must keep them.
+    pub(crate) fn publish_segments(
+        &self,
+        writer: &mut Writer,
+        state: &DbState,
+        current: &CollectionState,
+        mut segments: Vec<SegmentView>,
+        attempted: &mut bool,
+    ) -> Result<Vec<String>> {
+        let obsolete = self.save_tombstones(writer, &mut segments)?;
+        let mut manifest = writer.manifest.clone();
+        manifest.last_lsn = state.last_lsn;
+        if let Some(entry) = manifest.collections.iter_mut().find(|c| c.id == current.id) {
+            entry.segments = segment_entries(&segments);
+        }
+        *attempted = true;
+        self.store_manifest(writer, manifest)?;
+        let mut next = current.clone();
+        next.segments = segments;
+        self.publish_collection(state, next);
+        Ok(obsolete)
     }
 
     /// Writes tombstone files for segments with unsaved deletions and drops segments

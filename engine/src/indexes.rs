@@ -114,12 +114,26 @@ fn hnsw_meta(g: &HnswGraph) -> [u32; 4] {
 }
 
 impl SealedIndexes {
+    /// Every declared index of `schema` over `rows`.
     pub fn build(schema: &Schema, rows: &(dyn RowSource + Sync), progress: &Progress) -> Self {
+        Self::build_only(schema, rows, None, progress)
+    }
+
+    /// As [`SealedIndexes::build`], for column `only` alone when given.
+    pub fn build_only(
+        schema: &Schema,
+        rows: &(dyn RowSource + Sync),
+        only: Option<ColumnId>,
+        progress: &Progress,
+    ) -> Self {
         let mut built = Vec::new();
         for (pos, column) in schema.columns().iter().enumerate() {
             let (Some(spec), Some(v)) = (column.index, column.vector()) else {
                 continue;
             };
+            if only.is_some_and(|id| id != column.id) {
+                continue;
+            }
             let source = SealingColumn {
                 rows,
                 pos,

@@ -20,6 +20,7 @@ pub mod exercise;
 mod explain;
 mod flush;
 mod fused;
+mod index_build;
 mod index_views;
 mod indexes;
 mod lookup;

@@ -305,3 +305,98 @@ fn sq8_and_f32_graphs_answer_alike_and_say_which_they_walked() {
         / 20.0;
     assert!(same >= 0.95, "the two walks agree on {same}");
 }
+
+/// Declaring an index on a second column builds that index only: the segments are
+/// rewritten one by one (not merged), the first column's graphs and codes are copied
+/// as they were (its answers stay identical, distances included), deletions stay.
+#[test]
+fn a_second_index_builds_only_its_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    let schema = Schema::builder()
+        .vector("a", DIM as u32, Metric::L2)
+        .vector("b", DIM as u32, Metric::Cosine)
+        .build()
+        .unwrap();
+    let c = db.create_collection("two", schema).unwrap();
+    for part in 0..3 {
+        let mut batch = WriteBatch::new();
+        for i in part * 600..(part + 1) * 600 {
+            let mut b = vector(i + 7);
+            b.reverse();
+            batch.insert(
+                Item::new(format!("i{i:05}"))
+                    .set("a", vector(i))
+                    .set("b", b),
+            );
+        }
+        c.commit(batch).unwrap();
+        c.flush().unwrap();
+    }
+    c.create_index("a", IndexSpec::hnsw()).unwrap();
+    c.delete("i00010").unwrap();
+    c.delete("i00700").unwrap();
+    let answers = |c: &quiver::Collection, column: &str| {
+        let snap = c.snapshot().unwrap();
+        let mut out = Vec::new();
+        let mut strategies = Vec::new();
+        for q in 0..15 {
+            let (hits, stats) = snap
+                .search_where(
+                    column,
+                    &vector(10 + q * 50),
+                    10,
+                    &SearchOptions::default().ef(32),
+                    None,
+                )
+                .unwrap();
+            out.push(
+                hits.iter()
+                    .map(|h| (h.item.id().unwrap().to_string(), h.distance))
+                    .collect::<Vec<_>>(),
+            );
+            strategies.extend(
+                stats
+                    .parts
+                    .iter()
+                    .filter(|p| p.segment.is_some())
+                    .map(|p| p.strategy),
+            );
+        }
+        (out, strategies)
+    };
+    let (before, strategies) = answers(&c, "a");
+    assert_eq!(strategies.len(), 15 * 3, "three segments, each searched");
+
+    c.create_index("b", IndexSpec::hnsw().quantize(Quantize::None))
+        .unwrap();
+    let (after, strategies) = answers(&c, "a");
+    assert_eq!(
+        strategies.len(),
+        15 * 3,
+        "still three segments: nothing merged"
+    );
+    assert_eq!(
+        after, before,
+        "the first column's indexes were copied, not rebuilt"
+    );
+    let (on_b, strategies) = answers(&c, "b");
+    assert!(
+        strategies.iter().all(|s| *s
+            == Strategy::Hnsw {
+                ef: 32,
+                rerank: None
+            }),
+        "{strategies:?}"
+    );
+    for hits in before.iter().chain(&on_b) {
+        assert!(hits.iter().all(|(id, _)| id != "i00010" && id != "i00700"));
+    }
+
+    drop(c);
+    drop(db);
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.collection("two").unwrap();
+    assert_eq!(answers(&c, "a").0, before, "the same after reopening");
+    assert_eq!(answers(&c, "b").0, on_b);
+}

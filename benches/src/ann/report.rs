@@ -247,19 +247,17 @@ pub fn ratios(results: &[LibResult], target: f64) -> String {
                             q.is_none()
                                 .then(|| format!("{lib} reaches only {:.4}", max_recall(r)))
                         };
-                        let why: Vec<String> =
-                            [miss(&ours.lib, ours, a), miss(peer, theirs, b)]
-                                .into_iter()
-                                .flatten()
-                                .collect();
+                        let why: Vec<String> = [miss(&ours.lib, ours, a), miss(peer, theirs, b)]
+                            .into_iter()
+                            .flatten()
+                            .collect();
                         format!("n/a ({})", why.join(", "))
                     }
                 };
                 let _ = writeln!(
                     s,
                     "{} / {peer} QPS@{target:.2} = {line}, threads {}",
-                    ours.lib,
-                    ours.threads
+                    ours.lib, ours.threads
                 );
             }
         }
