@@ -35,10 +35,12 @@ fn load(db: &Database, ds: &Dataset) -> Result<quiver::Collection> {
     c.flush()?;
     let t = Instant::now();
     c.create_index("a", IndexSpec::hnsw())?;
+    let first = t.elapsed().as_secs_f64();
     c.create_index("b", IndexSpec::hnsw())?;
+    let both = t.elapsed().as_secs_f64();
     eprintln!(
-        "loaded {n} items, built two HNSW indexes in {:.1}s",
-        t.elapsed().as_secs_f64()
+        "loaded {n} items, built two HNSW indexes in {both:.1}s (on a: {first:.1}s, then on b: {:.1}s)",
+        both - first
     );
     Ok(c)
 }
