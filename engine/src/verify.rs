@@ -17,7 +17,7 @@ use quiver_storage::{
 };
 
 use crate::database::Database;
-use crate::index_views::{segment_graph, segment_ivf};
+use crate::index_views::{segment_codes, segment_graph, segment_ivf};
 use crate::recovery::load_tombstones;
 use crate::statements::Output;
 use quiver_storage::Value;
@@ -223,7 +223,12 @@ pub(crate) fn check_index(
                 ),
             ));
         }
-        return Ok(Some(format!("HNSW, {n} nodes, every link in range")));
+        // The codes' sizes against the rows and dimension (`Corrupted` when they differ).
+        let codes = match segment_codes(segment, column)? {
+            Some(_) => ", 8-bit codes of every row",
+            None => "",
+        };
+        return Ok(Some(format!("HNSW, {n} nodes, every link in range{codes}")));
     }
     if let Some(ivf) = segment_ivf(segment, column)? {
         return Ok(Some(format!("IVF-PQ, {} lists", ivf.nlist())));

@@ -256,6 +256,15 @@ fn sq8_and_f32_graphs_answer_alike_and_say_which_they_walked() {
             })
             .collect();
         let want = if quantize == Quantize::Sq8 { 2 } else { 1 };
+        let report = db.verify().unwrap();
+        assert!(report.is_ok(), "{:?}", report.checks);
+        let index = report.checks.iter().find(|c| c.what == "index v").unwrap();
+        assert_eq!(
+            index.detail.ends_with("8-bit codes of every row"),
+            quantize == Quantize::Sq8,
+            "{}",
+            index.detail
+        );
         assert!(
             !versions.is_empty() && versions.iter().all(|&v| v == want),
             "{versions:?}"
