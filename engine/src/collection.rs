@@ -117,10 +117,10 @@ impl Collection {
 
     /// Declares an ANN index on a vector column, e.g.
     /// `create_index("text_vec", IndexSpec::hnsw().m(16).ef_construction(200))`, and
-    /// builds it for the data already sealed: each segment without it is rewritten
-    /// with this index built and the other columns' indexes copied as they are (no
-    /// merge, nothing else rebuilt). Segments sealed later get it at flush and
-    /// compaction.
+    /// builds it for the data already sealed: each segment is rewritten with this
+    /// column's index built as declared (replacing the one it had, if any) and the
+    /// other columns' indexes copied as they are (no merge, nothing else rebuilt).
+    /// Segments sealed later get it at flush and compaction.
     pub fn create_index(&self, column: &str, spec: IndexSpec) -> Result<()> {
         let db = Database {
             shared: self.shared.clone(),

@@ -86,7 +86,7 @@ impl RowSource for MergeSource<'_> {
 
 /// Whether `segment` stores the index `spec` declares on `column` (8-bit codes
 /// included), so that compacting it alone would rebuild nothing new.
-pub(crate) fn holds(segment: &Segment, column: &Column, spec: IndexSpec) -> bool {
+fn holds(segment: &Segment, column: &Column, spec: IndexSpec) -> bool {
     let has = |kind| segment.region_of(kind, column.id).is_some();
     match spec {
         IndexSpec::Hnsw { quantize, .. } => {

@@ -1,14 +1,12 @@
 //! Building a newly declared index for the data already sealed, for that column only:
-//! each segment that lacks it is rewritten with the same rows in the same order, the
-//! new index built over them and every other column's index regions copied byte for
-//! byte (row numbers are unchanged, so their graphs, codes and lists stay valid, and
+//! each segment is rewritten with the same rows in the same order, the new index built
+//! over them and every other column's index regions copied byte for byte (row numbers are unchanged, so their graphs, codes and lists stay valid, and
 //! so do the segment's deletions). Declaring a second index therefore costs one
 //! index build, not a compaction that rebuilds every index of the collection.
 
 use quiver_storage::segment::{ExtraRegion, RowSource, segment_file_name};
 use quiver_storage::{Column, ColumnId, Result, RowId, Schema, Segment, SegmentId, Value};
 
-use crate::compaction::holds;
 use crate::database::Shared;
 use crate::flush::files_of_segment;
 use crate::indexes::SealedIndexes;
@@ -43,26 +41,37 @@ pub(crate) enum IndexBuild {
 
 impl Shared {
     /// Builds the index declared on `column` of collection `name` into every sealed
-    /// segment without it (the memtable is flushed first, which builds it too).
+    /// segment, replacing whatever index it held for that column (the declaration may
+    /// change its parameters: m, quantize, the kind). The memtable is flushed first,
+    /// which builds the declared index for what it seals.
     pub(crate) fn build_index(&self, name: &str, column: &str) -> Result<IndexBuild> {
         let _one_at_a_time = self.compaction.lock();
-        // 1. Seal the memtable and pick the segments, each with an id for its rewrite.
+        // 1. Seal the memtable and pick the segments sealed before, each with an id for
+        // its rewrite.
         let (input, target, picked) = self.with_writer(|shared, writer| {
+            let before: Vec<SegmentId> = shared
+                .state
+                .read()
+                .collection(name)?
+                .segments
+                .iter()
+                .map(|v| v.segment.id())
+                .collect();
             shared.flush_locked(writer, name)?;
             let state = shared.state.read().clone();
             let cs = state.collection(name)?.clone();
             let (_, col) = cs.schema.column(column)?;
             let target = col.id;
-            let lacking: Vec<SegmentView> = match col.index {
+            let older: Vec<SegmentView> = match col.index {
                 None => Vec::new(),
-                Some(spec) => cs
+                Some(_) => cs
                     .segments
                     .iter()
-                    .filter(|v| v.segment.has_column(col) && !holds(&v.segment, col, spec))
+                    .filter(|v| v.segment.has_column(col) && before.contains(&v.segment.id()))
                     .cloned()
                     .collect(),
             };
-            let picked: Vec<(SegmentView, SegmentId)> = lacking
+            let picked: Vec<(SegmentView, SegmentId)> = older
                 .into_iter()
                 .map(|v| {
                     let id = SegmentId(writer.manifest.next_segment_id);
@@ -175,4 +184,52 @@ impl Shared {
 
 fn file(view: &SegmentView) -> String {
     segment_file_name(view.segment.id())
+}
+
+#[cfg(test)]
+mod tests {
+    use quiver_storage::{IndexSpec, Item, Metric, Quantize, Schema};
+
+    use crate::index_views::{segment_codes, segment_graph};
+    use crate::{Database, WriteBatch};
+
+    /// Declaring the index again with other parameters rebuilds it in every segment
+    /// (the graphs' m and the codes follow the declaration), the data untouched.
+    #[test]
+    fn redeclaring_rebuilds_with_the_new_parameters() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).unwrap();
+        let schema = Schema::builder()
+            .vector("v", 8, Metric::L2)
+            .build()
+            .unwrap();
+        let c = db.create_collection("c", schema).unwrap();
+        for part in 0..2 {
+            let mut batch = WriteBatch::new();
+            for i in part * 300..(part + 1) * 300 {
+                let v: Vec<f32> = (0..8).map(|d| ((i * 31 + d * 7) % 97) as f32).collect();
+                batch.insert(Item::new(format!("i{i:04}")).set("v", v));
+            }
+            c.commit(batch).unwrap();
+            c.flush().unwrap();
+        }
+        let graphs = |c: &crate::Collection| {
+            let snap = c.snapshot().unwrap();
+            let column = snap.schema().column("v").unwrap().1.clone();
+            snap.segments()
+                .iter()
+                .map(|v| {
+                    let g = segment_graph(&v.segment, &column).unwrap().unwrap();
+                    let codes = segment_codes(&v.segment, &column).unwrap().is_some();
+                    (g.m, codes)
+                })
+                .collect::<Vec<_>>()
+        };
+        c.create_index("v", IndexSpec::hnsw().m(8)).unwrap();
+        assert_eq!(graphs(&c), vec![(8, true), (8, true)]);
+        c.create_index("v", IndexSpec::hnsw().m(12).quantize(Quantize::None))
+            .unwrap();
+        assert_eq!(graphs(&c), vec![(12, false), (12, false)]);
+        assert_eq!(c.snapshot().unwrap().count(), 600);
+    }
 }
