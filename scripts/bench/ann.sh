@@ -10,15 +10,8 @@
 # Needs python3 with venv + pip (run.py puts numpy, hnswlib, faiss-cpu into
 # $PEERS_VENV, default /tmp/peers-venv) and ../shared (or $QUIVER_SHARED).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-out="$(mkdir -p "$1" && cd "$1" && pwd)"
-shared="${QUIVER_SHARED:-$root/../shared}"
-venv="${PEERS_VENV:-/tmp/peers-venv}"
-cd "$root"
-python3 "$shared/bench/peers/run.py" --help > /dev/null   # creates the peers' venv
+source "$(dirname "$0")/ann_setup.sh" "$1"
 "$venv/bin/python" "$shared/bench/data/prepare.py" "$out/data"
-cargo build --release --locked -q -p quiver-bench
-bench="$root/target/release/quiver-bench"
 for data in minilm-384-angular mnist-784-euclidean; do
     for threads in 1 2; do
         for index in hnsw hnsw-sq8; do

@@ -8,16 +8,9 @@
 #
 # Needs what scripts/bench/ann.sh needs, ~6 GB of disk for the data and 4 GB of memory.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-out="$(mkdir -p "$1" && cd "$1" && pwd)"
-shared="${QUIVER_SHARED:-$root/../shared}"
-venv="${PEERS_VENV:-/tmp/peers-venv}"
-cd "$root"
-python3 "$shared/bench/peers/run.py" --help > /dev/null   # creates the peers' venv
+source "$(dirname "$0")/ann_setup.sh" "$1"
 "$venv/bin/python" "$shared/bench/data/prepare.py" "$out/data" minilm-384-angular
 "$venv/bin/python" scripts/bench/scale_data.py "$out/data/minilm-384-angular" "$out/data" 300000 1000000
-cargo build --release --locked -q -p quiver-bench
-bench="$root/target/release/quiver-bench"
 for data in minilm-384-angular minilm-384-angular-300000 minilm-384-angular-1000000; do
     "$bench" ann --data "$out/data/$data" --index hnsw-sq8 --threads 2 --reps 1 \
         --out "$out/$data-quiver.json"
