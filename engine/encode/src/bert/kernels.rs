@@ -18,13 +18,19 @@ fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;
 
+/// Adding 1.5·2²³ to a float of magnitude below 2²² rounds it to an integer that
+/// the sum's low mantissa bits hold in two's complement.
+const ROUNDER: f32 = 12_582_912.0;
+
 /// `e^x` to about 1 ulp for `x` in [-87, 88] (Cephes' `expf`: `x = n·ln2 + r`,
-/// a degree-6 polynomial for `e^r`, `2^n` built in the exponent bits); branch-free so
-/// the loops around it vectorize.
+/// a degree-6 polynomial for `e^r`, `2^n` built in the exponent bits). Branch-free and
+/// without float-to-int casts (Rust's saturating `as` does not vectorize), so the
+/// loops around it vectorize.
 #[inline(always)]
 fn exp<const FMA: bool>(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = madd::<FMA>(x, std::f32::consts::LOG2_E, 0.5).floor();
+    let rounded = madd::<FMA>(x, std::f32::consts::LOG2_E, ROUNDER);
+    let n = rounded - ROUNDER;
     let r = madd::<FMA>(-n, LN2_LO, madd::<FMA>(-n, LN2_HI, x));
     let mut p = 1.987_569_1e-4;
     p = madd::<FMA>(p, r, 1.398_199_9e-3);
@@ -33,7 +39,9 @@ fn exp<const FMA: bool>(x: f32) -> f32 {
     p = madd::<FMA>(p, r, 1.666_666_5e-1);
     p = madd::<FMA>(p, r, 0.5);
     let e = madd::<FMA>(p, r * r, r + 1.0);
-    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // n ∈ [-126, 127]: 2^n is a normal float.
+    let n_bits = rounded.to_bits().wrapping_sub(ROUNDER.to_bits());
+    e * f32::from_bits(n_bits.wrapping_add(127) << 23)
 }
 
 /// `erf(x)` with an absolute error below 1.5e-7 in exact arithmetic (Abramowitz &
@@ -229,11 +237,14 @@ fn attention_body<const FMA: bool, const ROWS: usize>(
             }
         }
     }
-    // Softmax over each real row's real keys; padding keys get probability 0.
+    // Softmax over each real row's real keys. The padding keys' scores are set to
+    // -∞ first so that every loop runs over whole vectors (no scalar tail); their
+    // `exp` is then e^-87 ≈ 1.6e-38 (the clamp), nothing beside a real key's ≥ 1/len
+    // share, and the context never reads their probabilities.
     for t in 0..len {
         let row = &mut scores[t * keys..(t + 1) * keys];
         let (real, padding) = row.split_at_mut(len);
-        padding.fill(0.0);
+        padding.fill(f32::NEG_INFINITY);
         if !relative.is_empty() {
             // Key j sits at offset j − t: entries len−1−t .. 2·len−1−t.
             let offsets = &relative[len - 1 - t..2 * len - 1 - t];
@@ -241,12 +252,12 @@ fn attention_body<const FMA: bool, const ROWS: usize>(
                 *s += r;
             }
         }
-        let top = max(real);
-        for s in real.iter_mut() {
+        let top = max(row);
+        for s in row.iter_mut() {
             *s = exp::<FMA>(*s - top);
         }
-        let inv = 1.0 / sum(real);
-        for s in real.iter_mut() {
+        let inv = 1.0 / sum(row);
+        for s in row.iter_mut() {
             *s *= inv;
         }
     }
