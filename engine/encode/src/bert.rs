@@ -6,24 +6,18 @@
 //! batch's texts are stacked into one `tokens × width` matrix with no padding, so no
 //! work is spent on pad tokens and every linear layer is one large matrix product.
 //!
-//! On the CPU each layer is four matrix products (candle's, on the rayon pool) and
-//! three fused passes from [`kernels`], compiled for AVX2+FMA where the CPU has them:
-//! - self-attention from the fused query/key/value product, the biases added as the
-//!   values are read, one task per sequence;
-//! - `LayerNorm(x + bias + residual)` in one pass over each row;
-//! - `gelu(x + bias)` with a vectorized error function.
-//!
-//! Other devices (CUDA) run the same arithmetic as plain candle operations
+//! On the CPU the layers run in [`cpu`] (fused passes over buffers the model keeps);
+//! other devices (CUDA) run the same arithmetic as plain candle operations
 //! ([`Bert::forward`] picks by device); a test checks both paths against
 //! candle-transformers' padded BERT on random weights.
 
+mod cpu;
 mod kernels;
 
 use std::ops::Range;
 
-use candle_core::{CpuStorage, CustomOp1, DType, InplaceOp1, InplaceOp2, Layout, Shape, Tensor};
+use candle_core::{DType, Tensor};
 use candle_nn::VarBuilder;
-use rayon::prelude::*;
 
 /// The fields of a Hugging Face `config.json` that the forward needs.
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -92,9 +86,6 @@ impl RelativeBias {
             .collect()
     }
 }
-
-/// Rows of a fused pass handed to one rayon task (enough to amortise the hand-off).
-const ROWS_PER_TASK: usize = 16;
 
 /// A bias or normalisation parameter: the tensor (other devices) and its values on
 /// the host (the CPU kernels).
@@ -189,6 +180,8 @@ pub struct Bert {
     device: candle_core::Device,
     /// Run the candle-operations path on the CPU too (tests compare the two).
     generic: bool,
+    /// The CPU path's activation buffers, kept between batches.
+    workspace: parking_lot::Mutex<cpu::Workspace>,
 }
 
 /// The tokens of one text: ids and token type ids, `[CLS]`/`[SEP]` included.
@@ -289,6 +282,7 @@ impl Bert {
                 .saturating_sub(first_position),
             device: vb.device().clone(),
             generic: false,
+            workspace: Default::default(),
         })
     }
 
@@ -332,66 +326,33 @@ impl Bert {
         if ids.is_empty() {
             candle_core::bail!("no tokens to encode");
         }
+        let states = if self.device.is_cpu() && !self.generic {
+            let states = self.forward_on_cpu(&ids, &types, &positions, &spans)?;
+            Tensor::from_vec(states, (ids.len(), self.width), &self.device)?
+        } else {
+            self.forward_generic(ids, types, positions, &spans)?
+        };
+        Ok(Hidden { states, spans })
+    }
+
+    fn forward_generic(
+        &self,
+        ids: Vec<u32>,
+        types: Vec<u32>,
+        positions: Vec<u32>,
+        spans: &[Range<usize>],
+    ) -> candle_core::Result<Tensor> {
         let tensor = |v: Vec<u32>| Tensor::new(v, &self.device);
         let mut embedded = self.word.index_select(&tensor(ids)?, 0)?;
         if let Some(token_type) = &self.token_type {
             embedded = (embedded + token_type.index_select(&tensor(types)?, 0)?)?;
         }
         let embedded = embedded.add(&self.position.index_select(&tensor(positions)?, 0)?)?;
-        let fast = self.device.is_cpu() && !self.generic;
-        let mut x = if fast {
-            embedded.inplace_op1(&NormPass {
-                norm: &self.embedding_norm,
-                bias: &[],
-            })?;
-            embedded
-        } else {
-            generic_norm(&embedded, &self.embedding_norm)?
-        };
+        let mut x = generic_norm(&embedded, &self.embedding_norm)?;
         for layer in &self.layers {
-            x = if fast {
-                self.layer_on_cpu(layer, &x, &spans)?
-            } else {
-                self.layer_generic(layer, &x, &spans)?
-            };
+            x = self.layer_generic(layer, &x, spans)?;
         }
-        Ok(Hidden { states: x, spans })
-    }
-
-    fn layer_on_cpu(
-        &self,
-        layer: &Layer,
-        x: &Tensor,
-        spans: &[Range<usize>],
-    ) -> candle_core::Result<Tensor> {
-        let context = layer.qkv.product(x)?.apply_op1_no_bwd(&Attention {
-            bias: &layer.qkv.bias.host,
-            relative: self.relative.as_ref(),
-            spans,
-            width: self.width,
-            heads: self.heads,
-        })?;
-        let attended = layer.attention_out.product(&context)?;
-        attended.inplace_op2(
-            x,
-            &NormPass {
-                norm: &layer.attention_norm,
-                bias: &layer.attention_out.bias.host,
-            },
-        )?;
-        let up = layer.up.product(&attended)?;
-        up.inplace_op1(&BiasGelu {
-            bias: &layer.up.bias.host,
-        })?;
-        let down = layer.down.product(&up)?;
-        down.inplace_op2(
-            &attended,
-            &NormPass {
-                norm: &layer.out_norm,
-                bias: &layer.down.bias.host,
-            },
-        )?;
-        Ok(down)
+        Ok(x)
     }
 
     fn layer_generic(
@@ -467,156 +428,6 @@ fn load_layer(vb: VarBuilder, config: &Config) -> candle_core::Result<Layer> {
 
 fn generic_norm(x: &Tensor, norm: &Norm) -> candle_core::Result<Tensor> {
     candle_nn::ops::layer_norm(x, &norm.gamma.tensor, &norm.beta.tensor, norm.eps)
-}
-
-/// The f32 values of a contiguous CPU tensor's storage.
-fn host<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> candle_core::Result<&'a [f32]> {
-    match (storage, layout.contiguous_offsets()) {
-        (CpuStorage::F32(v), Some((start, end))) => Ok(&v[start..end]),
-        _ => candle_core::bail!("{op}: needs a contiguous f32 tensor"),
-    }
-}
-
-fn host_mut<'a>(
-    storage: &'a mut CpuStorage,
-    layout: &Layout,
-    op: &str,
-) -> candle_core::Result<&'a mut [f32]> {
-    match (storage, layout.contiguous_offsets()) {
-        (CpuStorage::F32(v), Some((start, end))) => Ok(&mut v[start..end]),
-        _ => candle_core::bail!("{op}: needs a contiguous f32 tensor"),
-    }
-}
-
-/// Self-attention over packed sequences from the fused `q|k|v` product (biases not
-/// yet added); one rayon task per sequence.
-struct Attention<'a> {
-    bias: &'a [f32],
-    relative: Option<&'a RelativeBias>,
-    spans: &'a [Range<usize>],
-    width: usize,
-    heads: usize,
-}
-
-impl CustomOp1 for Attention<'_> {
-    fn name(&self) -> &'static str {
-        "bert-attention"
-    }
-
-    fn cpu_fwd(
-        &self,
-        storage: &CpuStorage,
-        layout: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let qkv = host(storage, layout, self.name())?;
-        let (rows, cols) = layout.shape().dims2()?;
-        let (w, d) = (self.width, self.width / self.heads);
-        if cols != 3 * w || self.spans.last().map(|s| s.end) != Some(rows) {
-            candle_core::bail!("attention: {rows}×{cols} does not match the batch");
-        }
-        let mut out = vec![0f32; rows * w];
-        // Each sequence's output rows, split off in order.
-        let mut parts = Vec::with_capacity(self.spans.len());
-        let mut rest = out.as_mut_slice();
-        for span in self.spans {
-            let (mine, tail) = rest.split_at_mut(span.len() * w);
-            parts.push((span.clone(), mine));
-            rest = tail;
-        }
-        parts
-            .into_par_iter()
-            .for_each_init(Vec::new, |scratch, (span, out)| {
-                let len = span.len();
-                scratch.resize(kernels::attention_scratch(len, d), 0.0);
-                let rows = &qkv[span.start * 3 * w..span.end * 3 * w];
-                for head in 0..self.heads {
-                    let relative = match self.relative {
-                        Some(r) => r.offsets(head, self.heads, len),
-                        None => Vec::new(),
-                    };
-                    kernels::attention(rows, self.bias, &relative, w, head, d, out, scratch);
-                }
-            });
-        Ok((CpuStorage::F32(out), Shape::from((rows, w))))
-    }
-}
-
-/// `x ← gelu(x + bias)` in place.
-struct BiasGelu<'a> {
-    bias: &'a [f32],
-}
-
-impl InplaceOp1 for BiasGelu<'_> {
-    fn name(&self) -> &'static str {
-        "bert-bias-gelu"
-    }
-
-    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
-        let x = host_mut(storage, layout, self.name())?;
-        let w = self.bias.len();
-        if !x.len().is_multiple_of(w) {
-            candle_core::bail!("bias-gelu: rows are not {w} wide");
-        }
-        x.par_chunks_mut(w * ROWS_PER_TASK)
-            .for_each(|rows| kernels::bias_gelu(rows, self.bias));
-        Ok(())
-    }
-}
-
-/// `x ← LayerNorm(x + bias [+ residual])` in place.
-struct NormPass<'a> {
-    norm: &'a Norm,
-    bias: &'a [f32],
-}
-
-impl NormPass<'_> {
-    fn run(&self, x: &mut [f32], residual: &[f32]) -> candle_core::Result<()> {
-        let w = self.norm.gamma.host.len();
-        if !x.len().is_multiple_of(w) || !(residual.is_empty() || residual.len() == x.len()) {
-            candle_core::bail!("layer norm: rows are not {w} wide");
-        }
-        let (gamma, beta, eps) = (&self.norm.gamma.host, &self.norm.beta.host, self.norm.eps);
-        x.par_chunks_mut(w * ROWS_PER_TASK)
-            .enumerate()
-            .for_each(|(i, rows)| {
-                let res = match residual {
-                    [] => &[][..],
-                    r => &r[i * w * ROWS_PER_TASK..][..rows.len()],
-                };
-                kernels::layer_norm(rows, res, self.bias, gamma, beta, eps);
-            });
-        Ok(())
-    }
-}
-
-impl InplaceOp1 for NormPass<'_> {
-    fn name(&self) -> &'static str {
-        "bert-layer-norm"
-    }
-
-    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
-        self.run(host_mut(storage, layout, "bert-layer-norm")?, &[])
-    }
-}
-
-impl InplaceOp2 for NormPass<'_> {
-    fn name(&self) -> &'static str {
-        "bert-residual-layer-norm"
-    }
-
-    fn cpu_fwd(
-        &self,
-        storage: &mut CpuStorage,
-        layout: &Layout,
-        residual: &CpuStorage,
-        residual_layout: &Layout,
-    ) -> candle_core::Result<()> {
-        let residual = host(residual, residual_layout, "bert-residual-layer-norm")?;
-        self.run(
-            host_mut(storage, layout, "bert-residual-layer-norm")?,
-            residual,
-        )
-    }
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ fn on_cpu_f32(tensors: &[&Tensor]) -> bool {
 }
 
 /// `f` on the values of `t` (f32 on the CPU, made contiguous if it is not).
-fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
+pub(crate) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
     let t = t.contiguous()?;
     let (storage, layout) = t.storage_and_layout();
     let Storage::Cpu(CpuStorage::F32(values)) = &*storage else {
@@ -106,46 +106,64 @@ fn product(x: &Tensor, w: &Tensor) -> candle_core::Result<Vec<f32>> {
         candle_core::bail!("matmul: {m}×{k} times {k2}×{n}");
     }
     let mut out = vec![0f32; m * n];
-    with_f32(x, |xv| {
-        with_f32(w, |wv| {
-            if xv.len() != m * k || wv.len() != k * n {
-                candle_core::bail!("matmul: storage does not match the shapes");
-            }
-            let threads = rayon::current_num_threads();
-            let parallelism = match threads {
-                0 | 1 => Parallelism::None,
-                t => Parallelism::Rayon(t),
-            };
-            // SAFETY: `out` (m × n), `xv` (m × k) and `wv` (k × n) are row-major and
-            // hold exactly that many elements (checked above); with these strides gemm
-            // reads and writes only inside them, and `out` aliases neither input.
-            unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    out.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    xv.as_ptr(),
-                    1,
-                    k as isize,
-                    wv.as_ptr(),
-                    1,
-                    n as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    parallelism,
-                );
-            }
-            Ok(())
-        })?
-    })??;
+    with_f32(x, |xv| product_into(xv, w, &mut out))??;
     Ok(out)
+}
+
+/// `out ← x · w` for `x` (m × k, row-major, m = `x.len() / k`) and an f32 `w`
+/// (k × n) on the CPU; `out` must hold m × n.
+pub(crate) fn product_into(x: &[f32], w: &Tensor, out: &mut [f32]) -> candle_core::Result<()> {
+    let (k, n) = w.dims2()?;
+    let m = x.len().checked_div(k).unwrap_or(0);
+    if m * k != x.len() || out.len() != m * n {
+        candle_core::bail!(
+            "matmul: {} inputs, {} outputs for a {k}×{n} matrix",
+            x.len(),
+            out.len()
+        );
+    }
+    if k == 0 {
+        out.fill(0.0);
+        return Ok(());
+    }
+    with_f32(w, |wv| {
+        if wv.len() != k * n {
+            candle_core::bail!("matmul: storage does not match the shapes");
+        }
+        let threads = rayon::current_num_threads();
+        let parallelism = match threads {
+            0 | 1 => Parallelism::None,
+            t => Parallelism::Rayon(t),
+        };
+        // SAFETY: `out` (m × n), `x` (m × k) and `wv` (k × n) are row-major and hold
+        // exactly that many elements (checked above); with these strides gemm reads
+        // and writes only inside them, and `out` is a `&mut` so aliases neither.
+        // With `read_dst` false every element of `out` is written, none read.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                out.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                x.as_ptr(),
+                1,
+                k as isize,
+                wv.as_ptr(),
+                1,
+                n as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+        Ok(())
+    })?
 }
 
 #[cfg(test)]
