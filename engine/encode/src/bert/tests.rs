@@ -103,6 +103,15 @@ fn packed_forward_matches_the_padded_reference() {
         }
         assert!(worst < 1e-4, "{name}: largest difference {worst}");
     }
+
+    // The CPU path keeps its buffers between batches: a larger batch, then a smaller
+    // one, leave nothing behind that changes the next answer.
+    let first = fast.forward(&batch).unwrap().states;
+    let (big_ids, big_types) = tokens(&[40, 40, 40, 40, 40]);
+    fast.forward(&sequences(&big_ids, &big_types)).unwrap();
+    fast.forward(&batch[1..2]).unwrap();
+    let again = fast.forward(&batch).unwrap().states;
+    assert_eq!(largest_difference(&first, &again), 0.0);
 }
 
 #[test]
@@ -120,6 +129,19 @@ fn refuses_what_it_would_run_wrong() {
         .unwrap_err();
     assert!(err.to_string().contains("41 tokens"), "{err}");
     assert!(model.forward(&[]).is_err());
+    // Ids past the vocabulary (50) or the token types (2): an error, not a panic.
+    for (ids, types, says) in [
+        (vec![1, 50], vec![0, 0], "vocabulary"),
+        (vec![1, 2], vec![0, 2], "token type"),
+    ] {
+        let err = model
+            .forward(&[Sequence {
+                ids: &ids,
+                type_ids: &types,
+            }])
+            .unwrap_err();
+        assert!(err.to_string().contains(says), "{err}");
+    }
     c.hidden_act = "relu".into();
     assert!(Bert::load(vb(), &c).is_err());
 }
