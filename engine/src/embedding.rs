@@ -195,8 +195,9 @@ impl Database {
     /// Embeds the texts of `todo` (each with a key) for vector column `target.1` of
     /// schema `target.0` with encoder `target.2`, [`RULE_CHUNK`] texts per encoder call,
     /// reported to the database's progress as `stage` under `context`; `each` gets
-    /// every chunk with its vectors, in order.
-    pub(crate) fn embed_in_chunks<K>(
+    /// every chunk with its vectors, in order, on this thread while the next chunk
+    /// encodes on another (a backfill commits one chunk while encoding the next).
+    pub(crate) fn embed_in_chunks<K: Sync>(
         &self,
         context: String,
         stage: String,
@@ -207,7 +208,8 @@ impl Database {
         let progress = &self.shared.progress;
         progress.set_context(context);
         progress.begin(stage, todo.len() as u64);
-        let result = todo.chunks(RULE_CHUNK).try_for_each(|chunk| {
+        let chunks: Vec<&[(K, String)]> = todo.chunks(RULE_CHUNK).collect();
+        let encode = |chunk: &[(K, String)]| {
             let calls: Vec<Embed> = chunk
                 .iter()
                 .map(|(_, text)| Embed {
@@ -217,7 +219,9 @@ impl Database {
                 })
                 .collect();
             let refs: Vec<&Embed> = calls.iter().collect();
-            let (vectors, _) = self.embed_for_column(schema, column, &refs)?;
+            Ok(self.embed_for_column(schema, column, &refs)?.0)
+        };
+        let result = one_ahead(&chunks, encode, |chunk, vectors| {
             each(chunk, vectors)?;
             progress.advance(chunk.len() as u64);
             Ok(())
@@ -242,5 +246,124 @@ impl Database {
         self.alter(collection, |schema, _| {
             schema.with_encoder(column, Some(tag.clone()))
         })
+    }
+}
+
+/// Runs `produce` on each chunk on a scoped thread, one chunk ahead of `consume`,
+/// which gets the results in order on this thread: `produce(i + 1)` overlaps
+/// `consume(i)`. The rendezvous channel holds no result, so at most one chunk's
+/// result waits. The first error of either side is returned and stops both (the
+/// producer's next hand-over fails once the receiver is gone).
+fn one_ahead<C: Sync + ?Sized, T: Send>(
+    chunks: &[&C],
+    produce: impl Fn(&C) -> Result<T> + Sync,
+    mut consume: impl FnMut(&C, T) -> Result<()>,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (results, received) = std::sync::mpsc::sync_channel(0);
+        let produce = &produce;
+        scope.spawn(move || {
+            for chunk in chunks {
+                let result = produce(chunk);
+                let failed = result.is_err();
+                if results.send(result).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        for chunk in chunks {
+            // A closed channel means the producer panicked; the scope re-raises it.
+            let Ok(result) = received.recv() else {
+                break;
+            };
+            consume(chunk, result?)?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::mpsc::{Receiver, Sender, channel};
+    use std::time::Duration;
+
+    use super::one_ahead;
+    use quiver_storage::{Error, Result};
+
+    fn wait(signal: &Mutex<Receiver<()>>, what: &str) -> Result<()> {
+        let got = signal.lock().unwrap().recv_timeout(Duration::from_secs(20));
+        got.map_err(|_| Error::InvalidArgument(format!("timed out waiting for {what}")))
+    }
+
+    /// Chunk 1's consumer waits until chunk 2's producer has started: run one after
+    /// the other, this would time out.
+    #[test]
+    fn the_next_chunk_is_produced_while_one_is_consumed() {
+        let (started, second_started): (Sender<()>, Receiver<()>) = channel();
+        let started = Mutex::new(started);
+        let second_started = Mutex::new(second_started);
+        let chunks: Vec<&[u32]> = vec![&[1, 2], &[3], &[4, 5, 6]];
+        let mut seen = Vec::new();
+        one_ahead(
+            &chunks,
+            |c: &[u32]| {
+                if c[0] == 3 {
+                    started.lock().unwrap().send(()).unwrap();
+                }
+                Ok(c.iter().sum::<u32>())
+            },
+            |c, sum| {
+                if c[0] == 1 {
+                    wait(&second_started, "the second chunk's producer")?;
+                }
+                seen.push(sum);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, [3, 3, 15]);
+    }
+
+    /// An error on either side is returned and nothing after it runs.
+    #[test]
+    fn the_first_error_stops_both_sides() {
+        let chunks: Vec<&[u32]> = vec![&[1], &[2], &[3], &[4]];
+        let produced = Mutex::new(Vec::new());
+        let mut consumed = Vec::new();
+        let err = one_ahead(
+            &chunks,
+            |c: &[u32]| {
+                produced.lock().unwrap().push(c[0]);
+                match c[0] {
+                    3 => Err(Error::InvalidArgument("bad chunk".into())),
+                    n => Ok(n),
+                }
+            },
+            |_, n| {
+                consumed.push(n);
+                Ok(())
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("bad chunk"));
+        assert_eq!(consumed, [1, 2]);
+        assert_eq!(*produced.lock().unwrap(), [1, 2, 3]);
+
+        let mut consumed = Vec::new();
+        let err = one_ahead(
+            &chunks,
+            |c: &[u32]| Ok(c[0]),
+            |_, n| {
+                consumed.push(n);
+                match n {
+                    2 => Err(Error::InvalidArgument("commit failed".into())),
+                    _ => Ok(()),
+                }
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("commit failed"));
+        assert_eq!(consumed, [1, 2]);
     }
 }
