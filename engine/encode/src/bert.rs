@@ -12,11 +12,12 @@
 //! candle-transformers' padded BERT on random weights.
 
 mod cpu;
-mod kernels;
 
 use std::ops::Range;
 
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
+
+use crate::packed::{Linear, Norm};
 use candle_nn::VarBuilder;
 
 /// The fields of a Hugging Face `config.json` that the forward needs.
@@ -87,69 +88,6 @@ impl RelativeBias {
     }
 }
 
-/// A bias or normalisation parameter: the tensor (other devices) and its values on
-/// the host (the CPU kernels).
-#[derive(Debug)]
-struct Param {
-    tensor: Tensor,
-    host: Vec<f32>,
-}
-
-impl Param {
-    fn new(tensor: Tensor) -> candle_core::Result<Param> {
-        let host = tensor.to_dtype(DType::F32)?.to_vec1()?;
-        Ok(Param { tensor, host })
-    }
-}
-
-#[derive(Debug)]
-struct Norm {
-    gamma: Param,
-    beta: Param,
-    eps: f32,
-}
-
-impl Norm {
-    fn load(vb: VarBuilder, width: usize, eps: f64) -> candle_core::Result<Norm> {
-        Ok(Norm {
-            gamma: Param::new(vb.get(width, "weight")?)?,
-            beta: Param::new(vb.get(width, "bias")?)?,
-            eps: eps as f32,
-        })
-    }
-}
-
-/// A linear layer's weight stored transposed (`in × out`, contiguous), so `x · Wᵀ` is
-/// a plain matrix product with no copy, and its bias.
-#[derive(Debug)]
-struct Linear {
-    weight_t: Tensor,
-    bias: Param,
-}
-
-impl Linear {
-    fn load(vb: VarBuilder, inputs: usize, outputs: usize) -> candle_core::Result<Linear> {
-        let weight = vb.get((outputs, inputs), "weight")?;
-        Linear::new(weight, vb.get(outputs, "bias")?)
-    }
-
-    fn new(weight: Tensor, bias: Tensor) -> candle_core::Result<Linear> {
-        Ok(Linear {
-            weight_t: weight.t()?.contiguous()?,
-            bias: Param::new(bias)?,
-        })
-    }
-
-    /// `x · Wᵀ` without the bias (the next fused pass adds it).
-    fn product(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        crate::matmul::matmul(x, &self.weight_t)
-    }
-
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        self.product(x)?.broadcast_add(&self.bias.tensor)
-    }
-}
-
 #[derive(Debug)]
 struct Layer {
     /// Query, key and value in one product (`width → 3·width`).
@@ -181,7 +119,7 @@ pub struct Bert {
     /// Run the candle-operations path on the CPU too (tests compare the two).
     generic: bool,
     /// The CPU path's activation buffers, kept between batches.
-    workspace: parking_lot::Mutex<cpu::Workspace>,
+    workspace: parking_lot::Mutex<crate::packed::Workspace>,
 }
 
 /// The tokens of one text: ids and token type ids, `[CLS]`/`[SEP]` included.

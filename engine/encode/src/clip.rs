@@ -15,6 +15,7 @@
 
 pub mod bpe;
 mod config;
+mod cpu;
 pub mod preprocess;
 
 use std::path::Path;
@@ -44,12 +45,25 @@ const HOW: &str = "no registry package ships CLIP's weights, so put a Hugging Fa
 /// How much of model.safetensors the version fingerprint hashes (with its length).
 const FINGERPRINT_BYTES: usize = 1 << 20;
 
-/// The loaded model.
-pub struct Clip {
+/// The networks, as the device runs them.
+enum Towers {
+    /// The CPU: packed pre-norm layers ([`cpu`]).
+    Packed(Box<cpu::Towers>),
+    /// Other devices (and head shapes the packed kernels do not take):
+    /// candle-transformers' CLIP.
+    Candle(Box<CandleTowers>),
+}
+
+struct CandleTowers {
     text: ClipTextTransformer,
     text_projection: Linear,
     vision: ClipVisionTransformer,
     visual_projection: Linear,
+}
+
+/// The loaded model.
+pub struct Clip {
+    towers: Towers,
     tokenizer: ClipTokenizer,
     image_size: usize,
     device: candle_core::Device,
@@ -79,6 +93,25 @@ impl Clip {
         tokenizer: ClipTokenizer,
         options: &EncoderOptions,
     ) -> Result<Clip> {
+        Clip::from_folder_with(folder, tokenizer, options, false)
+    }
+
+    /// [`Clip::from_folder`] run by candle-transformers' CLIP on every device, also
+    /// the CPU (tests compare the two).
+    pub fn from_folder_with_candle_ops(
+        folder: &Path,
+        tokenizer: ClipTokenizer,
+        options: &EncoderOptions,
+    ) -> Result<Clip> {
+        Clip::from_folder_with(folder, tokenizer, options, true)
+    }
+
+    fn from_folder_with(
+        folder: &Path,
+        tokenizer: ClipTokenizer,
+        options: &EncoderOptions,
+        candle_ops: bool,
+    ) -> Result<Clip> {
         let label = folder.file_name().map_or_else(
             || folder.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -99,25 +132,37 @@ impl Clip {
             ));
         }
         let (t, v, dim) = (&config.text, &config.vision, config.projection_dim);
-        let load = || -> candle_core::Result<_> {
-            Ok((
-                ClipTextTransformer::new(vb.pp("text_model"), t)?,
-                candle_nn::linear_no_bias(t.embed_dim, dim, vb.pp("text_projection"))?,
-                ClipVisionTransformer::new(vb.pp("vision_model"), v)?,
-                candle_nn::linear_no_bias(v.embed_dim, dim, vb.pp("visual_projection"))?,
-            ))
+        let load = || -> candle_core::Result<Towers> {
+            let packed = match device.is_cpu() && !candle_ops {
+                true => cpu::Towers::load(&vb, &config)?,
+                false => None,
+            };
+            if let Some(towers) = packed {
+                return Ok(Towers::Packed(Box::new(towers)));
+            }
+            Ok(Towers::Candle(Box::new(CandleTowers {
+                text: ClipTextTransformer::new(vb.pp("text_model"), t)?,
+                text_projection: candle_nn::linear_no_bias(
+                    t.embed_dim,
+                    dim,
+                    vb.pp("text_projection"),
+                )?,
+                vision: ClipVisionTransformer::new(vb.pp("vision_model"), v)?,
+                visual_projection: candle_nn::linear_no_bias(
+                    v.embed_dim,
+                    dim,
+                    vb.pp("visual_projection"),
+                )?,
+            })))
         };
-        let (text, text_projection, vision, visual_projection) = load().map_err(|e| failed(&e))?;
+        let towers = load().map_err(|e| failed(&e))?;
         let model = config
             .name
             .clone()
             .unwrap_or_else(|| "CLIPModel (ViT-B/32 layout)".into());
         let size = v.image_size;
         Ok(Clip {
-            text,
-            text_projection,
-            vision,
-            visual_projection,
+            towers,
             tokenizer,
             image_size: size,
             device,
@@ -147,6 +192,12 @@ impl Clip {
 
     /// Token id rows (each ending in the end token) to unit vectors.
     fn encode_ids(&self, rows: &[&Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        let (text, text_projection) = match &self.towers {
+            Towers::Packed(towers) => {
+                return towers.encode_ids(rows).map_err(|e| self.failed(e));
+            }
+            Towers::Candle(c) => (&c.text, &c.text_projection),
+        };
         let len = rows.iter().map(|r| r.len()).max().unwrap_or(0);
         let mut ids = Vec::with_capacity(rows.len() * len);
         let mut at = Vec::with_capacity(rows.len());
@@ -161,21 +212,27 @@ impl Clip {
         }
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
             let ids = Tensor::from_vec(ids, (rows.len(), len), &self.device)?;
-            let hidden = self.text.forward_with_mask(&ids, usize::MAX)?;
+            let hidden = text.forward_with_mask(&ids, usize::MAX)?;
             let (n, l, d) = hidden.dims3()?;
             let at = Tensor::from_vec(at, rows.len(), &self.device)?;
             let pooled = hidden.reshape((n * l, d))?.index_select(&at, 0)?;
-            normalize_rows(&self.text_projection.forward(&pooled)?)?.to_vec2()
+            normalize_rows(&text_projection.forward(&pooled)?)?.to_vec2()
         };
         run().map_err(|e| self.failed(e))
     }
 
     fn encode_pixels(&self, images: Vec<Vec<f32>>) -> Result<Vec<Vec<f32>>> {
+        let (vision, visual_projection) = match &self.towers {
+            Towers::Packed(towers) => {
+                return towers.encode_pixels(&images).map_err(|e| self.failed(e));
+            }
+            Towers::Candle(c) => (&c.vision, &c.visual_projection),
+        };
         let (n, s) = (images.len(), self.image_size);
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
             let pixels = Tensor::from_vec(images.concat(), (n, 3, s, s), &self.device)?;
-            let pooled = self.vision.forward(&pixels)?;
-            normalize_rows(&self.visual_projection.forward(&pooled)?)?.to_vec2()
+            let pooled = vision.forward(&pixels)?;
+            normalize_rows(&visual_projection.forward(&pooled)?)?.to_vec2()
         };
         run().map_err(|e| self.failed(e))
     }

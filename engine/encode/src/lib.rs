@@ -27,6 +27,7 @@ mod error;
 pub mod image_input;
 mod matmul;
 mod models;
+mod packed;
 pub mod pil_resize;
 mod registry;
 pub mod sentence;

@@ -40,12 +40,31 @@ fn tokenizer() -> ClipTokenizer {
 }
 
 fn tiny(batch_size: usize) -> Clip {
+    load_tiny(batch_size, Clip::from_folder)
+}
+
+/// The same model run by candle-transformers' CLIP (what other devices run).
+fn tiny_candle_ops(batch_size: usize) -> Clip {
+    load_tiny(batch_size, Clip::from_folder_with_candle_ops)
+}
+
+type Loader = fn(&Path, ClipTokenizer, &EncoderOptions) -> quiver_encode::Result<Clip>;
+
+fn load_tiny(batch_size: usize, load: Loader) -> Clip {
     let options = EncoderOptions {
         batch_size,
         ..Default::default()
     };
-    Clip::from_folder(&fixtures().join("clip-tiny"), tokenizer(), &options)
-        .unwrap_or_else(|e| panic!("{e}"))
+    load(&fixtures().join("clip-tiny"), tokenizer(), &options).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Every vector of the two paths agrees (cosine > 0.99999).
+fn same_vectors(kind: &str, packed: &[Vec<f32>], candle_ops: &[Vec<f32>]) {
+    assert_eq!(packed.len(), candle_ops.len());
+    for (i, (a, b)) in packed.iter().zip(candle_ops).enumerate() {
+        let c = cosine(a, b);
+        assert!(c > 0.99999, "{kind} {i}: packed vs candle ops cosine {c}");
+    }
 }
 
 /// The lowest cosine between `got` and `want`, each checked >= 0.999 and unit length.
@@ -90,6 +109,14 @@ fn text_vectors_match_the_reference() {
     let texts: Vec<&str> = reference.texts.iter().map(String::as_str).collect();
     let got = model.encode_texts(&texts).unwrap();
     check("text", &reference.texts, &got, &reference.text_vectors);
+    let candle_ops = tiny_candle_ops(4).encode_texts(&texts).unwrap();
+    check(
+        "text (candle ops)",
+        &reference.texts,
+        &candle_ops,
+        &reference.text_vectors,
+    );
+    same_vectors("text", &got, &candle_ops);
     // Alone or in a padded batch, a text gets the same vector.
     for (i, text) in texts.iter().enumerate() {
         let alone = model.encode_texts(&[text]).unwrap();
@@ -133,6 +160,14 @@ fn image_vectors_match_the_reference() {
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
     let got = model.encode_images(&refs).unwrap();
     check("image", &reference.images, &got, &reference.image_vectors);
+    let candle_ops = tiny_candle_ops(2).encode_images(&refs).unwrap();
+    check(
+        "image (candle ops)",
+        &reference.images,
+        &candle_ops,
+        &reference.image_vectors,
+    );
+    same_vectors("image", &got, &candle_ops);
     for (i, path) in refs.iter().enumerate() {
         let alone = model.encode_images(&[path]).unwrap();
         assert!(cosine(&alone[0], &got[i]) > 0.99999, "{}", path.display());

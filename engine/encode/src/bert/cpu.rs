@@ -1,45 +1,15 @@
-//! The BERT forward on the CPU, over plain buffers that the model keeps between
-//! batches: each layer is four matrix products ([`matmul::product_into`], candle's
-//! kernel on the rayon pool) and three fused passes from [`kernels`]:
-//! - self-attention from the fused query/key/value product, the biases added as the
-//!   values are read, one task per sequence;
-//! - `LayerNorm(x + bias + residual)` in one pass over each row;
-//! - `gelu(x + bias)` with a vectorized error function.
-//!
-//! Writing every layer into memory already mapped matters: with a fresh tensor per
-//! product and pass, page faults and zeroing were about a tenth of MiniLM's run.
+//! BERT's forward on the CPU: the embeddings summed in one pass, then post-norm
+//! layers (`LayerNorm(x + attention(x))`, `LayerNorm(x + ffn(x))`) of [`packed`]
+//! passes around four matrix products each.
 
 use std::ops::Range;
 
 use candle_core::Tensor;
 use rayon::prelude::*;
 
-use super::{Bert, Layer, Norm, RelativeBias, kernels};
+use super::{Bert, Layer};
 use crate::matmul::{self, with_f32};
-
-/// Rows of a fused pass handed to one rayon task (enough to amortise the hand-off).
-const ROWS_PER_TASK: usize = 16;
-
-/// One batch's activations, grown to the largest batch seen and kept. A batch cut
-/// as `SentenceEncoder` cuts them keeps its widest activation under
-/// `ACTIVATION_BUDGET`, so all five stay under 2.5 times that budget.
-#[derive(Debug, Default)]
-pub(super) struct Workspace {
-    /// The hidden states (`tokens × width`), input and output of each layer.
-    x: Vec<f32>,
-    qkv: Vec<f32>,
-    context: Vec<f32>,
-    attended: Vec<f32>,
-    up: Vec<f32>,
-}
-
-/// The first `len` floats of `buf`, grown (never shrunk) to hold them.
-fn first(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if buf.len() < len {
-        buf.resize(len, 0.0);
-    }
-    &mut buf[..len]
-}
+use crate::packed::{self, Activation, Mask, Workspace, first};
 
 impl Bert {
     /// The last hidden states (`tokens × width`) of the packed tokens; `spans` are the
@@ -57,7 +27,7 @@ impl Bert {
         let ws = shared.as_deref_mut().unwrap_or(&mut own);
         let x = first(&mut ws.x, ids.len() * self.width);
         self.embed(ids, types, positions, x)?;
-        norm(x, &[], &[], &self.embedding_norm);
+        packed::norm(x, &[], &[], &self.embedding_norm);
         for layer in &self.layers {
             self.layer(layer, ws, ids.len(), spans)?;
         }
@@ -126,77 +96,22 @@ impl Bert {
         let qkv = first(&mut ws.qkv, tokens * 3 * w);
         matmul::product_into(x, &layer.qkv.weight_t, qkv)?;
         let context = first(&mut ws.context, tokens * w);
-        let relative = self.relative.as_ref();
-        attention(
-            qkv,
-            &layer.qkv.bias.host,
-            relative,
-            spans,
-            w,
-            self.heads,
-            context,
-        );
+        let heads = self.heads;
+        let relative = |head, len| match &self.relative {
+            Some(r) => r.offsets(head, heads, len),
+            None => Vec::new(),
+        };
+        let bias = &layer.qkv.bias.host;
+        packed::attention(qkv, bias, &relative, Mask::None, spans, w, heads, context);
         let attended = first(&mut ws.attended, tokens * w);
         matmul::product_into(context, &layer.attention_out.weight_t, attended)?;
         let out_bias = &layer.attention_out.bias.host;
-        norm(attended, x, out_bias, &layer.attention_norm);
+        packed::norm(attended, x, out_bias, &layer.attention_norm);
         let up = first(&mut ws.up, tokens * layer.up.bias.host.len());
         matmul::product_into(attended, &layer.up.weight_t, up)?;
-        let up_bias = &layer.up.bias.host;
-        up.par_chunks_mut(up_bias.len() * ROWS_PER_TASK)
-            .for_each(|rows| kernels::bias_gelu(rows, up_bias));
+        packed::activate(up, &layer.up.bias.host, Activation::Gelu);
         matmul::product_into(up, &layer.down.weight_t, x)?;
-        norm(x, attended, &layer.down.bias.host, &layer.out_norm);
+        packed::norm(x, attended, &layer.down.bias.host, &layer.out_norm);
         Ok(())
     }
-}
-
-/// Self-attention over packed sequences from the fused `q|k|v` product (biases not
-/// yet added) into `out` (`tokens × width`); one rayon task per sequence.
-fn attention(
-    qkv: &[f32],
-    bias: &[f32],
-    relative: Option<&RelativeBias>,
-    spans: &[Range<usize>],
-    width: usize,
-    heads: usize,
-    out: &mut [f32],
-) {
-    let d = width / heads;
-    // Each sequence's output rows, split off in order.
-    let mut parts = Vec::with_capacity(spans.len());
-    let mut rest = out;
-    for span in spans {
-        let (mine, tail) = rest.split_at_mut(span.len() * width);
-        parts.push((span.clone(), mine));
-        rest = tail;
-    }
-    parts
-        .into_par_iter()
-        .for_each_init(Vec::new, |scratch, (span, out)| {
-            let len = span.len();
-            scratch.resize(kernels::attention_scratch(len, d), 0.0);
-            let rows = &qkv[span.start * 3 * width..span.end * 3 * width];
-            for head in 0..heads {
-                let relative = match relative {
-                    Some(r) => r.offsets(head, heads, len),
-                    None => Vec::new(),
-                };
-                kernels::attention(rows, bias, &relative, width, head, d, out, scratch);
-            }
-        });
-}
-
-/// `x ← LayerNorm(x + bias + residual)` row by row; `bias` and `residual` may be
-/// empty.
-fn norm(x: &mut [f32], residual: &[f32], bias: &[f32], norm: &Norm) {
-    let (gamma, beta, eps) = (&norm.gamma.host, &norm.beta.host, norm.eps);
-    let chunk = gamma.len() * ROWS_PER_TASK;
-    x.par_chunks_mut(chunk).enumerate().for_each(|(i, rows)| {
-        let res = match residual {
-            [] => &[][..],
-            r => &r[i * chunk..][..rows.len()],
-        };
-        kernels::layer_norm(rows, res, bias, gamma, beta, eps);
-    });
 }

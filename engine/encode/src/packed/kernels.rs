@@ -1,4 +1,4 @@
-//! The element-wise and attention loops of the BERT forward, each written once as a
+//! The element-wise and attention loops of the packed transformer layers, each written once as a
 //! plain loop and compiled three times: for AVX-512, for AVX2+FMA (picked at run time)
 //! and for the baseline. The bodies are `#[inline(always)]` functions without
 //! closures, so the `target_feature` wrapper's instructions reach every loop (a
@@ -69,6 +69,18 @@ fn bias_gelu_body<const FMA: bool>(x: &mut [f32], bias: &[f32]) {
             let z = *v + b;
             let half = 0.5 * z;
             *v = madd::<FMA>(half, erf::<FMA>(z * std::f32::consts::FRAC_1_SQRT_2), half);
+        }
+    }
+}
+
+/// Every row of `x` (rows × `bias.len()`) becomes `quick_gelu(x + bias)`,
+/// `z · σ(1.702·z)` (CLIP's activation).
+#[inline(always)]
+fn bias_quick_gelu_body<const FMA: bool>(x: &mut [f32], bias: &[f32]) {
+    for row in x.chunks_exact_mut(bias.len()) {
+        for (v, b) in row.iter_mut().zip(bias) {
+            let z = *v + b;
+            *v = z / (1.0 + exp::<FMA>(-1.702 * z));
         }
     }
 }
@@ -164,6 +176,7 @@ pub fn attention_scratch(len: usize, d: usize) -> usize {
 ///   value blocks), biases not yet added; `bias` is the fused bias (`3·width`).
 /// - `relative`: empty, or the head's score bias for each key − query offset `o`
 ///   at `o + len − 1` (MPNet).
+/// - `causal`: a query attends only to itself and the keys before it.
 /// - `head`: which `d`-wide slice of each block; `d` must be a multiple of 8.
 /// - `out`: the sequence's rows of the context (`width` wide); this head's slice is
 ///   written.
@@ -178,6 +191,7 @@ fn attention_body<const FMA: bool, const ROWS: usize>(
     qkv: &[f32],
     bias: &[f32],
     relative: &[f32],
+    causal: bool,
     width: usize,
     head: usize,
     d: usize,
@@ -237,17 +251,19 @@ fn attention_body<const FMA: bool, const ROWS: usize>(
             }
         }
     }
-    // Softmax over each real row's real keys. The padding keys' scores are set to
-    // -∞ first so that every loop runs over whole vectors (no scalar tail); their
-    // `exp` is then e^-87 ≈ 1.6e-38 (the clamp), nothing beside a real key's ≥ 1/len
-    // share, and the context never reads their probabilities.
+    // Softmax over each real row's visible keys. The other keys' scores (padding,
+    // and under a causal mask the keys after the query) are set to -∞ first so that
+    // every loop runs over whole vectors (no scalar tail); their `exp` is then
+    // e^-87 ≈ 1.6e-38 (the clamp), nothing beside a visible key's share, and masked
+    // real keys are set to exactly 0 before the context reads them.
     for t in 0..len {
         let row = &mut scores[t * keys..(t + 1) * keys];
-        let (real, padding) = row.split_at_mut(len);
+        let visible = if causal { t + 1 } else { len };
+        let (real, padding) = row.split_at_mut(visible);
         padding.fill(f32::NEG_INFINITY);
         if !relative.is_empty() {
             // Key j sits at offset j − t: entries len−1−t .. 2·len−1−t.
-            let offsets = &relative[len - 1 - t..2 * len - 1 - t];
+            let offsets = &relative[len - 1 - t..2 * len - 1 - t][..visible];
             for (s, r) in real.iter_mut().zip(offsets) {
                 *s += r;
             }
@@ -260,6 +276,7 @@ fn attention_body<const FMA: bool, const ROWS: usize>(
         for s in row.iter_mut() {
             *s *= inv;
         }
+        row[visible..len].fill(0.0);
     }
     // context = p · v (rows past `len` are dropped).
     let wide = d - d % 16;
@@ -398,6 +415,11 @@ dispatched!(
     avx512<true>, avx2<true>, baseline<false>
 );
 dispatched!(
+    /// See `bias_quick_gelu_body`.
+    bias_quick_gelu, bias_quick_gelu_at => bias_quick_gelu_body(x: &mut [f32], bias: &[f32])
+    avx512<true>, avx2<true>, baseline<false>
+);
+dispatched!(
     /// See `layer_norm_body`.
     layer_norm, layer_norm_at => layer_norm_body(
         x: &mut [f32], residual: &[f32], bias: &[f32], gamma: &[f32], beta: &[f32], eps: f32
@@ -407,8 +429,8 @@ dispatched!(
 dispatched!(
     /// See `attention_body`.
     attention, attention_at => attention_body(
-        qkv: &[f32], bias: &[f32], relative: &[f32], width: usize, head: usize, d: usize,
-        out: &mut [f32], scratch: &mut [f32]
+        qkv: &[f32], bias: &[f32], relative: &[f32], causal: bool, width: usize, head: usize,
+        d: usize, out: &mut [f32], scratch: &mut [f32]
     )
     avx512<true, 8>, avx2<true, 4>, baseline<false, 4>
 );
@@ -477,6 +499,24 @@ mod tests {
     }
 
     #[test]
+    fn bias_quick_gelu_matches_the_definition() {
+        let bias: Vec<f32> = (0..37).map(|i| (i as f32 * 0.3).sin()).collect();
+        let x: Vec<f32> = (0..37 * 3).map(|i| (i as f32 * 0.71).cos() * 9.0).collect();
+        for level in LEVELS {
+            let mut got = x.clone();
+            bias_quick_gelu_at(level, &mut got, &bias);
+            for (i, (g, v)) in got.iter().zip(&x).enumerate() {
+                let z = f64::from(v + bias[i % 37]);
+                let want = z / (1.0 + (-1.702 * z).exp());
+                assert!(
+                    (f64::from(*g) - want).abs() < 2e-6,
+                    "{level:?} {z}: {g} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn layer_norm_matches_the_definition() {
         for level in LEVELS {
             layer_norm_case(level);
@@ -510,19 +550,20 @@ mod tests {
 
     /// Every level, lengths around the register blocks (4 or 8 rows, 16 keys), heads
     /// of 8, 16 and 24 dimensions (context blocks of 16, of 8, and both), with and
-    /// without a relative bias, against the definition in f64.
+    /// without a relative bias, with and without a causal mask, against the
+    /// definition in f64.
     #[test]
     fn attention_matches_the_definition() {
         for level in LEVELS {
             for len in [1, 3, 4, 5, 8, 9, 13, 16, 17, 33] {
                 for d in [8, 16, 24] {
-                    attention_case(level, len, d, len % 2 == 1);
+                    attention_case(level, len, d, len % 2 == 1, d != 16);
                 }
             }
         }
     }
 
-    fn attention_case(level: Level, len: usize, d: usize, with_relative: bool) {
+    fn attention_case(level: Level, len: usize, d: usize, with_relative: bool, causal: bool) {
         let width = 2 * d;
         let qkv: Vec<f32> = (0..len * 3 * width)
             .map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.3)
@@ -540,6 +581,7 @@ mod tests {
                 &qkv,
                 &bias,
                 &relative,
+                causal,
                 width,
                 head,
                 d,
@@ -553,7 +595,8 @@ mod tests {
         for head in 0..width / d {
             for t in 0..len {
                 let cols = head * d..(head + 1) * d;
-                let s: Vec<f64> = (0..len)
+                let visible = if causal { t + 1 } else { len };
+                let s: Vec<f64> = (0..visible)
                     .map(|j| {
                         let dot: f64 = cols.clone().map(|c| at(t, 0, c) * at(j, 1, c)).sum();
                         let bias = relative.get(j + len - 1 - t).map_or(0.0, |&r| f64::from(r));
@@ -562,11 +605,11 @@ mod tests {
                     .collect();
                 let total: f64 = s.iter().map(|v| v.exp()).sum();
                 for c in cols.clone() {
-                    let want: f64 = (0..len).map(|j| s[j].exp() / total * at(j, 2, c)).sum();
+                    let want: f64 = (0..visible).map(|j| s[j].exp() / total * at(j, 2, c)).sum();
                     let got = f64::from(out[t * width + c]);
                     assert!(
                         (got - want).abs() < 1e-5,
-                        "{level:?} len {len} d {d}, t {t}, c {c}: {got} vs {want}"
+                        "{level:?} len {len} d {d} causal {causal}, t {t}, c {c}: {got} vs {want}"
                     );
                 }
             }
