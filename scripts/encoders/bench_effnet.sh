@@ -9,19 +9,7 @@ python="${REF_PYTHON:-python3}"
 models="${QUIVER_MODELS:-$HOME/.cache/quiver/models}"
 images="$(mktemp -d)"
 trap 'rm -rf "$images"' EXIT
-"$python" - "$images" <<'PY'
-import random, sys
-from PIL import Image, ImageDraw
-random.seed(7)
-for i in range(256):
-    img = Image.new("RGB", (500, 375), tuple(random.randrange(256) for _ in range(3)))
-    d = ImageDraw.Draw(img)
-    for _ in range(12):
-        x, y = random.randrange(500), random.randrange(375)
-        d.ellipse((x, y, x + random.randrange(20, 200), y + random.randrange(20, 200)),
-                  fill=tuple(random.randrange(256) for _ in range(3)))
-    img.save(f"{sys.argv[1]}/img{i:03}.jpg", quality=90)
-PY
+"$python" scripts/encoders/make_inputs.py images "$images"
 cargo build --release -q -p quiver-bench
 target/release/quiver-bench encode --encoder effnet --images "$images" --batch 32 --reps 2
 "$python" scripts/encoders/bench_effnet.py "$models/efficientnet-lite0/efficientnet-lite0-57934424.pth" "$images" 32 2
