@@ -6,11 +6,7 @@
 use quiver_storage::Result;
 
 use crate::fused::{FusedExplain, FusedHit};
-use crate::search::{PartStats, SearchHit, SearchStats};
-
-pub(crate) fn ms(micros: u128) -> String {
-    format!("{:.3} ms", micros as f64 / 1e3)
-}
+use crate::search::{PartStats, SearchHit, SearchStats, ms};
 
 fn part_line(p: &PartStats) -> String {
     format!("  {p}")

@@ -36,6 +36,7 @@ mod snapshot;
 mod sql_filter;
 mod state;
 mod statements;
+mod tables;
 mod verify;
 mod writer;
 
@@ -64,6 +65,7 @@ pub use search::{FilterMode, PartStats, SearchHit, SearchOptions, SearchStats, S
 pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
 pub use sql_filter::Filter;
 pub use statements::{DEFAULT_LIMIT, Output};
+pub use tables::ToTable;
 pub use verify::{Check, VerifyReport, verify, verify_path};
 
 pub use quiver_storage::{

@@ -16,9 +16,8 @@ mod offline;
 pub use offline::{repair, repair_path};
 
 use quiver_storage::segment::RegionKind;
-use quiver_storage::{Schema, Segment, Value};
+use quiver_storage::{Schema, Segment};
 
-use crate::statements::Output;
 use crate::verify::{check_ids, check_index};
 
 /// What REPAIR may do.
@@ -118,59 +117,38 @@ impl RepairReport {
             })
             .sum()
     }
-
-    /// REPAIR's result table: one row per damaged segment (collection, file, problem,
-    /// action, lost).
-    pub fn table(&self) -> Output {
-        let text = |s: String| Value::Text(s);
-        Output::Rows {
-            columns: ["collection", "file", "problem", "action", "lost"]
-                .map(String::from)
-                .to_vec(),
-            rows: self
-                .repairs
-                .iter()
-                .map(|r| {
-                    let (action, lost) = describe(&r.outcome);
-                    vec![
-                        text(r.collection.clone()),
-                        text(r.file.clone()),
-                        text(r.problem.clone()),
-                        text(action),
-                        text(lost),
-                    ]
-                })
-                .collect(),
-        }
-    }
 }
 
-/// The action and lost-items cells of a report row.
-fn describe(outcome: &RepairOutcome) -> (String, String) {
-    match outcome {
-        RepairOutcome::Rebuilt {
-            file: Some(f),
-            rows,
-        } => (format!("rebuilt as {f} ({rows} rows)"), "none".into()),
-        RepairOutcome::Rebuilt { file: None, .. } => {
-            ("removed (no live rows)".into(), "none".into())
-        }
-        RepairOutcome::NeedsDrop => (
-            "left as is: its rows are damaged; REPAIR DROP DAMAGED SEGMENTS drops it".into(),
-            "-".into(),
-        ),
-        RepairOutcome::Dropped { lost, kept_as } => {
-            let action = format!("dropped (kept as {})", kept_as.join(", "));
-            let lost = match lost {
-                LostItems::Items(ids) => format!("{} items: {}", ids.len(), ids.join(", ")),
-                LostItems::AtMost(ids) => format!(
-                    "at most {} items (which were already deleted is unknown): {}",
-                    ids.len(),
-                    ids.join(", ")
-                ),
-                LostItems::Unreadable { .. } => format!("{} items, ids unreadable", lost.count()),
-            };
-            (action, lost)
+impl RepairOutcome {
+    /// What was done and what was lost, as a report row says them.
+    pub fn describe(&self) -> (String, String) {
+        match self {
+            RepairOutcome::Rebuilt {
+                file: Some(f),
+                rows,
+            } => (format!("rebuilt as {f} ({rows} rows)"), "none".into()),
+            RepairOutcome::Rebuilt { file: None, .. } => {
+                ("removed (no live rows)".into(), "none".into())
+            }
+            RepairOutcome::NeedsDrop => (
+                "left as is: its rows are damaged; REPAIR DROP DAMAGED SEGMENTS drops it".into(),
+                "-".into(),
+            ),
+            RepairOutcome::Dropped { lost, kept_as } => {
+                let action = format!("dropped (kept as {})", kept_as.join(", "));
+                let lost = match lost {
+                    LostItems::Items(ids) => format!("{} items: {}", ids.len(), ids.join(", ")),
+                    LostItems::AtMost(ids) => format!(
+                        "at most {} items (which were already deleted is unknown): {}",
+                        ids.len(),
+                        ids.join(", ")
+                    ),
+                    LostItems::Unreadable { .. } => {
+                        format!("{} items, ids unreadable", lost.count())
+                    }
+                };
+                (action, lost)
+            }
         }
     }
 }

@@ -172,9 +172,14 @@ impl std::fmt::Display for PartStats {
             self.filter,
             self.rows,
             self.visited,
-            crate::explain::ms(self.micros)
+            ms(self.micros)
         )
     }
+}
+
+/// A duration in microseconds as EXPLAIN and the search stats print it.
+pub(crate) fn ms(micros: u128) -> String {
+    format!("{:.3} ms", micros as f64 / 1e3)
 }
 
 /// What a search did, part by part.

@@ -16,6 +16,7 @@ use crate::ranking::{rank, terms};
 use crate::search::SearchOptions;
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 use crate::sql_filter::{check, matches};
+use crate::tables::ToTable;
 
 /// Rows returned when a SELECT has ORDER BY but no LIMIT.
 pub const DEFAULT_LIMIT: u64 = 10;

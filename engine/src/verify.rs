@@ -19,8 +19,6 @@ use quiver_storage::{
 use crate::database::Database;
 use crate::index_views::{segment_codes, segment_graph, segment_ivf};
 use crate::recovery::load_tombstones;
-use crate::statements::Output;
-use quiver_storage::Value;
 
 /// One check and its outcome.
 #[derive(Clone, Debug, PartialEq)]
@@ -274,36 +272,5 @@ fn verify_wal(dir: &dyn Directory, names: &[String], report: &mut VerifyReport) 
                 }
             });
         report.record(None, name, "records", outcome);
-    }
-}
-
-impl VerifyReport {
-    /// VERIFY's result table: one row per check (collection, file, check, status,
-    /// detail or problem), problems first.
-    pub fn table(&self) -> Output {
-        rows(self)
-    }
-}
-
-fn rows(report: &VerifyReport) -> Output {
-    let mut checks: Vec<&Check> = report.checks.iter().collect();
-    checks.sort_by_key(|c| c.problem.is_none());
-    let text = |s: &str| Value::Text(s.to_string());
-    Output::Rows {
-        columns: ["collection", "file", "check", "status", "detail"]
-            .map(String::from)
-            .to_vec(),
-        rows: checks
-            .into_iter()
-            .map(|c| {
-                vec![
-                    c.collection.as_deref().map_or(Value::Null, text),
-                    text(&c.file),
-                    text(&c.what),
-                    text(if c.problem.is_some() { "PROBLEM" } else { "ok" }),
-                    text(c.problem.as_deref().unwrap_or(&c.detail)),
-                ]
-            })
-            .collect(),
     }
 }

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use quiver::encode::{Encoder, Result as EncodeResult};
 use quiver::sql::{parse_script, parse_statement};
-use quiver::{Database, Error, Output};
+use quiver::{Database, Error, Output, ToTable};
 
 use crate::arrays::matrix_out;
 use crate::collection::PyCollection;
