@@ -102,7 +102,10 @@ mod tests {
     #[test]
     fn the_core_does_not_import_the_statement_layer() {
         let mut files = Vec::new();
-        core_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        core_files(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
         assert!(files.len() > 20, "found only {} core files", files.len());
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap();
