@@ -1,9 +1,9 @@
 //! Long power-loss soak: `cargo run --release -p quiver --example power_loss_soak -- 1000 [seed]`
 //! cuts the power that many times at random operations of the seeded workload of
-//! `tests/power_loss.rs` and checks each reopened database. One summary line; exit 1
+//! `tests/integration/power_loss.rs` and checks each reopened database. One summary line; exit 1
 //! on any failure (each printed).
 
-#[path = "../tests/support/power_loss.rs"]
+#[path = "../tests/integration/support/power_loss.rs"]
 mod power_loss;
 
 use std::process::ExitCode;

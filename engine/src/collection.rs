@@ -32,7 +32,8 @@ impl Collection {
         &self.shared
     }
 
-    fn database(&self) -> Database {
+    /// The database this collection belongs to (a handle on the same open database).
+    pub fn database(&self) -> Database {
         Database {
             shared: self.shared.clone(),
         }

@@ -16,7 +16,8 @@ use crate::database::Database;
 /// Texts per encoder call when a rule fills a column (one progress step each).
 const RULE_CHUNK: usize = 256;
 
-pub(crate) fn encode_error(e: EncodeError) -> Error {
+/// An encoder's error as the engine's (`Error::Encoder`).
+pub fn encode_error(e: EncodeError) -> Error {
     Error::Encoder(e.to_string())
 }
 
@@ -40,7 +41,7 @@ impl Database {
 
     /// The vectors of `calls` (all naming one encoder) for vector column `column`, and
     /// the encoder's tag; refused when the column records another encoder.
-    pub(crate) fn embed_for_column(
+    pub fn embed_for_column(
         &self,
         schema: &Schema,
         column: &str,
@@ -113,12 +114,7 @@ impl Database {
 
     /// Checks at CREATE time that `encoder` exists, reads text and gives vectors of
     /// `column`'s dimension (loading it once).
-    pub(crate) fn check_embed_rule(
-        &self,
-        schema: &Schema,
-        column: &str,
-        encoder: &str,
-    ) -> Result<()> {
+    pub fn check_embed_rule(&self, schema: &Schema, column: &str, encoder: &str) -> Result<()> {
         let (_, col) = schema.column(column)?;
         let shape = col.expect_vector()?;
         let e = self.encoders().get(encoder).map_err(encode_error)?;
@@ -197,7 +193,7 @@ impl Database {
     /// reported to the database's progress as `stage` under `context`; `each` gets
     /// every chunk with its vectors, in order, on this thread while the next chunk
     /// encodes on another (a backfill commits one chunk while encoding the next).
-    pub(crate) fn embed_in_chunks<K: Sync>(
+    pub fn embed_in_chunks<K: Sync>(
         &self,
         context: String,
         stage: String,
@@ -232,12 +228,7 @@ impl Database {
     }
 
     /// Records `tag` on `column` of `collection` unless it is there already.
-    pub(crate) fn record_encoder(
-        &self,
-        collection: &str,
-        column: &str,
-        tag: &EncoderTag,
-    ) -> Result<()> {
+    pub fn record_encoder(&self, collection: &str, column: &str, tag: &EncoderTag) -> Result<()> {
         let schema = self.collection(collection)?.schema()?;
         let (_, col) = schema.column(column)?;
         if col.encoder.as_ref() == Some(tag) {

@@ -1,5 +1,5 @@
 //! The body of the `ops_model` fuzz target (`fuzz/`), also run by
-//! `tests/ops_model.rs` over the committed seed corpus and seeded random inputs on the
+//! `tests/integration/ops_model.rs` over the committed seed corpus and seeded random inputs on the
 //! stable toolchain: the input bytes are decoded into a sequence of operations on one
 //! collection (inserts, upserts, deletes, batches, flushes, compactions, index builds
 //! and drops, searches, reads, VERIFY and REPAIR, clean reopens, power cuts at once or

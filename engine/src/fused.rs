@@ -9,13 +9,14 @@ use std::time::Instant;
 
 use quiver_index::distance;
 use quiver_index::kernels::prefetch;
-use quiver_query::{ColumnPart, DistanceSpan, Fusion, Missing, Normalization, fuse, threshold};
+use quiver_query::{DistanceSpan, Fusion, Missing, Normalization, fuse, threshold};
 use quiver_storage::row::check_vector;
 use quiver_storage::{Error, Metric, Result};
 
 use rayon::prelude::*;
 
 use crate::index_views::segment_span;
+use crate::query::Hit;
 use crate::search::{SearchHit, SearchOptions, SearchStats, Strategy};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 
@@ -99,17 +100,7 @@ fn exact_distances(strategy: Strategy) -> bool {
 }
 
 /// A round's hits, what ran, and the columns' edge distances.
-type Round<'s> = (Vec<FusedHit<'s>>, FusedExplain, Option<Vec<f32>>);
-
-/// One fused result.
-#[derive(Clone, Debug)]
-pub struct FusedHit<'a> {
-    pub item: ItemRef<'a>,
-    /// The fused score (higher is better).
-    pub score: f32,
-    /// Per queried column: raw distance, normalized score, rank, contribution.
-    pub parts: Vec<Option<ColumnPart>>,
-}
+type Round<'s> = (Vec<Hit<'s>>, FusedExplain, Option<Vec<f32>>);
 
 /// What one column's candidate search did.
 #[derive(Clone, Debug)]
@@ -205,7 +196,7 @@ impl CollectionSnapshot {
         query: &FusedQuery<'_>,
         k: usize,
         filter: Option<&(dyn Fn(&ItemRef<'_>) -> bool + Sync)>,
-    ) -> Result<(Vec<FusedHit<'s>>, FusedExplain)> {
+    ) -> Result<(Vec<Hit<'s>>, FusedExplain)> {
         let metrics = self.query_metrics(query)?;
         let normalization = self.normalization(query, &metrics)?;
         let per_column = candidates_per_column(query, k);
@@ -251,7 +242,7 @@ impl CollectionSnapshot {
         queries: &[FusedQuery<'_>],
         k: usize,
         filter: Option<&(dyn Fn(&ItemRef<'_>) -> bool + Sync)>,
-    ) -> Result<Vec<(Vec<FusedHit<'s>>, FusedExplain)>> {
+    ) -> Result<Vec<(Vec<Hit<'s>>, FusedExplain)>> {
         let Some(first) = queries.first() else {
             return Ok(Vec::new());
         };
@@ -427,7 +418,7 @@ fn fuse_gathered<'s>(
     query: &FusedQuery<'_>,
     normalization: &Normalization,
     k: usize,
-) -> Result<(Vec<FusedHit<'s>>, FusedExplain)> {
+) -> Result<(Vec<Hit<'s>>, FusedExplain)> {
     let started = Instant::now();
     let keys: Vec<u32> = (0..gathered.union.len() as u32).collect();
     let lookup = |c: usize, key: u32| gathered.exact[key as usize][c];
@@ -443,10 +434,11 @@ fn fuse_gathered<'s>(
     .map_err(|e| Error::InvalidArgument(e.0))?;
     let hits = fused
         .into_iter()
-        .map(|f| FusedHit {
+        .map(|f| Hit {
             item: gathered.union[f.key as usize],
             score: f.score,
             parts: f.parts,
+            attributes: Vec::new(),
         })
         .collect();
     let explain = FusedExplain {

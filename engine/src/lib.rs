@@ -8,16 +8,13 @@
 //! formats itself.
 #![forbid(unsafe_code)]
 
-mod alter;
 mod batch;
 mod collection;
 mod compaction;
-mod copy;
 mod database;
 mod embedding;
-mod evaluate;
 pub mod exercise;
-mod explain;
+mod filter;
 mod flush;
 mod fused;
 mod index_build;
@@ -26,46 +23,36 @@ mod indexes;
 mod lookup;
 mod memtable;
 mod options;
-mod plot_style;
-mod ranking;
+mod query;
 mod recovery;
 mod reembed;
 mod repair;
 mod search;
 mod snapshot;
-mod sql_filter;
 mod state;
-mod statements;
-mod tables;
 mod verify;
 mod writer;
 
 pub use batch::{CommitInfo, WriteBatch};
 pub use collection::Collection;
 pub use database::{Database, DatabaseInfo};
-pub use evaluate::{
-    Evaluation, LabelledQuery, QueryInput, QueryOutcome, RecallPoint, apply_trec_qrels,
-    parse_queries, read_queries,
-};
-pub use fused::{ColumnExplain, FusedExplain, FusedHit, FusedQuery, default_normalization};
+pub use embedding::encode_error;
+pub use filter::Filter;
+pub use fused::{ColumnExplain, FusedExplain, FusedQuery, default_normalization};
 pub use options::{Durability, OpenOptions};
-pub use plot_style::{PLOT_COLOURS, load_plot_font};
+pub use query::{FusionChoice, Hit, Hits, NormalizationChoice, Plan, Query, Target, Term};
 /// The encoder module (`quiver-encode`).
 pub use quiver_encode as encode;
 pub use quiver_index::{Progress, ProgressNow};
 pub use quiver_query::eval;
 pub use quiver_query::sql;
 pub use quiver_query::{ColumnPart, DistanceSpan, Fusion, Missing, Normalization};
-pub use ranking::{RankedItem, Ranking};
 pub use reembed::ReembedReport;
 pub use repair::{
     LostItems, Repair, RepairOptions, RepairOutcome, RepairReport, repair, repair_path,
 };
-pub use search::{FilterMode, PartStats, SearchHit, SearchOptions, SearchStats, Strategy};
+pub use search::{FilterMode, PartStats, SearchHit, SearchOptions, SearchStats, Strategy, ms};
 pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
-pub use sql_filter::Filter;
-pub use statements::{DEFAULT_LIMIT, Output};
-pub use tables::ToTable;
 pub use verify::{Check, VerifyReport, verify, verify_path};
 
 pub use quiver_storage::{

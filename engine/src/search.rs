@@ -178,7 +178,7 @@ impl std::fmt::Display for PartStats {
 }
 
 /// A duration in microseconds as EXPLAIN and the search stats print it.
-pub(crate) fn ms(micros: u128) -> String {
+pub fn ms(micros: u128) -> String {
     format!("{:.3} ms", micros as f64 / 1e3)
 }
 

@@ -32,6 +32,22 @@ pub enum Fusion {
     Avg,
 }
 
+/// As the language writes it (`WEIGHTED(0.7, 0.3)`, `RRF(k = 60.0)`, `MIN`).
+impl std::fmt::Display for Fusion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fusion::Weighted(w) => {
+                let w: Vec<String> = w.iter().map(|x| format!("{x:?}")).collect();
+                write!(f, "WEIGHTED({})", w.join(", "))
+            }
+            Fusion::Rrf { k } => write!(f, "RRF(k = {k:?})"),
+            Fusion::Min => f.write_str("MIN"),
+            Fusion::Max => f.write_str("MAX"),
+            Fusion::Avg => f.write_str("AVG"),
+        }
+    }
+}
+
 /// How a column's distances become scores (higher is better).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Normalization {

@@ -2,13 +2,13 @@
 //! the given results files, one PNG, as ann-benchmarks draws them. Each curve is the
 //! Pareto frontier of its median points; exact search shows one marker per mode.
 //!
-//! Text needs a TrueType font: `quiver::load_plot_font` finds one (none is bundled).
+//! Text needs a TrueType font: `quiver_sql::load_plot_font` finds one (none is bundled).
 
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use plotters::prelude::*;
-use quiver::PLOT_COLOURS;
+use quiver_sql::PLOT_COLOURS;
 
 use super::report::{ResultsFile, fmt_param, variants};
 use crate::ann::frontier::{pareto_frontier, summarize};
@@ -66,9 +66,9 @@ pub fn curves(files: &[ResultsFile]) -> Result<Vec<Curve>> {
     Ok(out)
 }
 
-/// The plot font (see `quiver::load_plot_font`).
+/// The plot font (see `quiver_sql::load_plot_font`).
 fn load_font() -> Result<()> {
-    quiver::load_plot_font().map_err(|e| anyhow!(e))
+    quiver_sql::load_plot_font().map_err(|e| anyhow!(e))
 }
 
 /// Draws the curves of `files` into the PNG `out` (1200 x 800).

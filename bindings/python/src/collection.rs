@@ -264,8 +264,8 @@ impl PyCollection {
         explain: bool,
     ) -> PyResult<search::PyResults> {
         let options = search::options(ef, nprobe, exact);
-        let query = search::Query::single(column, vector)?;
-        search::run(py, &self.handle()?, &query, k, r#where, &options, explain)
+        let query = search::single(column, vector, k)?;
+        search::run(py, &self.handle()?, query, r#where, options, explain)
     }
 
     /// `fused_search({"text_vec": q1, "image_vec": q2}, k=10, *, fusion="RRF",
@@ -290,8 +290,8 @@ impl PyCollection {
         explain: bool,
     ) -> PyResult<search::PyResults> {
         let options = search::options(ef, nprobe, exact);
-        let query = search::Query::fused(vectors, fusion, normalize, missing)?;
-        search::run(py, &self.handle()?, &query, k, r#where, &options, explain)
+        let query = search::fused(vectors, k, fusion, normalize, missing)?;
+        search::run(py, &self.handle()?, query, r#where, options, explain)
     }
 
     /// `search_like(id, columns, k=10, *, fusion="RRF", where=None)`: the items most

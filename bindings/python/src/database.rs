@@ -8,7 +8,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use quiver::encode::{Encoder, Result as EncodeResult};
 use quiver::sql::{parse_script, parse_statement};
-use quiver::{Database, Error, Output, ToTable};
+use quiver::{Database, Error};
+use quiver_sql::{Output, ToTable};
 
 use crate::arrays::matrix_out;
 use crate::collection::PyCollection;
@@ -54,7 +55,7 @@ impl PyDatabase {
         let db = self.database()?;
         let statement =
             parse_statement(text).map_err(|e| SqlSyntaxError::new_err(e.render(text)))?;
-        py.detach(|| db.run(&statement)).py_err()
+        py.detach(|| quiver_sql::run(&db, &statement)).py_err()
     }
 }
 
@@ -112,7 +113,7 @@ impl PyDatabase {
             Ok(statements) => SqlResult::Parsed((|| {
                 let mut last = None;
                 for statement in &statements {
-                    last = Some(db.run(statement)?);
+                    last = Some(quiver_sql::run(&db, statement)?);
                 }
                 Ok(last)
             })()),

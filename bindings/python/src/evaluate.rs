@@ -3,28 +3,23 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use quiver::sql::{FuseOptions, Nearest, Order, QueryVector, parse_fusion};
-use quiver::{Database, Evaluation, parse_queries};
+use quiver::{Database, Query, Target};
+use quiver_sql::{Evaluation, parse_queries};
 
-use crate::errors::{IntoPy, InvalidArgumentError, SqlSyntaxError};
+use crate::errors::{IntoPy, InvalidArgumentError};
+use crate::search::fusion as parse_fusion;
 
-/// The ranking EVALUATE scores: one column's distance, or `columns` fused.
-fn order(columns: &[String], fusion: &str) -> PyResult<Order> {
-    let mut terms: Vec<Nearest> = columns
-        .iter()
-        .map(|c| Nearest {
-            column: c.clone(),
-            query: QueryVector::Query,
-        })
-        .collect();
-    match terms.len() {
-        0 => Err(InvalidArgumentError::new_err("name at least one column")),
-        1 => Ok(Order::Distance(terms.remove(0))),
-        _ => {
-            let spec = parse_fusion(fusion)
-                .map_err(|e| SqlSyntaxError::new_err(format!("fusion: {}", e.render(fusion))))?;
-            Ok(Order::Fuse(spec, terms, FuseOptions::default()))
-        }
+/// The query EVALUATE fills with each labelled query's vectors: one column's distance,
+/// or `columns` fused.
+fn template(columns: &[String], fusion: &str, k: usize) -> PyResult<Query> {
+    match columns {
+        [] => Err(InvalidArgumentError::new_err("name at least one column")),
+        [column] => Ok(Query::nearest(column, Target::Labelled, k)),
+        _ => Ok(columns
+            .iter()
+            .fold(Query::fused(parse_fusion(fusion)?, k), |q, c| {
+                q.term(c, Target::Labelled)
+            })),
     }
 }
 
@@ -107,12 +102,12 @@ pub fn run<'py>(
     fusion: &str,
     per_query: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let order = order(columns, fusion)?;
+    let template = template(columns, fusion, k)?;
     let text = json_lines(queries)?;
     let evaluation = py
         .detach(|| -> quiver::Result<Evaluation> {
             let queries = parse_queries(&text, "queries")?;
-            db.evaluate(name, &queries, &order, k)
+            quiver_sql::evaluate(db, name, &queries, &template, k)
         })
         .py_err()?;
     evaluation_dict(py, &evaluation, per_query)

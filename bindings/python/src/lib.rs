@@ -16,7 +16,7 @@ mod repair_report;
 mod search;
 
 use pyo3::prelude::*;
-use quiver::ToTable;
+use quiver_sql::ToTable;
 
 /// `quiver.connect(path)`: opens (or creates) the database folder `path` for writing.
 /// Raises `LockedError` when another handle already writes to it.

@@ -4,11 +4,11 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use quiver::sql::{
-    FuseOptions, MissingSpec, Nearest, NormalizeSpec, Order, QueryVector, parse_filter,
-    parse_fusion,
+use quiver::sql::{parse_filter, parse_fusion};
+use quiver::{
+    Collection, ColumnPart, Error, Filter, FusionChoice, Missing, Normalization,
+    NormalizationChoice, Query, SearchOptions, Target,
 };
-use quiver::{Collection, ColumnPart, Error, Filter, SearchOptions};
 use rayon::prelude::*;
 
 use crate::arrays::{Rows, matrix_out, read_vector, vector_out};
@@ -24,99 +24,60 @@ pub fn options(ef: Option<usize>, nprobe: Option<usize>, exact: bool) -> SearchO
     }
 }
 
-/// An ORDER BY and its query vectors (copied out of Python before the GIL is released).
-pub struct Query {
-    order: Order,
-    vectors: Vec<Vec<f32>>,
+/// A fusion written as in SQL's FUSE (`"WEIGHTED(0.3, 0.7)"`, `"RRF"`, `"DEFAULT"`).
+pub fn fusion(text: &str) -> PyResult<FusionChoice> {
+    let spec = parse_fusion(text)
+        .map_err(|e| SqlSyntaxError::new_err(format!("fusion: {}", e.render(text))))?;
+    Ok(quiver_sql::fusion(&spec))
 }
 
-fn nearest(column: &str) -> Nearest {
-    Nearest {
-        column: column.to_string(),
-        query: QueryVector::Query,
+/// A one-column query (the vector copied out of Python before the GIL is released).
+pub fn single(column: &str, vector: &Bound<'_, PyAny>, k: usize) -> PyResult<Query> {
+    let vector = read_vector(vector, "the query vector")?;
+    Ok(Query::nearest(column, Target::Vector(vector), k))
+}
+
+/// A fused query over `vectors`' columns.
+pub fn fused(
+    vectors: &Bound<'_, PyDict>,
+    k: usize,
+    fusion_text: &str,
+    normalize: Option<&str>,
+    missing: Option<&str>,
+) -> PyResult<Query> {
+    let mut query = Query::fused(fusion(fusion_text)?, k);
+    for (column, vector) in vectors.iter() {
+        let column: String = column.extract()?;
+        let vector = read_vector(&vector, &format!("the query vector for {column}"))?;
+        query = query.term(&column, Target::Vector(vector));
     }
-}
-
-/// A fusion written as in SQL's FUSE (`"WEIGHTED(0.3, 0.7)"`, `"RRF"`).
-fn fusion_spec(text: &str) -> PyResult<quiver::sql::FusionSpec> {
-    parse_fusion(text).map_err(|e| SqlSyntaxError::new_err(format!("fusion: {}", e.render(text))))
-}
-
-impl Query {
-    pub fn single(column: &str, vector: &Bound<'_, PyAny>) -> PyResult<Query> {
-        Ok(Query {
-            order: Order::Distance(nearest(column)),
-            vectors: vec![read_vector(vector, "the query vector")?],
-        })
+    if query.terms.is_empty() {
+        return Err(InvalidArgumentError::new_err(
+            "a fused search needs at least one column's query vector",
+        ));
     }
-
-    pub fn fused(
-        vectors: &Bound<'_, PyDict>,
-        fusion: &str,
-        normalize: Option<&str>,
-        missing: Option<&str>,
-    ) -> PyResult<Query> {
-        let mut terms = Vec::new();
-        let mut values = Vec::new();
-        for (column, vector) in vectors.iter() {
-            let column: String = column.extract()?;
-            values.push(read_vector(
-                &vector,
-                &format!("the query vector for {column}"),
-            )?);
-            terms.push(nearest(&column));
+    query.normalization = normalize.map(normalization).transpose()?;
+    query.missing = match missing.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("skip") => Missing::Skip,
+        Some("partial") => Missing::ScorePresent,
+        Some(other) => {
+            return Err(InvalidArgumentError::new_err(format!(
+                "missing must be skip or partial, not {other:?}"
+            )));
         }
-        if terms.is_empty() {
-            return Err(InvalidArgumentError::new_err(
-                "a fused search needs at least one column's query vector",
-            ));
-        }
-        let options = FuseOptions {
-            normalize: normalize.map(normalize_spec).transpose()?,
-            missing: missing.map(missing_spec).transpose()?,
-        };
-        Ok(Query {
-            order: Order::Fuse(fusion_spec(fusion)?, terms, options),
-            vectors: values,
-        })
-    }
-
-    /// Query by `columns`' own vectors: filled in by [`like`].
-    fn like(columns: &[String], fusion: &str) -> PyResult<Query> {
-        let terms: Vec<Nearest> = columns.iter().map(|c| nearest(c)).collect();
-        let order = match terms.len() {
-            0 => return Err(InvalidArgumentError::new_err("name at least one column")),
-            1 => Order::Distance(terms.into_iter().next().expect("one term")),
-            _ => Order::Fuse(fusion_spec(fusion)?, terms, FuseOptions::default()),
-        };
-        Ok(Query {
-            order,
-            vectors: Vec::new(),
-        })
-    }
+    };
+    Ok(query)
 }
 
-fn normalize_spec(text: &str) -> PyResult<NormalizeSpec> {
+fn normalization(text: &str) -> PyResult<NormalizationChoice> {
     Ok(match text.to_ascii_lowercase().as_str() {
-        "none" => NormalizeSpec::None,
-        "minmax" => NormalizeSpec::MinMax,
-        "zscore" => NormalizeSpec::ZScore,
-        "calibrated" => NormalizeSpec::Calibrated,
+        "none" => NormalizationChoice::Given(Normalization::None),
+        "minmax" => NormalizationChoice::Given(Normalization::MinMax),
+        "zscore" => NormalizationChoice::Given(Normalization::ZScore),
+        "calibrated" => NormalizationChoice::Calibrated,
         _ => {
             return Err(InvalidArgumentError::new_err(format!(
                 "normalize must be none, minmax, zscore or calibrated, not {text:?}"
-            )));
-        }
-    })
-}
-
-fn missing_spec(text: &str) -> PyResult<MissingSpec> {
-    Ok(match text.to_ascii_lowercase().as_str() {
-        "skip" => MissingSpec::Skip,
-        "partial" => MissingSpec::Partial,
-        _ => {
-            return Err(InvalidArgumentError::new_err(format!(
-                "missing must be skip or partial, not {text:?}"
             )));
         }
     })
@@ -228,42 +189,33 @@ fn filter(collection: &Collection, text: Option<&str>) -> PyResult<Option<Filter
     Filter::new(&schema, expr).map(Some).py_err()
 }
 
-/// Ranks `query` with the GIL released; `skip` is an id left out of the answer.
-#[allow(clippy::too_many_arguments)]
+/// Runs `query` with the GIL released; `skip` is an id left out of the answer.
 fn rank(
     py: Python<'_>,
     collection: &Collection,
-    query: &Query,
-    k: usize,
-    filter: Option<&Filter>,
-    options: &SearchOptions,
-    explain: bool,
+    mut query: Query,
     skip: Option<&str>,
 ) -> PyResult<PyResults> {
-    let columns: Vec<String> = match &query.order {
-        Order::Distance(n) => vec![n.column.clone()],
-        Order::Fuse(_, ns, _) => ns.iter().map(|n| n.column.clone()).collect(),
-    };
+    let k = query.k;
+    query.k += usize::from(skip.is_some());
     let ranked = py.detach(|| -> quiver::Result<PyResults> {
         let snapshot = collection.snapshot()?;
-        let vectors: Vec<&[f32]> = query.vectors.iter().map(Vec::as_slice).collect();
-        let wanted = k + usize::from(skip.is_some());
-        let ranking = snapshot.rank(&query.order, &vectors, wanted, filter, options, explain)?;
+        let hits = collection.database().query(&snapshot, &query)?;
         let mut results = PyResults {
             ids: Vec::new(),
             scores_: Vec::new(),
-            columns,
+            columns: hits.columns.clone(),
             parts: Vec::new(),
-            plan: ranking.plan,
+            plan: quiver_sql::plan_lines(&hits, k)?,
         };
-        for r in ranking.items {
-            let id = r.item.id()?;
+        for h in hits.hits {
+            let id = h.item.id()?;
             if Some(id) == skip || results.ids.len() == k {
                 continue;
             }
             results.ids.push(id.to_string());
-            results.scores_.push(r.score);
-            results.parts.push(r.parts);
+            results.scores_.push(h.score);
+            results.parts.push(h.parts);
         }
         Ok(results)
     });
@@ -274,23 +226,14 @@ fn rank(
 pub fn run(
     py: Python<'_>,
     collection: &Collection,
-    query: &Query,
-    k: usize,
+    query: Query,
     where_: Option<&str>,
-    options: &SearchOptions,
+    options: SearchOptions,
     explain: bool,
 ) -> PyResult<PyResults> {
-    let filter = filter(collection, where_)?;
-    rank(
-        py,
-        collection,
-        query,
-        k,
-        filter.as_ref(),
-        options,
-        explain,
-        None,
-    )
+    let mut query = query.options(options).explain(explain);
+    query.filter = filter(collection, where_)?;
+    rank(py, collection, query, None)
 }
 
 /// The items most like item `id` by its own vectors on `columns`, itself left out.
@@ -300,12 +243,10 @@ pub fn like(
     id: &str,
     columns: &[String],
     k: usize,
-    fusion: &str,
+    fusion_text: &str,
     where_: Option<&str>,
 ) -> PyResult<PyResults> {
-    let mut query = Query::like(columns, fusion)?;
-    let filter = filter(collection, where_)?;
-    query.vectors = py
+    let vectors = py
         .detach(|| -> quiver::Result<Vec<Vec<f32>>> {
             let snapshot = collection.snapshot()?;
             let item = snapshot
@@ -321,17 +262,18 @@ pub fn like(
                 .collect()
         })
         .py_err()?;
-    let options = SearchOptions::default();
-    rank(
-        py,
-        collection,
-        &query,
-        k,
-        filter.as_ref(),
-        &options,
-        false,
-        Some(id),
-    )
+    let mut query = match columns {
+        [] => return Err(InvalidArgumentError::new_err("name at least one column")),
+        [column] => Query::nearest(column, Target::Vector(vectors[0].clone()), k),
+        _ => columns
+            .iter()
+            .zip(vectors)
+            .fold(Query::fused(fusion(fusion_text)?, k), |q, (c, v)| {
+                q.term(c, Target::Vector(v))
+            }),
+    };
+    query.filter = filter(collection, where_)?;
+    rank(py, collection, query, Some(id))
 }
 
 /// One search per row of `queries`, in parallel: (ids per query, distances n x k).

@@ -54,7 +54,7 @@ pub fn run(db: &Database) -> anyhow::Result<()> {
             "quiver> {shown}{}",
             if text.len() > shown.len() { " ..." } else { "" }
         );
-        print(&mut out, &db.run(&statement)?, Format::Table)?;
+        print(&mut out, &quiver_sql::run(db, &statement)?, Format::Table)?;
     }
     Ok(())
 }

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use quiver::sql::{ParseError, parse_script};
-use quiver::{Database, Output, Value};
+use quiver::{Database, Value};
+use quiver_sql::Output;
 
 use crate::progress_bar::with_progress;
 
@@ -70,7 +71,7 @@ pub fn run(db_path: &Path, source: Source, format: Format) -> Result<()> {
     };
     let mut out = std::io::stdout().lock();
     for statement in &statements {
-        match with_progress(&db, || db.run(statement)) {
+        match with_progress(&db, || quiver_sql::run(&db, statement)) {
             Ok(output) => print(&mut out, &output, format)?,
             Err(e) => {
                 eprintln!("error: {} (in: {statement})", describe(&e));
@@ -176,7 +177,7 @@ fn repl(db: &Database, mut format: Format) -> Result<()> {
             Ok(statements) => {
                 for s in &statements {
                     let started = Instant::now();
-                    match with_progress(db, || db.run(s)) {
+                    match with_progress(db, || quiver_sql::run(db, s)) {
                         Ok(output) => print(&mut out.lock(), &output, format)?,
                         Err(e) => {
                             eprintln!("error: {}", describe(&e));

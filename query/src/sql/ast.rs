@@ -432,6 +432,22 @@ impl Display for Nearest {
     }
 }
 
+impl FusionSpec {
+    /// The fusion this spells; `None` for `DEFAULT` (the collection's saved default,
+    /// resolved by the engine).
+    pub fn to_fusion(&self) -> Option<crate::Fusion> {
+        use crate::Fusion;
+        Some(match self {
+            FusionSpec::Weighted(w) => Fusion::Weighted(w.iter().map(|&x| x as f32).collect()),
+            FusionSpec::Rrf(k) => Fusion::Rrf { k: *k as f32 },
+            FusionSpec::Min => Fusion::Min,
+            FusionSpec::Max => Fusion::Max,
+            FusionSpec::Avg => Fusion::Avg,
+            FusionSpec::Default => return None,
+        })
+    }
+}
+
 impl Display for FusionSpec {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {

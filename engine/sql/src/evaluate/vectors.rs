@@ -1,0 +1,161 @@
+//! The query vectors of the rankings an EVALUATE runs (its query template, or every
+//! setting of a SWEEP), found once for all of them: each distinct query text is embedded once
+//! per column, and only where some ranking can use the query. A ranking uses a query
+//! only if every one of its terms has a vector for it, so a text query is never
+//! embedded for a ranking that also searches a column its text cannot reach (an
+//! image-only column, a column without an encoder).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use quiver::encode::Modality;
+use quiver::{CollectionSnapshot, Database, Query, Result, Target, Term, encode_error};
+
+use super::{LabelledQuery, QueryInput};
+
+/// One column's `QUERY` vectors.
+struct ColumnVectors {
+    /// Each query's vector (`None`: not had, or not needed by any ranking).
+    vectors: Vec<Option<Vec<f32>>>,
+    /// The column's encoder, when there are text queries and it reads text.
+    text_encoder: Option<String>,
+}
+
+/// Every term's vector for every query, for the rankings they were resolved for.
+pub(super) struct QueryVectors {
+    /// Per column that a `QUERY` term searches.
+    by_query: BTreeMap<String, ColumnVectors>,
+    /// The other terms' vectors (the same for every query).
+    fixed: Vec<(Term, Vec<f32>)>,
+}
+
+impl QueryVectors {
+    /// The vectors every term of `templates` needs for `queries` on `snap`.
+    pub(super) fn resolve(
+        db: &Database,
+        snap: &CollectionSnapshot,
+        queries: &[LabelledQuery],
+        templates: &[Query],
+    ) -> Result<QueryVectors> {
+        let mut by_query: BTreeMap<String, ColumnVectors> = BTreeMap::new();
+        let mut fixed: Vec<(Term, Vec<f32>)> = Vec::new();
+        for term in templates.iter().flat_map(|t| &t.terms) {
+            match &term.target {
+                Target::Labelled if !by_query.contains_key(&term.column) => {
+                    let column = column_vectors(db, snap, &term.column, queries)?;
+                    by_query.insert(term.column.clone(), column);
+                }
+                Target::Labelled => {}
+                _ if !fixed.iter().any(|(t, _)| t == term) => {
+                    let v = db.term_vector(snap, term)?;
+                    fixed.push((term.clone(), v));
+                }
+                _ => {}
+            }
+        }
+        // Per column, the text queries that some ranking searching it can use.
+        let mut wanted: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+        for (q, query) in queries.iter().enumerate() {
+            if !matches!(query.input, QueryInput::Text(_)) {
+                continue;
+            }
+            for template in templates {
+                let terms = &template.terms;
+                let usable = terms.iter().all(|t| match t.target {
+                    Target::Labelled => by_query[&t.column].text_encoder.is_some(),
+                    _ => true,
+                });
+                if usable {
+                    for t in terms.iter().filter(|t| t.target == Target::Labelled) {
+                        wanted.entry(t.column.clone()).or_default().insert(q);
+                    }
+                }
+            }
+        }
+        for (column, wanted) in wanted {
+            let entry = by_query.get_mut(&column).expect("resolved above");
+            let name = entry.text_encoder.clone().expect("usable: reads text");
+            // Each distinct text once, with the queries that give it.
+            let mut todo: Vec<(Vec<usize>, String)> = Vec::new();
+            let mut index: HashMap<&str, usize> = HashMap::new();
+            for q in wanted {
+                let QueryInput::Text(text) = &queries[q].input else {
+                    continue;
+                };
+                match index.get(text.as_str()) {
+                    Some(&i) => todo[i].0.push(q),
+                    None => {
+                        index.insert(text, todo.len());
+                        todo.push((vec![q], text.clone()));
+                    }
+                }
+            }
+            let out = &mut entry.vectors;
+            db.embed_in_chunks(
+                format!("{}.{column}", snap.name()),
+                format!("embedding {} query texts with {name}", todo.len()),
+                (snap.schema(), &column, &name),
+                &todo,
+                |chunk, vectors| {
+                    for ((qs, _), v) in chunk.iter().zip(vectors) {
+                        for &q in qs {
+                            out[q] = Some(v.clone());
+                        }
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        Ok(QueryVectors { by_query, fixed })
+    }
+
+    /// `term`'s vector for query `q`; `None` where it has none.
+    pub(super) fn get(&self, term: &Term, q: usize) -> Option<&[f32]> {
+        match term.target {
+            Target::Labelled => self.by_query.get(&term.column)?.vectors[q].as_deref(),
+            _ => self
+                .fixed
+                .iter()
+                .find(|(t, _)| t == term)
+                .map(|(_, v)| v.as_slice()),
+        }
+    }
+}
+
+/// `column`'s query items' own vectors (texts are embedded later, where needed), and
+/// whether its encoder can embed the query texts.
+fn column_vectors(
+    db: &Database,
+    snap: &CollectionSnapshot,
+    column: &str,
+    queries: &[LabelledQuery],
+) -> Result<ColumnVectors> {
+    let (_, col) = snap.schema().column(column)?;
+    col.expect_vector()?;
+    let mut vectors = vec![None; queries.len()];
+    for (i, q) in queries.iter().enumerate() {
+        if let QueryInput::Item(id) = &q.input
+            && let Some(item) = snap.get(id)?
+        {
+            vectors[i] = item.vector(column)?.map(<[f32]>::to_vec);
+        }
+    }
+    let encoder = col
+        .encoder
+        .as_ref()
+        .map(|t| t.name.clone())
+        .or_else(|| col.embed.as_ref().map(|r| r.encoder.clone()));
+    let has_texts = queries
+        .iter()
+        .any(|q| matches!(q.input, QueryInput::Text(_)));
+    let text_encoder = match encoder {
+        Some(name) if has_texts => {
+            let info = db.encoders().get(&name).map_err(encode_error)?;
+            info.info().modality.reads(Modality::Text).then_some(name)
+        }
+        _ => None,
+    };
+    Ok(ColumnVectors {
+        vectors,
+        text_encoder,
+    })
+}

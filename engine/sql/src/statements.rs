@@ -1,0 +1,473 @@
+//! Running the language's statements against a database. Parsing is `quiver_query`'s;
+//! this maps each statement onto the Rust API (collections, batches, indexes, search,
+//! fused search) and returns rows or a one-line result. A failing statement changes
+//! nothing: writes go through one all-or-nothing batch.
+
+use std::collections::HashMap;
+
+use quiver_query::sql::{ColumnType, Embed, Literal, Projection, Select, Statement};
+use quiver_storage::{
+    AttrType, EmbedRule, Error, IndexSpec, Item, Metric, Quantize, Result, Schema, Value,
+};
+
+use quiver::{CollectionSnapshot, Database, Filter, ItemRef, WriteBatch};
+
+use crate::order::compile;
+use crate::tables::ToTable;
+
+/// Rows returned when a SELECT has ORDER BY but no LIMIT.
+pub const DEFAULT_LIMIT: u64 = 10;
+
+/// What a statement returns.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// A result table: column names and rows of values.
+    Rows {
+        columns: Vec<String>,
+        rows: Vec<Vec<Value>>,
+    },
+    /// A statement that returns no rows, in words (`inserted 3 items`).
+    Done(String),
+}
+
+/// Runs one parsed statement on `db`.
+pub fn run(db: &Database, statement: &Statement) -> Result<Output> {
+    match statement {
+        Statement::CreateCollection { name, columns } => {
+            let mut builder = Schema::builder();
+            for c in columns {
+                builder = match &c.ty {
+                    ColumnType::Vector(dim, metric) => {
+                        let metric = parse_metric(metric)?;
+                        if c.nullable == Some(true) {
+                            builder.nullable_vector(&c.name, *dim, metric)
+                        } else {
+                            builder.vector(&c.name, *dim, metric)
+                        }
+                    }
+                    ty => {
+                        let ty = attr_type(ty);
+                        if c.nullable != Some(false) {
+                            builder.attr(&c.name, ty)
+                        } else {
+                            builder.required_attr(&c.name, ty)
+                        }
+                    }
+                };
+            }
+            let mut schema = builder.build()?;
+            for c in columns {
+                if let Some(rule) = &c.embed {
+                    db.check_embed_rule(&schema, &c.name, &rule.encoder)?;
+                    let rule = EmbedRule {
+                        from: rule.from.clone(),
+                        encoder: rule.encoder.clone(),
+                    };
+                    schema = schema.with_embed_rule(&c.name, Some(rule))?;
+                }
+            }
+            db.create_collection(name, schema)?;
+            Ok(Output::Done(format!("created collection {name}")))
+        }
+        Statement::CreateIndex {
+            collection,
+            column,
+            kind,
+            with,
+        } => {
+            let spec = index_spec(kind, with)?;
+            db.collection(collection)?.create_index(column, spec)?;
+            Ok(Output::Done(format!(
+                "built {kind} index on {collection}.{column}"
+            )))
+        }
+        Statement::Insert {
+            collection,
+            columns,
+            rows,
+        } => {
+            let c = db.collection(collection)?;
+            let schema = c.schema()?;
+            let id_at = columns
+                .iter()
+                .position(|n| n == "id")
+                .ok_or_else(|| Error::InvalidArgument("INSERT needs an id column".into()))?;
+            // EMBED values: one batched encoder call per column.
+            let mut embedded: HashMap<(usize, usize), Vec<f32>> = HashMap::new();
+            let mut tags = Vec::new();
+            for (at, name) in columns.iter().enumerate() {
+                let calls: Vec<(usize, &Embed)> = rows
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(r, row)| match row.get(at) {
+                        Some(Literal::Embed(e)) => Some((r, e)),
+                        _ => None,
+                    })
+                    .collect();
+                if calls.is_empty() {
+                    continue;
+                }
+                let just: Vec<&Embed> = calls.iter().map(|c| c.1).collect();
+                let (vectors, tag) = db.embed_for_column(&schema, name, &just)?;
+                embedded.extend(calls.iter().zip(vectors).map(|((r, _), v)| ((*r, at), v)));
+                tags.push((name, tag));
+            }
+            let mut batch = WriteBatch::new();
+            for (r, row) in rows.iter().enumerate() {
+                let Literal::Str(id) = &row[id_at] else {
+                    return Err(Error::InvalidArgument("id must be text in quotes".into()));
+                };
+                let mut item = Item::new(id.clone());
+                for (at, (name, lit)) in columns.iter().zip(row).enumerate() {
+                    if at == id_at {
+                        continue;
+                    }
+                    let value = match lit {
+                        Literal::Embed(_) => embedded
+                            .remove(&(r, at))
+                            .map(Value::Vector)
+                            .ok_or_else(|| Error::InvalidArgument("EMBED gave no vector".into()))?,
+                        lit => to_value(&schema, name, lit)?,
+                    };
+                    item = item.set(name, value);
+                }
+                batch.insert(item);
+            }
+            // The columns record their encoder (the vectors' dimension was checked),
+            // then the rows commit as one batch.
+            for (name, tag) in &tags {
+                db.record_encoder(collection, name, tag)?;
+            }
+            c.commit(batch)?;
+            Ok(Output::Done(format!("inserted {} items", rows.len())))
+        }
+        Statement::Delete { collection, filter } => {
+            let c = db.collection(collection)?;
+            let snap = c.snapshot()?;
+            let filter = Filter::new(snap.schema(), filter.clone())?;
+            let mut batch = WriteBatch::new();
+            let mut n = 0;
+            for item in snap.scan().filter(|item| filter.matches(item)) {
+                batch.delete(item.id()?);
+                n += 1;
+            }
+            if n > 0 {
+                c.commit(batch)?;
+            }
+            Ok(Output::Done(format!("deleted {n} items")))
+        }
+        Statement::Select(s) => select(db, s, false),
+        Statement::Explain(s) => select(db, s, true),
+        Statement::Verify => Ok(db.verify()?.table()),
+        Statement::Repair {
+            drop_damaged_segments,
+        } => Ok(db
+            .repair(quiver::RepairOptions {
+                drop_damaged_segments: *drop_damaged_segments,
+            })?
+            .table()),
+        Statement::ShowCollections => Ok(Output::Rows {
+            columns: vec!["collection".into(), "items".into()],
+            rows: db
+                .collection_names()
+                .into_iter()
+                .map(|n| {
+                    let count = db.collection(&n).and_then(|c| c.count()).unwrap_or(0);
+                    vec![Value::Text(n), Value::Int(count as i64)]
+                })
+                .collect(),
+        }),
+        Statement::Describe(name) => {
+            let schema = db.collection(name)?.schema()?;
+            Ok(Output::Rows {
+                columns: vec![
+                    "column".into(),
+                    "type".into(),
+                    "null".into(),
+                    "index".into(),
+                    "encoder".into(),
+                ],
+                rows: schema
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            Value::Text(c.name.clone()),
+                            Value::Text(c.type_name()),
+                            Value::Bool(c.nullable),
+                            c.index
+                                .map_or(Value::Null, |i| Value::Text(format!("{i:?}"))),
+                            c.encoder
+                                .as_ref()
+                                .map_or(Value::Null, |e| Value::Text(e.to_string())),
+                        ]
+                    })
+                    .collect(),
+            })
+        }
+        Statement::Flush(name) => {
+            db.collection(name)?.flush()?;
+            Ok(Output::Done(format!("flushed {name}")))
+        }
+        Statement::Compact(name) => {
+            db.collection(name)?.compact()?;
+            Ok(Output::Done(format!("compacted {name}")))
+        }
+        Statement::DropCollection(name) => {
+            db.drop_collection(name)?;
+            Ok(Output::Done(format!("dropped collection {name}")))
+        }
+        Statement::Alter { collection, action } => {
+            crate::alter::alter_collection(db, collection, action)
+        }
+        Statement::Evaluate(e) => {
+            use crate::evaluate::{
+                apply_trec_qrels, evaluate, evaluate_each, read_queries, report, sweep,
+            };
+            let mut queries = read_queries(std::path::Path::new(&e.queries))?;
+            if let Some(qrels) = &e.qrels {
+                apply_trec_qrels(&mut queries, std::path::Path::new(qrels))?;
+            }
+            let k = e.k as usize;
+            if let Some(s) = &e.sweep {
+                if e.per_query {
+                    return Err(Error::InvalidArgument(
+                        "PER QUERY and SWEEP do not combine: evaluate one setting per query".into(),
+                    ));
+                }
+                let (settings, orders): (Vec<String>, Vec<_>) =
+                    sweep::orders(&e.order, s)?.into_iter().unzip();
+                let templates: Vec<_> = orders.iter().map(|o| compile(o, k)).collect();
+                let evaluations = evaluate_each(db, &e.collection, &queries, &templates, k)?;
+                let mut results: Vec<_> = settings.into_iter().zip(evaluations).collect();
+                if e.save_best {
+                    let best = sweep::save_best(db, &e.collection, s, &results, &orders)?;
+                    results[best].0.push_str(" [saved as default]");
+                }
+                if let Some(path) = &e.plot {
+                    let title = format!("{}: {}", e.collection, e.order);
+                    let short: String = title.chars().take(90).collect();
+                    crate::evaluate::plot::sweep(&results, &short, std::path::Path::new(path))?;
+                }
+                return Ok(report::sweep(&results));
+            }
+            let ev = evaluate(db, &e.collection, &queries, &compile(&e.order, k), k)?;
+            Ok(match e.per_query {
+                true => report::per_query(&ev),
+                false => report::summary(&ev),
+            })
+        }
+        Statement::EvaluateRecall(e) => {
+            let k = e.k as usize;
+            let points = crate::evaluate::evaluate_recall(
+                db,
+                &e.collection,
+                &e.column,
+                k,
+                e.sample as usize,
+                &e.settings,
+            )?;
+            Ok(crate::evaluate::recall::report(&points, k))
+        }
+        Statement::Reembed { collection, column } => {
+            let r = db.collection(collection)?.reembed(column)?;
+            Ok(Output::Done(format!(
+                "re-embedded {collection}.{column}: {} filled, {} changed meanwhile (filled by the rule), {} without text",
+                r.filled, r.skipped, r.without_text
+            )))
+        }
+        Statement::CopyFrom {
+            collection,
+            column,
+            path,
+        } => {
+            let c = db.collection(collection)?;
+            let path = std::path::Path::new(path);
+            let n = crate::copy::copy_from(&c, column.as_deref(), path, &db.progress())?;
+            Ok(Output::Done(format!("copied {n} rows into {collection}")))
+        }
+        Statement::CopyTo { collection, path } => {
+            let snap = db.collection(collection)?.snapshot()?;
+            let path = std::path::Path::new(path);
+            let n = crate::copy::copy_to(&snap, path, &db.progress())?;
+            Ok(Output::Done(format!(
+                "copied {n} rows from {collection} to {}",
+                path.display()
+            )))
+        }
+    }
+}
+
+fn select(db: &Database, select: &Select, explain: bool) -> Result<Output> {
+    let snap = db.collection(&select.from)?.snapshot()?;
+    let filter = match &select.filter {
+        Some(expr) => Some(Filter::new(snap.schema(), expr.clone())?),
+        None => None,
+    };
+    let keep = |item: &ItemRef<'_>| filter.as_ref().is_none_or(|f| f.matches(item));
+    if select.what == Projection::Count {
+        let n = match filter {
+            None => snap.count(),
+            Some(_) => snap.scan().filter(|i| keep(i)).count() as u64,
+        };
+        return Ok(Output::Rows {
+            columns: vec!["count".into()],
+            rows: vec![vec![Value::Int(n as i64)]],
+        });
+    }
+    let columns = projection(&snap, &select.what)?;
+    let Some(order) = &select.order else {
+        let limit = select.limit.unwrap_or(u64::MAX) as usize;
+        let rows = snap
+            .scan()
+            .filter(|i| keep(i))
+            .take(limit)
+            .map(|item| row(&item, &columns, None))
+            .collect::<Result<_>>()?;
+        return Ok(Output::Rows { columns, rows });
+    };
+    let k = select.limit.unwrap_or(DEFAULT_LIMIT) as usize;
+    let mut query = compile(order, k).explain(explain);
+    query.filter = filter;
+    let hits = db.query(&snap, &query)?;
+    if explain {
+        return Ok(Output::Rows {
+            columns: vec!["plan".into()],
+            rows: crate::explain::lines(&hits, k)?
+                .into_iter()
+                .map(|line| vec![Value::Text(line)])
+                .collect(),
+        });
+    }
+    let rows = hits
+        .hits
+        .iter()
+        .map(|h| row(&h.item, &columns, Some(h.score)))
+        .collect::<Result<_>>()?;
+    Ok(Output::Rows { columns, rows })
+}
+
+pub(crate) fn parse_metric(name: &str) -> Result<Metric> {
+    match name {
+        "COSINE" => Ok(Metric::Cosine),
+        "DOT" => Ok(Metric::Dot),
+        "L2" => Ok(Metric::L2),
+        other => Err(Error::InvalidArgument(format!("unknown metric {other}"))),
+    }
+}
+
+pub(crate) fn attr_type(ty: &ColumnType) -> AttrType {
+    match ty {
+        ColumnType::Int => AttrType::Int,
+        ColumnType::Float => AttrType::Float,
+        ColumnType::Bool => AttrType::Bool,
+        ColumnType::Tags => AttrType::Tags,
+        ColumnType::Text | ColumnType::Vector(..) => AttrType::Text,
+    }
+}
+
+fn index_spec(kind: &str, with: &[(String, Literal)]) -> Result<IndexSpec> {
+    let mut spec = if kind == "HNSW" {
+        IndexSpec::hnsw()
+    } else {
+        IndexSpec::ivf_pq()
+    };
+    for (key, value) in with {
+        let key = key.to_ascii_lowercase();
+        if (kind, key.as_str()) == ("HNSW", "quantize") {
+            let Literal::Str(name) = value else {
+                return Err(Error::InvalidArgument(format!(
+                    "quantize must be 'none' or 'sq8', got {value}"
+                )));
+            };
+            spec = spec.quantize(Quantize::parse(name)?);
+            continue;
+        }
+        let v = match value {
+            Literal::Number(n) if *n >= 0.0 && n.fract() == 0.0 && *n <= u32::MAX as f64 => {
+                *n as u32
+            }
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "{key} must be a whole number, got {value}"
+                )));
+            }
+        };
+        spec = match (kind, key.as_str()) {
+            (_, "m") => spec.m(v),
+            ("HNSW", "ef_construction") => spec.ef_construction(v),
+            ("IVF_PQ", "nlist") => spec.nlist(v),
+            ("IVF_PQ", "refine") => spec.refine(v),
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "{kind} has no parameter {key}"
+                )));
+            }
+        };
+    }
+    Ok(spec)
+}
+
+/// A literal as the value of `column`, converted to the column's type.
+fn to_value(schema: &Schema, column: &str, lit: &Literal) -> Result<Value> {
+    let (_, c) = schema.column(column)?;
+    let ty = c.attr().map(|a| a.ty);
+    Ok(match (lit, ty) {
+        (Literal::Null, _) => Value::Null,
+        (Literal::Vector(v), None) => Value::Vector(v.clone()),
+        (Literal::Number(n), Some(AttrType::Int)) if n.fract() == 0.0 => Value::Int(*n as i64),
+        (Literal::Number(n), Some(AttrType::Float)) => Value::Float(*n),
+        (Literal::Str(s), Some(AttrType::Text)) => Value::Text(s.clone()),
+        (Literal::Str(s), Some(AttrType::Tags)) => Value::Tags(
+            s.split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        ),
+        (Literal::Bool(b), Some(AttrType::Bool)) => Value::Bool(*b),
+        _ => {
+            return Err(Error::TypeMismatch {
+                column: column.to_string(),
+                expected: c.type_name(),
+                got: lit.to_string(),
+            });
+        }
+    })
+}
+
+/// The selected column names (`*`: id then every attribute); `_score` and `id` are
+/// always allowed.
+fn projection(snap: &CollectionSnapshot, what: &Projection) -> Result<Vec<String>> {
+    match what {
+        Projection::Star | Projection::Count => {
+            let mut cols = vec!["id".to_string()];
+            cols.extend(
+                snap.schema()
+                    .columns()
+                    .iter()
+                    .filter(|c| c.attr().is_some())
+                    .map(|c| c.name.clone()),
+            );
+            Ok(cols)
+        }
+        Projection::Columns(cols) => {
+            for c in cols {
+                if c != "id" && c != "_score" {
+                    snap.schema().column(c)?;
+                }
+            }
+            Ok(cols.clone())
+        }
+    }
+}
+
+fn row(item: &ItemRef<'_>, columns: &[String], score: Option<f32>) -> Result<Vec<Value>> {
+    columns
+        .iter()
+        .map(|c| match c.as_str() {
+            "id" => Ok(Value::Text(item.id()?.to_string())),
+            "_score" => Ok(score.map_or(Value::Null, |s| Value::Float(s as f64))),
+            name => item.value(name),
+        })
+        .collect()
+}

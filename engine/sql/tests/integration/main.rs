@@ -1,0 +1,9 @@
+//! The statement layer's integration tests, one binary (each module a former test
+//! file of the engine).
+
+mod copy;
+mod embed;
+mod evaluate;
+mod reembed;
+mod sql_helpers;
+mod statements;

@@ -1,0 +1,296 @@
+//! The language end to end through `Database::run`: DDL, writes, filtered and ordered
+//! selects, fused selects, EXPLAIN, and failing statements that change nothing.
+
+use quiver::sql::parse_script;
+use quiver::{Database, Error, Value};
+use quiver_sql::Output;
+
+fn run(db: &Database, sql: &str) -> Vec<Output> {
+    parse_script(sql)
+        .unwrap()
+        .iter()
+        .map(|s| quiver_sql::run(db, s).unwrap_or_else(|e| panic!("{s}: {e}")))
+        .collect()
+}
+
+fn rows(out: &Output) -> &Vec<Vec<Value>> {
+    match out {
+        Output::Rows { rows, .. } => rows,
+        Output::Done(d) => panic!("no rows: {d}"),
+    }
+}
+
+fn setup(db: &Database) {
+    run(
+        db,
+        "CREATE COLLECTION products (title TEXT, category TEXT, price FLOAT, tags TEXT[],
+           text_vec VECTOR(3) COSINE, image_vec VECTOR(3) COSINE NULL);
+         INSERT INTO products (id, title, category, price, tags, text_vec, image_vec) VALUES
+           ('p1', 'red shoe', 'shoes', 59.5, 'red, sale', [1, 0, 0], [0, 1, 0]),
+           ('p2', 'blue shoe', 'shoes', 120, 'blue', [0.9, 0.1, 0], [0, 0, 1]),
+           ('p3', 'red hat', 'hats', 20, 'red', [0, 1, 0], [0.7, 0.7, 0]),
+           ('p4', 'green sock', 'socks', 5, '', [0.6, 0.6, 0.1], NULL);",
+    );
+}
+
+#[test]
+fn a_whole_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    setup(&db);
+    let out = run(
+        &db,
+        "SELECT COUNT(*) FROM products;
+         SELECT id, title, _score FROM products WHERE category = 'shoes' AND price < 100
+           ORDER BY text_vec <-> [1, 0, 0] LIMIT 10;
+         SELECT id FROM products WHERE tags CONTAINS 'red' OR price >= 100;
+         SELECT id, _score FROM products
+           ORDER BY FUSE(WEIGHTED(0.5, 0.5), text_vec <-> [1, 0, 0], image_vec <-> VECTOR OF 'p3') LIMIT 2;
+         EXPLAIN SELECT id FROM products ORDER BY FUSE(RRF(k = 60), text_vec <-> [1, 0, 0], image_vec <-> [0, 1, 0]) LIMIT 2;
+         SHOW COLLECTIONS; DESCRIBE products;",
+    );
+    assert_eq!(rows(&out[0]), &vec![vec![Value::Int(4)]]);
+    let shoes = rows(&out[1]);
+    assert_eq!(shoes.len(), 1, "p2 costs 120");
+    assert_eq!(shoes[0][0], Value::Text("p1".into()));
+    assert!(
+        matches!(shoes[0][2], Value::Float(s) if (s - 0.0).abs() < 1e-6),
+        "{shoes:?}"
+    );
+    let ids: Vec<&Value> = rows(&out[2]).iter().map(|r| &r[0]).collect();
+    assert_eq!(
+        ids,
+        [
+            &Value::Text("p1".into()),
+            &Value::Text("p2".into()),
+            &Value::Text("p3".into())
+        ]
+    );
+    let fused = rows(&out[3]);
+    assert_eq!(fused.len(), 2);
+    assert_eq!(fused[0][0], Value::Text("p1".into()), "{fused:?}");
+    let plan: Vec<String> = rows(&out[4])
+        .iter()
+        .map(|r| format!("{:?}", r[0]))
+        .collect();
+    assert!(
+        plan.iter().any(|l| l.contains("union")) && plan.iter().any(|l| l.contains("rank")),
+        "{plan:?}"
+    );
+    assert_eq!(
+        rows(&out[5]),
+        &vec![vec![Value::Text("products".into()), Value::Int(4)]]
+    );
+    assert_eq!(rows(&out[6]).len(), 6);
+
+    let out = run(
+        &db,
+        "CREATE INDEX ON products (text_vec) USING HNSW WITH (m = 8, ef_construction = 32, quantize = 'none');
+         DELETE FROM products WHERE id = 'p1';
+         FLUSH products; COMPACT products;
+         SELECT COUNT(*) FROM products WHERE price > 1;
+         DROP COLLECTION products; SHOW COLLECTIONS;",
+    );
+    assert_eq!(out[1], Output::Done("deleted 1 items".into()));
+    assert_eq!(rows(&out[4]), &vec![vec![Value::Int(3)]]);
+    assert!(rows(&out[6]).is_empty());
+}
+
+#[test]
+fn failing_statements_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    setup(&db);
+    let bad = [
+        "INSERT INTO products (id, price) VALUES ('p9', 1), ('p10', 'cheap')",
+        "INSERT INTO products (id, text_vec) VALUES ('p9', [1, 2])",
+        "INSERT INTO products (title) VALUES ('no id')",
+        "SELECT id FROM products WHERE colour = 'red'",
+        "SELECT id FROM products WHERE text_vec = 1",
+        "SELECT nope FROM products",
+        "SELECT id FROM products ORDER BY text_vec <-> [1, 0]",
+        "SELECT id FROM products ORDER BY FUSE(WEIGHTED(1), text_vec <-> [1, 0, 0], image_vec <-> [1, 0, 0])",
+        "SELECT id FROM products ORDER BY image_vec <-> VECTOR OF 'p4'",
+        "CREATE INDEX ON products (text_vec) USING HNSW WITH (nlist = 4)",
+        "CREATE INDEX ON products (text_vec) USING HNSW WITH (quantize = 'pq4')",
+        "CREATE INDEX ON products (text_vec) USING HNSW WITH (quantize = 8)",
+        "CREATE INDEX ON products (text_vec) USING HNSW WITH (m = 'eight')",
+        "CREATE INDEX ON products (image_vec) USING IVF_PQ WITH (quantize = 'sq8')",
+        "DELETE FROM products WHERE missing = 1",
+        "COPY products FROM 'does-not-exist.jsonl'",
+        "SELECT id FROM nowhere",
+    ];
+    for sql in bad {
+        let statement = parse_script(sql).unwrap().remove(0);
+        let err = quiver_sql::run(&db, &statement).unwrap_err();
+        assert!(
+            !matches!(err, Error::Poisoned { .. } | Error::Io { .. }),
+            "{sql}: {err:?}"
+        );
+    }
+    let count = quiver_sql::run(
+        &db,
+        &parse_script("SELECT COUNT(*) FROM products").unwrap()[0],
+    )
+    .unwrap();
+    assert_eq!(rows(&count), &vec![vec![Value::Int(4)]]);
+}
+
+#[test]
+fn copy_loads_json_lines_and_vector_files_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path().join("db")).unwrap();
+    run(
+        &db,
+        "CREATE COLLECTION c (title TEXT, n INT, tags TEXT[], v VECTOR(2) L2, w VECTOR(2) DOT NULL)",
+    );
+    let good = dir.path().join("items.jsonl");
+    std::fs::write(
+        &good,
+        "{\"id\": \"a\", \"title\": \"x\", \"n\": 1, \"tags\": [\"t\"], \"v\": [1, 2]}\n\n{\"id\": \"b\", \"v\": [3, 4], \"n\": null}\n",
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"id\": \"c\", \"v\": [1, 2]}\n{\"id\": \"d\", \"v\": \"oops\"}\n",
+    )
+    .unwrap();
+    let copy = |sql: String| quiver_sql::run(&db, &parse_script(&sql).unwrap()[0]);
+    assert_eq!(
+        copy(format!("COPY c FROM '{}'", good.display())).unwrap(),
+        Output::Done("copied 2 rows into c".into())
+    );
+    let err = copy(format!("COPY c FROM '{}'", bad.display())).unwrap_err();
+    assert!(err.to_string().contains("line 2"), "{err}");
+    let count = run(&db, "SELECT COUNT(*) FROM c");
+    assert_eq!(
+        rows(&count[0]),
+        &vec![vec![Value::Int(2)]],
+        "the bad file loaded nothing"
+    );
+
+    // w of items a, b (id order) from fvecs, then from npy.
+    let fvecs = dir.path().join("w.fvecs");
+    let mut bytes = Vec::new();
+    for row in [[0.5f32, 1.5], [2.5, 3.5]] {
+        bytes.extend(2i32.to_le_bytes());
+        row.iter().for_each(|x| bytes.extend(x.to_le_bytes()));
+    }
+    std::fs::write(&fvecs, &bytes).unwrap();
+    copy(format!("COPY c (w) FROM '{}'", fvecs.display())).unwrap();
+    let snap = db.snapshot().collection("c").unwrap();
+    assert_eq!(
+        snap.get("b").unwrap().unwrap().vector("w").unwrap(),
+        Some(&[2.5f32, 3.5][..])
+    );
+
+    let npy = dir.path().join("w.npy");
+    let mut header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }".to_string();
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    for x in [9.0f32, 8.0, 7.0, 6.0] {
+        bytes.extend(x.to_le_bytes());
+    }
+    std::fs::write(&npy, &bytes).unwrap();
+    copy(format!("COPY c (w) FROM '{}'", npy.display())).unwrap();
+    let snap = db.snapshot().collection("c").unwrap();
+    assert_eq!(
+        snap.get("a").unwrap().unwrap().vector("w").unwrap(),
+        Some(&[9.0f32, 8.0][..])
+    );
+    bytes.truncate(bytes.len() - 4);
+    std::fs::write(&npy, &bytes).unwrap();
+    assert!(
+        copy(format!("COPY c (w) FROM '{}'", npy.display())).is_err(),
+        "truncated npy"
+    );
+    assert!(
+        copy(format!(
+            "COPY c FROM '{}'",
+            dir.path().join("missing.jsonl").display()
+        ))
+        .is_err()
+    );
+}
+
+#[test]
+fn fuse_options_and_explain_say_what_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    setup(&db);
+    let ids = |out: &Output| -> Vec<String> {
+        rows(out)
+            .iter()
+            .map(|r| match &r[0] {
+                Value::Text(s) => s.clone(),
+                v => panic!("{v:?}"),
+            })
+            .collect()
+    };
+    let fused = |options: &str| {
+        format!(
+            "SELECT id FROM products ORDER BY FUSE(AVG{options}, text_vec <-> [0.6, 0.6, 0.1], image_vec <-> [0, 1, 0]) LIMIT 10"
+        )
+    };
+    // p4 has no image: left out by default and by MISSING SKIP, scored on its text
+    // column alone with MISSING PARTIAL (where it is the best text match).
+    let skip = run(&db, &fused(""));
+    assert!(!ids(&skip[0]).contains(&"p4".to_string()));
+    assert_eq!(ids(&run(&db, &fused(" MISSING SKIP"))[0]), ids(&skip[0]));
+    let partial = run(&db, &fused(" NORMALIZE MINMAX MISSING PARTIAL"));
+    assert!(ids(&partial[0]).contains(&"p4".to_string()), "{partial:?}");
+    // Four items have no index, hence no measured span.
+    let err = quiver_sql::run(
+        &db,
+        &parse_script(&fused(" NORMALIZE CALIBRATED")).unwrap()[0],
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("no measured distance span"),
+        "{err}"
+    );
+
+    let plan = |sql: &str| -> Vec<String> {
+        rows(&run(&db, sql)[0])
+            .iter()
+            .map(|r| match &r[0] {
+                Value::Text(s) => s.clone(),
+                v => panic!("{v:?}"),
+            })
+            .collect()
+    };
+    let single = plan(
+        "EXPLAIN SELECT id FROM products WHERE category = 'shoes' ORDER BY text_vec <-> [1, 0, 0] LIMIT 2",
+    );
+    assert!(
+        single[0].starts_with("nearest 2 on text_vec: "),
+        "{single:?}"
+    );
+    assert!(
+        single[1].starts_with("  memtable: exact scan, filter first, passing rows scanned, 2 rows, 2 vectors compared, "),
+        "{single:?}"
+    );
+    assert!(
+        single[2].starts_with("result 1: p1 text_vec distance 0.0000"),
+        "{single:?}"
+    );
+    let fused_plan = plan(&format!("EXPLAIN {}", fused(" NORMALIZE ZSCORE")));
+    let text = fused_plan.join("\n");
+    for needle in [
+        "FUSE(AVG) top 10 over text_vec, image_vec: ",
+        "column text_vec: 4 candidates, ",
+        "column image_vec: 3 candidates, ",
+        "union: 4 items; exact re-scoring: 0 distances read from the columns, ",
+        "fusion: normalization z-score over the candidates, ",
+        "result 1: ",
+        "text_vec distance ",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+}

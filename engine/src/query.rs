@@ -1,0 +1,446 @@
+//! The one query type: a [`Query`] (terms, fusion, normalization, filter, k, search
+//! options, EXPLAIN, attributes to return) runs on a collection snapshot and gives
+//! [`Hits`]. Rust programs build it directly, the SQL layer compiles its ORDER BY
+//! into it, Python builds it from keyword arguments, and EVALUATE runs one per query
+//! and setting.
+//!
+//! One term without a fusion is a nearest-neighbour search on that column (the hit's
+//! score is the column's similarity score); with a fusion, every term's column is
+//! searched for candidates, the union re-scored exactly and fused (`fused.rs`).
+
+use std::time::Instant;
+
+use quiver_query::sql::Embed;
+use quiver_query::{ColumnPart, Fusion, Missing, Normalization};
+use quiver_storage::{Error, Result, Value};
+
+use crate::database::Database;
+use crate::filter::Filter;
+use crate::fused::{FusedExplain, FusedQuery};
+use crate::search::{SearchOptions, SearchStats};
+use crate::snapshot::{CollectionSnapshot, ItemRef};
+
+/// What one term's query vector is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// A vector of the column's dimension.
+    Vector(Vec<f32>),
+    /// The column's vector of the item with this id (`VECTOR OF 'id'`).
+    Item(String),
+    /// An encoder's vector for a text or an image file (`EMBED(...)`), embedded when
+    /// the query runs.
+    Embed(Embed),
+    /// Each labelled query's vector (EVALUATE's `QUERY`): its text embedded by the
+    /// column's encoder, or its query item's own vector. EVALUATE replaces it before
+    /// the query runs; a query run as is refuses it.
+    Labelled,
+}
+
+/// One ranked column: `column <-> target`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Term {
+    pub column: String,
+    pub target: Target,
+}
+
+/// How the terms' scores combine.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FusionChoice {
+    Given(Fusion),
+    /// The collection's saved default fusion (`FUSE(DEFAULT, ...)`, saved by EVALUATE's
+    /// `SAVE BEST`), which must be for exactly these columns in this order.
+    SavedDefault,
+}
+
+/// How each term's distances become scores before fusion.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NormalizationChoice {
+    Given(Normalization),
+    /// Every column's measured distance span (`NORMALIZE CALIBRATED`); an error names
+    /// a column that has none.
+    Calibrated,
+}
+
+/// A query on one collection.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// At least one.
+    pub terms: Vec<Term>,
+    /// `None`: one term, ranked by its own score. `Some`: a fused search.
+    pub fusion: Option<FusionChoice>,
+    /// `None`: [`default_normalization`](crate::default_normalization).
+    pub normalization: Option<NormalizationChoice>,
+    pub missing: Missing,
+    pub filter: Option<Filter>,
+    pub k: usize,
+    /// ef / nprobe / recall target / exact, for every term's search.
+    pub options: SearchOptions,
+    /// Keep what each stage did in [`Hits::plan`].
+    pub explain: bool,
+    /// Attribute columns each hit carries ([`Hit::attributes`], in this order).
+    pub attributes: Vec<String>,
+}
+
+impl Query {
+    /// The `k` items nearest to `target` on `column`.
+    pub fn nearest(column: &str, target: Target, k: usize) -> Query {
+        Query {
+            terms: vec![Term {
+                column: column.to_string(),
+                target,
+            }],
+            fusion: None,
+            normalization: None,
+            missing: Missing::Skip,
+            filter: None,
+            k,
+            options: SearchOptions::default(),
+            explain: false,
+            attributes: Vec::new(),
+        }
+    }
+
+    /// The `k` items best under `fusion` of the terms added with [`Query::term`].
+    pub fn fused(fusion: FusionChoice, k: usize) -> Query {
+        Query {
+            terms: Vec::new(),
+            fusion: Some(fusion),
+            ..Query::nearest("", Target::Vector(Vec::new()), k)
+        }
+    }
+
+    pub fn term(mut self, column: &str, target: Target) -> Query {
+        self.terms.push(Term {
+            column: column.to_string(),
+            target,
+        });
+        self
+    }
+
+    pub fn filter(mut self, filter: Filter) -> Query {
+        self.filter = Some(filter);
+        self
+    }
+
+    pub fn options(mut self, options: SearchOptions) -> Query {
+        self.options = options;
+        self
+    }
+
+    pub fn explain(mut self, yes: bool) -> Query {
+        self.explain = yes;
+        self
+    }
+
+    pub fn attributes<S: AsRef<str>>(mut self, names: &[S]) -> Query {
+        self.attributes = names.iter().map(|n| n.as_ref().to_string()).collect();
+        self
+    }
+}
+
+/// One ranked item.
+#[derive(Clone, Debug)]
+pub struct Hit<'s> {
+    pub item: ItemRef<'s>,
+    /// Higher is better: the fused score, or the one column's similarity score.
+    pub score: f32,
+    /// Per term: raw distance, normalized score, rank among the candidates,
+    /// contribution to `score`; `None` where the item has no value for that column.
+    /// A one-column search fills `normalized` and `contribution` with `score`.
+    pub parts: Vec<Option<ColumnPart>>,
+    /// The values of [`Query::attributes`], in that order.
+    pub attributes: Vec<Value>,
+}
+
+/// What a query did, for EXPLAIN.
+#[derive(Clone, Debug)]
+pub enum Plan {
+    /// A one-column search.
+    Nearest { column: String, stats: SearchStats },
+    /// A fused search; `fusion` with `DEFAULT` resolved.
+    Fused {
+        fusion: Fusion,
+        columns: Vec<String>,
+        explain: FusedExplain,
+    },
+}
+
+/// A query's answer, best first.
+#[derive(Clone, Debug)]
+pub struct Hits<'s> {
+    pub hits: Vec<Hit<'s>>,
+    /// The terms' columns (the order of [`Hit::parts`]).
+    pub columns: Vec<String>,
+    /// The requested attributes (the order of [`Hit::attributes`]).
+    pub attributes: Vec<String>,
+    /// What ran, when [`Query::explain`].
+    pub plan: Option<Plan>,
+    /// Time spent ranking (query vectors found, hits taken; attributes not read).
+    pub micros: u128,
+}
+
+impl Database {
+    /// Runs `query` on `snap`: `EMBED` targets are embedded with their encoder (checked
+    /// against the column's recorded encoder), item targets read from `snap`.
+    pub fn query<'s>(&self, snap: &'s CollectionSnapshot, query: &Query) -> Result<Hits<'s>> {
+        let vectors = self.query_vectors(snap, &query.terms)?;
+        let vectors: Vec<&[f32]> = vectors.iter().map(Vec::as_slice).collect();
+        run(snap, query, &vectors)
+    }
+
+    /// [`Database::query`] for each of `queries` on one snapshot. Fused queries over
+    /// the same terms (differing in fusion, normalization or missing-value policy, as a
+    /// sweep over fusion settings does) search and re-score their candidates once for
+    /// all; they run without filter and EXPLAIN.
+    pub fn query_each<'s>(
+        &self,
+        snap: &'s CollectionSnapshot,
+        queries: &[Query],
+    ) -> Result<Vec<Hits<'s>>> {
+        let Some(first) = queries.first() else {
+            return Ok(Vec::new());
+        };
+        let shared = queries.len() > 1
+            && queries.iter().all(|q| {
+                q.fusion.is_some()
+                    && q.terms == first.terms
+                    && q.k == first.k
+                    && q.filter.is_none()
+                    && !q.explain
+            });
+        if !shared {
+            return queries.iter().map(|q| self.query(snap, q)).collect();
+        }
+        let vectors = self.query_vectors(snap, &first.terms)?;
+        let vectors: Vec<&[f32]> = vectors.iter().map(Vec::as_slice).collect();
+        let started = Instant::now();
+        let fused = queries
+            .iter()
+            .map(|q| Ok(fused_query(snap, q, &vectors)?.1))
+            .collect::<Result<Vec<_>>>()?;
+        let answers = snap.fused_search_each(&fused, first.k, None)?;
+        let share = started.elapsed().as_micros() / queries.len() as u128;
+        queries
+            .iter()
+            .zip(answers)
+            .map(|(q, (hits, _))| {
+                let hits = hits
+                    .into_iter()
+                    .map(|h| hit(q, h.item, h.score, h.parts))
+                    .collect::<Result<_>>()?;
+                Ok(answer(q, hits, None, share))
+            })
+            .collect()
+    }
+
+    /// Each term's query vector.
+    fn query_vectors(&self, snap: &CollectionSnapshot, terms: &[Term]) -> Result<Vec<Vec<f32>>> {
+        terms.iter().map(|t| self.term_vector(snap, t)).collect()
+    }
+
+    /// `term`'s query vector on `snap`: its own vector, the item's, or the encoder's
+    /// (checked against the column's recorded encoder).
+    pub fn term_vector(&self, snap: &CollectionSnapshot, term: &Term) -> Result<Vec<f32>> {
+        match &term.target {
+            Target::Vector(v) => Ok(v.clone()),
+            Target::Item(id) => {
+                let item = snap.get(id)?.ok_or_else(|| {
+                    Error::InvalidArgument(format!("no item '{id}' for VECTOR OF"))
+                })?;
+                item.vector(&term.column)?
+                    .map(<[f32]>::to_vec)
+                    .ok_or_else(|| {
+                        Error::InvalidArgument(format!("item '{id}' has no {}", term.column))
+                    })
+            }
+            Target::Embed(call) => {
+                let (mut vectors, _) =
+                    self.embed_for_column(snap.schema(), &term.column, &[call])?;
+                vectors
+                    .pop()
+                    .ok_or_else(|| Error::InvalidArgument("the encoder returned nothing".into()))
+            }
+            Target::Labelled => Err(Error::InvalidArgument(
+                "QUERY stands for each labelled query's vector: it belongs in EVALUATE".into(),
+            )),
+        }
+    }
+}
+
+/// `query` on `snap` with `vectors[i]` as term `i`'s query vector.
+pub(crate) fn run<'s>(
+    snap: &'s CollectionSnapshot,
+    query: &Query,
+    vectors: &[&[f32]],
+) -> Result<Hits<'s>> {
+    if query.terms.is_empty() {
+        return Err(Error::InvalidArgument(
+            "a query needs at least one term".into(),
+        ));
+    }
+    for name in &query.attributes {
+        if name != "id" {
+            snap.schema().column(name)?;
+        }
+    }
+    let keep = |item: &ItemRef<'_>| query.filter.as_ref().is_none_or(|f| f.matches(item));
+    let keep: &(dyn Fn(&ItemRef<'_>) -> bool + Sync) = &keep;
+    let filter = query.filter.as_ref().map(|_| keep);
+    let started = Instant::now();
+    match (&query.fusion, query.terms.as_slice()) {
+        (None, [term]) => {
+            let (found, stats) = snap.search_where(
+                &term.column,
+                vectors[0],
+                query.k,
+                &query.options,
+                filter.map(|f| f as &dyn Fn(&ItemRef<'_>) -> bool),
+            )?;
+            let micros = started.elapsed().as_micros();
+            let hits = found
+                .into_iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    let part = ColumnPart {
+                        distance: h.distance,
+                        normalized: h.score,
+                        rank: i + 1,
+                        contribution: h.score,
+                    };
+                    hit(query, h.item, h.score, vec![Some(part)])
+                })
+                .collect::<Result<_>>()?;
+            let plan = query.explain.then(|| Plan::Nearest {
+                column: term.column.clone(),
+                stats,
+            });
+            Ok(answer(query, hits, plan, micros))
+        }
+        (None, _) => Err(Error::InvalidArgument(format!(
+            "{} terms need a fusion",
+            query.terms.len()
+        ))),
+        (Some(_), _) => {
+            let (fusion, fused) = fused_query(snap, query, vectors)?;
+            let (found, explain) = snap.fused_search(&fused, query.k, filter)?;
+            let micros = started.elapsed().as_micros();
+            let hits = found
+                .into_iter()
+                .map(|h| hit(query, h.item, h.score, h.parts))
+                .collect::<Result<_>>()?;
+            let plan = query.explain.then(|| Plan::Fused {
+                fusion,
+                columns: query.terms.iter().map(|t| t.column.clone()).collect(),
+                explain,
+            });
+            Ok(answer(query, hits, plan, micros))
+        }
+    }
+}
+
+fn hit<'s>(
+    query: &Query,
+    item: ItemRef<'s>,
+    score: f32,
+    parts: Vec<Option<ColumnPart>>,
+) -> Result<Hit<'s>> {
+    let attributes = query
+        .attributes
+        .iter()
+        .map(|name| match name.as_str() {
+            "id" => Ok(Value::Text(item.id()?.to_string())),
+            name => item.value(name),
+        })
+        .collect::<Result<_>>()?;
+    Ok(Hit {
+        item,
+        score,
+        parts,
+        attributes,
+    })
+}
+
+fn answer<'s>(query: &Query, hits: Vec<Hit<'s>>, plan: Option<Plan>, micros: u128) -> Hits<'s> {
+    Hits {
+        hits,
+        columns: query.terms.iter().map(|t| t.column.clone()).collect(),
+        attributes: query.attributes.clone(),
+        plan,
+        micros,
+    }
+}
+
+/// A fused `query` as the fused search's query with `vectors[i]` for term `i`, and
+/// its fusion with `DEFAULT` resolved.
+fn fused_query<'q>(
+    snap: &CollectionSnapshot,
+    query: &'q Query,
+    vectors: &[&'q [f32]],
+) -> Result<(Fusion, FusedQuery<'q>)> {
+    if vectors.len() != query.terms.len() {
+        return Err(Error::InvalidArgument(format!(
+            "{} query vectors for {} terms",
+            vectors.len(),
+            query.terms.len()
+        )));
+    }
+    let fusion = match &query.fusion {
+        Some(FusionChoice::Given(f)) => f.clone(),
+        Some(FusionChoice::SavedDefault) => saved_default(snap, &query.terms)?,
+        None => return Err(Error::InvalidArgument("expected a fused query".into())),
+    };
+    let mut fused = FusedQuery::new(fusion.clone());
+    fused.options = query.options;
+    fused.missing = query.missing;
+    for (term, v) in query.terms.iter().zip(vectors) {
+        fused = fused.column(&term.column, v);
+    }
+    fused.normalization = match &query.normalization {
+        None => None,
+        Some(NormalizationChoice::Given(n)) => Some(n.clone()),
+        Some(NormalizationChoice::Calibrated) => Some(calibrated(snap, &query.terms)?),
+    };
+    Ok((fusion, fused))
+}
+
+/// `NORMALIZE CALIBRATED`: every queried column's measured span, or an error naming a
+/// column that has none.
+fn calibrated(snap: &CollectionSnapshot, terms: &[Term]) -> Result<Normalization> {
+    let mut spans = Vec::with_capacity(terms.len());
+    for term in terms {
+        spans.push(snap.distance_span(&term.column)?.ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "column {} has no measured distance span for NORMALIZE CALIBRATED \
+                 (spans are measured when an index is built on a segment of 1,000 rows or more)",
+                term.column
+            ))
+        })?);
+    }
+    Ok(Normalization::Calibrated(spans))
+}
+
+/// The collection's saved default fusion, which must be for exactly these columns in
+/// this order.
+fn saved_default(snap: &CollectionSnapshot, terms: &[Term]) -> Result<Fusion> {
+    let saved = snap.schema().default_fusion().ok_or_else(|| {
+        Error::InvalidArgument(
+            "FUSE(DEFAULT, ...): no default fusion saved (EVALUATE ... SWEEP ... SAVE BEST saves one)"
+                .into(),
+        )
+    })?;
+    let columns: Vec<&str> = terms.iter().map(|t| t.column.as_str()).collect();
+    if saved.columns != columns {
+        return Err(Error::InvalidArgument(format!(
+            "the default fusion {} is for columns ({}); this query fuses ({})",
+            saved.fusion,
+            saved.columns.join(", "),
+            columns.join(", ")
+        )));
+    }
+    let spec = quiver_query::sql::parse_fusion(&saved.fusion).map_err(|e| {
+        Error::InvalidArgument(format!("saved default fusion {}: {e}", saved.fusion))
+    })?;
+    spec.to_fusion().ok_or_else(|| {
+        Error::InvalidArgument("a saved default fusion cannot itself be DEFAULT".into())
+    })
+}
