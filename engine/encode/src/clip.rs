@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 pub use bpe::ClipTokenizer;
 
-use crate::models::{read_file, user_model_files};
+use crate::weights::{read_file, user_model_files};
 use crate::{
     EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result, load_each, longest_first,
     normalize_rows, pipelined,

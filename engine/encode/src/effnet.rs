@@ -20,8 +20,8 @@ use candle_core::{DType, Module, Tensor};
 use rayon::prelude::*;
 
 use crate::image_input::{load_rgb, resize_and_centre_crop, to_chw};
-use crate::models::model_files;
 use crate::pil_resize::Filter;
+use crate::weights::model_files;
 use crate::{
     ACTIVATION_BUDGET, EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result,
     load_each, pipelined,

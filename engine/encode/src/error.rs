@@ -38,6 +38,7 @@ pub enum EncodeError {
     BadInput(String),
 }
 
+#[cfg(feature = "models")]
 impl EncodeError {
     pub(crate) fn model(model: &str, reason: impl std::fmt::Display) -> Self {
         EncodeError::Model {

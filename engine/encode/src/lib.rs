@@ -19,20 +19,36 @@
 //!
 //! Everything runs on the CPU by default; the `cuda` feature forwards candle's CUDA
 //! support and [`EncoderOptions::device`] picks the device.
+//!
+//! The models (and candle, tokenizers, image) are behind the default `models` feature.
+//! Without it this crate is the interface alone ([`Encoder`], [`EncoderInfo`],
+//! [`Registry`] of registered encoders): what the core (`quiver`) depends on.
 
+#[cfg(feature = "models")]
 pub mod bert;
+#[cfg(feature = "models")]
 pub mod clip;
+#[cfg(feature = "models")]
 pub mod effnet;
 mod error;
+#[cfg(feature = "models")]
 pub mod image_input;
+#[cfg(feature = "models")]
 mod matmul;
 mod models;
+#[cfg(feature = "models")]
 mod packed;
+#[cfg(feature = "models")]
 pub mod pil_resize;
 mod registry;
+#[cfg(feature = "models")]
 pub mod sentence;
+#[cfg(feature = "models")]
 pub mod synthetic;
+#[cfg(feature = "models")]
 pub mod torch_pth;
+#[cfg(feature = "models")]
+mod weights;
 
 pub use error::{EncodeError, Result};
 pub use models::{MODELS_ENV, models_dir};
@@ -118,6 +134,7 @@ pub enum Device {
 
 impl Device {
     /// candle's handle on the device; a typed error where it is absent.
+    #[cfg(feature = "models")]
     pub fn candle(self) -> Result<candle_core::Device> {
         match self {
             Device::Cpu => Ok(candle_core::Device::Cpu),
@@ -155,6 +172,7 @@ pub trait Encoder: Send + Sync + std::fmt::Debug {
     }
 }
 
+#[cfg(feature = "models")]
 /// `items` encoded by `encode` in batches formed longest first (by `len`), so each
 /// batch's members are close in length; a batch holds at most `batch` items whose
 /// lengths add up to at most `budget` (an item longer than that forms its own). The
@@ -197,6 +215,7 @@ pub(crate) fn longest_first<T>(
     Ok(out)
 }
 
+#[cfg(feature = "models")]
 /// Each row of `m` (rows, dim) scaled to unit length (sentence-transformers'
 /// `Normalize`, eps 1e-12, so a zero row stays zero).
 pub(crate) fn normalize_rows(m: &candle_core::Tensor) -> candle_core::Result<candle_core::Tensor> {
@@ -204,6 +223,7 @@ pub(crate) fn normalize_rows(m: &candle_core::Tensor) -> candle_core::Result<can
     m.broadcast_div(&norms)
 }
 
+#[cfg(feature = "models")]
 /// Images encoded batch by batch, each batch's files decoded on the rayon pool while
 /// the model runs the previous batch (`rayon::join`: the two share the pool, so the
 /// cores that the network leaves idle decode). `load` turns a batch of files into the
@@ -226,6 +246,7 @@ pub(crate) fn pipelined<P: Send>(
     Ok(out)
 }
 
+#[cfg(feature = "models")]
 /// `load` applied to every file on the rayon pool; the first failure in input order is
 /// the error.
 pub(crate) fn load_each<T: Send>(
@@ -238,7 +259,7 @@ pub(crate) fn load_each<T: Send>(
 }
 
 /// The largest element-wise difference of two tensors of one shape (tests).
-#[cfg(test)]
+#[cfg(all(test, feature = "models"))]
 pub(crate) fn largest_difference(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
     (a - b)
         .and_then(|d| d.abs())
@@ -247,7 +268,7 @@ pub(crate) fn largest_difference(a: &candle_core::Tensor, b: &candle_core::Tenso
         .unwrap()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "models"))]
 mod tests {
     /// Longest first, at most 3 items and a length of 10 a batch (a longer lone item
     /// alone), answers in input order.

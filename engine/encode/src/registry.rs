@@ -7,13 +7,18 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::clip::{self, Clip};
-use crate::effnet::{self, EfficientNetLite0};
-use crate::sentence::{MINILM, MPNET, SentenceEncoder};
 use crate::{EncodeError, Encoder, EncoderOptions, Result};
 
-/// The built-in encoders' names.
-pub const BUILT_IN: [&str; 4] = [MINILM.name, MPNET.name, effnet::NAME, clip::NAME];
+/// The built-in encoders' names (none without the `models` feature).
+#[cfg(feature = "models")]
+pub const BUILT_IN: [&str; 4] = [
+    crate::sentence::MINILM.name,
+    crate::sentence::MPNET.name,
+    crate::effnet::NAME,
+    crate::clip::NAME,
+];
+#[cfg(not(feature = "models"))]
+pub const BUILT_IN: [&str; 0] = [];
 
 /// Encoders by name.
 #[derive(Debug)]
@@ -51,24 +56,38 @@ impl Registry {
         if let Some(e) = loaded.get(name) {
             return Ok(e.clone());
         }
-        let encoder: Arc<dyn Encoder> = match name {
-            n if n == MINILM.name => {
-                Arc::new(SentenceEncoder::load(&self.models, &MINILM, &self.options)?)
-            }
-            n if n == MPNET.name => {
-                Arc::new(SentenceEncoder::load(&self.models, &MPNET, &self.options)?)
-            }
-            clip::NAME => Arc::new(Clip::load(&self.models, &self.options)?),
-            effnet::NAME => Arc::new(EfficientNetLite0::load(&self.models, &self.options)?),
-            _ => {
-                return Err(EncodeError::UnknownEncoder {
-                    name: name.to_string(),
-                    known: self.names().join(", "),
-                });
-            }
+        let Some(encoder) = self.load_built_in(name)? else {
+            return Err(EncodeError::UnknownEncoder {
+                name: name.to_string(),
+                known: self.names().join(", "),
+            });
         };
         loaded.insert(name.to_string(), encoder.clone());
         Ok(encoder)
+    }
+
+    /// The built-in encoder called `name` from the models folder (`None`: no such
+    /// built-in).
+    #[cfg(feature = "models")]
+    fn load_built_in(&self, name: &str) -> Result<Option<Arc<dyn Encoder>>> {
+        use crate::clip::{self, Clip};
+        use crate::effnet::{self, EfficientNetLite0};
+        use crate::sentence::{MINILM, MPNET, SentenceEncoder};
+        let (models, options) = (&self.models, &self.options);
+        Ok(Some(match name {
+            n if n == MINILM.name => Arc::new(SentenceEncoder::load(models, &MINILM, options)?),
+            n if n == MPNET.name => Arc::new(SentenceEncoder::load(models, &MPNET, options)?),
+            clip::NAME => Arc::new(Clip::load(models, options)?),
+            effnet::NAME => Arc::new(EfficientNetLite0::load(models, options)?),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Built without the models: only registered encoders exist.
+    #[cfg(not(feature = "models"))]
+    fn load_built_in(&self, _name: &str) -> Result<Option<Arc<dyn Encoder>>> {
+        let _ = (&self.models, &self.options);
+        Ok(None)
     }
 
     /// Every name `get` answers: the built-ins and the registered ones.

@@ -12,7 +12,7 @@ use candle_nn::VarBuilder;
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
 use crate::bert::{self, Bert, Sequence};
-use crate::models::{model_files, read_file};
+use crate::weights::{model_files, read_file};
 use crate::{
     ACTIVATION_BUDGET, EncodeError, Encoder, EncoderInfo, EncoderOptions, Modality, Result,
     longest_first,

@@ -15,7 +15,7 @@ use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::processors::roberta::RobertaProcessing;
 use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer, TruncationParams};
 
-use crate::models::model_files;
+use crate::weights::model_files;
 use crate::{EncodeError, Result};
 
 /// The merges' folder under the models folder (filled by `scripts/fetch-models`).
