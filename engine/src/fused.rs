@@ -15,10 +15,10 @@ use quiver_storage::{Error, Metric, Result};
 
 use rayon::prelude::*;
 
-use crate::index_views::segment_span;
 use crate::query::Hit;
 use crate::search::{SearchHit, SearchOptions, SearchStats, Strategy};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
+use quiver_index::stored::segment_span;
 
 /// Candidates asked of each column: at least this many, and `CANDIDATE_FACTOR * k`.
 const MIN_CANDIDATES: usize = 40;

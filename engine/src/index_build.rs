@@ -190,8 +190,8 @@ fn file(view: &SegmentView) -> String {
 mod tests {
     use quiver_storage::{IndexSpec, Item, Metric, Quantize, Schema};
 
-    use crate::index_views::{segment_codes, segment_graph};
     use crate::{Database, WriteBatch};
+    use quiver_index::hnsw::storage::HnswView;
 
     /// Declaring the index again with other parameters rebuilds it in every segment
     /// (the graphs' m and the codes follow the declaration), the data untouched.
@@ -219,9 +219,8 @@ mod tests {
             snap.segments()
                 .iter()
                 .map(|v| {
-                    let g = segment_graph(&v.segment, &column).unwrap().unwrap();
-                    let codes = segment_codes(&v.segment, &column).unwrap().is_some();
-                    (g.m, codes)
+                    let hnsw = HnswView::load(&v.segment, &column).unwrap().unwrap();
+                    (hnsw.graph.m, hnsw.codes.is_some())
                 })
                 .collect::<Vec<_>>()
         };

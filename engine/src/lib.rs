@@ -18,7 +18,6 @@ mod filter;
 mod flush;
 mod fused;
 mod index_build;
-mod index_views;
 mod indexes;
 mod lookup;
 mod memtable;

@@ -16,66 +16,15 @@
 use quiver_index::flat::exact_top_k_parallel;
 use std::time::Instant;
 
-use quiver_index::hnsw::{GraphView, search_graph, search_graph_sq8};
-use quiver_index::sq8::{Sq8View, rerank_count};
-use quiver_index::{Hit, IvfPqView, IvfSearch, VectorSource, exact_top_k};
+use quiver_index::{Hit, SegmentColumn, SegmentIndex, VectorSource, exact_top_k};
+pub use quiver_index::{SearchOptions, Strategy};
 use quiver_storage::row::check_vector;
-use quiver_storage::{Column, Error, IndexSpec, Result, Row, RowId, Segment, Value};
+use quiver_storage::{Error, Result, Row, RowId, Value};
 
-use crate::index_views::{segment_calibration, segment_codes, segment_graph, segment_ivf};
-use crate::indexes::SegmentColumn;
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 
 /// Below this fraction of passing rows a segment is scanned exactly.
 pub const EXACT_BELOW: f64 = 0.05;
-
-/// Default HNSW beam width.
-pub const DEFAULT_EF: usize = 64;
-/// Default IVF-PQ lists probed.
-pub const DEFAULT_NPROBE: usize = 32;
-
-/// How to search.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SearchOptions {
-    /// Beam width for HNSW (at least k is used); default 64.
-    pub ef: Option<usize>,
-    /// IVF-PQ lists probed; default 32.
-    pub nprobe: Option<usize>,
-    /// IVF-PQ re-ranking factor; default the index's (`IndexSpec::refine`).
-    pub refine: Option<usize>,
-    /// Target recall@10 in (0, 1]: each segment picks ef / nprobe from its index's
-    /// measured curve (overrides `ef` and `nprobe`).
-    pub recall: Option<f32>,
-    /// Scan every row exactly, ignoring indexes.
-    pub exact: bool,
-}
-
-impl SearchOptions {
-    pub fn ef(mut self, ef: usize) -> Self {
-        self.ef = Some(ef);
-        self
-    }
-
-    pub fn nprobe(mut self, nprobe: usize) -> Self {
-        self.nprobe = Some(nprobe);
-        self
-    }
-
-    pub fn refine(mut self, refine: usize) -> Self {
-        self.refine = Some(refine);
-        self
-    }
-
-    pub fn recall(mut self, target: f32) -> Self {
-        self.recall = Some(target);
-        self
-    }
-
-    pub fn exact(mut self, yes: bool) -> Self {
-        self.exact = yes;
-        self
-    }
-}
 
 /// One result: the item, its distance under the column's metric (lower is closer) and
 /// its score (higher is better).
@@ -84,38 +33,6 @@ pub struct SearchHit<'a> {
     pub item: ItemRef<'a>,
     pub distance: f32,
     pub score: f32,
-}
-
-/// How one part of the collection was searched (for EXPLAIN).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Strategy {
-    /// `rerank`: traversed on the segment's 8-bit codes, the best `rerank` of the beam
-    /// re-scored with the `f32` vectors (`None`: traversed on the vectors).
-    Hnsw {
-        ef: usize,
-        rerank: Option<usize>,
-    },
-    IvfPq {
-        nprobe: usize,
-        refine: usize,
-    },
-    Exact,
-}
-
-impl std::fmt::Display for Strategy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Strategy::Hnsw { ef, rerank: None } => write!(f, "HNSW ef={ef}"),
-            Strategy::Hnsw {
-                ef,
-                rerank: Some(n),
-            } => write!(f, "HNSW ef={ef} on 8-bit codes, best {n} re-ranked"),
-            Strategy::IvfPq { nprobe, refine } => {
-                write!(f, "IVF-PQ nprobe={nprobe} refine={refine}")
-            }
-            Strategy::Exact => write!(f, "exact scan"),
-        }
-    }
 }
 
 /// How a filter was applied to one part.
@@ -256,32 +173,22 @@ impl CollectionSnapshot {
                 None => FilterMode::None,
                 Some(_) => FilterMode::ExactOverPassing,
             };
-            if !options.exact && !few {
-                let index = SegmentIndex::load(&view.segment, col)?;
-                strategy = plan_segment(&index, &view.segment, col, options, k)?;
-                (hits, visited) = match (&index, strategy) {
-                    (SegmentIndex::Graph(graph, None), Strategy::Hnsw { ef, .. }) => {
-                        search_graph(graph, &source, metric, query, k, ef, &keep)
-                    }
-                    (
-                        SegmentIndex::Graph(graph, Some(codes)),
-                        Strategy::Hnsw {
-                            ef,
-                            rerank: Some(rerank),
-                        },
-                    ) => {
-                        let (hits, counts) =
-                            search_graph_sq8(graph, codes, &source, query, k, ef, rerank, &keep);
-                        (hits, counts.code_distances + counts.reranked)
-                    }
-                    (SegmentIndex::IvfPq(ivf), Strategy::IvfPq { nprobe, refine }) => {
-                        let params = IvfSearch { nprobe, refine };
-                        let (hits, s) = ivf.search_with_stats(&source, query, k, &params, &keep);
-                        (hits, s.codes + s.refined)
-                    }
-                    _ => (Vec::new(), 0),
-                };
-                if filter.is_some() && strategy != Strategy::Exact {
+            if !options.exact
+                && !few
+                && let Some(index) = SegmentIndex::load(&view.segment, col)?
+                && let Some((found, used, computed)) = index.search(
+                    &view.segment,
+                    col,
+                    &source,
+                    metric,
+                    query,
+                    k,
+                    options,
+                    &keep,
+                )?
+            {
+                (hits, strategy, visited) = (found, used, computed);
+                if filter.is_some() {
                     filter_mode = FilterMode::DuringIndexSearch;
                 }
             }
@@ -346,57 +253,6 @@ impl CollectionSnapshot {
             .collect();
         Ok((hits, stats))
     }
-}
-
-/// The index a segment holds for a column, viewed in place once per search.
-enum SegmentIndex<'a> {
-    /// The graph, and the 8-bit codes it is traversed on where the segment has them.
-    Graph(GraphView<'a>, Option<Sq8View<'a>>),
-    IvfPq(IvfPqView<'a>),
-    None,
-}
-
-impl<'a> SegmentIndex<'a> {
-    fn load(segment: &'a Segment, column: &Column) -> Result<Self> {
-        if let Some(graph) = segment_graph(segment, column)? {
-            return Ok(SegmentIndex::Graph(graph, segment_codes(segment, column)?));
-        }
-        Ok(segment_ivf(segment, column)?.map_or(SegmentIndex::None, SegmentIndex::IvfPq))
-    }
-}
-
-/// How one segment is searched: its index with the asked (or calibrated) parameter, or
-/// exactly when it has no index or the target is beyond its curve.
-fn plan_segment(
-    index: &SegmentIndex<'_>,
-    segment: &Segment,
-    column: &Column,
-    options: &SearchOptions,
-    k: usize,
-) -> Result<Strategy> {
-    if matches!(index, SegmentIndex::None) {
-        return Ok(Strategy::Exact);
-    }
-    let picked = match options.recall {
-        None => None,
-        Some(target) => match segment_calibration(segment, column)?.and_then(|c| c.pick(target)) {
-            Some(p) => Some(p as usize),
-            None => return Ok(Strategy::Exact),
-        },
-    };
-    if let SegmentIndex::Graph(_, codes) = index {
-        let ef = picked.or(options.ef).unwrap_or(DEFAULT_EF).max(k);
-        let rerank = codes.map(|_| rerank_count(k, ef));
-        return Ok(Strategy::Hnsw { ef, rerank });
-    }
-    let spec_refine = match column.index {
-        Some(IndexSpec::IvfPq { refine, .. }) => refine as usize,
-        _ => 0,
-    };
-    Ok(Strategy::IvfPq {
-        nprobe: picked.or(options.nprobe).unwrap_or(DEFAULT_NPROBE),
-        refine: options.refine.unwrap_or(spec_refine),
-    })
 }
 
 /// One vector column of memtable rows.

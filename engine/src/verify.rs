@@ -9,7 +9,7 @@
 //! every WAL file's records (a torn tail is reported, and is an error only in a WAL
 //! file that is not the newest).
 
-use quiver_index::hnsw::NONE;
+use quiver_index::SegmentIndex;
 use quiver_storage::segment::segment_file_name;
 use quiver_storage::wal::{parse_wal_file_name, read_wal_file};
 use quiver_storage::{
@@ -17,7 +17,6 @@ use quiver_storage::{
 };
 
 use crate::database::Database;
-use crate::index_views::{segment_codes, segment_graph, segment_ivf};
 use crate::recovery::load_tombstones;
 
 /// One check and its outcome.
@@ -203,35 +202,9 @@ pub(crate) fn check_index(
     segment: &Segment,
     column: &quiver_storage::Column,
 ) -> Result<Option<String>> {
-    if let Some(graph) = segment_graph(segment, column)? {
-        let n = graph.nodes() as u32;
-        let out_of_range = graph
-            .level0
-            .iter()
-            .chain(graph.upper)
-            .filter(|&&link| link != NONE && link >= n)
-            .count();
-        if out_of_range > 0 {
-            return Err(Error::corrupted(
-                segment.path(),
-                0,
-                format!(
-                    "HNSW on {}: {out_of_range} links point past the {n} nodes",
-                    column.name
-                ),
-            ));
-        }
-        // The codes' sizes against the rows and dimension (`Corrupted` when they differ).
-        let codes = match segment_codes(segment, column)? {
-            Some(_) => ", 8-bit codes of every row",
-            None => "",
-        };
-        return Ok(Some(format!("HNSW, {n} nodes, every link in range{codes}")));
-    }
-    if let Some(ivf) = segment_ivf(segment, column)? {
-        return Ok(Some(format!("IVF-PQ, {} lists", ivf.nlist())));
-    }
-    Ok(None)
+    SegmentIndex::load(segment, column)?
+        .map(|index| index.check(segment, column))
+        .transpose()
 }
 
 fn check_tombstones(

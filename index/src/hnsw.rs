@@ -11,6 +11,7 @@ mod build;
 mod graph;
 mod heuristic;
 pub(crate) mod search;
+pub mod storage;
 mod visited;
 
 pub use graph::{GraphView, HnswGraph, NONE};

@@ -19,6 +19,7 @@ mod build;
 pub mod kmeans;
 pub mod pq;
 mod search;
+pub mod storage;
 
 use quiver_storage::Metric;
 

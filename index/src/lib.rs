@@ -1,10 +1,13 @@
 //! `quiver-index` owns distance computation and vector indexes. Indexes never own
 //! vectors: they read them through [`VectorSource`] (a memory-mapped segment column, or
-//! anything else that can hand out `&[f32]` rows). It never touches the WAL or files.
+//! anything else that can hand out `&[f32]` rows). It never touches the WAL.
 //!
-//! Today it holds the distance kernels (scalar references and simsimd), the one
-//! distance-to-score conversion, exact (flat) top-k search and HNSW; IVF-PQ builds on
-//! these. `unsafe` is denied everywhere but `kernels::simd`.
+//! It holds the distance kernels (scalar references, AVX2 and simsimd), the one
+//! distance-to-score conversion, exact (flat) top-k search, HNSW (with 8-bit codes)
+//! and IVF-PQ. Each index family also owns its bytes in a segment (`hnsw/storage.rs`,
+//! `ivf/storage.rs`); [`stored`] is the one dispatch the engine calls to build,
+//! write, view, search and check them. `unsafe` is denied everywhere but
+//! `kernels::simd`.
 #![deny(unsafe_code)]
 
 pub mod calibration;
@@ -15,6 +18,7 @@ pub mod kernels;
 pub mod progress;
 pub mod source;
 pub mod sq8;
+pub mod stored;
 
 pub use calibration::Calibration;
 pub use flat::{Hit, exact_top_k};
@@ -23,3 +27,4 @@ pub use ivf::{IvfPq, IvfPqParams, IvfPqView, IvfSearch, IvfStats};
 pub use kernels::{DistanceFn, distance, distance_fn, score};
 pub use progress::{Progress, ProgressNow};
 pub use source::{SliceSource, VectorSource};
+pub use stored::{BuiltIndex, SearchOptions, SegmentColumn, SegmentIndex, Strategy};

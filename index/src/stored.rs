@@ -1,0 +1,350 @@
+//! Indexes stored in segments, one dispatch over the index families. Each family owns
+//! its bytes (`hnsw/storage.rs`, `ivf/storage.rs`: region kinds, encoding, the in-place
+//! view); the engine builds a column's index with [`BuiltIndex::build`], appends
+//! [`BuiltIndex::regions`] to the segment, and opens a segment's index with
+//! [`SegmentIndex::load`] to search or check it. Adding a family: its folder with a
+//! `storage.rs`, and one variant in each of the two enums here.
+
+use quiver_storage::segment::RegionKind;
+use quiver_storage::{Column, Error, IndexSpec, Metric, Result, RowId, Segment};
+
+use crate::calibration::{Calibration, DistanceSpan};
+use crate::flat::Hit;
+use crate::hnsw::storage::{BuiltHnsw, HnswView};
+use crate::hnsw::{search_graph, search_graph_sq8};
+use crate::ivf::storage::BuiltIvfPq;
+use crate::progress::Progress;
+use crate::source::VectorSource;
+use crate::sq8::rerank_count;
+use crate::{IvfPqView, IvfSearch};
+
+/// Seed of the calibration sample, so rebuilding a segment measures the same rows.
+pub(crate) const CALIBRATION_SEED: u64 = 7;
+
+/// Default HNSW beam width.
+pub const DEFAULT_EF: usize = 64;
+/// Default IVF-PQ lists probed.
+pub const DEFAULT_NPROBE: usize = 32;
+
+/// Regions to append to a segment, for one column.
+pub(crate) type Regions<'a> = Vec<(RegionKind, &'a [u8])>;
+
+/// The error for a segment whose index regions do not hold together.
+pub(crate) fn damaged(segment: &Segment, reason: String) -> Error {
+    Error::corrupted(segment.path(), 0, reason)
+}
+
+/// One column's index, built from the rows about to be sealed, with its measured
+/// recall curve and distance span.
+#[derive(Debug)]
+pub struct BuiltIndex {
+    family: Built,
+    curve: Option<Vec<u32>>,
+    span: Option<[u32; 2]>,
+}
+
+#[derive(Debug)]
+enum Built {
+    Hnsw(BuiltHnsw),
+    IvfPq(BuiltIvfPq),
+}
+
+impl BuiltIndex {
+    /// The index `spec` declares over `source` (a column of dimension `dim`).
+    pub fn build<S: VectorSource + Sync>(
+        spec: IndexSpec,
+        source: &S,
+        metric: Metric,
+        dim: u32,
+        progress: &Progress,
+    ) -> BuiltIndex {
+        let (family, curve) = match spec {
+            IndexSpec::Hnsw {
+                m,
+                ef_construction,
+                quantize,
+            } => {
+                let (built, curve) =
+                    BuiltHnsw::build(source, metric, m, ef_construction, quantize, progress);
+                (Built::Hnsw(built), curve)
+            }
+            IndexSpec::IvfPq { nlist, m, refine } => {
+                let m = IndexSpec::pq_m_for(m, dim);
+                let (built, curve) = BuiltIvfPq::build(source, metric, nlist, m, refine, progress);
+                (Built::IvfPq(built), curve)
+            }
+        };
+        BuiltIndex {
+            family,
+            span: curve.as_ref().and_then(|c| c.span).map(|s| s.to_words()),
+            curve: curve.map(|c| c.to_words()),
+        }
+    }
+
+    /// The regions that store it (for its column).
+    pub fn regions(&self) -> Vec<(RegionKind, &[u8])> {
+        let mut out = Vec::new();
+        match &self.family {
+            Built::Hnsw(h) => h.regions(&mut out),
+            Built::IvfPq(i) => i.regions(&mut out),
+        }
+        if let Some(words) = &self.curve {
+            out.push((RegionKind::IndexCalibration, bytemuck::cast_slice(words)));
+        }
+        if let Some(words) = &self.span {
+            out.push((RegionKind::ColumnSpan, bytemuck::cast_slice(words)));
+        }
+        out
+    }
+}
+
+/// How to search an index.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SearchOptions {
+    /// Beam width for HNSW (at least k is used); default 64.
+    pub ef: Option<usize>,
+    /// IVF-PQ lists probed; default 32.
+    pub nprobe: Option<usize>,
+    /// IVF-PQ re-ranking factor; default the index's (`IndexSpec::refine`).
+    pub refine: Option<usize>,
+    /// Target recall@10 in (0, 1]: each segment picks ef / nprobe from its index's
+    /// measured curve (overrides `ef` and `nprobe`).
+    pub recall: Option<f32>,
+    /// Scan every row exactly, ignoring indexes.
+    pub exact: bool,
+}
+
+impl SearchOptions {
+    pub fn ef(mut self, ef: usize) -> Self {
+        self.ef = Some(ef);
+        self
+    }
+
+    pub fn nprobe(mut self, nprobe: usize) -> Self {
+        self.nprobe = Some(nprobe);
+        self
+    }
+
+    pub fn refine(mut self, refine: usize) -> Self {
+        self.refine = Some(refine);
+        self
+    }
+
+    pub fn recall(mut self, target: f32) -> Self {
+        self.recall = Some(target);
+        self
+    }
+
+    pub fn exact(mut self, yes: bool) -> Self {
+        self.exact = yes;
+        self
+    }
+}
+
+/// How one part of the collection was searched (for EXPLAIN).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// `rerank`: traversed on the segment's 8-bit codes, the best `rerank` of the beam
+    /// re-scored with the `f32` vectors (`None`: traversed on the vectors).
+    Hnsw {
+        ef: usize,
+        rerank: Option<usize>,
+    },
+    IvfPq {
+        nprobe: usize,
+        refine: usize,
+    },
+    Exact,
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Strategy::Hnsw { ef, rerank: None } => write!(f, "HNSW ef={ef}"),
+            Strategy::Hnsw {
+                ef,
+                rerank: Some(n),
+            } => write!(f, "HNSW ef={ef} on 8-bit codes, best {n} re-ranked"),
+            Strategy::IvfPq { nprobe, refine } => {
+                write!(f, "IVF-PQ nprobe={nprobe} refine={refine}")
+            }
+            Strategy::Exact => write!(f, "exact scan"),
+        }
+    }
+}
+
+/// The index a segment holds for a column, viewed in place.
+#[derive(Clone, Copy, Debug)]
+pub enum SegmentIndex<'a> {
+    Hnsw(HnswView<'a>),
+    IvfPq(IvfPqView<'a>),
+}
+
+impl<'a> SegmentIndex<'a> {
+    /// `column`'s index in `segment`; `None` where it has none.
+    pub fn load(segment: &'a Segment, column: &Column) -> Result<Option<SegmentIndex<'a>>> {
+        if let Some(hnsw) = HnswView::load(segment, column)? {
+            return Ok(Some(SegmentIndex::Hnsw(hnsw)));
+        }
+        Ok(crate::ivf::storage::load(segment, column)?.map(SegmentIndex::IvfPq))
+    }
+
+    /// The `k` rows of `source` (the segment's column) nearest to `query` that `keep`
+    /// accepts, with the strategy used and the distances computed; `None` where the
+    /// options' recall target is beyond the index's measured curve (or it has none):
+    /// the caller scans exactly.
+    #[allow(clippy::too_many_arguments)]
+    pub fn search<S: VectorSource + ?Sized>(
+        &self,
+        segment: &Segment,
+        column: &Column,
+        source: &S,
+        metric: Metric,
+        query: &[f32],
+        k: usize,
+        options: &SearchOptions,
+        keep: &dyn Fn(RowId) -> bool,
+    ) -> Result<Option<(Vec<Hit>, Strategy, usize)>> {
+        let picked = match options.recall {
+            None => None,
+            Some(target) => {
+                match segment_calibration(segment, column)?.and_then(|c| c.pick(target)) {
+                    Some(p) => Some(p as usize),
+                    None => return Ok(None),
+                }
+            }
+        };
+        Ok(Some(match self {
+            SegmentIndex::Hnsw(HnswView { graph, codes: None }) => {
+                let ef = picked.or(options.ef).unwrap_or(DEFAULT_EF).max(k);
+                let (hits, visited) = search_graph(graph, source, metric, query, k, ef, keep);
+                (hits, Strategy::Hnsw { ef, rerank: None }, visited)
+            }
+            SegmentIndex::Hnsw(HnswView {
+                graph,
+                codes: Some(codes),
+            }) => {
+                let ef = picked.or(options.ef).unwrap_or(DEFAULT_EF).max(k);
+                let rerank = rerank_count(k, ef);
+                let (hits, counts) =
+                    search_graph_sq8(graph, codes, source, query, k, ef, rerank, keep);
+                let strategy = Strategy::Hnsw {
+                    ef,
+                    rerank: Some(rerank),
+                };
+                (hits, strategy, counts.code_distances + counts.reranked)
+            }
+            SegmentIndex::IvfPq(ivf) => {
+                let spec_refine = match column.index {
+                    Some(IndexSpec::IvfPq { refine, .. }) => refine as usize,
+                    _ => 0,
+                };
+                let params = IvfSearch {
+                    nprobe: picked.or(options.nprobe).unwrap_or(DEFAULT_NPROBE),
+                    refine: options.refine.unwrap_or(spec_refine),
+                };
+                let (hits, s) = ivf.search_with_stats(source, query, k, &params, keep);
+                let strategy = Strategy::IvfPq {
+                    nprobe: params.nprobe,
+                    refine: params.refine,
+                };
+                (hits, strategy, s.codes + s.refined)
+            }
+        }))
+    }
+
+    /// VERIFY's check of the index beyond its sizes (checked on load): a line saying
+    /// what holds, or `Corrupted`.
+    pub fn check(&self, segment: &Segment, column: &Column) -> Result<String> {
+        match self {
+            SegmentIndex::Hnsw(h) => h.check(segment, column),
+            SegmentIndex::IvfPq(ivf) => Ok(format!("IVF-PQ, {} lists", ivf.nlist())),
+        }
+    }
+}
+
+/// The index's recall curve in this segment, if it has one.
+pub fn segment_calibration(segment: &Segment, column: &Column) -> Result<Option<Calibration>> {
+    words_region(
+        segment,
+        RegionKind::IndexCalibration,
+        column,
+        "recall curve",
+        Calibration::from_words,
+    )
+}
+
+/// The column's measured distance span in this segment, if its index recorded one.
+pub fn segment_span(segment: &Segment, column: &Column) -> Result<Option<DistanceSpan>> {
+    words_region(
+        segment,
+        RegionKind::ColumnSpan,
+        column,
+        "distance span",
+        DistanceSpan::from_words,
+    )
+}
+
+/// A `u32` region of `column` read by `parse`; `Corrupted` naming `what` when it does
+/// not parse.
+fn words_region<T>(
+    segment: &Segment,
+    kind: RegionKind,
+    column: &Column,
+    what: &str,
+    parse: impl Fn(&[u32]) -> Option<T>,
+) -> Result<Option<T>> {
+    match segment.u32_region(kind, column.id)? {
+        None => Ok(None),
+        Some(words) => parse(words).map(Some).ok_or_else(|| {
+            damaged(
+                segment,
+                format!("{what} of column {} is malformed", column.name),
+            )
+        }),
+    }
+}
+
+/// A segment's vector column, viewed in place: NULL rows (validity bit clear) give
+/// `None`, so an index never returns them.
+#[derive(Clone, Copy, Debug)]
+pub struct SegmentColumn<'a> {
+    data: &'a [f32],
+    dim: usize,
+    validity: Option<&'a [u64]>,
+}
+
+impl<'a> SegmentColumn<'a> {
+    /// `None` when the segment predates the column.
+    pub fn new(segment: &'a Segment, column: &Column) -> Result<Option<Self>> {
+        let dim = column.vector().map_or(0, |v| v.dim as usize);
+        let Some(data) = segment.vectors(column)? else {
+            return Ok(None);
+        };
+        let validity = segment.validity(column)?;
+        Ok(Some(SegmentColumn {
+            data,
+            dim,
+            validity,
+        }))
+    }
+}
+
+impl VectorSource for SegmentColumn<'_> {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn len(&self) -> usize {
+        self.data.len() / self.dim.max(1)
+    }
+    #[inline]
+    fn get(&self, row: RowId) -> Option<&[f32]> {
+        let i = row.0 as usize;
+        if let Some(bits) = self.validity
+            && bits.get(i / 64).is_none_or(|w| w & (1 << (i % 64)) == 0)
+        {
+            return None;
+        }
+        self.data.get(i * self.dim..(i + 1) * self.dim)
+    }
+}
