@@ -1,9 +1,9 @@
 //! Long kill -9 soak: `cargo run --release -p quiver --example crash_soak -- 1000 [seed]`
 //! re-runs this executable as the child writer and SIGKILLs it at that many random
 //! points, checking after each kill that every acknowledged batch survived whole (the
-//! protocol of `tests/integration/crash.rs`). Prints one summary line; exits 1 on any failure.
+//! protocol of `tests/processes/crash.rs`). Prints one summary line; exits 1 on any failure.
 
-#[path = "../tests/integration/support/crash_harness.rs"]
+#[path = "../tests/processes/crash_harness.rs"]
 mod crash_harness;
 
 use std::process::{Command, ExitCode};

@@ -2,12 +2,17 @@
 
 use std::sync::Arc;
 
-use quiver_storage::{ColumnKind, DefaultFusion, EmbedRule, IndexSpec, Item, Result, Schema};
+use quiver_storage::{
+    CollectionEntry, CollectionId, ColumnKind, DefaultFusion, EmbedRule, Error, IndexSpec, Item,
+    Result, Schema,
+};
 
 use crate::batch::{CommitInfo, WriteBatch};
-use crate::database::{Database, Shared, added_column};
+use crate::database::{Database, added_column, check_collection_name};
 use crate::index_build::IndexBuild;
+use crate::shared::Shared;
 use crate::snapshot::CollectionSnapshot;
+use crate::state::CollectionState;
 
 /// A named collection of a [`Database`]. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -187,5 +192,43 @@ impl Collection {
             shared: self.shared.clone(),
         };
         db.alter(&self.name, |schema, _| schema.without_column(name))
+    }
+}
+
+/// Creating and finding collections: here, so that `Database` never names `Collection`.
+impl Database {
+    /// Creates a collection.
+    pub fn create_collection(&self, name: &str, schema: Schema) -> Result<Collection> {
+        check_collection_name(name)?;
+        self.shared.with_writer(|shared, writer| {
+            let state = shared.state.read().clone();
+            if state.collections.contains_key(name) {
+                return Err(Error::CollectionExists {
+                    name: name.to_string(),
+                });
+            }
+            let mut manifest = writer.manifest.clone();
+            let id = CollectionId(manifest.next_collection_id);
+            manifest.next_collection_id += 1;
+            manifest.last_lsn = state.last_lsn;
+            manifest.collections.push(CollectionEntry {
+                id,
+                name: name.to_string(),
+                schema: schema.clone(),
+                flushed_lsn: state.last_lsn,
+                segments: Vec::new(),
+            });
+            shared.store_manifest(writer, manifest)?;
+            let cs = CollectionState::new(id, name.to_string(), schema, state.last_lsn);
+            shared.publish_collection(&state, cs);
+            Ok(())
+        })?;
+        self.collection(name)
+    }
+
+    /// A handle on an existing collection.
+    pub fn collection(&self, name: &str) -> Result<Collection> {
+        self.shared.state.read().collection(name)?;
+        Ok(Collection::new(self.shared.clone(), name))
     }
 }

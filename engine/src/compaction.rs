@@ -12,7 +12,7 @@ use quiver_storage::{
     Column, Error, IndexSpec, Quantize, Result, RowId, Segment, SegmentId, Value,
 };
 
-use crate::database::Shared;
+use crate::shared::Shared;
 use crate::state::{CollectionState, SegmentView};
 
 /// Live rows of several segments, merged in id order.

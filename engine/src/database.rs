@@ -9,43 +9,12 @@ use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex, RwLock};
 use quiver_storage::lock::WriterLock;
-use quiver_storage::{
-    CollectionEntry, CollectionId, ColumnKind, Directory, Error, FsDirectory, Result, Schema,
-};
+use quiver_storage::{ColumnKind, Directory, Error, FsDirectory, Result, Schema};
 
-use crate::collection::Collection;
 use crate::options::{Durability, OpenOptions};
+use crate::shared::Shared;
 use crate::snapshot::Snapshot;
-use crate::state::{CollectionState, DbState};
-use crate::writer::{CommitQueue, Writer};
-
-/// Everything the handles share.
-pub(crate) struct Shared {
-    pub dir: Arc<dyn Directory>,
-    pub options: OpenOptions,
-    /// The newest published state; readers clone the `Arc` and go.
-    pub state: RwLock<Arc<DbState>>,
-    /// `None` for a read-only database.
-    pub writer: Mutex<Option<Writer>>,
-    pub pending: Mutex<CommitQueue>,
-    /// Signalled when a commit leader finishes a group.
-    pub commit_done: Condvar,
-    /// Serializes compactions (they run mostly outside the writer lock).
-    pub compaction: Mutex<()>,
-    /// Where index builds and COPY report how far they have got.
-    pub progress: Arc<Progress>,
-    /// The encoders EMBED calls by name.
-    pub encoders: Registry,
-    pub _lock: Option<WriterLock>,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("root", &self.dir.root())
-            .finish_non_exhaustive()
-    }
-}
+use crate::writer::CommitQueue;
 
 /// An open database. Cheap to clone; all clones share one writer and one state.
 #[derive(Clone, Debug)]
@@ -119,41 +88,6 @@ impl Database {
     /// A consistent point-in-time view of every collection.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot::new(self.shared.state.read().clone())
-    }
-
-    /// Creates a collection.
-    pub fn create_collection(&self, name: &str, schema: Schema) -> Result<Collection> {
-        check_collection_name(name)?;
-        self.shared.with_writer(|shared, writer| {
-            let state = shared.state.read().clone();
-            if state.collections.contains_key(name) {
-                return Err(Error::CollectionExists {
-                    name: name.to_string(),
-                });
-            }
-            let mut manifest = writer.manifest.clone();
-            let id = CollectionId(manifest.next_collection_id);
-            manifest.next_collection_id += 1;
-            manifest.last_lsn = state.last_lsn;
-            manifest.collections.push(CollectionEntry {
-                id,
-                name: name.to_string(),
-                schema: schema.clone(),
-                flushed_lsn: state.last_lsn,
-                segments: Vec::new(),
-            });
-            shared.store_manifest(writer, manifest)?;
-            let cs = CollectionState::new(id, name.to_string(), schema, state.last_lsn);
-            shared.publish_collection(&state, cs);
-            Ok(())
-        })?;
-        self.collection(name)
-    }
-
-    /// A handle on an existing collection.
-    pub fn collection(&self, name: &str) -> Result<Collection> {
-        self.shared.state.read().collection(name)?;
-        Ok(Collection::new(self.shared.clone(), name))
     }
 
     /// Names of all collections, sorted.
@@ -291,16 +225,7 @@ fn spawn_periodic_sync(shared: std::sync::Weak<Shared>, every: std::time::Durati
     drop(spawned);
 }
 
-impl Drop for Shared {
-    /// Closing syncs what the durability policy left unsynced (best effort).
-    fn drop(&mut self) {
-        if let Some(writer) = self.writer.get_mut().as_mut() {
-            writer.sync_wal();
-        }
-    }
-}
-
-fn check_collection_name(name: &str) -> Result<()> {
+pub(crate) fn check_collection_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -317,50 +242,9 @@ fn check_collection_name(name: &str) -> Result<()> {
     }
 }
 
-impl Shared {
-    /// Runs `f` holding the writer lock; fails for read-only or poisoned databases.
-    pub(crate) fn with_writer<T>(
-        &self,
-        f: impl FnOnce(&Shared, &mut Writer) -> Result<T>,
-    ) -> Result<T> {
-        let mut guard = self.writer.lock();
-        let writer = guard.as_mut().ok_or(Error::ReadOnly)?;
-        writer.check_healthy()?;
-        f(self, writer)
-    }
-
-    /// Publishes `state` with one collection added or replaced. Caller holds the writer,
-    /// and `state` is the current state (only the writer publishes).
-    pub(crate) fn publish_collection(&self, state: &DbState, cs: CollectionState) {
-        let mut next = state.clone();
-        next.collections.insert(cs.name.clone(), Arc::new(cs));
-        *self.state.write() = Arc::new(next);
-    }
-
-    /// Stores a manifest; a failure poisons the writer (the file on disk is then either
-    /// the old or the new manifest, and only a reopen can tell which).
-    pub(crate) fn store_manifest(
-        &self,
-        writer: &mut Writer,
-        manifest: quiver_storage::Manifest,
-    ) -> Result<()> {
-        match manifest.store(self.dir.as_ref()) {
-            Ok(()) => {
-                writer.manifest = manifest;
-                Ok(())
-            }
-            Err(e) => {
-                writer.poison(format!("storing the manifest failed: {e}"));
-                Err(e)
-            }
-        }
-    }
-
-    /// Best-effort removal of files no manifest names any more. A file left behind
-    /// (crash, error) is removed at the next writable open.
-    pub(crate) fn remove_files(&self, files: Vec<String>) {
-        for f in files {
-            let _ = self.dir.remove(&f);
-        }
+impl OpenOptions {
+    /// Opens (creating when writable) the database folder `path`.
+    pub fn open(self, path: impl AsRef<Path>) -> Result<Database> {
+        Database::open_with(path, self)
     }
 }

@@ -11,8 +11,8 @@ use quiver_storage::{
     Lsn, Result, Schema, Segment, SegmentEntry, SegmentId, SegmentWriter, Tombstones,
 };
 
-use crate::database::Shared;
 use crate::indexes::SealedIndexes;
+use crate::shared::Shared;
 use crate::state::{CollectionState, DbState, SegmentView};
 use crate::writer::Writer;
 

@@ -15,7 +15,7 @@ use quiver_storage::{Error, Metric, Result};
 
 use rayon::prelude::*;
 
-use crate::query::Hit;
+use crate::hits::{ColumnExplain, FusedExplain, Hit};
 use crate::search::{SearchHit, SearchOptions, SearchStats, Strategy};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 use quiver_index::stored::segment_span;
@@ -101,39 +101,6 @@ fn exact_distances(strategy: Strategy) -> bool {
 
 /// A round's hits, what ran, and the columns' edge distances.
 type Round<'s> = (Vec<Hit<'s>>, FusedExplain, Option<Vec<f32>>);
-
-/// What one column's candidate search did.
-#[derive(Clone, Debug)]
-pub struct ColumnExplain {
-    pub column: String,
-    pub stats: SearchStats,
-    pub candidates: usize,
-    pub micros: u128,
-}
-
-/// What a fused search did, stage by stage.
-#[derive(Clone, Debug)]
-pub struct FusedExplain {
-    pub columns: Vec<ColumnExplain>,
-    pub normalization: Normalization,
-    /// Distinct candidate items after the union.
-    pub union: usize,
-    /// Distances computed while re-scoring: those no column search had already
-    /// computed exactly (NULL cells are not counted).
-    pub rescored: usize,
-    /// Reading and scoring the missing distances.
-    pub rescore_micros: u128,
-    /// Normalizing, fusing and taking the top k.
-    pub fuse_micros: u128,
-    /// Rounds run: each widens every column's candidates twofold.
-    pub rounds: usize,
-    /// Fagin's threshold in the last round: the best fused score an item outside the
-    /// candidates could have (`None` where no bound holds; see `quiver_query::threshold`).
-    pub threshold: Option<f32>,
-    /// Whether the k-th score reached the threshold, i.e. the answer is the exact fused
-    /// top k over everything the column searches can return.
-    pub proven: Option<bool>,
-}
 
 impl CollectionSnapshot {
     /// A column's typical distances ([`DistanceSpan`]) as measured when its segments'

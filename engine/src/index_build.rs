@@ -7,9 +7,9 @@
 use quiver_storage::segment::{ExtraRegion, RowSource, segment_file_name};
 use quiver_storage::{Column, ColumnId, Result, RowId, Schema, Segment, SegmentId, Value};
 
-use crate::database::Shared;
 use crate::flush::files_of_segment;
 use crate::indexes::SealedIndexes;
+use crate::shared::Shared;
 use crate::state::SegmentView;
 
 /// Every row of one segment, deleted ones included, as a segment source.

@@ -10,6 +10,7 @@
 
 mod batch;
 mod collection;
+mod commit;
 mod compaction;
 mod database;
 mod embedding;
@@ -17,6 +18,7 @@ pub mod exercise;
 mod filter;
 mod flush;
 mod fused;
+mod hits;
 mod index_build;
 mod indexes;
 mod lookup;
@@ -27,19 +29,24 @@ mod recovery;
 mod reembed;
 mod repair;
 mod search;
+mod shared;
 mod snapshot;
 mod state;
 mod verify;
 mod writer;
+
+#[cfg(test)]
+mod module_graph;
 
 pub use batch::{CommitInfo, WriteBatch};
 pub use collection::Collection;
 pub use database::{Database, DatabaseInfo};
 pub use embedding::encode_error;
 pub use filter::Filter;
-pub use fused::{ColumnExplain, FusedExplain, FusedQuery, default_normalization};
+pub use fused::{FusedQuery, default_normalization};
+pub use hits::{ColumnExplain, FusedExplain, Hit, Hits, Plan};
 pub use options::{Durability, OpenOptions};
-pub use query::{FusionChoice, Hit, Hits, NormalizationChoice, Plan, Query, Target, Term};
+pub use query::{FusionChoice, NormalizationChoice, Query, Target, Term};
 /// The encoder module (`quiver-encode`).
 pub use quiver_encode as encode;
 pub use quiver_index::{Progress, ProgressNow};

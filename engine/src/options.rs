@@ -1,11 +1,7 @@
 //! How a database is opened: read-only or writable, the durability policy, and when the
 //! memtable is sealed into a segment.
 
-use std::path::Path;
 use std::time::Duration;
-
-use crate::database::Database;
-use quiver_storage::Result;
 
 /// When committed batches reach stable storage.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -67,10 +63,5 @@ impl OpenOptions {
     pub fn verify_checksums(mut self, yes: bool) -> Self {
         self.verify_checksums = yes;
         self
-    }
-
-    /// Opens (creating when writable) the database folder `path`.
-    pub fn open(self, path: impl AsRef<Path>) -> Result<Database> {
-        Database::open_with(path, self)
     }
 }

@@ -16,8 +16,9 @@ use quiver_storage::{Error, Result, Value};
 
 use crate::database::Database;
 use crate::filter::Filter;
-use crate::fused::{FusedExplain, FusedQuery};
-use crate::search::{SearchOptions, SearchStats};
+use crate::fused::FusedQuery;
+use crate::hits::{Hit, Hits, Plan};
+use crate::search::SearchOptions;
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 
 /// What one term's query vector is.
@@ -136,47 +137,6 @@ impl Query {
         self.attributes = names.iter().map(|n| n.as_ref().to_string()).collect();
         self
     }
-}
-
-/// One ranked item.
-#[derive(Clone, Debug)]
-pub struct Hit<'s> {
-    pub item: ItemRef<'s>,
-    /// Higher is better: the fused score, or the one column's similarity score.
-    pub score: f32,
-    /// Per term: raw distance, normalized score, rank among the candidates,
-    /// contribution to `score`; `None` where the item has no value for that column.
-    /// A one-column search fills `normalized` and `contribution` with `score`.
-    pub parts: Vec<Option<ColumnPart>>,
-    /// The values of [`Query::attributes`], in that order.
-    pub attributes: Vec<Value>,
-}
-
-/// What a query did, for EXPLAIN.
-#[derive(Clone, Debug)]
-pub enum Plan {
-    /// A one-column search.
-    Nearest { column: String, stats: SearchStats },
-    /// A fused search; `fusion` with `DEFAULT` resolved.
-    Fused {
-        fusion: Fusion,
-        columns: Vec<String>,
-        explain: FusedExplain,
-    },
-}
-
-/// A query's answer, best first.
-#[derive(Clone, Debug)]
-pub struct Hits<'s> {
-    pub hits: Vec<Hit<'s>>,
-    /// The terms' columns (the order of [`Hit::parts`]).
-    pub columns: Vec<String>,
-    /// The requested attributes (the order of [`Hit::attributes`]).
-    pub attributes: Vec<String>,
-    /// What ran, when [`Query::explain`].
-    pub plan: Option<Plan>,
-    /// Time spent ranking (query vectors found, hits taken; attributes not read).
-    pub micros: u128,
 }
 
 impl Database {

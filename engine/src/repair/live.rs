@@ -8,8 +8,9 @@ use quiver_storage::{Result, RowId, SegmentId};
 
 use super::{Damage, LostItems, Repair, RepairOptions, RepairOutcome, RepairReport, diagnose};
 use crate::compaction::MergeSource;
-use crate::database::{Database, Shared};
+use crate::database::Database;
 use crate::flush::{files_of_segment, segment_entries};
+use crate::shared::Shared;
 use crate::state::SegmentView;
 use crate::writer::Writer;
 

@@ -1,10 +1,11 @@
-//! The core's integration tests, one binary (each module a former test file): one
-//! link of the engine instead of one per file.
+//! The core's integration tests that run in this process, one binary (each module a
+//! former test file): one link of the engine instead of one per file. Tests that
+//! spawn processes are in `tests/processes`: a child forked while another test holds a
+//! database's lock briefly holds that lock too, and a concurrent reopen would fail.
 
 mod api;
 mod compaction_faults;
 mod concurrency;
-mod crash;
 mod disk_full;
 mod faults;
 mod fixtures;
@@ -13,7 +14,6 @@ mod ivf_search;
 mod model;
 mod ops_model;
 mod power_loss;
-mod process_lock;
 mod regressions;
 mod repair;
 mod search;

@@ -1,4 +1,4 @@
-//! Kill -9 harness shared by `tests/integration/crash.rs` and `examples/crash_soak.rs`.
+//! Kill -9 harness shared by `tests/processes/crash.rs` and `examples/crash_soak.rs`.
 //!
 //! Protocol: the parent re-runs its own executable with [`DIR_VAR`] and [`START_VAR`]
 //! set. The child (see [`writer_from_env`]) opens the database with

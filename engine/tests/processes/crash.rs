@@ -3,7 +3,7 @@
 //! that each acknowledged batch survived whole and the database accepts writes.
 //! `examples/crash_soak.rs` runs the same protocol for thousands of kill points.
 
-use crate::support::crash_harness;
+use crate::crash_harness;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

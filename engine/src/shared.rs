@@ -1,0 +1,101 @@
+//! What every handle on one open database shares: the directory, the published state,
+//! the writer (behind its lock), the commit queue, the compaction lock, progress and
+//! encoders. The one owner of the locks; `Database` and `Collection` are thin handles
+//! on it.
+
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex, RwLock};
+use quiver_encode::Registry;
+use quiver_index::Progress;
+use quiver_storage::lock::WriterLock;
+use quiver_storage::{Directory, Error, Result};
+
+use crate::options::OpenOptions;
+use crate::state::{CollectionState, DbState};
+use crate::writer::{CommitQueue, Writer};
+
+/// Everything the handles share.
+pub(crate) struct Shared {
+    pub dir: Arc<dyn Directory>,
+    pub options: OpenOptions,
+    /// The newest published state; readers clone the `Arc` and go.
+    pub state: RwLock<Arc<DbState>>,
+    /// `None` for a read-only database.
+    pub writer: Mutex<Option<Writer>>,
+    pub pending: Mutex<CommitQueue>,
+    /// Signalled when a commit leader finishes a group.
+    pub commit_done: Condvar,
+    /// Serializes compactions (they run mostly outside the writer lock).
+    pub compaction: Mutex<()>,
+    /// Where index builds and COPY report how far they have got.
+    pub progress: Arc<Progress>,
+    /// The encoders EMBED calls by name.
+    pub encoders: Registry,
+    pub _lock: Option<WriterLock>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("root", &self.dir.root())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Runs `f` holding the writer lock; fails for read-only or poisoned databases.
+    pub(crate) fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&Shared, &mut Writer) -> Result<T>,
+    ) -> Result<T> {
+        let mut guard = self.writer.lock();
+        let writer = guard.as_mut().ok_or(Error::ReadOnly)?;
+        writer.check_healthy()?;
+        f(self, writer)
+    }
+
+    /// Publishes `state` with one collection added or replaced. Caller holds the writer,
+    /// and `state` is the current state (only the writer publishes).
+    pub(crate) fn publish_collection(&self, state: &DbState, cs: CollectionState) {
+        let mut next = state.clone();
+        next.collections.insert(cs.name.clone(), Arc::new(cs));
+        *self.state.write() = Arc::new(next);
+    }
+
+    /// Stores a manifest; a failure poisons the writer (the file on disk is then either
+    /// the old or the new manifest, and only a reopen can tell which).
+    pub(crate) fn store_manifest(
+        &self,
+        writer: &mut Writer,
+        manifest: quiver_storage::Manifest,
+    ) -> Result<()> {
+        match manifest.store(self.dir.as_ref()) {
+            Ok(()) => {
+                writer.manifest = manifest;
+                Ok(())
+            }
+            Err(e) => {
+                writer.poison(format!("storing the manifest failed: {e}"));
+                Err(e)
+            }
+        }
+    }
+
+    /// Best-effort removal of files no manifest names any more. A file left behind
+    /// (crash, error) is removed at the next writable open.
+    pub(crate) fn remove_files(&self, files: Vec<String>) {
+        for f in files {
+            let _ = self.dir.remove(&f);
+        }
+    }
+}
+
+impl Drop for Shared {
+    /// Closing syncs what the durability policy left unsynced (best effort).
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.get_mut().as_mut() {
+            writer.sync_wal();
+        }
+    }
+}
