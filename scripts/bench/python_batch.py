@@ -33,7 +33,7 @@ def main():
         qps = []
         for _ in range(a.reps):
             t = time.perf_counter()
-            ids, _ = items.search_batch("a", queries, k=a.k, ef=a.ef, threads=a.threads)
+            ids = items.search_batch("a", queries, k=a.k, ef=a.ef, threads=a.threads).ids
             qps.append(len(queries) / (time.perf_counter() - t))
             assert len(ids) == len(queries)
     shown = " ".join(f"{q:.0f}" for q in qps)

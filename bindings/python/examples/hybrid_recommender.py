@@ -39,7 +39,7 @@ with quiver.connect(tempfile.mkdtemp() + "/shop.quiver") as db:
     best = None
     for alpha in np.round(np.arange(0, 1.01, 0.1), 1):
         fusion = f"WEIGHTED({alpha}, {1 - alpha:.1f})"
-        ndcg = items.evaluate(queries, ["text_vec", "image_vec"], k=10, fusion=fusion)["overall"]["ndcg"]
+        ndcg = items.evaluate(queries, ["text_vec", "image_vec"], k=10, fusion=fusion).overall.ndcg
         print(f"alpha {alpha:.1f}  NDCG@10 {ndcg:.4f}")
         best = max(best or (ndcg, alpha), (ndcg, alpha))
     print(f"best alpha {best[1]:.1f} (text weight), NDCG@10 {best[0]:.4f}")

@@ -2,7 +2,7 @@
 //! reads, indexes and maintenance; the searches are in [`crate::search`].
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 use quiver::{Collection, ColumnKind, IndexSpec, Item, Quantize, Value, WriteBatch};
 
 use crate::arrays::Rows;
@@ -247,9 +247,11 @@ impl PyCollection {
         py.detach(|| collection.compact()).py_err()
     }
 
-    /// `search(column, vector, k=10, *, where=None, ef=None, nprobe=None, exact=False,
-    /// explain=False)`: the `k` nearest items on one vector column. Returns `Results`.
-    #[pyo3(signature = (column, vector, k = 10, *, r#where = None, ef = None, nprobe = None, exact = false, explain = false))]
+    /// `search(column, vector, k=10, *, where=None, select=None, ef=None, nprobe=None,
+    /// exact=False, explain=False)`: the `k` nearest items on one vector column.
+    /// Returns `Results`, each hit with the values of the `select`ed columns (default:
+    /// every attribute column).
+    #[pyo3(signature = (column, vector, k = 10, *, r#where = None, select = None, ef = None, nprobe = None, exact = false, explain = false))]
     #[allow(clippy::too_many_arguments)]
     fn search(
         &self,
@@ -258,6 +260,7 @@ impl PyCollection {
         vector: &Bound<'_, PyAny>,
         k: usize,
         r#where: Option<&str>,
+        select: Option<Vec<String>>,
         ef: Option<usize>,
         nprobe: Option<usize>,
         exact: bool,
@@ -265,15 +268,24 @@ impl PyCollection {
     ) -> PyResult<search::PyResults> {
         let options = search::options(ef, nprobe, exact);
         let query = search::single(column, vector, k)?;
-        search::run(py, &self.handle()?, query, r#where, options, explain)
+        search::run(
+            py,
+            &self.handle()?,
+            query,
+            r#where,
+            options,
+            explain,
+            select,
+        )
     }
 
     /// `fused_search({"text_vec": q1, "image_vec": q2}, k=10, *, fusion="RRF",
-    /// normalize=None, missing=None, where=None, ...)`: one ranking over several vector
-    /// columns. `fusion` is written as in SQL's FUSE: `"WEIGHTED(0.3, 0.7)"`, `"RRF"`,
-    /// `"RRF(k = 20)"`, `"MIN"`, `"MAX"`, `"AVG"`, `"DEFAULT"` (the collection's saved
-    /// one). Returns `Results` with every column's distance and score.
-    #[pyo3(signature = (vectors, k = 10, *, fusion = "RRF", normalize = None, missing = None, r#where = None, ef = None, nprobe = None, exact = false, explain = false))]
+    /// normalize=None, missing=None, where=None, select=None, ...)`: one ranking over
+    /// several vector columns. `fusion` is written as in SQL's FUSE: `"WEIGHTED(0.3,
+    /// 0.7)"`, `"RRF"`, `"RRF(k = 20)"`, `"MIN"`, `"MAX"`, `"AVG"`, `"DEFAULT"` (the
+    /// collection's saved one). Returns `Results` with every column's distance and
+    /// score and the `select`ed columns' values.
+    #[pyo3(signature = (vectors, k = 10, *, fusion = "RRF", normalize = None, missing = None, r#where = None, select = None, ef = None, nprobe = None, exact = false, explain = false))]
     #[allow(clippy::too_many_arguments)]
     fn fused_search(
         &self,
@@ -284,6 +296,7 @@ impl PyCollection {
         normalize: Option<&str>,
         missing: Option<&str>,
         r#where: Option<&str>,
+        select: Option<Vec<String>>,
         ef: Option<usize>,
         nprobe: Option<usize>,
         exact: bool,
@@ -291,13 +304,22 @@ impl PyCollection {
     ) -> PyResult<search::PyResults> {
         let options = search::options(ef, nprobe, exact);
         let query = search::fused(vectors, k, fusion, normalize, missing)?;
-        search::run(py, &self.handle()?, query, r#where, options, explain)
+        search::run(
+            py,
+            &self.handle()?,
+            query,
+            r#where,
+            options,
+            explain,
+            select,
+        )
     }
 
-    /// `search_like(id, columns, k=10, *, fusion="RRF", where=None)`: the items most
-    /// like item `id` by its own vectors on `columns` (one or several, fused), the
-    /// item itself left out.
-    #[pyo3(signature = (id, columns, k = 10, *, fusion = "RRF", r#where = None))]
+    /// `search_like(id, columns, k=10, *, fusion="RRF", where=None, select=None)`: the
+    /// items most like item `id` by its own vectors on `columns` (one or several,
+    /// fused), the item itself left out.
+    #[pyo3(signature = (id, columns, k = 10, *, fusion = "RRF", r#where = None, select = None))]
+    #[allow(clippy::too_many_arguments)]
     fn search_like(
         &self,
         py: Python<'_>,
@@ -306,28 +328,30 @@ impl PyCollection {
         k: usize,
         fusion: &str,
         r#where: Option<&str>,
+        select: Option<Vec<String>>,
     ) -> PyResult<search::PyResults> {
-        search::like(py, &self.handle()?, id, &columns, k, fusion, r#where)
+        let handle = self.handle()?;
+        search::like(py, &handle, id, &columns, k, fusion, r#where, select)
     }
 
     /// `search_batch(column, queries, k=10, *, ef=None, nprobe=None, exact=False,
     /// threads=None)`: one search per row of `queries` (n x d), in parallel on
-    /// `threads` threads (default: all cores), GIL released. Returns `(ids,
-    /// distances)`: a list of n lists of ids and an (n, k) float32 array of distances,
-    /// NaN past a query's last hit.
+    /// `threads` threads (default: all cores), GIL released. Returns `BatchResults`:
+    /// `ids` (n lists), `scores` and `distances` ((n, k) float32, as `Results`' scores
+    /// and distances), NaN past a query's last hit.
     #[pyo3(signature = (column, queries, k = 10, *, ef = None, nprobe = None, exact = false, threads = None))]
     #[allow(clippy::too_many_arguments)]
-    fn search_batch<'py>(
+    fn search_batch(
         &self,
-        py: Python<'py>,
+        py: Python<'_>,
         column: &str,
-        queries: &Bound<'py, PyAny>,
+        queries: &Bound<'_, PyAny>,
         k: usize,
         ef: Option<usize>,
         nprobe: Option<usize>,
         exact: bool,
         threads: Option<usize>,
-    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyAny>)> {
+    ) -> PyResult<search::PyBatchResults> {
         let options = search::options(ef, nprobe, exact);
         search::batch(py, &self.handle()?, column, queries, k, &options, threads)
     }
@@ -336,9 +360,10 @@ impl PyCollection {
     /// ranking over `columns` (one, or several fused by `fusion`) on labelled queries,
     /// as SQL's EVALUATE does. `queries` is a list of dicts as in EVALUATE's queries
     /// file: `{"qid": ..., "text": ... | "query_item": id, "qrels": {id: grade},
-    /// "label": ...}`. Returns a dict: `overall` and `by_label` means (recall,
-    /// precision, ndcg, mrr, map, hit_rate), `queries`, `skipped`, `qps`, and with
-    /// `per_query` each query's metrics and answer.
+    /// "label": ...}`. Returns an `EvaluationReport` (`quiver.EvaluationReport`):
+    /// `overall` and `by_label` summaries (recall, precision, ndcg, mrr, map, hit_rate,
+    /// queries, without_relevant), `not_applicable`, `qps`, and with `per_query` each
+    /// query's metrics and answer; `.to_pandas()` gives one row per label.
     #[pyo3(signature = (queries, columns, k = 10, *, fusion = "RRF", per_query = false))]
     #[allow(clippy::too_many_arguments)]
     fn evaluate<'py>(
@@ -349,7 +374,7 @@ impl PyCollection {
         k: usize,
         fusion: &str,
         per_query: bool,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let db = self.db.get().database()?;
         crate::evaluate::run(py, &db, &self.name, queries, &columns, k, fusion, per_query)
     }

@@ -8,13 +8,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use quiver::encode::{Encoder, Result as EncodeResult};
 use quiver::sql::{parse_script, parse_statement};
-use quiver::{Database, Error};
+use quiver::{Database, Durability, Error, OpenOptions};
 use quiver_sql::{Output, ToTable};
 
 use crate::arrays::matrix_out;
 use crate::collection::PyCollection;
 use crate::convert::row_to_dict;
-use crate::errors::{ClosedError, IntoPy, SqlSyntaxError, to_py};
+use crate::errors::{ClosedError, IntoPy, InvalidArgumentError, SqlSyntaxError, to_py};
 
 /// An open database. Cheap to share between threads: every method takes `&self` and
 /// the engine serializes writers itself.
@@ -34,8 +34,8 @@ enum SqlResult {
 }
 
 impl PyDatabase {
-    pub fn open(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let db = py.detach(|| Database::open(&path)).py_err()?;
+    pub fn open(py: Python<'_>, path: PathBuf, options: OpenOptions) -> PyResult<Self> {
+        let db = py.detach(|| options.open(&path)).py_err()?;
         Ok(PyDatabase {
             db: RwLock::new(Some(db)),
             path,
@@ -75,6 +75,32 @@ impl PyDatabase {
         });
         rows_out(py, rows.map_err(|e| to_py(Error::Encoder(e.to_string())))?)
     }
+}
+
+/// `connect`'s `durability`: `"sync"`, `"never"`, or seconds between fsyncs.
+pub fn durability(value: &Bound<'_, PyAny>) -> PyResult<Durability> {
+    if let Ok(text) = value.extract::<String>() {
+        return match text.to_ascii_lowercase().as_str() {
+            "sync" => Ok(Durability::SyncEveryCommit),
+            "never" => Ok(Durability::Never),
+            _ => Err(InvalidArgumentError::new_err(format!(
+                "durability must be \"sync\", \"never\" or seconds between fsyncs, not {text:?}"
+            ))),
+        };
+    }
+    let seconds: f64 = value.extract().map_err(|_| {
+        InvalidArgumentError::new_err(
+            "durability must be \"sync\", \"never\" or a number of seconds",
+        )
+    })?;
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(InvalidArgumentError::new_err(format!(
+            "a durability interval must be in (0, 86400] seconds, not {seconds}"
+        )));
+    }
+    Ok(Durability::Periodic(std::time::Duration::from_secs_f64(
+        seconds,
+    )))
 }
 
 /// `name` as a quoted SQL name.
@@ -231,6 +257,12 @@ impl PyDatabase {
     #[getter]
     fn closed(&self) -> bool {
         self.db.read().is_none()
+    }
+
+    /// Whether this handle was opened read-only (`connect(..., read_only=True)`).
+    #[getter]
+    fn read_only(&self) -> PyResult<bool> {
+        Ok(self.database()?.info().read_only)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

@@ -1,5 +1,6 @@
 //! `Collection.evaluate`: SQL's EVALUATE from Python, with the labelled queries given
-//! as a list of dicts (the queries file's JSON objects) instead of a file.
+//! as a list of dicts (the queries file's JSON objects) instead of a file; the report
+//! is `quiver._report.EvaluationReport` (dataclasses) built from the fields here.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -101,7 +102,7 @@ pub fn run<'py>(
     k: usize,
     fusion: &str,
     per_query: bool,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<Bound<'py, PyAny>> {
     let template = template(columns, fusion, k)?;
     let text = json_lines(queries)?;
     let evaluation = py
@@ -110,5 +111,8 @@ pub fn run<'py>(
             quiver_sql::evaluate(db, name, &queries, &template, k)
         })
         .py_err()?;
-    evaluation_dict(py, &evaluation, per_query)
+    let fields = evaluation_dict(py, &evaluation, per_query)?;
+    py.import("quiver._report")?
+        .getattr("EvaluationReport")?
+        .call_method1("_from_fields", (fields,))
 }

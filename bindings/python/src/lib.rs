@@ -18,11 +18,26 @@ mod search;
 use pyo3::prelude::*;
 use quiver_sql::ToTable;
 
-/// `quiver.connect(path)`: opens (or creates) the database folder `path` for writing.
-/// Raises `LockedError` when another handle already writes to it.
+/// `quiver.connect(path, *, read_only=False, durability="sync")`: opens (or, for
+/// writing, creates) the database folder `path`. Writing raises `LockedError` when
+/// another handle already writes to it; `read_only=True` takes no lock (and needs the
+/// folder to exist). `durability`: `"sync"` (fsync before each commit returns),
+/// `"never"` (no WAL fsync while open: commits survive a killed process, not a power
+/// cut), or a number of seconds (fsync at that interval).
 #[pyfunction]
-fn connect(py: Python<'_>, path: std::path::PathBuf) -> PyResult<database::PyDatabase> {
-    database::PyDatabase::open(py, path)
+#[pyo3(signature = (path, *, read_only = false, durability = None))]
+fn connect(
+    py: Python<'_>,
+    path: std::path::PathBuf,
+    read_only: bool,
+    durability: Option<&Bound<'_, PyAny>>,
+) -> PyResult<database::PyDatabase> {
+    let durability = durability.map(database::durability).transpose()?;
+    let mut options = quiver::OpenOptions::new().read_only(read_only);
+    if let Some(d) = durability {
+        options = options.durability(d);
+    }
+    database::PyDatabase::open(py, path, options)
 }
 
 /// `quiver.verify(path)`: VERIFY on a database folder without opening it (so also on
@@ -62,6 +77,7 @@ fn _quiver(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<database::PyDatabase>()?;
     m.add_class::<collection::PyCollection>()?;
     m.add_class::<search::PyResults>()?;
+    m.add_class::<search::PyBatchResults>()?;
     errors::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

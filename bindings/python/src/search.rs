@@ -7,11 +7,12 @@ use pyo3::types::{PyDict, PyList};
 use quiver::sql::{parse_filter, parse_fusion};
 use quiver::{
     Collection, ColumnPart, Error, Filter, FusionChoice, Missing, Normalization,
-    NormalizationChoice, Query, SearchOptions, Target,
+    NormalizationChoice, Query, SearchOptions, Target, Value,
 };
 use rayon::prelude::*;
 
 use crate::arrays::{Rows, matrix_out, read_vector, vector_out};
+use crate::convert::value_to_py;
 use crate::errors::{IntoPy, InvalidArgumentError, SqlSyntaxError};
 
 /// `ef`, `nprobe` and `exact` as the engine's options.
@@ -84,9 +85,10 @@ fn normalization(text: &str) -> PyResult<NormalizationChoice> {
 }
 
 /// The results of one search, best first. `ids` and `scores` (float32 array, higher
-/// is better) are parallel; `distances[column]` and `column_scores[column]` give each
-/// queried column's raw distance and normalized score per result (NaN where the item
-/// has no value on that column); `plan` holds EXPLAIN's lines when asked for.
+/// is better) are parallel; `attributes[name]` holds each result's value of every
+/// selected column; `distances[column]` and `column_scores[column]` give each queried
+/// column's raw distance and normalized score per result (NaN where the item has no
+/// value on that column); `plan` holds EXPLAIN's lines when asked for.
 #[pyclass(name = "Results", module = "quiver", frozen)]
 #[derive(Debug)]
 pub struct PyResults {
@@ -96,6 +98,9 @@ pub struct PyResults {
     #[pyo3(get)]
     columns: Vec<String>,
     parts: Vec<Vec<Option<ColumnPart>>>,
+    /// The selected columns' names, and per result their values.
+    selected: Vec<String>,
+    values: Vec<Vec<Value>>,
     #[pyo3(get)]
     plan: Vec<String>,
 }
@@ -120,6 +125,31 @@ impl PyResults {
         }
         Ok(dict)
     }
+
+    /// Selected column `a`'s values, one per result.
+    fn attribute<'py>(&self, py: Python<'py>, a: usize) -> PyResult<Bound<'py, PyList>> {
+        let values = self
+            .values
+            .iter()
+            .map(|row| value_to_py(py, &row[a]))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, values)
+    }
+
+    /// `module.factory(self.to_pydict())`, or an ImportError saying what to install.
+    fn convert<'py>(
+        &self,
+        py: Python<'py>,
+        module: &str,
+        factory: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let library = py.import(module).map_err(|e| {
+            pyo3::exceptions::PyImportError::new_err(format!(
+                "Results.to_{module}() needs {module} (pip install {module}): {e}"
+            ))
+        })?;
+        library.getattr(factory)?.call1((self.to_pydict(py)?,))
+    }
 }
 
 #[pymethods]
@@ -139,13 +169,27 @@ impl PyResults {
         self.by_column(py, |p| p.normalized)
     }
 
-    /// One dict per result: `id`, `score`, then `<column>_distance` and
-    /// `<column>_score` for each queried column (None where the item lacks it).
+    /// `{column: [value per result]}` for every selected column.
+    #[getter]
+    fn attributes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (a, name) in self.selected.iter().enumerate() {
+            dict.set_item(name, self.attribute(py, a)?)?;
+        }
+        Ok(dict)
+    }
+
+    /// One dict per result: `id`, the selected columns, `score`, then
+    /// `<column>_distance` and `<column>_score` for each queried column (None where
+    /// the item lacks it).
     fn to_dicts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
         for (i, id) in self.ids.iter().enumerate() {
             let row = PyDict::new(py);
             row.set_item("id", id)?;
+            for (name, value) in self.selected.iter().zip(&self.values[i]) {
+                row.set_item(name, value_to_py(py, value)?)?;
+            }
             row.set_item("score", self.scores_[i])?;
             for (c, name) in self.columns.iter().enumerate() {
                 let part = self.parts[i].get(c).copied().flatten();
@@ -155,6 +199,40 @@ impl PyResults {
             list.append(row)?;
         }
         Ok(list)
+    }
+
+    /// The results as columns, in `to_dicts`' order: `{"id": [...], <selected column>:
+    /// [...], "score": array, "<column>_distance": array, "<column>_score": array}`
+    /// (NaN where an item lacks a queried column).
+    fn to_pydict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        dict.set_item("id", self.ids.clone())?;
+        for (a, name) in self.selected.iter().enumerate() {
+            dict.set_item(name, self.attribute(py, a)?)?;
+        }
+        dict.set_item("score", vector_out(py, self.scores_.clone()))?;
+        for (c, name) in self.columns.iter().enumerate() {
+            let distance = vector_out(py, self.per_result(c, |p| p.distance));
+            dict.set_item(format!("{name}_distance"), distance)?;
+            let score = vector_out(py, self.per_result(c, |p| p.normalized));
+            dict.set_item(format!("{name}_score"), score)?;
+        }
+        Ok(dict)
+    }
+
+    /// A `pyarrow.Table` of `to_pydict()` (needs pyarrow).
+    fn to_arrow<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.convert(py, "pyarrow", "table")
+    }
+
+    /// A `pandas.DataFrame` of `to_pydict()` (needs pandas).
+    fn to_pandas<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.convert(py, "pandas", "DataFrame")
+    }
+
+    /// A `polars.DataFrame` of `to_pydict()` (needs polars).
+    fn to_polars<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.convert(py, "polars", "DataFrame")
     }
 
     fn __len__(&self) -> usize {
@@ -178,6 +256,40 @@ impl PyResults {
     }
 }
 
+/// The results of `search_batch`: per query, the ids (best first) and, as (n, k)
+/// float32 arrays, the scores (higher is better, as `Results.scores`) and the raw
+/// distances (as `Results.distances`); NaN past a query's last hit.
+#[pyclass(name = "BatchResults", module = "quiver", frozen)]
+#[derive(Debug)]
+pub struct PyBatchResults {
+    #[pyo3(get)]
+    ids: Vec<Vec<String>>,
+    scores_: Vec<f32>,
+    distances_: Vec<f32>,
+    k: usize,
+}
+
+#[pymethods]
+impl PyBatchResults {
+    #[getter]
+    fn scores<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(matrix_out(py, self.scores_.clone(), self.ids.len(), self.k)?.into_any())
+    }
+
+    #[getter]
+    fn distances<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(matrix_out(py, self.distances_.clone(), self.ids.len(), self.k)?.into_any())
+    }
+
+    fn __len__(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("BatchResults({} queries, k={})", self.ids.len(), self.k)
+    }
+}
+
 /// The filter `text` (a WHERE condition) for the collection's current schema.
 fn filter(collection: &Collection, text: Option<&str>) -> PyResult<Option<Filter>> {
     let Some(text) = text else {
@@ -189,23 +301,39 @@ fn filter(collection: &Collection, text: Option<&str>) -> PyResult<Option<Filter
     Filter::new(&schema, expr).map(Some).py_err()
 }
 
-/// Runs `query` with the GIL released; `skip` is an id left out of the answer.
+/// Runs `query` with the GIL released; `skip` is an id left out of the answer. `select`
+/// names the columns each hit carries (`None`: every attribute column).
 fn rank(
     py: Python<'_>,
     collection: &Collection,
     mut query: Query,
+    select: Option<Vec<String>>,
     skip: Option<&str>,
 ) -> PyResult<PyResults> {
+    if let Some(names) = &select {
+        query.attributes = names.clone();
+    }
     let k = query.k;
     query.k += usize::from(skip.is_some());
     let ranked = py.detach(|| -> quiver::Result<PyResults> {
         let snapshot = collection.snapshot()?;
+        if query.attributes.is_empty() && select.is_none() {
+            query.attributes = snapshot
+                .schema()
+                .columns()
+                .iter()
+                .filter(|c| c.attr().is_some())
+                .map(|c| c.name.clone())
+                .collect();
+        }
         let hits = collection.database().query(&snapshot, &query)?;
         let mut results = PyResults {
             ids: Vec::new(),
             scores_: Vec::new(),
             columns: hits.columns.clone(),
             parts: Vec::new(),
+            selected: hits.attributes.clone(),
+            values: Vec::new(),
             plan: quiver_sql::plan_lines(&hits, k)?,
         };
         for h in hits.hits {
@@ -216,6 +344,7 @@ fn rank(
             results.ids.push(id.to_string());
             results.scores_.push(h.score);
             results.parts.push(h.parts);
+            results.values.push(h.attributes);
         }
         Ok(results)
     });
@@ -223,6 +352,7 @@ fn rank(
 }
 
 /// One search (single column or fused), filtered by the WHERE condition `where_`.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     py: Python<'_>,
     collection: &Collection,
@@ -230,13 +360,15 @@ pub fn run(
     where_: Option<&str>,
     options: SearchOptions,
     explain: bool,
+    select: Option<Vec<String>>,
 ) -> PyResult<PyResults> {
     let mut query = query.options(options).explain(explain);
     query.filter = filter(collection, where_)?;
-    rank(py, collection, query, None)
+    rank(py, collection, query, select, None)
 }
 
 /// The items most like item `id` by its own vectors on `columns`, itself left out.
+#[allow(clippy::too_many_arguments)]
 pub fn like(
     py: Python<'_>,
     collection: &Collection,
@@ -245,6 +377,7 @@ pub fn like(
     k: usize,
     fusion_text: &str,
     where_: Option<&str>,
+    select: Option<Vec<String>>,
 ) -> PyResult<PyResults> {
     let vectors = py
         .detach(|| -> quiver::Result<Vec<Vec<f32>>> {
@@ -273,29 +406,29 @@ pub fn like(
             }),
     };
     query.filter = filter(collection, where_)?;
-    rank(py, collection, query, Some(id))
+    rank(py, collection, query, select, Some(id))
 }
 
-/// One search per row of `queries`, in parallel: (ids per query, distances n x k).
-pub fn batch<'py>(
-    py: Python<'py>,
+/// One search per row of `queries`, in parallel.
+pub fn batch(
+    py: Python<'_>,
     collection: &Collection,
     column: &str,
-    queries: &Bound<'py, PyAny>,
+    queries: &Bound<'_, PyAny>,
     k: usize,
     options: &SearchOptions,
     threads: Option<usize>,
-) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyAny>)> {
+) -> PyResult<PyBatchResults> {
     let rows = Rows::read(queries, "queries")?;
     let (n, dim) = (rows.n, rows.dim);
     let data = rows.data().to_vec();
-    let found = py.detach(|| -> quiver::Result<Vec<Vec<(String, f32)>>> {
+    let found = py.detach(|| -> quiver::Result<Vec<Vec<(String, f32, f32)>>> {
         let snapshot = collection.snapshot()?;
-        let one = |q: &[f32]| -> quiver::Result<Vec<(String, f32)>> {
+        let one = |q: &[f32]| -> quiver::Result<Vec<(String, f32, f32)>> {
             snapshot
                 .search(column, q, k, options)?
                 .iter()
-                .map(|h| Ok((h.item.id()?.to_string(), h.distance)))
+                .map(|h| Ok((h.item.id()?.to_string(), h.score, h.distance)))
                 .collect()
         };
         let all = || -> quiver::Result<Vec<_>> {
@@ -314,13 +447,20 @@ pub fn batch<'py>(
         }
     });
     let found = found.py_err()?;
-    let ids = PyList::empty(py);
+    let mut ids = Vec::with_capacity(n);
+    let mut scores = vec![f32::NAN; n * k];
     let mut distances = vec![f32::NAN; n * k];
-    for (q, hits) in found.iter().enumerate() {
-        ids.append(hits.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>())?;
-        for (j, (_, d)) in hits.iter().enumerate() {
-            distances[q * k + j] = *d;
+    for (q, hits) in found.into_iter().enumerate() {
+        for (j, (_, score, distance)) in hits.iter().enumerate() {
+            scores[q * k + j] = *score;
+            distances[q * k + j] = *distance;
         }
+        ids.push(hits.into_iter().map(|(id, _, _)| id).collect());
     }
-    Ok((ids, matrix_out(py, distances, n, k)?.into_any()))
+    Ok(PyBatchResults {
+        ids,
+        scores_: scores,
+        distances_: distances,
+        k,
+    })
 }

@@ -46,8 +46,8 @@ def test_strided_arrays_read_like_contiguous_ones(catalogue):
     strided = products.search("text_vec", view[1], k=5)
     assert strided.ids == contiguous.ids and strided.ids[0] == "p001"
     fortran = np.asfortranarray(data["text_vec"][:10])
-    ids, _ = products.search_batch("text_vec", fortran, k=3)
-    expected, _ = products.search_batch("text_vec", data["text_vec"][:10], k=3)
+    ids = products.search_batch("text_vec", fortran, k=3).ids
+    expected = products.search_batch("text_vec", data["text_vec"][:10], k=3).ids
     assert ids == expected
     products.insert_many({"id": ["s1", "s2", "s3"], "text_vec": view,
                           "image_vec": np.ones((3, IMAGE_DIM), np.float32)})

@@ -40,7 +40,7 @@ def test_fused_weighted_matches_brute_force(catalogue):
     assert list(results.scores) == sorted(results.scores, reverse=True)
     rows = results.to_dicts()
     assert rows[0]["id"] == "p003" and set(rows[0]) == {
-        "id", "score", "text_vec_distance", "text_vec_score",
+        "id", "category", "price", "score", "text_vec_distance", "text_vec_score",
         "image_vec_distance", "image_vec_score"}
     assert [r["id"] for r in results] == results.ids
 
@@ -116,14 +116,19 @@ def test_search_like_leaves_the_item_out(catalogue):
 def test_search_batch_equals_single_searches(catalogue):
     _, products, data = catalogue
     queries = data["text_vec"][:25]
-    ids, distances = products.search_batch("text_vec", queries, k=4, threads=2)
-    assert distances.shape == (25, 4) and distances.dtype == np.float32
+    batch = products.search_batch("text_vec", queries, k=4, threads=2)
+    assert len(batch) == 25
+    assert batch.distances.shape == batch.scores.shape == (25, 4)
+    assert batch.scores.dtype == np.float32
     for q in range(25):
         single = products.search("text_vec", queries[q], k=4)
-        assert ids[q] == single.ids
-        np.testing.assert_allclose(distances[q], single.distances["text_vec"], atol=1e-6)
-    few, padded = products.search_batch("text_vec", queries[:2], k=N + 5)
-    assert len(few[0]) == N and np.isnan(padded[0, N:]).all()
+        assert batch.ids[q] == single.ids
+        # Scores and distances mean what they mean in Results.
+        np.testing.assert_allclose(batch.scores[q], single.scores, atol=1e-6)
+        np.testing.assert_allclose(batch.distances[q], single.distances["text_vec"], atol=1e-6)
+    few = products.search_batch("text_vec", queries[:2], k=N + 5)
+    assert len(few.ids[0]) == N and np.isnan(few.distances[0, N:]).all()
+    assert np.isnan(few.scores[0, N:]).all()
 
 
 def test_evaluate_scores_the_ranking(catalogue):
@@ -135,14 +140,19 @@ def test_evaluate_scores_the_ranking(catalogue):
                for i in range(0, 30, 3)]
     report = products.evaluate(queries, ["text_vec", "image_vec"], k=10,
                                fusion="WEIGHTED(0.5, 0.5)", per_query=True)
-    assert report["k"] == 10 and report["overall"]["queries"] == 10
-    assert set(report["by_label"]) == {"shoe"}
+    assert isinstance(report, quiver.EvaluationReport)
+    assert report.k == 10 and report.overall.queries == 10
+    assert set(report.by_label) == {"shoe"}
     # Random vectors: a tenth of the top 10 is the query's category on average, a
     # third of the catalogue being its category.
-    assert 0.0 <= report["overall"]["ndcg"] <= 1.0
-    first = report["per_query"][0]
-    assert first["qid"] == "q0" and len(first["answer"]) == 10 and "p000" not in first["answer"]
-    hits = sum(data["category"][data["id"].index(p)] == "shoe" for p in first["answer"])
-    assert first["metrics"]["precision"] == pytest.approx(hits / 10)
+    assert 0.0 <= report.overall.ndcg <= 1.0
+    first = report.per_query[0]
+    assert first.qid == "q0" and len(first.answer) == 10 and "p000" not in first.answer
+    hits = sum(data["category"][data["id"].index(p)] == "shoe" for p in first.answer)
+    assert first.metrics.precision == pytest.approx(hits / 10)
+    rows = report.rows()
+    assert [r["label"] for r in rows] == ["shoe", "(overall)"]
+    assert rows[1]["ndcg"] == report.overall.ndcg and rows[0]["queries"] == 10
+    assert products.evaluate(queries, ["text_vec"], k=10).per_query is None
     with pytest.raises(quiver.InvalidArgumentError, match="line 1"):
         products.evaluate([{"qid": "x"}], ["text_vec"])

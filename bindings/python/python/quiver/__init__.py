@@ -5,12 +5,17 @@
     db.sql("CREATE COLLECTION products (title TEXT, text_vec VECTOR(3) COSINE)")
     products = db.collection("products")
     products.insert("p1", title="red shoe", text_vec=[1, 0, 0])
-    products.search("text_vec", [1, 0, 0], k=5).ids   # ["p1"]
+    hits = products.search("text_vec", [1, 0, 0], k=5)
+    hits.ids                     # ["p1"]
+    hits.attributes["title"]     # ["red shoe"]
+    hits.to_pandas()             # id, title, score, text_vec_distance, text_vec_score
 
-Everything here is implemented in the native module ``quiver._quiver``.
+Everything here is implemented in the native module ``quiver._quiver``, but for
+EVALUATE's report (``quiver._report``, dataclasses).
 """
 
 from ._quiver import (
+    BatchResults,
     ClosedError,
     Collection,
     CorruptedError,
@@ -36,8 +41,10 @@ from ._quiver import (
     repair,
     verify,
 )
+from ._report import EvaluationReport, Metrics, QueryOutcome, Summary
 
 __all__ = [
+    "BatchResults",
     "ClosedError",
     "Collection",
     "CorruptedError",
@@ -45,15 +52,19 @@ __all__ = [
     "DimensionMismatchError",
     "DuplicateIdError",
     "EncoderError",
+    "EvaluationReport",
     "InvalidArgumentError",
     "IoError",
     "LockedError",
+    "Metrics",
     "NonFiniteVectorError",
     "NotFoundError",
+    "QueryOutcome",
     "QuiverError",
     "ReadOnlyError",
     "Results",
     "SqlSyntaxError",
+    "Summary",
     "TypeMismatchError",
     "UnknownCollectionError",
     "UnknownColumnError",

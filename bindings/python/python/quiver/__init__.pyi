@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -19,9 +19,18 @@ Value = Union[None, bool, int, float, str, List[str], npt.NDArray[np.float32]]
 Row = Dict[str, Value]
 PathLike = Union[str, os.PathLike[str]]
 
-def connect(path: PathLike) -> Database:
-    """Opens (or creates) the database folder for writing; LockedError if another
-    handle writes to it."""
+from ._report import EvaluationReport as EvaluationReport
+from ._report import Metrics as Metrics
+from ._report import QueryOutcome as QueryOutcome
+from ._report import Summary as Summary
+
+def connect(
+    path: PathLike, *, read_only: bool = False, durability: Union[str, float, None] = None
+) -> Database:
+    """Opens (or, for writing, creates) the database folder; LockedError if another
+    handle writes to it. read_only=True takes no lock. durability: "sync" (default:
+    fsync before each commit returns), "never" (commits survive a killed process, not
+    a power cut), or seconds between background fsyncs."""
 
 def verify(path: PathLike) -> List[Row]:
     """VERIFY on a database folder without opening it: one dict per check
@@ -39,6 +48,8 @@ class Database:
     def path(self) -> pathlib.Path: ...
     @property
     def closed(self) -> bool: ...
+    @property
+    def read_only(self) -> bool: ...
     def sql(self, text: str) -> Union[List[Row], str]:
         """Runs the statements in order; returns the last one's rows (a list of dicts)
         or its message."""
@@ -63,7 +74,7 @@ class Database:
     def __exit__(self, *exc: Any) -> bool: ...
 
 class Results:
-    """One search's results, best first."""
+    """One search's results, best first, each with the selected columns' values."""
     @property
     def ids(self) -> List[str]: ...
     @property
@@ -78,12 +89,36 @@ class Results:
     def column_scores(self) -> Dict[str, npt.NDArray[np.float32]]:
         """Per queried column, each result's normalized score (NaN where missing)."""
     @property
+    def attributes(self) -> Dict[str, List[Value]]:
+        """Per selected column (default: every attribute column), each result's value."""
+    @property
     def plan(self) -> List[str]:
         """EXPLAIN's lines (with explain=True), else empty."""
     def to_dicts(self) -> List[Dict[str, Any]]:
-        """id, score, <column>_distance, <column>_score per result."""
+        """id, the selected columns, score, <column>_distance, <column>_score per result."""
+    def to_pydict(self) -> Dict[str, Any]:
+        """The same as columns: lists for id and the selected columns, float32 arrays
+        for score and each queried column's distance and score (NaN where missing)."""
+    def to_arrow(self) -> Any:
+        """A pyarrow.Table of to_pydict() (needs pyarrow)."""
+    def to_pandas(self) -> Any:
+        """A pandas.DataFrame of to_pydict() (needs pandas)."""
+    def to_polars(self) -> Any:
+        """A polars.DataFrame of to_pydict() (needs polars)."""
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[Dict[str, Any]]: ...
+
+class BatchResults:
+    """search_batch's results: per query the ids, and (n, k) scores (higher is better,
+    as Results.scores) and distances (as Results.distances); NaN past a query's last
+    hit."""
+    @property
+    def ids(self) -> List[List[str]]: ...
+    @property
+    def scores(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def distances(self) -> npt.NDArray[np.float32]: ...
+    def __len__(self) -> int: ...
 
 class Collection:
     @property
@@ -107,13 +142,15 @@ class Collection:
     def compact(self) -> None: ...
     def search(
         self, column: str, vector: Vector, k: int = 10, *, where: Optional[str] = None,
-        ef: Optional[int] = None, nprobe: Optional[int] = None, exact: bool = False,
-        explain: bool = False,
-    ) -> Results: ...
+        select: Optional[Sequence[str]] = None, ef: Optional[int] = None,
+        nprobe: Optional[int] = None, exact: bool = False, explain: bool = False,
+    ) -> Results:
+        """select: the columns each hit carries (default: every attribute column)."""
     def fused_search(
         self, vectors: Mapping[str, Vector], k: int = 10, *, fusion: str = "RRF",
         normalize: Optional[str] = None, missing: Optional[str] = None,
-        where: Optional[str] = None, ef: Optional[int] = None, nprobe: Optional[int] = None,
+        where: Optional[str] = None, select: Optional[Sequence[str]] = None,
+        ef: Optional[int] = None, nprobe: Optional[int] = None,
         exact: bool = False, explain: bool = False,
     ) -> Results:
         """fusion as in SQL's FUSE: "WEIGHTED(0.3, 0.7)", "RRF", "RRF(k = 20)", "MIN",
@@ -121,21 +158,20 @@ class Collection:
         missing: skip | partial."""
     def search_like(
         self, id: str, columns: Sequence[str], k: int = 10, *, fusion: str = "RRF",
-        where: Optional[str] = None,
+        where: Optional[str] = None, select: Optional[Sequence[str]] = None,
     ) -> Results:
         """Items most like item `id` by its own vectors, itself left out."""
     def search_batch(
         self, column: str, queries: Matrix, k: int = 10, *, ef: Optional[int] = None,
         nprobe: Optional[int] = None, exact: bool = False, threads: Optional[int] = None,
-    ) -> Tuple[List[List[str]], npt.NDArray[np.float32]]:
-        """(ids per query, distances (n, k), NaN past a query's last hit)."""
+    ) -> BatchResults: ...
     def evaluate(
         self, queries: Sequence[Mapping[str, Any]], columns: Sequence[str], k: int = 10, *,
         fusion: str = "RRF", per_query: bool = False,
-    ) -> Dict[str, Any]:
+    ) -> EvaluationReport:
         """SQL's EVALUATE on labelled queries ({"qid", "text" | "query_item", "qrels",
-        "label"}): overall and by_label means (recall, precision, ndcg, mrr, map,
-        hit_rate), qps, and per_query when asked."""
+        "label"}): overall and by_label summaries (recall, precision, ndcg, mrr, map,
+        hit_rate), qps, and per_query when asked; .to_pandas() one row per label."""
     def __len__(self) -> int: ...
     def __contains__(self, id: str) -> bool: ...
 
