@@ -51,20 +51,24 @@ pub struct WriteBatch {
 }
 
 impl WriteBatch {
+    /// An empty batch.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Adds `item`; the commit fails with `DuplicateId` if its id is live.
     pub fn insert(&mut self, item: Item) -> &mut Self {
         self.ops.push(BatchOp::Insert(item));
         self
     }
 
+    /// Adds or replaces `item` whole.
     pub fn upsert(&mut self, item: Item) -> &mut Self {
         self.ops.push(BatchOp::Upsert(item));
         self
     }
 
+    /// Sets the columns `item` names on a live item (others keep their values); `NotFound` if none.
     pub fn update(&mut self, item: Item) -> &mut Self {
         self.ops.push(BatchOp::Update(item));
         self
@@ -87,15 +91,18 @@ impl WriteBatch {
         self
     }
 
+    /// Deletes `id` (nothing if it is not live).
     pub fn delete(&mut self, id: impl Into<String>) -> &mut Self {
         self.ops.push(BatchOp::Delete(id.into()));
         self
     }
 
+    /// Operations in the batch.
     pub fn len(&self) -> usize {
         self.ops.len()
     }
 
+    /// Whether the batch holds no operation.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }

@@ -29,6 +29,7 @@ impl Collection {
         }
     }
 
+    /// The collection's name.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -90,6 +91,7 @@ impl Collection {
         .collection(&self.name)
     }
 
+    /// The collection's current schema.
     pub fn schema(&self) -> Result<Schema> {
         Ok(self.snapshot()?.schema().clone())
     }

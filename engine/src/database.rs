@@ -25,10 +25,15 @@ pub struct Database {
 /// Facts about an open database.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DatabaseInfo {
+    /// The database folder.
     pub path: PathBuf,
+    /// Opened read-only (no lock, no writes).
     pub read_only: bool,
+    /// Collections.
     pub collections: usize,
+    /// Segments over all collections.
     pub segments: usize,
+    /// The last committed batch's sequence number.
     pub last_lsn: u64,
     /// The SIMD family the distance kernels use on this CPU (simsimd's name).
     pub kernels: &'static str,
@@ -128,6 +133,7 @@ impl Database {
         Ok(())
     }
 
+    /// Facts about the open database (`quiver info`).
     pub fn info(&self) -> DatabaseInfo {
         let state = self.shared.state.read().clone();
         DatabaseInfo {

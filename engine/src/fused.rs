@@ -33,9 +33,11 @@ const UNBOUNDED: f32 = -1e20;
 pub struct FusedQuery<'q> {
     /// `(column, query vector)` pairs, at least one.
     pub columns: Vec<(&'q str, &'q [f32])>,
+    /// How the columns' normalized scores combine.
     pub fusion: Fusion,
     /// `None`: [`default_normalization`] for the columns' metrics.
     pub normalization: Option<Normalization>,
+    /// Items lacking a queried column: left out, or scored on what they have.
     pub missing: Missing,
     /// Candidates taken from each column's index (default `max(40, 4k)`).
     pub candidates: Option<usize>,
@@ -49,6 +51,7 @@ pub struct FusedQuery<'q> {
 }
 
 impl<'q> FusedQuery<'q> {
+    /// A query fusing by `fusion`, with no column yet and the defaults.
     pub fn new(fusion: Fusion) -> Self {
         FusedQuery {
             columns: Vec::new(),
@@ -61,6 +64,7 @@ impl<'q> FusedQuery<'q> {
         }
     }
 
+    /// Adds column `name` with its query vector.
     pub fn column(mut self, name: &'q str, query: &'q [f32]) -> Self {
         self.columns.push((name, query));
         self

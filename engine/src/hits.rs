@@ -10,6 +10,7 @@ use crate::snapshot::ItemRef;
 /// One ranked item.
 #[derive(Clone, Debug)]
 pub struct Hit<'s> {
+    /// The item, read from the snapshot.
     pub item: ItemRef<'s>,
     /// Higher is better: the fused score, or the one column's similarity score.
     pub score: f32,
@@ -25,11 +26,19 @@ pub struct Hit<'s> {
 #[derive(Clone, Debug)]
 pub enum Plan {
     /// A one-column search.
-    Nearest { column: String, stats: SearchStats },
-    /// A fused search; `fusion` with `DEFAULT` resolved.
+    Nearest {
+        /// The column searched.
+        column: String,
+        /// How each part of it was searched.
+        stats: SearchStats,
+    },
+    /// A fused search.
     Fused {
+        /// The fusion, `DEFAULT` resolved to the saved one.
         fusion: Fusion,
+        /// The terms' columns.
         columns: Vec<String>,
+        /// What each stage did.
         explain: FusedExplain,
     },
 }
@@ -37,6 +46,7 @@ pub enum Plan {
 /// A query's answer, best first.
 #[derive(Clone, Debug)]
 pub struct Hits<'s> {
+    /// Best first.
     pub hits: Vec<Hit<'s>>,
     /// The terms' columns (the order of [`Hit::parts`]).
     pub columns: Vec<String>,
@@ -45,22 +55,29 @@ pub struct Hits<'s> {
     /// What ran, when [`Query::explain`](crate::Query::explain).
     pub plan: Option<Plan>,
     /// Time spent ranking (query vectors found, hits taken; attributes not read).
+    /// Time spent, in microseconds.
     pub micros: u128,
 }
 
 /// What one column's candidate search did.
 #[derive(Clone, Debug)]
 pub struct ColumnExplain {
+    /// The column searched.
     pub column: String,
+    /// How each part of it was searched.
     pub stats: SearchStats,
+    /// Candidates it gave.
     pub candidates: usize,
+    /// Time spent, in microseconds.
     pub micros: u128,
 }
 
 /// What a fused search did, stage by stage.
 #[derive(Clone, Debug)]
 pub struct FusedExplain {
+    /// Each column's candidate search.
     pub columns: Vec<ColumnExplain>,
+    /// The normalization used (the default resolved).
     pub normalization: Normalization,
     /// Distinct candidate items after the union.
     pub union: usize,

@@ -1,12 +1,16 @@
-//! `quiver` is the public facade of the Quiver embedded vector database: [`Database`]
-//! (open, lock, recover), collections with named vector and attribute columns, atomic
-//! write batches behind a group-committed WAL, point-in-time [`Snapshot`]s, flush and
-//! compaction.
+//! `quiver` is the core of the Quiver embedded vector database: [`Database`] (open,
+//! lock, recover), collections with named vector and attribute columns, atomic write
+//! batches behind a group-committed WAL, point-in-time [`Snapshot`]s, flush,
+//! compaction and index builds, search, and the one query type ([`Query`] →
+//! [`Hits`]: one column or several fused, filtered, explained), VERIFY and REPAIR with
+//! typed reports.
 //!
 //! It owns the in-memory state and the order of operations on disk; the bytes
-//! themselves (WAL, segments, manifest) are `quiver-storage`'s. It must not parse file
-//! formats itself.
+//! themselves are `quiver-storage`'s (WAL, segments, manifest) and `quiver-index`'s
+//! (index regions). It parses no file format and runs no statement: the language's
+//! execution, COPY, EVALUATE and EXPLAIN's text are `quiver-sql`'s, above it.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod batch;
 mod collection;

@@ -20,7 +20,9 @@ pub enum Durability {
 /// Options for [`Database::open_with`].
 #[derive(Clone, Debug)]
 pub struct OpenOptions {
+    /// Open without the writer lock; every write fails with `ReadOnly`.
     pub read_only: bool,
+    /// When commits reach stable storage.
     pub durability: Durability,
     /// Seal a collection's memtable into a segment once it holds about this many bytes.
     pub memtable_bytes: usize,
@@ -41,25 +43,30 @@ impl Default for OpenOptions {
 }
 
 impl OpenOptions {
+    /// The defaults: writable, fsync on every commit, 64 MiB memtables.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// See [`OpenOptions::read_only`](#structfield.read_only).
     pub fn read_only(mut self, yes: bool) -> Self {
         self.read_only = yes;
         self
     }
 
+    /// See [`Durability`].
     pub fn durability(mut self, d: Durability) -> Self {
         self.durability = d;
         self
     }
 
+    /// See [`OpenOptions::memtable_bytes`](#structfield.memtable_bytes).
     pub fn memtable_bytes(mut self, bytes: usize) -> Self {
         self.memtable_bytes = bytes;
         self
     }
 
+    /// See [`OpenOptions::verify_checksums`](#structfield.verify_checksums).
     pub fn verify_checksums(mut self, yes: bool) -> Self {
         self.verify_checksums = yes;
         self

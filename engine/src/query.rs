@@ -40,13 +40,16 @@ pub enum Target {
 /// One ranked column: `column <-> target`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Term {
+    /// A vector column of the collection.
     pub column: String,
+    /// Its query vector.
     pub target: Target,
 }
 
 /// How the terms' scores combine.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FusionChoice {
+    /// This fusion.
     Given(Fusion),
     /// The collection's saved default fusion (`FUSE(DEFAULT, ...)`, saved by EVALUATE's
     /// `SAVE BEST`), which must be for exactly these columns in this order.
@@ -56,6 +59,7 @@ pub enum FusionChoice {
 /// How each term's distances become scores before fusion.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NormalizationChoice {
+    /// This normalization.
     Given(Normalization),
     /// Every column's measured distance span (`NORMALIZE CALIBRATED`); an error names
     /// a column that has none.
@@ -71,8 +75,11 @@ pub struct Query {
     pub fusion: Option<FusionChoice>,
     /// `None`: [`default_normalization`](crate::default_normalization).
     pub normalization: Option<NormalizationChoice>,
+    /// Items lacking a term's column: left out, or scored on the columns they have.
     pub missing: Missing,
+    /// Only items the filter accepts are ranked.
     pub filter: Option<Filter>,
+    /// How many items to return.
     pub k: usize,
     /// ef / nprobe / recall target / exact, for every term's search.
     pub options: SearchOptions,
@@ -110,6 +117,7 @@ impl Query {
         }
     }
 
+    /// Adds the term `column <-> target`.
     pub fn term(mut self, column: &str, target: Target) -> Query {
         self.terms.push(Term {
             column: column.to_string(),
@@ -118,21 +126,25 @@ impl Query {
         self
     }
 
+    /// Ranks only items `filter` accepts.
     pub fn filter(mut self, filter: Filter) -> Query {
         self.filter = Some(filter);
         self
     }
 
+    /// Searches every term's column with `options`.
     pub fn options(mut self, options: SearchOptions) -> Query {
         self.options = options;
         self
     }
 
+    /// Keeps the plan in [`Hits::plan`](crate::Hits::plan).
     pub fn explain(mut self, yes: bool) -> Query {
         self.explain = yes;
         self
     }
 
+    /// Each hit carries these columns' values (`id` allowed).
     pub fn attributes<S: AsRef<str>>(mut self, names: &[S]) -> Query {
         self.attributes = names.iter().map(|n| n.as_ref().to_string()).collect();
         self

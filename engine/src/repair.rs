@@ -38,7 +38,12 @@ pub enum LostItems {
     AtMost(Vec<String>),
     /// Even the ids were unreadable: the segment held `rows` rows, `deleted` of them
     /// deleted, per the manifest.
-    Unreadable { rows: u32, deleted: u32 },
+    Unreadable {
+        /// Rows the segment held.
+        rows: u32,
+        /// Rows of it already deleted.
+        deleted: u32,
+    },
 }
 
 impl LostItems {
@@ -56,10 +61,17 @@ impl LostItems {
 pub enum RepairOutcome {
     /// Its live rows were rewritten into `file` (`None`: none were live) with indexes
     /// built afresh from the column data.
-    Rebuilt { file: Option<String>, rows: u32 },
+    Rebuilt {
+        /// The new segment file.
+        file: Option<String>,
+        /// Live rows rewritten.
+        rows: u32,
+    },
     /// Dropped: its items are gone; its files were renamed to `kept_as`.
     Dropped {
+        /// The items lost with it.
         lost: LostItems,
+        /// Its files, renamed aside.
         kept_as: Vec<String>,
     },
     /// Its rows are damaged and dropping it was not asked for: left as it is.
@@ -69,16 +81,20 @@ pub enum RepairOutcome {
 /// One damaged segment: where, what was wrong, what REPAIR did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Repair {
+    /// The collection the segment belongs to.
     pub collection: String,
     /// The segment file, relative to the database folder.
     pub file: String,
+    /// What VERIFY found wrong.
     pub problem: String,
+    /// What REPAIR did about it.
     pub outcome: RepairOutcome,
 }
 
 /// Everything REPAIR found and did; empty when nothing was damaged.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RepairReport {
+    /// One per damaged segment.
     pub repairs: Vec<Repair>,
 }
 

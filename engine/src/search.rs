@@ -30,8 +30,11 @@ pub const EXACT_BELOW: f64 = 0.05;
 /// its score (higher is better).
 #[derive(Clone, Copy, Debug)]
 pub struct SearchHit<'a> {
+    /// The item, read from the snapshot.
     pub item: ItemRef<'a>,
+    /// Its distance under the column's metric (lower is closer).
     pub distance: f32,
+    /// Its score (higher is better): `quiver_index::score(distance)`.
     pub score: f32,
 }
 
@@ -65,7 +68,9 @@ impl std::fmt::Display for FilterMode {
 pub struct PartStats {
     /// Index of the segment in the snapshot; `None` for the memtable.
     pub segment: Option<usize>,
+    /// How it was searched.
     pub strategy: Strategy,
+    /// Where the filter was applied.
     pub filter: FilterMode,
     /// Live rows with a value that pass the filter (all of them without one).
     pub rows: usize,
@@ -102,6 +107,7 @@ pub fn ms(micros: u128) -> String {
 /// What a search did, part by part.
 #[derive(Clone, Debug, Default)]
 pub struct SearchStats {
+    /// One per segment searched, then the memtable.
     pub parts: Vec<PartStats>,
 }
 

@@ -58,10 +58,12 @@ pub struct ItemRef<'a> {
 }
 
 impl CollectionSnapshot {
+    /// The collection's name.
     pub fn name(&self) -> &str {
         &self.state.name
     }
 
+    /// The collection's schema as of the snapshot.
     pub fn schema(&self) -> &Schema {
         &self.state.schema
     }

@@ -37,6 +37,7 @@ pub struct Check {
 /// Everything VERIFY checked.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VerifyReport {
+    /// Every check, in the order they ran.
     pub checks: Vec<Check>,
 }
 
