@@ -1,4 +1,4 @@
-"""Writes the CLIP parity fixtures for engine/encode/tests/clip.rs:
+"""Writes the CLIP parity fixtures for engine/encode/tests/models/clip.rs:
 
 - tests/fixtures/clip-tiny/: a SMALL randomly initialised Hugging Face CLIPModel
   (ViT-B/32 layout: patch 32, image 224, quick_gelu, CLIP's 49408-token vocabulary;

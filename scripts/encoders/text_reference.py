@@ -1,6 +1,6 @@
 """Writes the text models' parity fixtures: the reference implementation
 (sentence-transformers on PyTorch) embeds fixed sentences with the weights that
-scripts/fetch-models installed; engine/encode/tests/sentence.rs checks that Quiver's
+scripts/fetch-models installed; engine/encode/tests/models/sentence.rs checks that Quiver's
 encoders agree (cosine >= 0.99999 each).
 
     python3 -m venv /tmp/ref && /tmp/ref/bin/pip install torch sentence-transformers

@@ -4,9 +4,7 @@
 //! photo, a greyscale image smaller than the crop and an RGBA image. Needs the weights
 //! from `scripts/fetch-models` (CI runs it first).
 
-#[path = "support/parity.rs"]
-mod parity;
-use parity::{cosine, norm};
+use crate::parity::{cosine, norm};
 use std::path::{Path, PathBuf};
 
 use quiver_encode::effnet::{self, EfficientNetLite0};
@@ -35,7 +33,7 @@ fn load(batch_size: usize) -> EfficientNetLite0 {
 #[test]
 fn matches_the_reference_implementation() {
     let reference: Reference =
-        serde_json::from_str(include_str!("fixtures/effnet_reference.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/effnet_reference.json")).unwrap();
     let paths: Vec<PathBuf> = reference.images.iter().map(|n| fixture(n)).collect();
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
     // Batches of 3: one full batch and one partial.

@@ -5,9 +5,7 @@
 //! model's token limit and non-English ones. Needs the weights from
 //! `scripts/fetch-models` (CI runs it first).
 
-#[path = "support/parity.rs"]
-mod parity;
-use parity::{cosine, norm};
+use crate::parity::{cosine, norm};
 use quiver_encode::sentence::{MINILM, MPNET, SentenceEncoder, TextModel};
 use quiver_encode::{EncodeError, Encoder, EncoderOptions, Modality, Registry, models_dir};
 
@@ -50,12 +48,12 @@ fn matches_the_reference(spec: &TextModel, fixture: &str) {
 
 #[test]
 fn minilm_matches_the_reference_implementation() {
-    matches_the_reference(&MINILM, include_str!("fixtures/minilm_reference.json"));
+    matches_the_reference(&MINILM, include_str!("../fixtures/minilm_reference.json"));
 }
 
 #[test]
 fn mpnet_matches_the_reference_implementation() {
-    matches_the_reference(&MPNET, include_str!("fixtures/mpnet_reference.json"));
+    matches_the_reference(&MPNET, include_str!("../fixtures/mpnet_reference.json"));
 }
 
 #[test]

@@ -8,9 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "support/parity.rs"]
-mod parity;
-use parity::{cosine, norm};
+use crate::parity::{cosine, norm};
 
 use quiver_encode::clip::{self, Clip, ClipTokenizer, preprocess};
 use quiver_encode::{EncodeError, Encoder, EncoderOptions, Modality, Registry, models_dir};
@@ -26,7 +24,7 @@ struct Reference {
 }
 
 fn reference() -> Reference {
-    serde_json::from_str(include_str!("fixtures/clip_reference.json")).unwrap()
+    serde_json::from_str(include_str!("../fixtures/clip_reference.json")).unwrap()
 }
 
 fn fixtures() -> PathBuf {
