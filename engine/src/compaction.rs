@@ -12,6 +12,8 @@ use quiver_storage::{
     Column, Error, IndexSpec, Quantize, Result, RowId, Segment, SegmentId, Value,
 };
 
+use quiver_index::bm25::storage::Bm25Index;
+
 use crate::shared::Shared;
 use crate::state::{CollectionState, SegmentView};
 
@@ -93,6 +95,11 @@ fn holds(segment: &Segment, column: &Column, spec: IndexSpec) -> bool {
             has(RegionKind::HnswMeta) && has(RegionKind::Sq8Ranges) == (quantize == Quantize::Sq8)
         }
         IndexSpec::IvfPq { .. } => has(RegionKind::IvfMeta),
+        // k1 and b apply when scoring; only the analyzer shapes the stored terms.
+        IndexSpec::Bm25 { analyzer, .. } => Bm25Index::load(segment, column)
+            .ok()
+            .flatten()
+            .is_some_and(|index| index.analyzer == analyzer),
     }
 }
 

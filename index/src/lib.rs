@@ -10,6 +10,7 @@
 //! `kernels::simd`.
 #![deny(unsafe_code)]
 
+pub mod bm25;
 pub mod calibration;
 pub mod flat;
 pub mod hnsw;

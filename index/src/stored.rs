@@ -8,6 +8,7 @@
 use quiver_storage::segment::RegionKind;
 use quiver_storage::{Column, Error, IndexSpec, Metric, Result, RowId, Segment};
 
+use crate::bm25::storage::{Bm25Index, StoredBm25};
 use crate::calibration::{Calibration, DistanceSpan};
 use crate::flat::Hit;
 use crate::hnsw::storage::{BuiltHnsw, HnswView};
@@ -47,10 +48,28 @@ pub struct BuiltIndex {
 enum Built {
     Hnsw(BuiltHnsw),
     IvfPq(BuiltIvfPq),
+    Bm25(StoredBm25),
 }
 
 impl BuiltIndex {
-    /// The index `spec` declares over `source` (a column of dimension `dim`).
+    /// The BM25 index `spec` declares over a TEXT column's `texts` (row `i` is segment
+    /// row `i`, `None` for NULL); `None` when `spec` is not a text index.
+    pub fn build_text<'t>(
+        spec: IndexSpec,
+        texts: impl Iterator<Item = Option<&'t str>>,
+    ) -> Option<BuiltIndex> {
+        let IndexSpec::Bm25 { analyzer, .. } = spec else {
+            return None;
+        };
+        Some(BuiltIndex {
+            family: Built::Bm25(StoredBm25::build(analyzer, texts)),
+            curve: None,
+            span: None,
+        })
+    }
+
+    /// The index `spec` declares over `source` (a vector column of dimension `dim`);
+    /// a text index (BM25) is built by [`BuiltIndex::build_text`] instead.
     pub fn build<S: VectorSource + Sync>(
         spec: IndexSpec,
         source: &S,
@@ -73,6 +92,14 @@ impl BuiltIndex {
                 let (built, curve) = BuiltIvfPq::build(source, metric, nlist, m, refine, progress);
                 (Built::IvfPq(built), curve)
             }
+            IndexSpec::Bm25 { analyzer, .. } => {
+                // Not a vector index: an empty one over no rows, never written for a
+                // vector column (the schema refuses BM25 there).
+                (
+                    Built::Bm25(StoredBm25::build(analyzer, std::iter::empty())),
+                    None,
+                )
+            }
         };
         BuiltIndex {
             family,
@@ -87,6 +114,7 @@ impl BuiltIndex {
         match &self.family {
             Built::Hnsw(h) => h.regions(&mut out),
             Built::IvfPq(i) => i.regions(&mut out),
+            Built::Bm25(t) => t.regions(&mut out),
         }
         if let Some(words) = &self.curve {
             out.push((RegionKind::IndexCalibration, bytemuck::cast_slice(words)));
@@ -178,6 +206,9 @@ impl std::fmt::Display for Strategy {
 pub enum SegmentIndex<'a> {
     Hnsw(HnswView<'a>),
     IvfPq(IvfPqView<'a>),
+    /// A TEXT column's BM25 index: answers MATCH (the engine's `lexical.rs`), not
+    /// vector searches.
+    Bm25(Bm25Index<'a>),
 }
 
 impl<'a> SegmentIndex<'a> {
@@ -185,6 +216,9 @@ impl<'a> SegmentIndex<'a> {
     pub fn load(segment: &'a Segment, column: &Column) -> Result<Option<SegmentIndex<'a>>> {
         if let Some(hnsw) = HnswView::load(segment, column)? {
             return Ok(Some(SegmentIndex::Hnsw(hnsw)));
+        }
+        if let Some(text) = Bm25Index::load(segment, column)? {
+            return Ok(Some(SegmentIndex::Bm25(text)));
         }
         Ok(crate::ivf::storage::load(segment, column)?.map(SegmentIndex::IvfPq))
     }
@@ -250,6 +284,12 @@ impl<'a> SegmentIndex<'a> {
                 };
                 (hits, strategy, s.codes + s.refined)
             }
+            SegmentIndex::Bm25(_) => {
+                return Err(Error::InvalidArgument(format!(
+                    "column {} holds text: rank it with MATCH, not <->",
+                    column.name
+                )));
+            }
         }))
     }
 
@@ -259,6 +299,7 @@ impl<'a> SegmentIndex<'a> {
         match self {
             SegmentIndex::Hnsw(h) => h.check(segment, column),
             SegmentIndex::IvfPq(ivf) => Ok(format!("IVF-PQ, {} lists", ivf.nlist())),
+            SegmentIndex::Bm25(text) => Ok(text.check()),
         }
     }
 }

@@ -33,8 +33,8 @@ pub use ids::{CollectionId, ColumnId, ItemId, Lsn, RowId, SegmentId};
 pub use manifest::{CollectionEntry, Manifest, SegmentEntry};
 pub use row::Row;
 pub use schema::{
-    AttrColumn, AttrType, Column, ColumnKind, DType, DefaultFusion, EmbedRule, EncoderTag,
-    IndexSpec, Metric, Quantize, Schema, VectorColumn,
+    Analyzer, AttrColumn, AttrType, Column, ColumnKind, DType, DefaultFusion, EmbedRule,
+    EncoderTag, IndexSpec, Metric, Quantize, Schema, VectorColumn,
 };
 pub use segment::{Segment, SegmentWriter};
 pub use tombstones::Tombstones;

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::ids::ColumnId;
 
 mod index_spec;
-pub use index_spec::{IndexSpec, Quantize};
+pub use index_spec::{Analyzer, IndexSpec, Quantize};
 
 /// Largest vector dimension accepted.
 pub const MAX_DIM: u32 = 8192;
@@ -246,9 +246,19 @@ impl Schema {
     /// A copy with `index` declared (or removed) on a vector column.
     pub fn with_index(&self, name: &str, index: Option<IndexSpec>) -> Result<Schema> {
         let (pos, column) = self.column(name)?;
-        let shape = column.expect_vector()?;
-        if let Some(spec) = &index {
-            spec.check_for(shape.dim)?;
+        match &index {
+            Some(spec) if spec.is_text() => {
+                spec.check()?;
+                if column.attr().map(|a| a.ty) != Some(AttrType::Text) {
+                    return Err(Error::TypeMismatch {
+                        column: name.to_string(),
+                        expected: "TEXT (a BM25 index)".into(),
+                        got: column.type_name(),
+                    });
+                }
+            }
+            Some(spec) => spec.check_for(column.expect_vector()?.dim)?,
+            None => {}
         }
         let mut next = self.clone();
         next.columns[pos].index = index;

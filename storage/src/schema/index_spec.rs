@@ -1,5 +1,6 @@
-//! The ANN index a vector column declares (`IndexSpec`: HNSW or IVF-PQ and their
-//! parameters) and how an HNSW graph is walked (`Quantize`), with their checks.
+//! The index a column declares (`IndexSpec`: HNSW or IVF-PQ on a vector column, BM25
+//! on a TEXT column, and their parameters), how an HNSW graph is walked (`Quantize`)
+//! and how BM25 cuts text into terms (`Analyzer`), with their checks.
 
 use serde::{Deserialize, Serialize};
 
@@ -42,9 +43,43 @@ impl Quantize {
     }
 }
 
-/// The ANN index declared on a vector column; segments sealed after the declaration
-/// carry it (built at flush and compaction).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+/// How text becomes BM25 terms (`docs/SQL.md` defines both precisely). Terms are
+/// stored in segments, so an analyzer's output must never change for a given name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Analyzer {
+    /// Unicode lower case; a term is a maximal run of alphanumeric characters.
+    #[default]
+    Simple,
+    /// `simple`, without English stop words, each term reduced by the Snowball English
+    /// stemmer.
+    English,
+}
+
+impl Analyzer {
+    /// The SQL name: `simple` or `english`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Analyzer::Simple => "simple",
+            Analyzer::English => "english",
+        }
+    }
+
+    /// By SQL name, any case.
+    pub fn parse(name: &str) -> Result<Analyzer> {
+        match name.to_ascii_lowercase().as_str() {
+            "simple" => Ok(Analyzer::Simple),
+            "english" => Ok(Analyzer::English),
+            _ => Err(Error::InvalidArgument(format!(
+                "analyzer must be 'simple' or 'english', got '{name}'"
+            ))),
+        }
+    }
+}
+
+/// The index declared on a column; segments sealed after the declaration carry it
+/// (built at flush and compaction, and for the older segments by `create_index`).
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum IndexSpec {
     Hnsw {
@@ -57,7 +92,13 @@ pub enum IndexSpec {
     /// IVF-PQ: `nlist` lists, codes of `m` bytes (0: chosen from the dimension, see
     /// [`IndexSpec::pq_m_for`]), searches re-rank `k * refine` candidates exactly.
     IvfPq { nlist: u32, m: u32, refine: u32 },
+    /// BM25 over a TEXT column (Lucene's formula): term saturation `k1`, length
+    /// normalization `b`, terms cut by `analyzer`.
+    Bm25 { k1: f32, b: f32, analyzer: Analyzer },
 }
+
+/// `check` refuses NaN parameters, so equality is reflexive.
+impl Eq for IndexSpec {}
 
 impl IndexSpec {
     /// HNSW with M = 16, ef_construction = 200, traversed on 8-bit codes; change them
@@ -80,7 +121,58 @@ impl IndexSpec {
         }
     }
 
+    /// BM25 with Lucene's defaults k1 = 1.2, b = 0.75 and the `simple` analyzer.
+    pub fn bm25() -> Self {
+        IndexSpec::Bm25 {
+            k1: 1.2,
+            b: 0.75,
+            analyzer: Analyzer::Simple,
+        }
+    }
+
+    /// BM25 only: term-frequency saturation (others ignore it).
+    pub fn k1(self, value: f32) -> Self {
+        match self {
+            IndexSpec::Bm25 { b, analyzer, .. } => IndexSpec::Bm25 {
+                k1: value,
+                b,
+                analyzer,
+            },
+            other => other,
+        }
+    }
+
+    /// BM25 only: document-length normalization in [0, 1] (others ignore it).
+    pub fn b(self, value: f32) -> Self {
+        match self {
+            IndexSpec::Bm25 { k1, analyzer, .. } => IndexSpec::Bm25 {
+                k1,
+                b: value,
+                analyzer,
+            },
+            other => other,
+        }
+    }
+
+    /// BM25 only: how text becomes terms (others ignore it).
+    pub fn analyzer(self, value: Analyzer) -> Self {
+        match self {
+            IndexSpec::Bm25 { k1, b, .. } => IndexSpec::Bm25 {
+                k1,
+                b,
+                analyzer: value,
+            },
+            other => other,
+        }
+    }
+
+    /// Whether it indexes a TEXT column (BM25) rather than a vector column.
+    pub fn is_text(&self) -> bool {
+        matches!(self, IndexSpec::Bm25 { .. })
+    }
+
     /// HNSW: links per node. IVF-PQ: bytes per code (a divisor of the dimension).
+    /// BM25 ignores it.
     pub fn m(self, value: u32) -> Self {
         match self {
             IndexSpec::Hnsw {
@@ -97,6 +189,7 @@ impl IndexSpec {
                 m: value,
                 refine,
             },
+            other => other,
         }
     }
 
@@ -179,6 +272,14 @@ impl IndexSpec {
                 if !(1..=65_536).contains(&nlist) || m > 8192 || refine > 1000 {
                     return Err(Error::InvalidArgument(format!(
                         "IVF-PQ needs 1 <= nlist <= 65536, m <= 8192 and refine <= 1000, got nlist = {nlist}, m = {m}, refine = {refine}"
+                    )));
+                }
+                Ok(())
+            }
+            IndexSpec::Bm25 { k1, b, .. } => {
+                if !(k1.is_finite() && (0.0..=1000.0).contains(&k1) && (0.0..=1.0).contains(&b)) {
+                    return Err(Error::InvalidArgument(format!(
+                        "BM25 needs 0 <= k1 <= 1000 and 0 <= b <= 1, got k1 = {k1}, b = {b}"
                     )));
                 }
                 Ok(())

@@ -81,6 +81,21 @@ pub enum RegionKind {
     Sq8Ranges = 27,
     /// HNSW 8-bit codes: `rows` rows of `quiver_index::sq8::stride(dim)` bytes.
     Sq8Codes = 28,
+    /// BM25 of a TEXT column: `u32[4]` = terms, rows, analyzer (0 simple, 1 english),
+    /// format version (1).
+    Bm25Meta = 29,
+    /// BM25: `u32[terms + 1]` byte offsets into [`RegionKind::Bm25TermBytes`].
+    Bm25TermOffsets = 30,
+    /// BM25: the terms, UTF-8, concatenated in ascending byte order.
+    Bm25TermBytes = 31,
+    /// BM25: `u32[terms + 1]`, term `t`'s postings are `offsets[t]..offsets[t + 1]`.
+    Bm25PostingOffsets = 32,
+    /// BM25: `u32[postings]`, each posting's segment row, ascending within a term.
+    Bm25PostingRows = 33,
+    /// BM25: `u32[postings]`, each posting's term frequency in its row.
+    Bm25PostingTfs = 34,
+    /// BM25: `u32[rows]`, each row's length in terms (0: NULL or no term).
+    Bm25DocLengths = 35,
 }
 
 impl RegionKind {
@@ -114,6 +129,13 @@ impl RegionKind {
             26 => Self::ColumnSpan,
             27 => Self::Sq8Ranges,
             28 => Self::Sq8Codes,
+            29 => Self::Bm25Meta,
+            30 => Self::Bm25TermOffsets,
+            31 => Self::Bm25TermBytes,
+            32 => Self::Bm25PostingOffsets,
+            33 => Self::Bm25PostingRows,
+            34 => Self::Bm25PostingTfs,
+            35 => Self::Bm25DocLengths,
             _ => return None,
         })
     }
