@@ -99,7 +99,7 @@ pub fn default_normalization(metrics: &[Metric], spans: &[Option<DistanceSpan>])
 fn exact_distances(strategy: Strategy) -> bool {
     match strategy {
         Strategy::IvfPq { refine, .. } => refine > 1,
-        Strategy::Hnsw { .. } | Strategy::Exact => true,
+        Strategy::Hnsw { .. } | Strategy::Bm25 | Strategy::Exact => true,
     }
 }
 

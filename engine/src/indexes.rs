@@ -1,11 +1,12 @@
-//! Vector indexes inside segments: built from the rows being sealed (flush,
-//! compaction) for every column that declares one, stored as extra segment regions.
+//! Indexes inside segments: built from the rows being sealed (flush, compaction) for
+//! every column that declares one (a vector index, or BM25 on a TEXT column), stored
+//! as extra segment regions.
 //! The indexes' bytes and their in-place views are `quiver_index::stored`'s; this only
 //! walks the schema's indexed columns.
 
 use quiver_index::{BuiltIndex, Progress, VectorSource};
 use quiver_storage::segment::{ExtraRegion, RowSource};
-use quiver_storage::{Column, ColumnId, RowId, Schema};
+use quiver_storage::{Column, ColumnId, RowId, Schema, Value};
 
 /// One vector column of rows being sealed, as an index source. Row `i` is segment row `i`.
 struct SealingColumn<'a> {
@@ -50,12 +51,26 @@ impl SealedIndexes {
     ) -> Self {
         let mut built = Vec::new();
         for (pos, column) in schema.columns().iter().enumerate() {
-            let (Some(spec), Some(v)) = (column.index, column.vector()) else {
+            let Some(spec) = column.index else {
                 continue;
             };
             if only.is_some_and(|id| id != column.id) {
                 continue;
             }
+            if spec.is_text() {
+                let texts: Vec<Option<String>> = (0..rows.len())
+                    .map(|r| match rows.attr(r, pos, column) {
+                        Ok(Value::Text(t)) => Some(t),
+                        _ => None,
+                    })
+                    .collect();
+                let texts = texts.iter().map(Option::as_deref);
+                built.extend(BuiltIndex::build_text(spec, texts).map(|b| (column.id, b)));
+                continue;
+            }
+            let Some(v) = column.vector() else {
+                continue;
+            };
             let source = SealingColumn {
                 rows,
                 pos,

@@ -25,6 +25,7 @@ mod fused;
 mod hits;
 mod index_build;
 mod indexes;
+mod lexical;
 mod lookup;
 mod memtable;
 mod options;

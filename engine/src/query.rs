@@ -18,7 +18,7 @@ use crate::database::Database;
 use crate::filter::Filter;
 use crate::fused::FusedQuery;
 use crate::hits::{Hit, Hits, Plan};
-use crate::search::SearchOptions;
+use crate::search::{SearchHit, SearchOptions, SearchStats};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 
 /// What one term's query vector is.
@@ -35,6 +35,9 @@ pub enum Target {
     /// column's encoder, or its query item's own vector. EVALUATE replaces it before
     /// the query runs; a query run as is refuses it.
     Labelled,
+    /// BM25 of this text against a TEXT column with a BM25 index (`MATCH(column,
+    /// 'text')`); the hit's score is the BM25 score. Alone in a query for now.
+    Match(String),
 }
 
 /// One ranked column: `column <-> target`.
@@ -155,6 +158,11 @@ impl Database {
     /// Runs `query` on `snap`: `EMBED` targets are embedded with their encoder (checked
     /// against the column's recorded encoder), item targets read from `snap`.
     pub fn query<'s>(&self, snap: &'s CollectionSnapshot, query: &Query) -> Result<Hits<'s>> {
+        if let (None, [term]) = (&query.fusion, query.terms.as_slice())
+            && let Target::Match(text) = &term.target
+        {
+            return run_match(snap, query, &term.column, text);
+        }
         let vectors = self.query_vectors(snap, &query.terms)?;
         let vectors: Vec<&[f32]> = vectors.iter().map(Vec::as_slice).collect();
         run(snap, query, &vectors)
@@ -235,8 +243,70 @@ impl Database {
             Target::Labelled => Err(Error::InvalidArgument(
                 "QUERY stands for each labelled query's vector: it belongs in EVALUATE".into(),
             )),
+            Target::Match(_) => Err(Error::InvalidArgument(format!(
+                "MATCH({}, ...) ranks alone for now: it cannot be a term of FUSE yet",
+                term.column
+            ))),
         }
     }
+}
+
+/// A one-term MATCH query: BM25 on a TEXT column.
+fn run_match<'s>(
+    snap: &'s CollectionSnapshot,
+    query: &Query,
+    column: &str,
+    text: &str,
+) -> Result<Hits<'s>> {
+    check_attributes(snap, query)?;
+    let keep = |item: &ItemRef<'_>| query.filter.as_ref().is_none_or(|f| f.matches(item));
+    let filter = query
+        .filter
+        .as_ref()
+        .map(|_| &keep as &dyn Fn(&ItemRef<'_>) -> bool);
+    let started = Instant::now();
+    let (found, stats) = snap.search_text(column, text, query.k, filter)?;
+    one_column(query, column, found, stats, started)
+}
+
+/// A one-column search's answer: each hit's score is the column's score, its only
+/// part the column's distance, score and rank.
+fn one_column<'s>(
+    query: &Query,
+    column: &str,
+    found: Vec<SearchHit<'s>>,
+    stats: SearchStats,
+    started: Instant,
+) -> Result<Hits<'s>> {
+    let micros = started.elapsed().as_micros();
+    let hits = found
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let part = ColumnPart {
+                distance: h.distance,
+                normalized: h.score,
+                rank: i + 1,
+                contribution: h.score,
+            };
+            hit(query, h.item, h.score, vec![Some(part)])
+        })
+        .collect::<Result<_>>()?;
+    let plan = query.explain.then(|| Plan::Nearest {
+        column: column.to_string(),
+        stats,
+    });
+    Ok(answer(query, hits, plan, micros))
+}
+
+/// The requested attributes exist (`id` always does).
+fn check_attributes(snap: &CollectionSnapshot, query: &Query) -> Result<()> {
+    for name in &query.attributes {
+        if name != "id" {
+            snap.schema().column(name)?;
+        }
+    }
+    Ok(())
 }
 
 /// `query` on `snap` with `vectors[i]` as term `i`'s query vector.
@@ -268,25 +338,7 @@ pub(crate) fn run<'s>(
                 &query.options,
                 filter.map(|f| f as &dyn Fn(&ItemRef<'_>) -> bool),
             )?;
-            let micros = started.elapsed().as_micros();
-            let hits = found
-                .into_iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    let part = ColumnPart {
-                        distance: h.distance,
-                        normalized: h.score,
-                        rank: i + 1,
-                        contribution: h.score,
-                    };
-                    hit(query, h.item, h.score, vec![Some(part)])
-                })
-                .collect::<Result<_>>()?;
-            let plan = query.explain.then(|| Plan::Nearest {
-                column: term.column.clone(),
-                stats,
-            });
-            Ok(answer(query, hits, plan, micros))
+            one_column(query, &term.column, found, stats, started)
         }
         (None, _) => Err(Error::InvalidArgument(format!(
             "{} terms need a fusion",

@@ -182,6 +182,8 @@ pub enum Strategy {
         nprobe: usize,
         refine: usize,
     },
+    /// A TEXT column's BM25 postings (MATCH): every row holding a query term scored.
+    Bm25,
     Exact,
 }
 
@@ -196,6 +198,7 @@ impl std::fmt::Display for Strategy {
             Strategy::IvfPq { nprobe, refine } => {
                 write!(f, "IVF-PQ nprobe={nprobe} refine={refine}")
             }
+            Strategy::Bm25 => write!(f, "BM25 postings"),
             Strategy::Exact => write!(f, "exact scan"),
         }
     }

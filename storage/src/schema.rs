@@ -399,10 +399,15 @@ impl Schema {
             rebuilt.schema.push(&c.name, c.kind, c.nullable)?;
             if let Some(spec) = &c.index {
                 spec.check()?;
-                if c.vector().is_none() {
+                let fits = match spec.is_text() {
+                    true => c.attr().map(|a| a.ty) == Some(AttrType::Text),
+                    false => c.vector().is_some(),
+                };
+                if !fits {
                     return Err(Error::InvalidArgument(format!(
-                        "index declared on non-vector column {}",
-                        c.name
+                        "index declared on column {} of type {}",
+                        c.name,
+                        c.type_name()
                     )));
                 }
             }

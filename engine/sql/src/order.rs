@@ -41,5 +41,7 @@ fn target(query: &QueryVector) -> Target {
         QueryVector::Of(id) => Target::Item(id.clone()),
         QueryVector::Embed(call) => Target::Embed(call.clone()),
         QueryVector::Query => Target::Labelled,
+        QueryVector::Match(Some(text)) => Target::Match(text.clone()),
+        QueryVector::Match(None) => Target::Labelled,
     }
 }

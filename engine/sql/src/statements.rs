@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use quiver_query::sql::{ColumnType, Embed, Literal, Projection, Select, Statement};
 use quiver_storage::{
-    AttrType, EmbedRule, Error, IndexSpec, Item, Metric, Quantize, Result, Schema, Value,
+    Analyzer, AttrType, EmbedRule, Error, IndexSpec, Item, Metric, Quantize, Result, Schema, Value,
 };
 
 use quiver::{CollectionSnapshot, Database, Filter, ItemRef, WriteBatch};
@@ -367,37 +367,34 @@ pub(crate) fn attr_type(ty: &ColumnType) -> AttrType {
 }
 
 fn index_spec(kind: &str, with: &[(String, Literal)]) -> Result<IndexSpec> {
-    let mut spec = if kind == "HNSW" {
-        IndexSpec::hnsw()
-    } else {
-        IndexSpec::ivf_pq()
+    let mut spec = match kind {
+        "HNSW" => IndexSpec::hnsw(),
+        "BM25" => IndexSpec::bm25(),
+        _ => IndexSpec::ivf_pq(),
     };
     for (key, value) in with {
         let key = key.to_ascii_lowercase();
-        if (kind, key.as_str()) == ("HNSW", "quantize") {
-            let Literal::Str(name) = value else {
-                return Err(Error::InvalidArgument(format!(
-                    "quantize must be 'none' or 'sq8', got {value}"
-                )));
-            };
-            spec = spec.quantize(Quantize::parse(name)?);
-            continue;
-        }
-        let v = match value {
-            Literal::Number(n) if *n >= 0.0 && n.fract() == 0.0 && *n <= u32::MAX as f64 => {
-                *n as u32
-            }
-            _ => {
-                return Err(Error::InvalidArgument(format!(
-                    "{key} must be a whole number, got {value}"
-                )));
-            }
+        let text = || match value {
+            Literal::Str(name) => Ok(name.as_str()),
+            _ => Err(Error::InvalidArgument(format!(
+                "{key} must be a name in quotes, got {value}"
+            ))),
+        };
+        let real = || match value {
+            Literal::Number(n) => Ok(*n as f32),
+            _ => Err(Error::InvalidArgument(format!(
+                "{key} must be a number, got {value}"
+            ))),
         };
         spec = match (kind, key.as_str()) {
-            (_, "m") => spec.m(v),
-            ("HNSW", "ef_construction") => spec.ef_construction(v),
-            ("IVF_PQ", "nlist") => spec.nlist(v),
-            ("IVF_PQ", "refine") => spec.refine(v),
+            ("HNSW", "quantize") => spec.quantize(Quantize::parse(text()?)?),
+            ("BM25", "analyzer") => spec.analyzer(Analyzer::parse(text()?)?),
+            ("BM25", "k1") => spec.k1(real()?),
+            ("BM25", "b") => spec.b(real()?),
+            ("HNSW" | "IVF_PQ", "m") => spec.m(whole(&key, value)?),
+            ("HNSW", "ef_construction") => spec.ef_construction(whole(&key, value)?),
+            ("IVF_PQ", "nlist") => spec.nlist(whole(&key, value)?),
+            ("IVF_PQ", "refine") => spec.refine(whole(&key, value)?),
             _ => {
                 return Err(Error::InvalidArgument(format!(
                     "{kind} has no parameter {key}"
@@ -406,6 +403,18 @@ fn index_spec(kind: &str, with: &[(String, Literal)]) -> Result<IndexSpec> {
         };
     }
     Ok(spec)
+}
+
+/// An index parameter that must be a whole number.
+fn whole(key: &str, value: &Literal) -> Result<u32> {
+    match value {
+        Literal::Number(n) if *n >= 0.0 && n.fract() == 0.0 && *n <= u32::MAX as f64 => {
+            Ok(*n as u32)
+        }
+        _ => Err(Error::InvalidArgument(format!(
+            "{key} must be a whole number, got {value}"
+        ))),
+    }
 }
 
 /// A literal as the value of `column`, converted to the column's type.

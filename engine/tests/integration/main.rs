@@ -11,6 +11,7 @@ mod faults;
 mod fixtures;
 mod fused;
 mod ivf_search;
+mod lexical;
 mod model;
 mod ops_model;
 mod power_loss;

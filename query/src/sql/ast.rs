@@ -256,6 +256,9 @@ pub enum QueryVector {
     /// `QUERY` (EVALUATE only): each labelled query's vector for the column: its text
     /// embedded by the column's encoder, or its query item's own vector.
     Query,
+    /// `MATCH(column, 'text')`: BM25 of the text against a TEXT column (higher is
+    /// better); `None` for `MATCH(column, QUERY)` (EVALUATE: each query's text).
+    Match(Option<String>),
 }
 
 /// An encoder call: `EMBED('minilm', 'a red shoe')` embeds text,
@@ -422,12 +425,24 @@ impl Display for Order {
 
 impl Display for Nearest {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if let QueryVector::Match(text) = &self.query {
+            return match text {
+                Some(t) => write!(
+                    f,
+                    "MATCH({}, {})",
+                    Id(&self.column),
+                    Literal::Str(t.clone())
+                ),
+                None => write!(f, "MATCH({}, QUERY)", Id(&self.column)),
+            };
+        }
         write!(f, "{} <-> ", Id(&self.column))?;
         match &self.query {
             QueryVector::Literal(v) => vector(f, v),
             QueryVector::Of(id) => write!(f, "VECTOR OF {}", Literal::Str(id.clone())),
             QueryVector::Embed(e) => write!(f, "{e}"),
             QueryVector::Query => f.write_str("QUERY"),
+            QueryVector::Match(_) => Ok(()),
         }
     }
 }

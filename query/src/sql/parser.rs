@@ -441,6 +441,20 @@ impl Parser {
     }
 
     fn nearest(&mut self) -> Result<Nearest, ParseError> {
+        let call = self.tokens.get(self.pos + 1).map(|t| &t.tok) == Some(&Tok::LParen);
+        if call && self.eat_word("match") {
+            self.bump();
+            let column = self.name("a TEXT column")?;
+            self.punct(Tok::Comma, "','")?;
+            let text = if self.eat_word("query") {
+                None
+            } else {
+                Some(self.string("the text to match, in quotes, or QUERY")?)
+            };
+            self.punct(Tok::RParen, "')' closing MATCH")?;
+            let query = QueryVector::Match(text);
+            return Ok(Nearest { column, query });
+        }
         let column = self.name("a vector column")?;
         self.punct(Tok::Distance, "'<->'")?;
         let query = if self.eat_word("vector") {

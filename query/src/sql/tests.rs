@@ -112,6 +112,47 @@ fn every_statement_of_the_issue_parses_and_round_trips() {
 }
 
 #[test]
+fn match_terms_parse_alone_in_fuse_and_in_evaluate() {
+    let all = parse_script(
+        "CREATE INDEX ON products (title) USING BM25 WITH (k1 = 1.5, b = 0.5, analyzer = 'english');
+         SELECT id, _score FROM products ORDER BY MATCH(title, 'red ''running'' shoe') LIMIT 5;
+         SELECT id FROM products ORDER BY FUSE(RRF, MATCH(title, 'shoe'), text_vec <-> [1, 0]);
+         EVALUATE products USING 'q.jsonl' ORDER BY MATCH(title, QUERY);
+         SELECT id FROM products ORDER BY \"match\" <-> [1, 0]",
+    )
+    .unwrap();
+    round_trips(&all);
+    let Statement::Select(s) = &all[1] else {
+        panic!()
+    };
+    let Some(Order::Distance(n)) = &s.order else {
+        panic!()
+    };
+    assert_eq!(n.column, "title");
+    assert_eq!(
+        n.query,
+        QueryVector::Match(Some("red 'running' shoe".into()))
+    );
+    assert_eq!(
+        all[1].to_string(),
+        "SELECT id, _score FROM products ORDER BY MATCH(title, 'red ''running'' shoe') LIMIT 5"
+    );
+    assert!(all[3].to_string().contains("ORDER BY MATCH(title, QUERY)"));
+    // A column named match is still a column.
+    let Statement::Select(s) = &all[4] else {
+        panic!()
+    };
+    assert!(matches!(&s.order, Some(Order::Distance(n)) if n.column == "match"));
+    for bad in [
+        "SELECT id FROM p ORDER BY MATCH(title)",
+        "SELECT id FROM p ORDER BY MATCH(title, 3)",
+        "SELECT id FROM p ORDER BY MATCH('title', 'x')",
+    ] {
+        assert!(parse_statement(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn index_parameters_are_numbers_or_strings() {
     let all =
         parse_script("CREATE INDEX ON p (v) USING HNSW WITH (m = 8, quantize = 'sq8')").unwrap();

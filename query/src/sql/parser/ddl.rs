@@ -113,13 +113,13 @@ impl Parser {
         self.word("on")?;
         let collection = self.name("a collection name")?;
         self.punct(Tok::LParen, "'(' and a column")?;
-        let column = self.name("a vector column")?;
+        let column = self.name("a column")?;
         self.punct(Tok::RParen, "')'")?;
         self.word("using")?;
-        let kind = ["hnsw", "ivf_pq"]
+        let kind = ["hnsw", "ivf_pq", "bm25"]
             .into_iter()
             .find(|k| self.eat_word(k))
-            .ok_or_else(|| self.expected("an index kind (HNSW or IVF_PQ)"))?
+            .ok_or_else(|| self.expected("an index kind (HNSW, IVF_PQ or BM25)"))?
             .to_ascii_uppercase();
         let mut with = Vec::new();
         if self.eat_word("with") {

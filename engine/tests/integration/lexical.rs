@@ -1,0 +1,254 @@
+//! MATCH (BM25 on a TEXT column) against a brute-force BM25 over the snapshot's live
+//! items: random corpora, with inserts, updates, deletes, flushes, compactions and an
+//! index declared after data exists; the top k (ids and scores) must be the same.
+
+use proptest::prelude::*;
+use quiver::{AttrType, Database, Error, IndexSpec, Item, Schema, WriteBatch};
+use quiver_index::bm25::{idf, term_score, terms};
+use quiver_storage::Analyzer;
+
+const VOCABULARY: [&str; 10] = [
+    "red", "blue", "shoe", "running", "runner", "runs", "hat", "the", "a", "Shoe",
+];
+
+/// The best `k` of every live item by BM25, computed from scratch: (id, score).
+fn brute_force(
+    db: &Database,
+    text: &str,
+    k: usize,
+    (k1, b, analyzer): (f32, f32, Analyzer),
+) -> Vec<(String, f32)> {
+    let snap = db.snapshot().collection("docs").unwrap();
+    let rows: Vec<(String, Vec<String>)> = snap
+        .scan()
+        .map(|item| {
+            let found = match item.value("title").unwrap() {
+                quiver::Value::Text(t) => terms(analyzer, &t),
+                _ => Vec::new(),
+            };
+            (item.id().unwrap().to_string(), found)
+        })
+        .collect();
+    let query = terms(analyzer, text);
+    let mut distinct: Vec<(String, u32)> = Vec::new();
+    for t in query {
+        match distinct.iter_mut().find(|(d, _)| *d == t) {
+            Some((_, n)) => *n += 1,
+            None => distinct.push((t, 1)),
+        }
+    }
+    let docs = rows.iter().filter(|(_, t)| !t.is_empty()).count() as u64;
+    let total: u64 = rows.iter().map(|(_, t)| t.len() as u64).sum();
+    let avgdl = if docs == 0 {
+        1.0
+    } else {
+        total as f64 / docs as f64
+    };
+    let df = |term: &str| {
+        rows.iter()
+            .filter(|(_, t)| t.iter().any(|x| x == term))
+            .count() as u64
+    };
+    let mut scored: Vec<(String, f64)> = rows
+        .iter()
+        .filter_map(|(id, row)| {
+            let mut score = 0.0;
+            let mut any = false;
+            for (term, times) in &distinct {
+                let tf = row.iter().filter(|x| *x == term).count() as u32;
+                if tf > 0 {
+                    any = true;
+                    let s = term_score(idf(docs, df(term)), tf, row.len() as u32, avgdl, k1, b);
+                    score += f64::from(*times) * s;
+                }
+            }
+            any.then(|| (id.clone(), score))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    scored.truncate(k);
+    scored.into_iter().map(|(id, s)| (id, s as f32)).collect()
+}
+
+fn matched(db: &Database, text: &str, k: usize) -> Vec<(String, f32)> {
+    let snap = db.snapshot().collection("docs").unwrap();
+    let (hits, _) = snap.search_text("title", text, k, None).unwrap();
+    hits.iter()
+        .map(|h| (h.item.id().unwrap().to_string(), h.score))
+        .collect()
+}
+
+fn title(words: &[usize]) -> String {
+    words
+        .iter()
+        .map(|&w| VOCABULARY[w % VOCABULARY.len()])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Put(u8, Option<Vec<usize>>),
+    Delete(u8),
+    Flush,
+    Compact,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (any::<u8>(), proptest::option::weighted(0.9, proptest::collection::vec(0usize..10, 0..7)))
+            .prop_map(|(id, words)| Op::Put(id % 40, words)),
+        2 => any::<u8>().prop_map(|id| Op::Delete(id % 40)),
+        1 => Just(Op::Flush),
+        1 => Just(Op::Compact),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn match_equals_brute_force_bm25(
+        ops in proptest::collection::vec(op(), 1..40),
+        index_after in 0usize..40,
+        english in any::<bool>(),
+        queries in proptest::collection::vec(proptest::collection::vec(0usize..10, 1..4), 3),
+        k in 1usize..8,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).unwrap();
+        let schema = Schema::builder().attr("title", AttrType::Text).build().unwrap();
+        let docs = db.create_collection("docs", schema).unwrap();
+        let analyzer = if english { Analyzer::English } else { Analyzer::Simple };
+        let spec = IndexSpec::bm25().k1(1.5).b(0.6).analyzer(analyzer);
+        let mut indexed = false;
+        for (i, op) in ops.iter().enumerate() {
+            if i == index_after {
+                docs.create_index("title", spec).unwrap();
+                indexed = true;
+            }
+            match op {
+                Op::Put(id, words) => {
+                    let mut item = Item::new(format!("d{id:02}"));
+                    if let Some(w) = words {
+                        item = item.set("title", title(w));
+                    }
+                    let mut batch = WriteBatch::new();
+                    batch.upsert(item);
+                    docs.commit(batch).unwrap();
+                }
+                Op::Delete(id) => {
+                    docs.delete(&format!("d{id:02}")).unwrap();
+                }
+                Op::Flush => docs.flush().unwrap(),
+                Op::Compact => docs.compact().unwrap(),
+            }
+        }
+        if !indexed {
+            docs.create_index("title", spec).unwrap();
+        }
+        for q in &queries {
+            let text = title(q);
+            let expected = brute_force(&db, &text, k, (1.5, 0.6, analyzer));
+            let got = match_or_no_terms(&db, &text, k);
+            match got {
+                None => prop_assert!(terms(analyzer, &text).is_empty()),
+                Some(got) => {
+                    let ids: Vec<&str> = got.iter().map(|(id, _)| id.as_str()).collect();
+                    let want: Vec<&str> = expected.iter().map(|(id, _)| id.as_str()).collect();
+                    prop_assert_eq!(ids, want, "query {:?}", text);
+                    for ((_, a), (_, b)) in got.iter().zip(&expected) {
+                        prop_assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{} vs {}", a, b);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `matched`, or `None` where the query text has no terms (an error by design).
+fn match_or_no_terms(db: &Database, text: &str, k: usize) -> Option<Vec<(String, f32)>> {
+    let snap = db.snapshot().collection("docs").unwrap();
+    match snap.search_text("title", text, k, None) {
+        Ok(_) => Some(matched(db, text, k)),
+        Err(Error::InvalidArgument(m)) if m.contains("has no terms") => None,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn match_is_fresh_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    let schema = Schema::builder()
+        .attr("title", AttrType::Text)
+        .attr("price", AttrType::Float)
+        .vector("v", 2, quiver::Metric::L2)
+        .build()
+        .unwrap();
+    let docs = db.create_collection("docs", schema).unwrap();
+    let snap = db.snapshot().collection("docs").unwrap();
+    assert!(matches!(
+        snap.search_text("title", "shoe", 5, None),
+        Err(Error::InvalidArgument(m)) if m.contains("needs a BM25 index")
+    ));
+    assert!(matches!(
+        docs.create_index("price", IndexSpec::bm25()),
+        Err(Error::TypeMismatch { .. })
+    ));
+    assert!(matches!(
+        docs.create_index("v", IndexSpec::bm25()),
+        Err(Error::TypeMismatch { .. })
+    ));
+    assert!(docs.create_index("title", IndexSpec::hnsw()).is_err());
+    assert!(matches!(
+        docs.create_index("title", IndexSpec::bm25().b(1.5)),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        docs.create_index("title", IndexSpec::bm25().k1(f32::NAN)),
+        Err(Error::InvalidArgument(_))
+    ));
+    docs.create_index("title", IndexSpec::bm25()).unwrap();
+    let mut batch = WriteBatch::new();
+    batch.insert(
+        Item::new("a")
+            .set("title", "red running shoe")
+            .set("v", vec![0.0f32, 1.0]),
+    );
+    docs.commit(batch).unwrap();
+    // Found at once, from the memtable.
+    assert_eq!(matched(&db, "shoe", 5)[0].0, "a");
+    docs.flush().unwrap();
+    assert_eq!(matched(&db, "SHOE", 5)[0].0, "a");
+    assert!(matched(&db, "hat", 5).is_empty(), "no row holds the term");
+    let snap = db.snapshot().collection("docs").unwrap();
+    assert!(matches!(
+        snap.search_text("title", " ,; ", 5, None),
+        Err(Error::InvalidArgument(m)) if m.contains("no terms")
+    ));
+    let long = "word ".repeat(10_000);
+    assert!(matches!(
+        snap.search_text("title", &long, 5, None),
+        Err(Error::InvalidArgument(m)) if m.contains("at most")
+    ));
+    assert!(matches!(
+        snap.search_text("price", "x", 5, None),
+        Err(Error::InvalidArgument(_))
+    ));
+    // VERIFY checks the postings.
+    let report = db.verify().unwrap();
+    assert!(
+        report.is_ok(),
+        "{:?}",
+        report.problems().collect::<Vec<_>>()
+    );
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.detail.starts_with("BM25 (simple)")),
+        "{:?}",
+        report.checks
+    );
+}
