@@ -294,3 +294,77 @@ fn fuse_options_and_explain_say_what_ran() {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
 }
+
+#[test]
+fn match_ranks_by_bm25_and_explains_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    setup(&db);
+    let created = run(
+        &db,
+        "CREATE INDEX ON products (title) USING BM25 WITH (k1 = 1.2, b = 0.75, analyzer = 'english')",
+    );
+    assert_eq!(
+        created[0],
+        Output::Done("built BM25 index on products.title".into())
+    );
+    let out = run(
+        &db,
+        "SELECT id, _score FROM products WHERE price < 100 ORDER BY MATCH(title, 'Shoes') LIMIT 5",
+    );
+    let found = rows(&out[0]);
+    // 'shoes' stems to 'shoe'; p2 (a shoe, price 120) is filtered out; rows without the
+    // term are not returned.
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0][0], Value::Text("p1".into()));
+    let Value::Float(score) = found[0][1] else {
+        panic!("{found:?}")
+    };
+    assert!(score > 0.0);
+    let plan = run(
+        &db,
+        "EXPLAIN SELECT id FROM products ORDER BY MATCH(title, 'red shoe') LIMIT 2",
+    );
+    let lines: Vec<String> = rows(&plan[0])
+        .iter()
+        .map(|r| match &r[0] {
+            Value::Text(t) => t.clone(),
+            v => panic!("{v:?}"),
+        })
+        .collect();
+    assert!(lines.iter().any(|l| l.contains("exact scan")), "{lines:?}");
+    run(&db, "FLUSH products");
+    let plan = run(
+        &db,
+        "EXPLAIN SELECT id FROM products ORDER BY MATCH(title, 'red shoe') LIMIT 2",
+    );
+    let text = format!("{:?}", rows(&plan[0]));
+    assert!(text.contains("BM25 postings"), "{text}");
+    for (sql, what) in [
+        ("CREATE INDEX ON products (price) USING BM25", "TEXT"),
+        (
+            "CREATE INDEX ON products (title) USING BM25 WITH (m = 8)",
+            "no parameter m",
+        ),
+        (
+            "CREATE INDEX ON products (title) USING BM25 WITH (analyzer = 'klingon')",
+            "analyzer",
+        ),
+        (
+            "SELECT id FROM products ORDER BY MATCH(category, 'shoes')",
+            "BM25 index",
+        ),
+        (
+            "SELECT id FROM products ORDER BY MATCH(title, '...')",
+            "no terms",
+        ),
+        (
+            "SELECT id FROM products ORDER BY FUSE(RRF, MATCH(title, 'red'), text_vec <-> [1, 0, 0])",
+            "FUSE",
+        ),
+    ] {
+        let statement = &parse_script(sql).unwrap()[0];
+        let err = quiver_sql::run(&db, statement).unwrap_err().to_string();
+        assert!(err.contains(what), "{sql}: {err}");
+    }
+}
