@@ -11,6 +11,7 @@
 
 pub mod ann;
 pub mod batch;
+pub mod bm25;
 pub mod encode;
 pub mod fused;
 

@@ -114,6 +114,28 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         reps: usize,
     },
+    /// MATCH (BM25) through the engine on a text corpus: index build time, QPS, and
+    /// each query's top k written as JSON lines (scripts/bench/bm25.py compares them).
+    Bm25 {
+        /// JSON lines `{"id", "text"}`.
+        #[arg(long)]
+        docs: PathBuf,
+        /// One query per line.
+        #[arg(long)]
+        queries: PathBuf,
+        /// Folder for the database (created; must not hold one already).
+        #[arg(long)]
+        db: PathBuf,
+        /// The answers, one JSON line per query.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "simple")]
+        analyzer: String,
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+    },
     /// An encoder's texts or images per second on the CPU (weights from
     /// scripts/fetch-models).
     Encode {
@@ -203,6 +225,25 @@ fn run_command(command: Command) -> Result<()> {
                 "wrote {} and {}",
                 out.display(),
                 out.with_extension("md").display()
+            );
+        }
+        Command::Bm25 {
+            docs,
+            queries,
+            db,
+            out,
+            analyzer,
+            k,
+            reps,
+        } => {
+            let r = quiver_bench::bm25::run(&docs, &queries, &db, &out, &analyzer, k, reps)?;
+            let shown: Vec<String> = r.qps.iter().map(|q| format!("{q:.0}")).collect();
+            println!(
+                "quiver bm25 ({analyzer}): {} docs, index {:.2} s; {} queries, top {k}, 1 thread: QPS per rep {}",
+                r.docs,
+                r.index_seconds,
+                r.queries,
+                shown.join(" ")
             );
         }
         Command::Table { out, files } => {

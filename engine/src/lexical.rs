@@ -6,11 +6,12 @@
 //! here, as the memtable's are), every row holding a query term is scored, and the
 //! best `k` win, ties by id. A row holding no query term is never returned.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::time::Instant;
 
 use quiver_index::bm25::storage::Bm25Index;
-use quiver_index::bm25::{Stats, idf, term_score, terms};
+use quiver_index::bm25::{Stats, idf, length_norm, saturated, term_score, terms};
 use quiver_index::{SegmentIndex, Strategy};
 use quiver_storage::{Analyzer, Column, Error, IndexSpec, Result, RowId, Value};
 
@@ -20,6 +21,9 @@ use crate::state::SegmentView;
 
 /// The most terms a MATCH query may have after analysis.
 pub const MAX_QUERY_TERMS: usize = 1024;
+
+/// Row lengths (in terms) whose length norm a query tabulates.
+const NORM_TABLE: u32 = 2048;
 
 /// A segment's terms for one query: from its index, or cut from its rows here.
 enum Source<'s> {
@@ -127,6 +131,15 @@ impl CollectionSnapshot {
         }
         let avgdl = stats.avgdl();
         let idfs: Vec<f64> = df.iter().map(|&d| idf(stats.docs, d)).collect();
+        // Each row's length norm, looked up for the common lengths (computed once per
+        // query, not once per posting).
+        let norms: Vec<f64> = (0..NORM_TABLE)
+            .map(|len| length_norm(len, avgdl, k1, b))
+            .collect();
+        let norm = |len: u32| match norms.get(len as usize) {
+            Some(&n) => n,
+            None => length_norm(len, avgdl, k1, b),
+        };
         // One row's score from its term frequencies (in `distinct`'s order) and length.
         let score = |tfs: &[u32], len: u32| -> f64 {
             let mut total = 0.0;
@@ -149,17 +162,33 @@ impl CollectionSnapshot {
             let before = found.len();
             let strategy = match src {
                 Source::Indexed(index) => {
-                    let mut tfs: HashMap<u32, Vec<u32>> = HashMap::new();
-                    for (j, (t, _)) in distinct.iter().enumerate() {
+                    // Term at a time into one accumulator per row, in `distinct`'s
+                    // order, so each row's sum is the one `score` computes. Every
+                    // contribution is positive (idf > 0, tf ≥ 1): a row holds a query
+                    // term exactly when its sum is above 0.
+                    let lengths = index.view.lengths();
+                    let mut sums = vec![0f64; lengths.len()];
+                    for ((t, times), &idf) in distinct.iter().zip(&idfs) {
                         let (rows, counts) = index.view.postings(t);
                         for (&r, &tf) in rows.iter().zip(counts) {
-                            tfs.entry(r).or_insert_with(|| vec![0; distinct.len()])[j] = tf;
+                            if let (Some(sum), Some(&len)) =
+                                (sums.get_mut(r as usize), lengths.get(r as usize))
+                            {
+                                *sum += f64::from(*times) * saturated(idf, tf, norm(len), k1);
+                            }
                         }
                     }
-                    for (r, row_tfs) in tfs {
-                        if keep(r) {
-                            let s = score(&row_tfs, index.view.length(r));
-                            found.push((s, self.item_at(view, RowId(r))));
+                    // The k-th best score kept, then every row at or above it.
+                    let kth = kth_best(
+                        sums.iter()
+                            .enumerate()
+                            .filter(|&(r, &s)| s > 0.0 && keep(r as u32))
+                            .map(|(_, &s)| s),
+                        k,
+                    );
+                    for (r, &s) in sums.iter().enumerate() {
+                        if s > 0.0 && s >= kth && keep(r as u32) {
+                            found.push((s, self.item_at(view, RowId(r as u32))));
                         }
                     }
                     Strategy::Bm25
@@ -202,19 +231,15 @@ impl CollectionSnapshot {
             micros: fresh_started.elapsed().as_micros(),
         });
 
-        // Best first, ties by id.
+        // Best first, ties by id: the k best scores (and any row tied with the k-th)
+        // are the only ones whose ids are read.
+        keep_best(&mut found, k, |x| x.0);
         let mut keyed = found
             .into_iter()
             .map(|(s, item)| Ok((s, item.id()?, item)))
             .collect::<Result<Vec<_>>>()?;
-        let order = |a: &(f64, &str, ItemRef<'_>), b: &(f64, &str, ItemRef<'_>)| {
-            b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
-        };
-        if keyed.len() > k && k > 0 {
-            keyed.select_nth_unstable_by(k - 1, order);
-        }
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
         keyed.truncate(k);
-        keyed.sort_by(order);
         let hits = keyed
             .into_iter()
             .map(|(s, _, item)| SearchHit {
@@ -250,6 +275,51 @@ fn source<'s>(view: &'s SegmentView, column: &Column, analyzer: Analyzer) -> Res
         })
         .collect::<Result<_>>()?;
     Ok(Source::Cut(rows))
+}
+
+/// The `k`-th highest of `scores` (all positive), or 0 when there are fewer than `k`.
+fn kth_best(scores: impl Iterator<Item = f64>, k: usize) -> f64 {
+    let mut best: BinaryHeap<Reverse<Score>> = BinaryHeap::with_capacity(k + 1);
+    for s in scores {
+        if best.len() < k {
+            best.push(Reverse(Score(s)));
+        } else if best.peek().is_some_and(|Reverse(low)| s > low.0) {
+            best.pop();
+            best.push(Reverse(Score(s)));
+        }
+    }
+    match best.len() == k {
+        true => best.peek().map_or(0.0, |Reverse(low)| low.0),
+        false => 0.0,
+    }
+}
+
+/// A score ordered by `f64::total_cmp`.
+#[derive(Clone, Copy, PartialEq)]
+struct Score(f64);
+
+impl Eq for Score {}
+
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// Keeps the `k` highest scores of `all` and every entry tied with the k-th (in no
+/// order): the candidates whose ids decide the ties.
+fn keep_best<T>(all: &mut Vec<T>, k: usize, score: impl Fn(&T) -> f64) {
+    if all.len() > k && k > 0 {
+        all.select_nth_unstable_by(k - 1, |a, b| score(b).total_cmp(&score(a)));
+        let kth = score(&all[k - 1]);
+        all.retain(|x| score(x) >= kth);
+    }
 }
 
 /// How often each of `distinct`'s terms occurs in `row`.

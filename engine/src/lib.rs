@@ -67,7 +67,7 @@ pub use snapshot::{CollectionSnapshot, ItemRef, Snapshot};
 pub use verify::{Check, VerifyReport, verify, verify_path};
 
 pub use quiver_storage::{
-    AttrColumn, AttrType, Column, ColumnKind, DType, Directory, EmbedRule, EncoderTag, Error,
-    FaultKind, FaultyDirectory, FsDirectory, IndexSpec, Item, MappedBytes, Metric,
+    Analyzer, AttrColumn, AttrType, Column, ColumnKind, DType, Directory, EmbedRule, EncoderTag,
+    Error, FaultKind, FaultyDirectory, FsDirectory, IndexSpec, Item, MappedBytes, Metric,
     PowerLossDirectory, Quantize, Result, Schema, Value, VectorColumn, WriteFile,
 };

@@ -47,8 +47,21 @@ pub fn idf(docs: u64, df: u64) -> f64 {
 /// One query term's contribution to a row's score: the term occurs `tf` times in a row
 /// of `len` terms.
 pub fn term_score(idf: f64, tf: u32, len: u32, avgdl: f64, k1: f32, b: f32) -> f64 {
-    let (tf, k1, b) = (f64::from(tf), f64::from(k1), f64::from(b));
-    idf * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * f64::from(len) / avgdl))
+    saturated(idf, tf, length_norm(len, avgdl, k1, b), k1)
+}
+
+/// The length part of the denominator, `k1·(1 − b + b·len/avgdl)`: the same for every
+/// term of one row, so a search computes it once per row.
+pub fn length_norm(len: u32, avgdl: f64, k1: f32, b: f32) -> f64 {
+    let (k1, b) = (f64::from(k1), f64::from(b));
+    k1 * (1.0 - b + b * f64::from(len) / avgdl)
+}
+
+/// [`term_score`] given the row's [`length_norm`] (the same arithmetic, so the same
+/// bits).
+pub fn saturated(idf: f64, tf: u32, norm: f64, k1: f32) -> f64 {
+    let (tf, k1) = (f64::from(tf), f64::from(k1));
+    idf * tf * (k1 + 1.0) / (tf + norm)
 }
 
 #[cfg(test)]

@@ -302,7 +302,7 @@ impl<'a> SegmentIndex<'a> {
         match self {
             SegmentIndex::Hnsw(h) => h.check(segment, column),
             SegmentIndex::IvfPq(ivf) => Ok(format!("IVF-PQ, {} lists", ivf.nlist())),
-            SegmentIndex::Bm25(text) => Ok(text.check()),
+            SegmentIndex::Bm25(text) => text.check(segment, column),
         }
     }
 }

@@ -68,8 +68,9 @@ impl BuiltBm25 {
     }
 }
 
-/// The index over borrowed arrays (a segment's mapped regions); [`Bm25View::new`]
-/// checks that they fit together, so lookups never index out of bounds.
+/// The index over borrowed arrays (a segment's mapped regions). Opening it costs
+/// nothing: every lookup is bounds-checked and a damaged array gives empty postings,
+/// never a bad read; [`Bm25View::check`] (VERIFY) proves the arrays consistent.
 #[derive(Clone, Copy, Debug)]
 pub struct Bm25View<'a> {
     term_offsets: &'a [u32],
@@ -81,9 +82,7 @@ pub struct Bm25View<'a> {
 }
 
 impl<'a> Bm25View<'a> {
-    /// The view, or what does not fit: offsets must start at 0, never decrease and end
-    /// at their array's length, every posting row must be below `rows`, the terms must
-    /// be UTF-8 in strictly ascending order.
+    /// The view over the six arrays (see [`Bm25View::check`] for what they must hold).
     pub fn new(
         term_offsets: &'a [u32],
         term_bytes: &'a [u8],
@@ -91,39 +90,50 @@ impl<'a> Bm25View<'a> {
         rows: &'a [u32],
         tfs: &'a [u32],
         lengths: &'a [u32],
-    ) -> Result<Self, String> {
-        let monotone = |offsets: &[u32], end: usize| {
-            offsets.first() == Some(&0)
-                && offsets.windows(2).all(|w| w[0] <= w[1])
-                && offsets.last().is_some_and(|&l| l as usize == end)
-        };
-        if term_offsets.len() != posting_offsets.len() {
-            return Err("term and posting offsets differ in length".into());
-        }
-        if !monotone(term_offsets, term_bytes.len()) || !monotone(posting_offsets, rows.len()) {
-            return Err("offsets out of order or past their arrays".into());
-        }
-        if tfs.len() != rows.len() || rows.iter().any(|&r| r as usize >= lengths.len()) {
-            return Err("postings do not match the rows".into());
-        }
-        let view = Bm25View {
+    ) -> Self {
+        Bm25View {
             term_offsets,
             term_bytes,
             posting_offsets,
             rows,
             tfs,
             lengths,
+        }
+    }
+
+    /// Whether the arrays fit together, or what does not: offsets start at 0, never
+    /// decrease and end at their array's length, every posting row is below the rows,
+    /// every frequency at least 1, the terms are UTF-8 in strictly ascending order.
+    pub fn check(&self) -> Result<(), String> {
+        let monotone = |offsets: &[u32], end: usize| {
+            offsets.first() == Some(&0)
+                && offsets.windows(2).all(|w| w[0] <= w[1])
+                && offsets.last().is_some_and(|&l| l as usize == end)
         };
+        if self.term_offsets.len() != self.posting_offsets.len() {
+            return Err("term and posting offsets differ in length".into());
+        }
+        if !monotone(self.term_offsets, self.term_bytes.len())
+            || !monotone(self.posting_offsets, self.rows.len())
+        {
+            return Err("offsets out of order or past their arrays".into());
+        }
+        if self.tfs.len() != self.rows.len()
+            || self.rows.iter().any(|&r| r as usize >= self.lengths.len())
+            || self.tfs.contains(&0)
+        {
+            return Err("postings do not match the rows".into());
+        }
         let mut previous: Option<&str> = None;
-        for t in 0..view.term_count() {
-            let term = std::str::from_utf8(view.term_bytes_of(t))
+        for t in 0..self.term_count() {
+            let term = std::str::from_utf8(self.term_bytes_of(t).unwrap_or_default())
                 .map_err(|_| format!("term {t} is not UTF-8"))?;
             if previous.is_some_and(|p| p >= term) {
                 return Err(format!("term {t} is out of order"));
             }
             previous = Some(term);
         }
-        Ok(view)
+        Ok(())
     }
 
     /// Distinct terms.
@@ -136,22 +146,33 @@ impl<'a> Bm25View<'a> {
         self.lengths.len()
     }
 
-    fn term_bytes_of(&self, t: usize) -> &'a [u8] {
-        &self.term_bytes[self.term_offsets[t] as usize..self.term_offsets[t + 1] as usize]
+    /// Term `t`'s bytes (`None` where the offsets are damaged).
+    fn term_bytes_of(&self, t: usize) -> Option<&'a [u8]> {
+        let (start, end) = (*self.term_offsets.get(t)?, *self.term_offsets.get(t + 1)?);
+        self.term_bytes.get(start as usize..end as usize)
     }
 
-    /// `term`'s postings: (rows ascending, term frequencies); empty when absent.
+    /// `term`'s postings: (rows ascending, term frequencies); empty when absent (or
+    /// where damaged arrays do not hold them).
     pub fn postings(&self, term: &str) -> (&'a [u32], &'a [u32]) {
         let (mut lo, mut hi) = (0, self.term_count());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            match self.term_bytes_of(mid).cmp(term.as_bytes()) {
+            let Some(bytes) = self.term_bytes_of(mid) else {
+                return (&[], &[]);
+            };
+            match bytes.cmp(term.as_bytes()) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => {
-                    let range =
-                        self.posting_offsets[mid] as usize..self.posting_offsets[mid + 1] as usize;
-                    return (&self.rows[range.clone()], &self.tfs[range]);
+                    let range = || -> Option<(&'a [u32], &'a [u32])> {
+                        let (start, end) = (
+                            *self.posting_offsets.get(mid)? as usize,
+                            *self.posting_offsets.get(mid + 1)? as usize,
+                        );
+                        Some((self.rows.get(start..end)?, self.tfs.get(start..end)?))
+                    };
+                    return range().unwrap_or((&[], &[]));
                 }
             }
         }
@@ -202,51 +223,35 @@ mod tests {
             bytemuck::cast_slice(d),
             bytemuck::cast_slice(e),
             bytemuck::cast_slice(f),
-        )
-        .unwrap();
+        );
+        assert_eq!(again.check(), Ok(()));
         assert_eq!(again.postings("blue"), (&[2u32][..], &[1u32][..]));
     }
 
     #[test]
-    fn inconsistent_arrays_are_refused() {
+    fn damaged_arrays_fail_the_check_and_read_nothing_wrong() {
         let built = BuiltBm25::build(Analyzer::Simple, [Some("b a"), Some("c")].into_iter());
-        let v = built.view();
-        let bad_row = [0u32, 7, 1];
+        let b = &built;
+        let view = |to: &[u32], bytes: &[u8], po: &[u32], rows: &[u32]| {
+            Bm25View::new(to, bytes, po, rows, &b.tfs, &b.lengths).check()
+        };
+        assert!(view(&b.term_offsets, &b.term_bytes, &b.posting_offsets, &b.rows).is_ok());
         assert!(
-            Bm25View::new(
-                &built.term_offsets,
-                &built.term_bytes,
-                &built.posting_offsets,
-                &bad_row,
-                &built.tfs,
-                &built.lengths
+            view(
+                &b.term_offsets,
+                &b.term_bytes,
+                &b.posting_offsets,
+                &[0, 7, 1]
             )
             .is_err()
         );
-        let short = [0u32, 1];
-        assert!(
-            Bm25View::new(
-                &short,
-                &built.term_bytes,
-                &built.posting_offsets,
-                &built.rows,
-                &built.tfs,
-                &built.lengths
-            )
-            .is_err()
-        );
-        let unordered = b"bac".to_vec();
-        assert!(
-            Bm25View::new(
-                &built.term_offsets,
-                &unordered,
-                &built.posting_offsets,
-                &built.rows,
-                &built.tfs,
-                &built.lengths
-            )
-            .is_err()
-        );
-        assert_eq!(v.term_count(), 3);
+        assert!(view(&[0, 1], &b.term_bytes, &b.posting_offsets, &b.rows).is_err());
+        assert!(view(&b.term_offsets, b"bac", &b.posting_offsets, &b.rows).is_err());
+        assert!(view(&b.term_offsets, &b.term_bytes, &[0, 9, 2, 3], &b.rows).is_err());
+        // Offsets past the arrays: lookups give nothing instead of reading past them.
+        let far = [0u32, 1, 99, 100];
+        let damaged = Bm25View::new(&far, &b.term_bytes, &far, &b.rows, &b.tfs, &b.lengths);
+        assert_eq!(damaged.postings("c"), (&[][..], &[][..]));
+        assert_eq!(damaged.length(9), 0);
     }
 }

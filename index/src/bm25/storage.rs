@@ -28,22 +28,31 @@ fn analyzer_code(a: Analyzer) -> u32 {
     }
 }
 
+/// Words of `Bm25Meta`: terms, rows, analyzer, version, rows with a term, and the
+/// total number of terms (low and high words).
+const META_WORDS: usize = 7;
+
 /// A built BM25 index with its meta words, ready to be written.
 #[derive(Debug)]
 pub struct StoredBm25 {
     index: BuiltBm25,
-    meta: [u32; 4],
+    meta: [u32; META_WORDS],
 }
 
 impl StoredBm25 {
     /// The index of `texts` (row `i` is segment row `i`; `None` for NULL).
     pub fn build<'t>(analyzer: Analyzer, texts: impl Iterator<Item = Option<&'t str>>) -> Self {
         let index = BuiltBm25::build(analyzer, texts);
+        let docs = index.lengths.iter().filter(|&&l| l > 0).count() as u32;
+        let total: u64 = index.lengths.iter().map(|&l| u64::from(l)).sum();
         let meta = [
             index.term_offsets.len() as u32 - 1,
             index.lengths.len() as u32,
             analyzer_code(analyzer),
             VERSION,
+            docs,
+            total as u32,
+            (total >> 32) as u32,
         ];
         StoredBm25 { index, meta }
     }
@@ -60,6 +69,10 @@ pub struct Bm25Index<'a> {
     pub view: Bm25View<'a>,
     /// The analyzer its terms were cut with.
     pub analyzer: Analyzer,
+    /// Rows with at least one term, deleted ones included.
+    pub docs: u64,
+    /// Their terms, all together.
+    pub terms: u64,
 }
 
 impl<'a> Bm25Index<'a> {
@@ -68,8 +81,8 @@ impl<'a> Bm25Index<'a> {
         let Some(meta) = segment.u32_region(RegionKind::Bm25Meta, column.id)? else {
             return Ok(None);
         };
-        let [terms, rows, analyzer, version] = <[u32; 4]>::try_from(meta)
-            .map_err(|_| damaged(segment, "Bm25Meta is not 4 words".into()))?;
+        let [terms, rows, analyzer, version, docs, low, high] = <[u32; META_WORDS]>::try_from(meta)
+            .map_err(|_| damaged(segment, format!("Bm25Meta is not {META_WORDS} words")))?;
         let analyzer = match (analyzer, version) {
             (0, VERSION) => Analyzer::Simple,
             (1, VERSION) => Analyzer::English,
@@ -98,27 +111,42 @@ impl<'a> Bm25Index<'a> {
             words(RegionKind::Bm25PostingRows)?,
             words(RegionKind::Bm25PostingTfs)?,
             words(RegionKind::Bm25DocLengths)?,
-        )
-        .map_err(|reason| damaged(segment, format!("BM25 of column {}: {reason}", column.name)))?;
+        );
         if view.term_count() != terms as usize
             || view.row_count() != rows as usize
             || rows != segment.rows()
+            || docs > rows
         {
             return Err(damaged(
                 segment,
                 format!("BM25 of column {} does not match its meta", column.name),
             ));
         }
-        Ok(Some(Bm25Index { view, analyzer }))
+        Ok(Some(Bm25Index {
+            view,
+            analyzer,
+            docs: u64::from(docs),
+            terms: u64::from(low) | (u64::from(high) << 32),
+        }))
     }
 
-    /// VERIFY's line (the structure was checked on load).
-    pub fn check(&self) -> String {
-        format!(
+    /// VERIFY's check: the arrays fit together and the meta's totals are the rows'.
+    pub fn check(&self, segment: &Segment, column: &Column) -> Result<String> {
+        let lengths = self.view.lengths();
+        let docs = lengths.iter().filter(|&&l| l > 0).count() as u64;
+        let terms: u64 = lengths.iter().map(|&l| u64::from(l)).sum();
+        let consistent = self.view.check().and_then(|()| match (docs, terms) {
+            (d, t) if d == self.docs && t == self.terms => Ok(()),
+            _ => Err("the meta's totals are not the rows'".to_string()),
+        });
+        consistent.map_err(|reason| {
+            damaged(segment, format!("BM25 of column {}: {reason}", column.name))
+        })?;
+        Ok(format!(
             "BM25 ({}), {} terms over {} rows",
             self.analyzer.name(),
             self.view.term_count(),
             self.view.row_count()
-        )
+        ))
     }
 }

@@ -81,8 +81,8 @@ pub enum RegionKind {
     Sq8Ranges = 27,
     /// HNSW 8-bit codes: `rows` rows of `quiver_index::sq8::stride(dim)` bytes.
     Sq8Codes = 28,
-    /// BM25 of a TEXT column: `u32[4]` = terms, rows, analyzer (0 simple, 1 english),
-    /// format version (1).
+    /// BM25 of a TEXT column: `u32[7]` = terms, rows, analyzer (0 simple, 1 english),
+    /// layout version (1), rows with a term, total terms (low, high word).
     Bm25Meta = 29,
     /// BM25: `u32[terms + 1]` byte offsets into [`RegionKind::Bm25TermBytes`].
     Bm25TermOffsets = 30,
