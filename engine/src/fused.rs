@@ -16,6 +16,7 @@ use quiver_storage::{Error, Metric, Result};
 use rayon::prelude::*;
 
 use crate::hits::{ColumnExplain, FusedExplain, Hit};
+use crate::lexical::TextQuery;
 use crate::search::{SearchHit, SearchOptions, SearchStats, Strategy};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 use quiver_index::stored::segment_span;
@@ -28,11 +29,21 @@ const MAX_WIDENING: usize = 8;
 /// A threshold below this means every item was among the candidates.
 const UNBOUNDED: f32 = -1e20;
 
-/// A query over several vector columns.
+/// What a fused query compares on one column.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Probe<'q> {
+    /// A query vector, compared under the vector column's metric.
+    Vector(&'q [f32]),
+    /// A text, scored by BM25 against a TEXT column with a BM25 index (`MATCH`); its
+    /// distance is −score.
+    Text(&'q str),
+}
+
+/// A query over several columns.
 #[derive(Clone, Debug)]
 pub struct FusedQuery<'q> {
-    /// `(column, query vector)` pairs, at least one.
-    pub columns: Vec<(&'q str, &'q [f32])>,
+    /// `(column, what to compare it with)` pairs, at least one.
+    pub columns: Vec<(&'q str, Probe<'q>)>,
     /// How the columns' normalized scores combine.
     pub fusion: Fusion,
     /// `None`: [`default_normalization`] for the columns' metrics.
@@ -64,9 +75,15 @@ impl<'q> FusedQuery<'q> {
         }
     }
 
-    /// Adds column `name` with its query vector.
+    /// Adds vector column `name` with its query vector.
     pub fn column(mut self, name: &'q str, query: &'q [f32]) -> Self {
-        self.columns.push((name, query));
+        self.columns.push((name, Probe::Vector(query)));
+        self
+    }
+
+    /// Adds TEXT column `name` (with a BM25 index), matched against `text`.
+    pub fn text(mut self, name: &'q str, text: &'q str) -> Self {
+        self.columns.push((name, Probe::Text(text)));
         self
     }
 }
@@ -128,33 +145,52 @@ impl CollectionSnapshot {
         Ok((weight > 0.0 && span.is_valid()).then_some(span))
     }
 
+    /// [`default_normalization`] for vector columns; min-max over the candidates as
+    /// soon as a MATCH term takes part (BM25 scores have no fixed scale).
     fn default_normalization(
         &self,
         query: &FusedQuery<'_>,
-        metrics: &[Metric],
+        scorers: &[Scorer<'_>],
     ) -> Result<Normalization> {
+        let mut metrics = Vec::with_capacity(scorers.len());
+        for scorer in scorers {
+            match scorer {
+                Scorer::Metric(m) => metrics.push(*m),
+                Scorer::Text(_) => return Ok(Normalization::MinMax),
+            }
+        }
         let spans = query
             .columns
             .iter()
             .map(|&(name, _)| self.distance_span(name))
             .collect::<Result<Vec<_>>>()?;
-        Ok(default_normalization(metrics, &spans))
+        Ok(default_normalization(&metrics, &spans))
     }
 
-    /// Each queried column's metric, the vectors checked against the columns.
-    fn query_metrics(&self, query: &FusedQuery<'_>) -> Result<Vec<Metric>> {
-        let mut metrics = Vec::with_capacity(query.columns.len());
-        for &(name, vector) in &query.columns {
-            let (_, column) = self.schema().column(name)?;
-            let shape = column.expect_vector()?;
-            check_vector(name, shape.dim as usize, vector)?;
-            metrics.push(shape.metric);
+    /// How each queried column is scored: a vector column's metric (the vector checked
+    /// against the column), or a prepared MATCH.
+    fn scorers<'s>(&'s self, query: &FusedQuery<'_>) -> Result<Vec<Scorer<'s>>> {
+        let mut scorers = Vec::with_capacity(query.columns.len());
+        for &(name, probe) in &query.columns {
+            scorers.push(match probe {
+                Probe::Vector(vector) => {
+                    let (_, column) = self.schema().column(name)?;
+                    let shape = column.expect_vector()?;
+                    check_vector(name, shape.dim as usize, vector)?;
+                    Scorer::Metric(shape.metric)
+                }
+                Probe::Text(text) => Scorer::Text(Box::new(TextQuery::new(self, name, text)?)),
+            });
         }
-        Ok(metrics)
+        Ok(scorers)
     }
 
     /// `query`'s normalization: its own, else [`default_normalization`].
-    fn normalization(&self, query: &FusedQuery<'_>, metrics: &[Metric]) -> Result<Normalization> {
+    fn normalization(
+        &self,
+        query: &FusedQuery<'_>,
+        metrics: &[Scorer<'_>],
+    ) -> Result<Normalization> {
         query
             .normalization
             .clone()
@@ -168,7 +204,7 @@ impl CollectionSnapshot {
         k: usize,
         filter: Option<&(dyn Fn(&ItemRef<'_>) -> bool + Sync)>,
     ) -> Result<(Vec<Hit<'s>>, FusedExplain)> {
-        let metrics = self.query_metrics(query)?;
+        let metrics = self.scorers(query)?;
         let normalization = self.normalization(query, &metrics)?;
         let per_column = candidates_per_column(query, k);
 
@@ -225,7 +261,7 @@ impl CollectionSnapshot {
                 "fused searches sharing candidates must query the same columns with the same vectors".into(),
             ));
         }
-        let metrics = self.query_metrics(first)?;
+        let metrics = self.scorers(first)?;
         let gathered = self.gather(first, &metrics, candidates_per_column(first, k), filter)?;
         queries
             .iter()
@@ -239,7 +275,7 @@ impl CollectionSnapshot {
     fn fused_round<'s>(
         &'s self,
         query: &FusedQuery<'_>,
-        metrics: &[Metric],
+        metrics: &[Scorer<'s>],
         normalization: &Normalization,
         per_column: usize,
         k: usize,
@@ -255,7 +291,7 @@ impl CollectionSnapshot {
     fn gather<'s>(
         &'s self,
         query: &FusedQuery<'_>,
-        metrics: &[Metric],
+        metrics: &[Scorer<'s>],
         per_column: usize,
         filter: Option<&(dyn Fn(&ItemRef<'_>) -> bool + Sync)>,
     ) -> Result<Gathered<'s>> {
@@ -265,11 +301,21 @@ impl CollectionSnapshot {
         let searched: Vec<Result<(Vec<SearchHit<'s>>, SearchStats, u128)>> = query
             .columns
             .par_iter()
-            .map(|&(name, vector)| {
+            .zip(metrics)
+            .map(|(&(name, probe), scorer)| {
                 let started = Instant::now();
                 let filter = filter.map(|f| f as &dyn Fn(&ItemRef<'_>) -> bool);
-                let (hits, stats) =
-                    self.search_where(name, vector, per_column, &query.options, filter)?;
+                let (hits, stats) = match (probe, scorer) {
+                    (Probe::Text(_), Scorer::Text(text)) => text.top(per_column, filter)?,
+                    (Probe::Vector(vector), _) => {
+                        self.search_where(name, vector, per_column, &query.options, filter)?
+                    }
+                    (Probe::Text(_), Scorer::Metric(_)) => {
+                        return Err(Error::InvalidArgument(format!(
+                            "column {name}: a text for a vector column"
+                        )));
+                    }
+                };
                 Ok((hits, stats, started.elapsed().as_micros()))
             })
             .collect();
@@ -320,38 +366,44 @@ impl CollectionSnapshot {
         let mut vectors: Vec<Vec<Option<&'s [f32]>>> = Vec::with_capacity(union.len());
         for (key, item) in union.iter().enumerate() {
             let mut row = Vec::with_capacity(query.columns.len());
-            for (c, &(name, _)) in query.columns.iter().enumerate() {
-                let v = if known.contains_key(&(key as u32, c)) {
-                    None
-                } else {
-                    let v = item.vector(name)?;
-                    if let Some(v) = v {
-                        prefetch(v, 32);
+            for (c, &(name, probe)) in query.columns.iter().enumerate() {
+                let v = match probe {
+                    Probe::Vector(_) if !known.contains_key(&(key as u32, c)) => {
+                        let v = item.vector(name)?;
+                        if let Some(v) = v {
+                            prefetch(v, 32);
+                        }
+                        v
                     }
-                    v
+                    _ => None,
                 };
                 row.push(v);
             }
             vectors.push(row);
         }
-        let exact: Vec<Vec<Option<f32>>> = vectors
-            .iter()
-            .enumerate()
-            .map(|(key, row)| {
-                row.iter()
-                    .zip(&query.columns)
-                    .zip(metrics)
-                    .enumerate()
-                    .map(|(c, ((v, &(_, q)), &metric))| {
-                        known
-                            .get(&(key as u32, c))
-                            .copied()
-                            .or_else(|| v.map(|v| distance(metric, q, v)))
-                    })
-                    .collect()
-            })
-            .collect();
-        let rescored = vectors.iter().flatten().filter(|v| v.is_some()).count();
+        let mut text_rescored = 0;
+        let mut exact: Vec<Vec<Option<f32>>> = Vec::with_capacity(union.len());
+        for (key, (row, item)) in vectors.iter().zip(&union).enumerate() {
+            let mut distances = Vec::with_capacity(row.len());
+            for (c, ((v, &(_, probe)), scorer)) in
+                row.iter().zip(&query.columns).zip(metrics).enumerate()
+            {
+                let d = match (known.get(&(key as u32, c)), probe, scorer) {
+                    (Some(&d), _, _) => Some(d),
+                    (None, Probe::Vector(q), Scorer::Metric(metric)) => {
+                        v.map(|v| distance(*metric, q, v))
+                    }
+                    (None, _, Scorer::Text(text)) => {
+                        text_rescored += 1;
+                        text.score_of(item)?.map(|s| -(s as f32))
+                    }
+                    (None, Probe::Text(_), Scorer::Metric(_)) => None,
+                };
+                distances.push(d);
+            }
+            exact.push(distances);
+        }
+        let rescored = vectors.iter().flatten().filter(|v| v.is_some()).count() + text_rescored;
         Ok(Gathered {
             union,
             exact,
@@ -361,6 +413,14 @@ impl CollectionSnapshot {
             edges,
         })
     }
+}
+
+/// How one queried column is scored.
+pub(crate) enum Scorer<'s> {
+    /// A vector column's metric.
+    Metric(Metric),
+    /// A MATCH term, prepared on the snapshot.
+    Text(Box<TextQuery<'s>>),
 }
 
 /// Candidates asked of each column for the top `k` under `query`.

@@ -11,9 +11,9 @@ use std::collections::BinaryHeap;
 use std::time::Instant;
 
 use quiver_index::bm25::storage::Bm25Index;
-use quiver_index::bm25::{Stats, idf, length_norm, saturated, term_score, terms};
+use quiver_index::bm25::{Stats, idf, length_norm, saturated, terms};
 use quiver_index::{SegmentIndex, Strategy};
-use quiver_storage::{Analyzer, Column, Error, IndexSpec, Result, RowId, Value};
+use quiver_storage::{Analyzer, Column, Error, IndexSpec, Result, Row, RowId, Value};
 
 use crate::search::{FilterMode, PartStats, SearchHit, SearchStats};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
@@ -44,11 +44,37 @@ impl CollectionSnapshot {
         k: usize,
         filter: Option<&dyn Fn(&ItemRef<'_>) -> bool>,
     ) -> Result<(Vec<SearchHit<'s>>, SearchStats)> {
-        let (pos, col) = self.schema().column(column)?;
+        TextQuery::new(self, column, text)?.top(k, filter)
+    }
+}
+
+/// A MATCH query prepared on a snapshot: its terms and the collection-wide
+/// statistics, ready to rank the column ([`TextQuery::top`]) or score any one item
+/// ([`TextQuery::score_of`], a fused query's exact re-scoring).
+pub(crate) struct TextQuery<'s> {
+    snap: &'s CollectionSnapshot,
+    column: &'s Column,
+    k1: f32,
+    b: f32,
+    analyzer: Analyzer,
+    /// Distinct terms with their multiplicity, in order of first occurrence.
+    distinct: Vec<(String, u32)>,
+    sources: Vec<Source<'s>>,
+    /// Memtable rows and their terms.
+    fresh: Vec<(&'s Row, Vec<String>)>,
+    idfs: Vec<f64>,
+    avgdl: f64,
+    /// Length norms of the common lengths.
+    norms: Vec<f64>,
+}
+
+impl<'s> TextQuery<'s> {
+    pub(crate) fn new(snap: &'s CollectionSnapshot, column: &str, text: &str) -> Result<Self> {
+        let (pos, col) = snap.schema().column(column)?;
         let Some(IndexSpec::Bm25 { k1, b, analyzer }) = col.index else {
             return Err(Error::InvalidArgument(format!(
                 "MATCH needs a BM25 index on {column} (CREATE INDEX ON {} ({column}) USING BM25)",
-                self.name()
+                snap.name()
             )));
         };
         let query = terms(analyzer, text);
@@ -63,21 +89,19 @@ impl CollectionSnapshot {
                 query.len()
             )));
         }
-        // Distinct terms with their multiplicity, in order of first occurrence.
-        let mut distinct: Vec<(&str, u32)> = Vec::new();
-        for t in &query {
-            match distinct.iter_mut().find(|(d, _)| *d == t.as_str()) {
+        let mut distinct: Vec<(String, u32)> = Vec::new();
+        for t in query {
+            match distinct.iter_mut().find(|(d, _)| *d == t) {
                 Some((_, n)) => *n += 1,
-                None => distinct.push((t.as_str(), 1)),
+                None => distinct.push((t, 1)),
             }
         }
-
-        let sources = self
+        let sources = snap
             .segments()
             .iter()
             .map(|view| source(view, col, analyzer))
             .collect::<Result<Vec<_>>>()?;
-        let fresh: Vec<(&quiver_storage::Row, Vec<String>)> = self
+        let fresh: Vec<(&Row, Vec<String>)> = snap
             .memtable_rows()
             .map(|row| {
                 let found = match &row.cells[pos] {
@@ -91,73 +115,116 @@ impl CollectionSnapshot {
         // Collection-wide statistics over live rows.
         let mut stats = Stats::default();
         let mut df = vec![0u64; distinct.len()];
-        for (view, src) in self.segments().iter().zip(&sources) {
-            let live = |r: u32| !view.tombstones.is_deleted(RowId(r));
-            match src {
-                Source::Indexed(index) => {
-                    for (r, &len) in index.view.lengths().iter().enumerate() {
-                        if len > 0 && live(r as u32) {
-                            stats.docs += 1;
-                            stats.terms += u64::from(len);
-                        }
-                    }
-                    for (d, (t, _)) in df.iter_mut().zip(&distinct) {
-                        *d += index
-                            .view
-                            .postings(t)
-                            .0
-                            .iter()
-                            .filter(|&&r| live(r))
-                            .count() as u64;
-                    }
+        let mut count_row = |found: &[String]| {
+            if !found.is_empty() {
+                stats.docs += 1;
+                stats.terms += found.len() as u64;
+                for (d, (t, _)) in df.iter_mut().zip(&distinct) {
+                    *d += u64::from(found.contains(t));
                 }
-                Source::Cut(rows) => {
-                    for found in rows.iter().flatten().filter(|f| !f.is_empty()) {
+            }
+        };
+        for found in sources.iter().filter_map(|s| match s {
+            Source::Cut(rows) => Some(rows.iter().flatten()),
+            Source::Indexed(_) => None,
+        }) {
+            found.for_each(|f| count_row(f));
+        }
+        fresh.iter().for_each(|(_, f)| count_row(f));
+        for (view, src) in snap.segments().iter().zip(&sources) {
+            let Source::Indexed(index) = src else {
+                continue;
+            };
+            // Without deletions the segment's totals are in its meta and a term's df
+            // is its postings' length; with them, deleted rows are left out.
+            let live = |r: u32| !view.tombstones.is_deleted(RowId(r));
+            let whole = view.tombstones.count() == 0;
+            if whole {
+                stats.docs += index.docs;
+                stats.terms += index.terms;
+            } else {
+                for (r, &len) in index.view.lengths().iter().enumerate() {
+                    if len > 0 && live(r as u32) {
                         stats.docs += 1;
-                        stats.terms += found.len() as u64;
-                        for (d, (t, _)) in df.iter_mut().zip(&distinct) {
-                            *d += u64::from(found.iter().any(|f| f == t));
-                        }
+                        stats.terms += u64::from(len);
                     }
                 }
             }
-        }
-        for (_, found) in fresh.iter().filter(|(_, f)| !f.is_empty()) {
-            stats.docs += 1;
-            stats.terms += found.len() as u64;
             for (d, (t, _)) in df.iter_mut().zip(&distinct) {
-                *d += u64::from(found.iter().any(|f| f == t));
+                let rows = index.view.postings(t).0;
+                *d += match whole {
+                    true => rows.len() as u64,
+                    false => rows.iter().filter(|&&r| live(r)).count() as u64,
+                };
             }
         }
         let avgdl = stats.avgdl();
-        let idfs: Vec<f64> = df.iter().map(|&d| idf(stats.docs, d)).collect();
-        // Each row's length norm, looked up for the common lengths (computed once per
-        // query, not once per posting).
-        let norms: Vec<f64> = (0..NORM_TABLE)
+        let idfs = df.iter().map(|&d| idf(stats.docs, d)).collect();
+        let norms = (0..NORM_TABLE)
             .map(|len| length_norm(len, avgdl, k1, b))
             .collect();
-        let norm = |len: u32| match norms.get(len as usize) {
-            Some(&n) => n,
-            None => length_norm(len, avgdl, k1, b),
-        };
-        // One row's score from its term frequencies (in `distinct`'s order) and length.
-        let score = |tfs: &[u32], len: u32| -> f64 {
-            let mut total = 0.0;
-            for ((&tf, &(_, times)), &idf) in tfs.iter().zip(&distinct).zip(&idfs) {
-                if tf > 0 {
-                    total += f64::from(times) * term_score(idf, tf, len, avgdl, k1, b);
-                }
-            }
-            total
-        };
+        Ok(TextQuery {
+            snap,
+            column: col,
+            k1,
+            b,
+            analyzer,
+            distinct,
+            sources,
+            fresh,
+            idfs,
+            avgdl,
+            norms,
+        })
+    }
 
+    /// A row's length norm (tabulated for the common lengths).
+    fn norm(&self, len: u32) -> f64 {
+        match self.norms.get(len as usize) {
+            Some(&n) => n,
+            None => length_norm(len, self.avgdl, self.k1, self.b),
+        }
+    }
+
+    /// A row's score from its term frequencies (in `distinct`'s order) and length:
+    /// the terms summed in that order, as the accumulators of [`TextQuery::top`] do.
+    fn score(&self, tfs: &[u32], len: u32) -> f64 {
+        let norm = self.norm(len);
+        let mut total = 0.0;
+        for ((&tf, (_, times)), &idf) in tfs.iter().zip(&self.distinct).zip(&self.idfs) {
+            if tf > 0 {
+                total += f64::from(*times) * saturated(idf, tf, norm, self.k1);
+            }
+        }
+        total
+    }
+
+    /// `item`'s BM25 score; `None` when its text is NULL (0 when it holds no term).
+    pub(crate) fn score_of(&self, item: &ItemRef<'_>) -> Result<Option<f64>> {
+        Ok(match item.value(&self.column.name)? {
+            Value::Text(t) => {
+                let found = terms(self.analyzer, &t);
+                let tfs = frequencies(&found, &self.distinct);
+                Some(self.score(&tfs, found.len() as u32))
+            }
+            _ => None,
+        })
+    }
+
+    /// The best `k` rows holding a query term, among items `filter` accepts.
+    pub(crate) fn top(
+        &self,
+        k: usize,
+        filter: Option<&dyn Fn(&ItemRef<'_>) -> bool>,
+    ) -> Result<(Vec<SearchHit<'s>>, SearchStats)> {
+        let snap = self.snap;
         let mut found: Vec<(f64, ItemRef<'s>)> = Vec::new();
         let mut parts = Vec::new();
-        for (i, (view, src)) in self.segments().iter().zip(&sources).enumerate() {
+        for (i, (view, src)) in snap.segments().iter().zip(&self.sources).enumerate() {
             let part_started = Instant::now();
             let keep = |r: u32| {
                 !view.tombstones.is_deleted(RowId(r))
-                    && filter.is_none_or(|f| f(&self.item_at(view, RowId(r))))
+                    && filter.is_none_or(|f| f(&snap.item_at(view, RowId(r))))
             };
             let before = found.len();
             let strategy = match src {
@@ -168,13 +235,14 @@ impl CollectionSnapshot {
                     // term exactly when its sum is above 0.
                     let lengths = index.view.lengths();
                     let mut sums = vec![0f64; lengths.len()];
-                    for ((t, times), &idf) in distinct.iter().zip(&idfs) {
+                    for ((t, times), &idf) in self.distinct.iter().zip(&self.idfs) {
                         let (rows, counts) = index.view.postings(t);
                         for (&r, &tf) in rows.iter().zip(counts) {
                             if let (Some(sum), Some(&len)) =
                                 (sums.get_mut(r as usize), lengths.get(r as usize))
                             {
-                                *sum += f64::from(*times) * saturated(idf, tf, norm(len), k1);
+                                *sum +=
+                                    f64::from(*times) * saturated(idf, tf, self.norm(len), self.k1);
                             }
                         }
                     }
@@ -188,7 +256,7 @@ impl CollectionSnapshot {
                     );
                     for (r, &s) in sums.iter().enumerate() {
                         if s > 0.0 && s >= kth && keep(r as u32) {
-                            found.push((s, self.item_at(view, RowId(r as u32))));
+                            found.push((s, snap.item_at(view, RowId(r as u32))));
                         }
                     }
                     Strategy::Bm25
@@ -196,10 +264,10 @@ impl CollectionSnapshot {
                 Source::Cut(rows) => {
                     for (r, row) in rows.iter().enumerate() {
                         let Some(row_terms) = row else { continue };
-                        let tfs = frequencies(row_terms, &distinct);
+                        let tfs = frequencies(row_terms, &self.distinct);
                         if tfs.iter().any(|&tf| tf > 0) && keep(r as u32) {
-                            let s = score(&tfs, row_terms.len() as u32);
-                            found.push((s, self.item_at(view, RowId(r as u32))));
+                            let s = self.score(&tfs, row_terms.len() as u32);
+                            found.push((s, snap.item_at(view, RowId(r as u32))));
                         }
                     }
                     Strategy::Exact
@@ -215,18 +283,18 @@ impl CollectionSnapshot {
             });
         }
         let (before, fresh_started) = (found.len(), Instant::now());
-        for (row, row_terms) in &fresh {
-            let tfs = frequencies(row_terms, &distinct);
-            let item = self.item_of_row(row);
+        for (row, row_terms) in &self.fresh {
+            let tfs = frequencies(row_terms, &self.distinct);
+            let item = snap.item_of_row(row);
             if tfs.iter().any(|&tf| tf > 0) && filter.is_none_or(|f| f(&item)) {
-                found.push((score(&tfs, row_terms.len() as u32), item));
+                found.push((self.score(&tfs, row_terms.len() as u32), item));
             }
         }
         parts.push(PartStats {
             segment: None,
             strategy: Strategy::Exact,
             filter: filter_mode(filter.is_some()),
-            rows: fresh.len(),
+            rows: self.fresh.len(),
             visited: found.len() - before,
             micros: fresh_started.elapsed().as_micros(),
         });
@@ -323,10 +391,10 @@ fn keep_best<T>(all: &mut Vec<T>, k: usize, score: impl Fn(&T) -> f64) {
 }
 
 /// How often each of `distinct`'s terms occurs in `row`.
-fn frequencies(row: &[String], distinct: &[(&str, u32)]) -> Vec<u32> {
+fn frequencies(row: &[String], distinct: &[(String, u32)]) -> Vec<u32> {
     distinct
         .iter()
-        .map(|(t, _)| row.iter().filter(|r| r == t).count() as u32)
+        .map(|(t, _)| row.iter().filter(|r| *r == t).count() as u32)
         .collect()
 }
 

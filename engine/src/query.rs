@@ -16,7 +16,7 @@ use quiver_storage::{Error, Result, Value};
 
 use crate::database::Database;
 use crate::filter::Filter;
-use crate::fused::FusedQuery;
+use crate::fused::{FusedQuery, Probe};
 use crate::hits::{Hit, Hits, Plan};
 use crate::search::{SearchHit, SearchOptions, SearchStats};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
@@ -36,7 +36,8 @@ pub enum Target {
     /// the query runs; a query run as is refuses it.
     Labelled,
     /// BM25 of this text against a TEXT column with a BM25 index (`MATCH(column,
-    /// 'text')`); the hit's score is the BM25 score. Alone in a query for now.
+    /// 'text')`): alone, the hit's score is the BM25 score; fused, the term's distance
+    /// is −score and the default normalization is min-max.
     Match(String),
 }
 
@@ -158,14 +159,8 @@ impl Database {
     /// Runs `query` on `snap`: `EMBED` targets are embedded with their encoder (checked
     /// against the column's recorded encoder), item targets read from `snap`.
     pub fn query<'s>(&self, snap: &'s CollectionSnapshot, query: &Query) -> Result<Hits<'s>> {
-        if let (None, [term]) = (&query.fusion, query.terms.as_slice())
-            && let Target::Match(text) = &term.target
-        {
-            return run_match(snap, query, &term.column, text);
-        }
-        let vectors = self.query_vectors(snap, &query.terms)?;
-        let vectors: Vec<&[f32]> = vectors.iter().map(Vec::as_slice).collect();
-        run(snap, query, &vectors)
+        let resolved = self.resolve(snap, &query.terms)?;
+        run(snap, query, &probes(&resolved))
     }
 
     /// [`Database::query`] for each of `queries` on one snapshot. Fused queries over
@@ -191,12 +186,12 @@ impl Database {
         if !shared {
             return queries.iter().map(|q| self.query(snap, q)).collect();
         }
-        let vectors = self.query_vectors(snap, &first.terms)?;
-        let vectors: Vec<&[f32]> = vectors.iter().map(Vec::as_slice).collect();
+        let resolved = self.resolve(snap, &first.terms)?;
+        let probes = probes(&resolved);
         let started = Instant::now();
         let fused = queries
             .iter()
-            .map(|q| Ok(fused_query(snap, q, &vectors)?.1))
+            .map(|q| Ok(fused_query(snap, q, &probes)?.1))
             .collect::<Result<Vec<_>>>()?;
         let answers = snap.fused_search_each(&fused, first.k, None)?;
         let share = started.elapsed().as_micros() / queries.len() as u128;
@@ -213,9 +208,15 @@ impl Database {
             .collect()
     }
 
-    /// Each term's query vector.
-    fn query_vectors(&self, snap: &CollectionSnapshot, terms: &[Term]) -> Result<Vec<Vec<f32>>> {
-        terms.iter().map(|t| self.term_vector(snap, t)).collect()
+    /// What each term compares its column with: a query vector, or MATCH's text.
+    fn resolve(&self, snap: &CollectionSnapshot, terms: &[Term]) -> Result<Vec<Resolved>> {
+        terms
+            .iter()
+            .map(|t| match &t.target {
+                Target::Match(text) => Ok(Resolved::Text(text.clone())),
+                _ => Ok(Resolved::Vector(self.term_vector(snap, t)?)),
+            })
+            .collect()
     }
 
     /// `term`'s query vector on `snap`: its own vector, the item's, or the encoder's
@@ -244,29 +245,28 @@ impl Database {
                 "QUERY stands for each labelled query's vector: it belongs in EVALUATE".into(),
             )),
             Target::Match(_) => Err(Error::InvalidArgument(format!(
-                "MATCH({}, ...) ranks alone for now: it cannot be a term of FUSE yet",
+                "MATCH({}, ...) scores a text column: it has no query vector",
                 term.column
             ))),
         }
     }
 }
 
-/// A one-term MATCH query: BM25 on a TEXT column.
-fn run_match<'s>(
-    snap: &'s CollectionSnapshot,
-    query: &Query,
-    column: &str,
-    text: &str,
-) -> Result<Hits<'s>> {
-    check_attributes(snap, query)?;
-    let keep = |item: &ItemRef<'_>| query.filter.as_ref().is_none_or(|f| f.matches(item));
-    let filter = query
-        .filter
-        .as_ref()
-        .map(|_| &keep as &dyn Fn(&ItemRef<'_>) -> bool);
-    let started = Instant::now();
-    let (found, stats) = snap.search_text(column, text, query.k, filter)?;
-    one_column(query, column, found, stats, started)
+/// A term's comparison, resolved and owned: a query vector, or MATCH's text.
+enum Resolved {
+    Vector(Vec<f32>),
+    Text(String),
+}
+
+/// The resolved terms as the fused search's probes.
+fn probes(resolved: &[Resolved]) -> Vec<Probe<'_>> {
+    resolved
+        .iter()
+        .map(|r| match r {
+            Resolved::Vector(v) => Probe::Vector(v),
+            Resolved::Text(t) => Probe::Text(t),
+        })
+        .collect()
 }
 
 /// A one-column search's answer: each hit's score is the column's score, its only
@@ -309,35 +309,32 @@ fn check_attributes(snap: &CollectionSnapshot, query: &Query) -> Result<()> {
     Ok(())
 }
 
-/// `query` on `snap` with `vectors[i]` as term `i`'s query vector.
+/// `query` on `snap` with `probes[i]` as what term `i` compares its column with.
 pub(crate) fn run<'s>(
     snap: &'s CollectionSnapshot,
     query: &Query,
-    vectors: &[&[f32]],
+    probes: &[Probe<'_>],
 ) -> Result<Hits<'s>> {
     if query.terms.is_empty() {
         return Err(Error::InvalidArgument(
             "a query needs at least one term".into(),
         ));
     }
-    for name in &query.attributes {
-        if name != "id" {
-            snap.schema().column(name)?;
-        }
-    }
+    check_attributes(snap, query)?;
     let keep = |item: &ItemRef<'_>| query.filter.as_ref().is_none_or(|f| f.matches(item));
     let keep: &(dyn Fn(&ItemRef<'_>) -> bool + Sync) = &keep;
     let filter = query.filter.as_ref().map(|_| keep);
     let started = Instant::now();
     match (&query.fusion, query.terms.as_slice()) {
         (None, [term]) => {
-            let (found, stats) = snap.search_where(
-                &term.column,
-                vectors[0],
-                query.k,
-                &query.options,
-                filter.map(|f| f as &dyn Fn(&ItemRef<'_>) -> bool),
-            )?;
+            let filter = filter.map(|f| f as &dyn Fn(&ItemRef<'_>) -> bool);
+            let (found, stats) = match probes.first() {
+                Some(Probe::Vector(v)) => {
+                    snap.search_where(&term.column, v, query.k, &query.options, filter)?
+                }
+                Some(Probe::Text(t)) => snap.search_text(&term.column, t, query.k, filter)?,
+                None => return Err(Error::InvalidArgument("no query vector".into())),
+            };
             one_column(query, &term.column, found, stats, started)
         }
         (None, _) => Err(Error::InvalidArgument(format!(
@@ -345,7 +342,7 @@ pub(crate) fn run<'s>(
             query.terms.len()
         ))),
         (Some(_), _) => {
-            let (fusion, fused) = fused_query(snap, query, vectors)?;
+            let (fusion, fused) = fused_query(snap, query, probes)?;
             let (found, explain) = snap.fused_search(&fused, query.k, filter)?;
             let micros = started.elapsed().as_micros();
             let hits = found
@@ -394,17 +391,17 @@ fn answer<'s>(query: &Query, hits: Vec<Hit<'s>>, plan: Option<Plan>, micros: u12
     }
 }
 
-/// A fused `query` as the fused search's query with `vectors[i]` for term `i`, and
+/// A fused `query` as the fused search's query with `probes[i]` for term `i`, and
 /// its fusion with `DEFAULT` resolved.
 fn fused_query<'q>(
     snap: &CollectionSnapshot,
     query: &'q Query,
-    vectors: &[&'q [f32]],
+    probes: &[Probe<'q>],
 ) -> Result<(Fusion, FusedQuery<'q>)> {
-    if vectors.len() != query.terms.len() {
+    if probes.len() != query.terms.len() {
         return Err(Error::InvalidArgument(format!(
             "{} query vectors for {} terms",
-            vectors.len(),
+            probes.len(),
             query.terms.len()
         )));
     }
@@ -416,8 +413,8 @@ fn fused_query<'q>(
     let mut fused = FusedQuery::new(fusion.clone());
     fused.options = query.options;
     fused.missing = query.missing;
-    for (term, v) in query.terms.iter().zip(vectors) {
-        fused = fused.column(&term.column, v);
+    for (term, probe) in query.terms.iter().zip(probes) {
+        fused.columns.push((&term.column, *probe));
     }
     fused.normalization = match &query.normalization {
         None => None,

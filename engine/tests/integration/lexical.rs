@@ -252,3 +252,72 @@ fn match_is_fresh_and_refuses_bad_input() {
         report.checks
     );
 }
+
+/// MATCH as a term of a fused query: candidates from the BM25 index, every union
+/// member re-scored exactly on both terms (BM25 from the collection's statistics,
+/// distance from the vectors), min-max normalization by default.
+#[test]
+fn match_fuses_with_a_vector_term() {
+    use quiver::{Fusion, FusionChoice, Normalization, Plan, Query, Target};
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    let schema = Schema::builder()
+        .attr("title", AttrType::Text)
+        .vector("v", 2, quiver::Metric::L2)
+        .build()
+        .unwrap();
+    let docs = db.create_collection("docs", schema).unwrap();
+    docs.create_index("title", IndexSpec::bm25()).unwrap();
+    let mut batch = WriteBatch::new();
+    for i in 0..30usize {
+        let words: Vec<usize> = (0..(i % 5) + 1).map(|j| (i * 7 + j * 3) % 10).collect();
+        let v = vec![i as f32 / 30.0, ((i * 13) % 30) as f32 / 30.0];
+        batch.insert(
+            Item::new(format!("d{i:02}"))
+                .set("title", title(&words))
+                .set("v", v),
+        );
+    }
+    docs.commit(batch).unwrap();
+    docs.flush().unwrap();
+    docs.delete("d03").unwrap();
+    let mut batch = WriteBatch::new();
+    batch.insert(
+        Item::new("fresh")
+            .set("title", "red red shoe")
+            .set("v", vec![1.0f32, 0.0]),
+    );
+    docs.commit(batch).unwrap();
+
+    let snap = db.snapshot().collection("docs").unwrap();
+    let query = Query::fused(FusionChoice::Given(Fusion::Weighted(vec![0.5, 0.5])), 40)
+        .term("title", Target::Match("red shoe".into()))
+        .term("v", Target::Vector(vec![1.0, 0.0]))
+        .explain(true);
+    let hits = db.query(&snap, &query).unwrap();
+    let bm25: std::collections::HashMap<String, f32> =
+        brute_force(&db, "red shoe", 100, (1.2, 0.75, Analyzer::Simple))
+            .into_iter()
+            .collect();
+    // Every live item is a candidate of the vector column, so all 30 come back.
+    assert_eq!(hits.hits.len(), 30);
+    for h in &hits.hits {
+        let id = h.item.id().unwrap();
+        let text = h.parts[0].expect("every item has a title");
+        let want = bm25.get(id).copied().unwrap_or(0.0);
+        assert!(
+            (-text.distance - want).abs() <= 1e-5 * want.max(1.0),
+            "{id}: {} vs {want}",
+            -text.distance
+        );
+        let v = h.item.vector("v").unwrap().unwrap();
+        let d = (v[0] - 1.0).powi(2) + v[1].powi(2);
+        assert!((h.parts[1].unwrap().distance - d).abs() < 1e-5);
+    }
+    assert!(hits.hits.windows(2).all(|w| w[0].score >= w[1].score));
+    let Some(Plan::Fused { explain, .. }) = &hits.plan else {
+        panic!("a fused plan")
+    };
+    assert_eq!(explain.normalization, Normalization::MinMax);
+    assert_eq!(hits.hits[0].item.id().unwrap(), "fresh");
+}

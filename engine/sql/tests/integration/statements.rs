@@ -340,6 +340,21 @@ fn match_ranks_by_bm25_and_explains_it() {
     );
     let text = format!("{:?}", rows(&plan[0]));
     assert!(text.contains("BM25 postings"), "{text}");
+    // As a term of FUSE, beside a vector term.
+    let fused = run(
+        &db,
+        "SELECT id, _score FROM products ORDER BY FUSE(RRF, MATCH(title, 'red shoes'), text_vec <-> [1, 0, 0]) LIMIT 2",
+    );
+    assert_eq!(rows(&fused[0])[0][0], Value::Text("p1".into()));
+    let plan = run(
+        &db,
+        "EXPLAIN SELECT id FROM products ORDER BY FUSE(WEIGHTED(0.5, 0.5), MATCH(title, 'red'), text_vec <-> [1, 0, 0]) LIMIT 2",
+    );
+    let text = format!("{:?}", rows(&plan[0]));
+    assert!(
+        text.contains("column title") && text.contains("normalization min-max"),
+        "{text}"
+    );
     for (sql, what) in [
         ("CREATE INDEX ON products (price) USING BM25", "TEXT"),
         (
@@ -357,10 +372,6 @@ fn match_ranks_by_bm25_and_explains_it() {
         (
             "SELECT id FROM products ORDER BY MATCH(title, '...')",
             "no terms",
-        ),
-        (
-            "SELECT id FROM products ORDER BY FUSE(RRF, MATCH(title, 'red'), text_vec <-> [1, 0, 0])",
-            "FUSE",
         ),
     ] {
         let statement = &parse_script(sql).unwrap()[0];
