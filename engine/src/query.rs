@@ -35,6 +35,10 @@ pub enum Target {
     /// column's encoder, or its query item's own vector. EVALUATE replaces it before
     /// the query runs; a query run as is refuses it.
     Labelled,
+    /// Each labelled query's text (EVALUATE's `MATCH(column, QUERY)`): its own text, or
+    /// its query item's text in the column. EVALUATE replaces it with
+    /// [`Target::Match`]; a query run as is refuses it.
+    LabelledText,
     /// BM25 of this text against a TEXT column with a BM25 index (`MATCH(column,
     /// 'text')`): alone, the hit's score is the BM25 score; fused, the term's distance
     /// is −score and the default normalization is min-max.
@@ -214,6 +218,10 @@ impl Database {
             .iter()
             .map(|t| match &t.target {
                 Target::Match(text) => Ok(Resolved::Text(text.clone())),
+                Target::LabelledText => Err(Error::InvalidArgument(
+                    "MATCH(column, QUERY) takes each labelled query's text: it belongs in EVALUATE"
+                        .into(),
+                )),
                 _ => Ok(Resolved::Vector(self.term_vector(snap, t)?)),
             })
             .collect()
@@ -244,7 +252,7 @@ impl Database {
             Target::Labelled => Err(Error::InvalidArgument(
                 "QUERY stands for each labelled query's vector: it belongs in EVALUATE".into(),
             )),
-            Target::Match(_) => Err(Error::InvalidArgument(format!(
+            Target::Match(_) | Target::LabelledText => Err(Error::InvalidArgument(format!(
                 "MATCH({}, ...) scores a text column: it has no query vector",
                 term.column
             ))),

@@ -130,7 +130,7 @@ fn score(
         let Some(qv) = terms
             .iter()
             .map(|t| vectors.get(t, q))
-            .collect::<Option<Vec<&[f32]>>>()
+            .collect::<Option<Vec<Target>>>()
         else {
             *not_applicable.entry(query.label.clone()).or_default() += 1;
             continue;
@@ -141,8 +141,8 @@ fn score(
             .map(|t| {
                 let mut filled = t.clone();
                 filled.k = wanted;
-                for (term, v) in filled.terms.iter_mut().zip(&qv) {
-                    term.target = Target::Vector(v.to_vec());
+                for (term, target) in filled.terms.iter_mut().zip(&qv) {
+                    term.target = target.clone();
                 }
                 filled
             })

@@ -42,6 +42,6 @@ fn target(query: &QueryVector) -> Target {
         QueryVector::Embed(call) => Target::Embed(call.clone()),
         QueryVector::Query => Target::Labelled,
         QueryVector::Match(Some(text)) => Target::Match(text.clone()),
-        QueryVector::Match(None) => Target::Labelled,
+        QueryVector::Match(None) => Target::LabelledText,
     }
 }

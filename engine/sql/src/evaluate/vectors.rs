@@ -3,7 +3,8 @@
 //! per column, and only where some ranking can use the query. A ranking uses a query
 //! only if every one of its terms has a vector for it, so a text query is never
 //! embedded for a ranking that also searches a column its text cannot reach (an
-//! image-only column, a column without an encoder).
+//! image-only column, a column without an encoder). A `MATCH(column, QUERY)` term takes
+//! the query's text as is, or for an item query the item's own text in that column.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -22,10 +23,13 @@ struct ColumnVectors {
 
 /// Every term's vector for every query, for the rankings they were resolved for.
 pub(super) struct QueryVectors {
-    /// Per column that a `QUERY` term searches.
+    /// Per vector column that a `QUERY` term searches.
     by_query: BTreeMap<String, ColumnVectors>,
-    /// The other terms' vectors (the same for every query).
-    fixed: Vec<(Term, Vec<f32>)>,
+    /// Per TEXT column that `MATCH(column, QUERY)` scores: each query's text (`None`:
+    /// an item query whose item is gone or has no text there).
+    texts: BTreeMap<String, Vec<Option<String>>>,
+    /// The other terms' targets, resolved (the same for every query).
+    fixed: Vec<(Term, Target)>,
 }
 
 impl QueryVectors {
@@ -37,19 +41,26 @@ impl QueryVectors {
         templates: &[Query],
     ) -> Result<QueryVectors> {
         let mut by_query: BTreeMap<String, ColumnVectors> = BTreeMap::new();
-        let mut fixed: Vec<(Term, Vec<f32>)> = Vec::new();
+        let mut texts: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
+        let mut fixed: Vec<(Term, Target)> = Vec::new();
         for term in templates.iter().flat_map(|t| &t.terms) {
             match &term.target {
-                Target::Labelled if !by_query.contains_key(&term.column) => {
+                Target::LabelledText if texts.contains_key(&term.column) => {}
+                Target::LabelledText => {
+                    let column = column_texts(snap, &term.column, queries)?;
+                    texts.insert(term.column.clone(), column);
+                }
+                Target::Labelled if by_query.contains_key(&term.column) => {}
+                Target::Labelled => {
                     let column = column_vectors(db, snap, &term.column, queries)?;
                     by_query.insert(term.column.clone(), column);
                 }
-                Target::Labelled => {}
-                _ if !fixed.iter().any(|(t, _)| t == term) => {
+                _ if fixed.iter().any(|(t, _)| t == term) => {}
+                Target::Match(_) => fixed.push((term.clone(), term.target.clone())),
+                _ => {
                     let v = db.term_vector(snap, term)?;
-                    fixed.push((term.clone(), v));
+                    fixed.push((term.clone(), Target::Vector(v)));
                 }
-                _ => {}
             }
         }
         // Per column, the text queries that some ranking searching it can use.
@@ -105,20 +116,50 @@ impl QueryVectors {
                 },
             )?;
         }
-        Ok(QueryVectors { by_query, fixed })
+        Ok(QueryVectors {
+            by_query,
+            texts,
+            fixed,
+        })
     }
 
-    /// `term`'s vector for query `q`; `None` where it has none.
-    pub(super) fn get(&self, term: &Term, q: usize) -> Option<&[f32]> {
+    /// `term`'s target for query `q` (a vector, or MATCH's text); `None` where it has
+    /// none.
+    pub(super) fn get(&self, term: &Term, q: usize) -> Option<Target> {
         match term.target {
-            Target::Labelled => self.by_query.get(&term.column)?.vectors[q].as_deref(),
+            Target::LabelledText => self.texts.get(&term.column)?[q].clone().map(Target::Match),
+            Target::Labelled => self.by_query.get(&term.column)?.vectors[q]
+                .clone()
+                .map(Target::Vector),
             _ => self
                 .fixed
                 .iter()
                 .find(|(t, _)| t == term)
-                .map(|(_, v)| v.as_slice()),
+                .map(|(_, target)| target.clone()),
         }
     }
+}
+
+/// `MATCH(column, QUERY)`'s text for each query: a text query's own text, an item
+/// query's item's text in `column` (the item is left out of its answer, as for vectors).
+fn column_texts(
+    snap: &CollectionSnapshot,
+    column: &str,
+    queries: &[LabelledQuery],
+) -> Result<Vec<Option<String>>> {
+    queries
+        .iter()
+        .map(|q| match &q.input {
+            QueryInput::Text(text) => Ok(Some(text.clone())),
+            QueryInput::Item(id) => Ok(match snap.get(id)? {
+                Some(item) => match item.value(column)? {
+                    quiver::Value::Text(t) => Some(t),
+                    _ => None,
+                },
+                None => None,
+            }),
+        })
+        .collect()
 }
 
 /// `column`'s query items' own vectors (texts are embedded later, where needed), and

@@ -379,3 +379,68 @@ fn match_ranks_by_bm25_and_explains_it() {
         assert!(err.contains(what), "{sql}: {err}");
     }
 }
+
+#[test]
+fn evaluate_matches_each_query_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    setup(&db);
+    run(&db, "CREATE INDEX ON products (title) USING BM25");
+    let queries = dir.path().join("q.jsonl");
+    std::fs::write(
+        &queries,
+        [
+            r#"{"qid": "1", "text": "green sock", "qrels": {"p4": 1}, "label": "text"}"#,
+            r#"{"qid": "2", "text": "hat", "qrels": {"p3": 1}, "label": "text"}"#,
+            // An item query: matched by its own title, itself left out.
+            r#"{"qid": "3", "query_item": "p1", "qrels": {"p2": 1}, "label": "item"}"#,
+            r#"{"qid": "4", "text": "...", "qrels": {"p1": 1}, "label": "text"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let sql = format!(
+        "EVALUATE products USING '{}' ORDER BY MATCH(title, QUERY) AT 3 PER QUERY",
+        queries.display()
+    );
+    let statement = &parse_script(&sql).unwrap()[0];
+    // A query text without terms is an error, as in SELECT.
+    let err = quiver_sql::run(&db, statement).unwrap_err().to_string();
+    assert!(err.contains("no terms"), "{err}");
+    let lines: Vec<&str> = std::fs::read_to_string(&queries)
+        .unwrap()
+        .leak()
+        .lines()
+        .take(3)
+        .collect();
+    std::fs::write(&queries, lines.join("\n")).unwrap();
+    let out = run(&db, &sql);
+    // Every query finds its relevant item first (the item query's own item left out).
+    let firsts: Vec<(String, String)> = rows(&out[0])
+        .iter()
+        .map(|r| match (&r[0], r.last()) {
+            (Value::Text(q), Some(Value::Text(a))) => {
+                (q.clone(), a.split(' ').next().unwrap().to_string())
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let mut firsts = firsts;
+    firsts.sort();
+    let want = [("1", "p4"), ("2", "p3"), ("3", "p2")];
+    assert_eq!(
+        firsts,
+        want.map(|(q, a)| (q.to_string(), a.to_string())).to_vec()
+    );
+    let fused = format!(
+        "EVALUATE products USING '{}' ORDER BY FUSE(RRF, MATCH(title, QUERY), text_vec <-> [1, 0, 0]) AT 3",
+        queries.display()
+    );
+    let out = run(&db, &fused);
+    assert!(!rows(&out[0]).is_empty());
+    let bad = format!(
+        "EVALUATE products USING '{}' ORDER BY title <-> QUERY AT 3",
+        queries.display()
+    );
+    assert!(quiver_sql::run(&db, &parse_script(&bad).unwrap()[0]).is_err());
+}
