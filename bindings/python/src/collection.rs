@@ -3,7 +3,8 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use quiver::{Collection, ColumnKind, IndexSpec, Item, Quantize, Value, WriteBatch};
+use quiver::sql::Literal;
+use quiver::{Collection, ColumnKind, IndexSpec, Item, Value, WriteBatch};
 
 use crate::arrays::Rows;
 use crate::convert::{item_from_kwargs, item_from_row, py_to_value, row_to_dict};
@@ -248,17 +249,19 @@ impl PyCollection {
     }
 
     /// `search(column, vector, k=10, *, where=None, select=None, ef=None, nprobe=None,
-    /// exact=False, explain=False)`: the `k` nearest items on one vector column.
-    /// Returns `Results`, each hit with the values of the `select`ed columns (default:
-    /// every attribute column).
-    #[pyo3(signature = (column, vector, k = 10, *, r#where = None, select = None, ef = None, nprobe = None, exact = false, explain = false))]
+    /// exact=False, explain=False)`: the `k` nearest items on one vector column; or
+    /// `search(match=("title", "red shoe"), k=10, ...)`: the `k` best by BM25 on a TEXT
+    /// column with a BM25 index. Returns `Results`, each hit with the values of the
+    /// `select`ed columns (default: every attribute column).
+    #[pyo3(signature = (column = None, vector = None, k = 10, *, r#match = None, r#where = None, select = None, ef = None, nprobe = None, exact = false, explain = false))]
     #[allow(clippy::too_many_arguments)]
     fn search(
         &self,
         py: Python<'_>,
-        column: &str,
-        vector: &Bound<'_, PyAny>,
+        column: Option<&str>,
+        vector: Option<&Bound<'_, PyAny>>,
         k: usize,
+        r#match: Option<(String, String)>,
         r#where: Option<&str>,
         select: Option<Vec<String>>,
         ef: Option<usize>,
@@ -267,7 +270,17 @@ impl PyCollection {
         explain: bool,
     ) -> PyResult<search::PyResults> {
         let options = search::options(ef, nprobe, exact);
-        let query = search::single(column, vector, k)?;
+        let query = match (column, vector, r#match) {
+            (Some(column), Some(vector), None) => search::single(column, vector, k)?,
+            (None, None, Some((column, text))) => {
+                quiver::Query::nearest(&column, quiver::Target::Match(text), k)
+            }
+            _ => {
+                return Err(crate::errors::InvalidArgumentError::new_err(
+                    "search takes a column and a vector, or match=(column, text)",
+                ));
+            }
+        };
         search::run(
             py,
             &self.handle()?,
@@ -279,19 +292,21 @@ impl PyCollection {
         )
     }
 
-    /// `fused_search({"text_vec": q1, "image_vec": q2}, k=10, *, fusion="RRF",
+    /// `fused_search({"text_vec": q1, "image_vec": q2}, k=10, *, match=None, fusion="RRF",
     /// normalize=None, missing=None, where=None, select=None, ...)`: one ranking over
-    /// several vector columns. `fusion` is written as in SQL's FUSE: `"WEIGHTED(0.3,
+    /// several columns; `match=("title", "red shoe")` adds a BM25 term on a TEXT column
+    /// (first among the terms). `fusion` is written as in SQL's FUSE: `"WEIGHTED(0.3,
     /// 0.7)"`, `"RRF"`, `"RRF(k = 20)"`, `"MIN"`, `"MAX"`, `"AVG"`, `"DEFAULT"` (the
     /// collection's saved one). Returns `Results` with every column's distance and
     /// score and the `select`ed columns' values.
-    #[pyo3(signature = (vectors, k = 10, *, fusion = "RRF", normalize = None, missing = None, r#where = None, select = None, ef = None, nprobe = None, exact = false, explain = false))]
+    #[pyo3(signature = (vectors = None, k = 10, *, r#match = None, fusion = "RRF", normalize = None, missing = None, r#where = None, select = None, ef = None, nprobe = None, exact = false, explain = false))]
     #[allow(clippy::too_many_arguments)]
     fn fused_search(
         &self,
         py: Python<'_>,
-        vectors: &Bound<'_, PyDict>,
+        vectors: Option<&Bound<'_, PyDict>>,
         k: usize,
+        r#match: Option<(String, String)>,
         fusion: &str,
         normalize: Option<&str>,
         missing: Option<&str>,
@@ -303,7 +318,7 @@ impl PyCollection {
         explain: bool,
     ) -> PyResult<search::PyResults> {
         let options = search::options(ef, nprobe, exact);
-        let query = search::fused(vectors, k, fusion, normalize, missing)?;
+        let query = search::fused(vectors, r#match, k, fusion, normalize, missing)?;
         search::run(
             py,
             &self.handle()?,
@@ -356,15 +371,16 @@ impl PyCollection {
         search::batch(py, &self.handle()?, column, queries, k, &options, threads)
     }
 
-    /// `evaluate(queries, columns, k=10, *, fusion="RRF", per_query=False)`: scores the
-    /// ranking over `columns` (one, or several fused by `fusion`) on labelled queries,
-    /// as SQL's EVALUATE does. `queries` is a list of dicts as in EVALUATE's queries
+    /// `evaluate(queries, columns, k=10, *, match=None, fusion="RRF", per_query=False)`:
+    /// scores the ranking over `columns` (one, or several fused by `fusion`; with
+    /// `match="title"`, BM25 of each query's text on that TEXT column too) on labelled
+    /// queries, as SQL's EVALUATE does. `queries` is a list of dicts as in EVALUATE's queries
     /// file: `{"qid": ..., "text": ... | "query_item": id, "qrels": {id: grade},
     /// "label": ...}`. Returns an `EvaluationReport` (`quiver.EvaluationReport`):
     /// `overall` and `by_label` summaries (recall, precision, ndcg, mrr, map, hit_rate,
     /// queries, without_relevant), `not_applicable`, `qps`, and with `per_query` each
     /// query's metrics and answer; `.to_pandas()` gives one row per label.
-    #[pyo3(signature = (queries, columns, k = 10, *, fusion = "RRF", per_query = false))]
+    #[pyo3(signature = (queries, columns = Vec::new(), k = 10, *, r#match = None, fusion = "RRF", per_query = false))]
     #[allow(clippy::too_many_arguments)]
     fn evaluate<'py>(
         &self,
@@ -372,11 +388,13 @@ impl PyCollection {
         queries: &Bound<'py, PyAny>,
         columns: Vec<String>,
         k: usize,
+        r#match: Option<&str>,
         fusion: &str,
         per_query: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let db = self.db.get().database()?;
-        crate::evaluate::run(py, &db, &self.name, queries, &columns, k, fusion, per_query)
+        let terms = (columns.as_slice(), r#match);
+        crate::evaluate::run(py, &db, &self.name, queries, terms, k, fusion, per_query)
     }
 
     fn __len__(&self) -> PyResult<usize> {
@@ -395,44 +413,32 @@ impl PyCollection {
 }
 
 /// The index `kind` with the parameters given (the engine's defaults for the rest).
+/// `create_index`'s kind and keyword parameters as SQL's `CREATE INDEX ... USING kind
+/// WITH (...)` reads them (one set of rules: `quiver_sql::index_spec`).
 fn index_spec(kind: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<IndexSpec> {
-    let mut spec = match kind.to_ascii_lowercase().as_str() {
-        "hnsw" => IndexSpec::hnsw(),
-        "ivfpq" | "ivf_pq" | "ivf-pq" => IndexSpec::ivf_pq(),
+    let kind = match kind.to_ascii_lowercase().as_str() {
+        "hnsw" => "HNSW",
+        "ivfpq" | "ivf_pq" | "ivf-pq" => "IVF_PQ",
+        "bm25" => "BM25",
         other => {
             return Err(InvalidArgumentError::new_err(format!(
-                "unknown index kind {other:?} (hnsw or ivfpq)"
+                "unknown index kind {other:?} (hnsw, ivfpq or bm25)"
             )));
         }
     };
-    let Some(params) = params else {
-        return Ok(spec);
-    };
-    for (name, value) in params.iter() {
+    let mut with = Vec::new();
+    for (name, value) in params.into_iter().flat_map(|p| p.iter()) {
         let name: String = name.extract()?;
-        if matches!(spec, IndexSpec::Hnsw { .. }) && name == "quantize" {
-            let value: String = value
-                .extract()
-                .map_err(|_| InvalidArgumentError::new_err("quantize must be 'none' or 'sq8'"))?;
-            let quantize = Quantize::parse(&value)
-                .map_err(|e| InvalidArgumentError::new_err(e.to_string()))?;
-            spec = spec.quantize(quantize);
-            continue;
-        }
-        let value: u32 = value.extract().map_err(|_| {
-            InvalidArgumentError::new_err(format!("index parameter {name} must be an int ≥ 0"))
-        })?;
-        spec = match (&spec, name.as_str()) {
-            (_, "m") => spec.m(value),
-            (IndexSpec::Hnsw { .. }, "ef_construction") => spec.ef_construction(value),
-            (IndexSpec::IvfPq { .. }, "nlist") => spec.nlist(value),
-            (IndexSpec::IvfPq { .. }, "refine") => spec.refine(value),
-            _ => {
-                return Err(InvalidArgumentError::new_err(format!(
-                    "{kind} has no parameter {name}"
-                )));
-            }
+        let value = if let Ok(text) = value.extract::<String>() {
+            Literal::Str(text)
+        } else if let Ok(number) = value.extract::<f64>() {
+            Literal::Number(number)
+        } else {
+            return Err(InvalidArgumentError::new_err(format!(
+                "index parameter {name} must be a number or a str"
+            )));
         };
+        with.push((name, value));
     }
-    Ok(spec)
+    quiver_sql::index_spec(kind, &with).py_err()
 }

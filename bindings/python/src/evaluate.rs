@@ -10,16 +10,23 @@ use quiver_sql::{Evaluation, parse_queries};
 use crate::errors::{IntoPy, InvalidArgumentError};
 use crate::search::fusion as parse_fusion;
 
-/// The query EVALUATE fills with each labelled query's vectors: one column's distance,
-/// or `columns` fused.
-fn template(columns: &[String], fusion: &str, k: usize) -> PyResult<Query> {
-    match columns {
-        [] => Err(InvalidArgumentError::new_err("name at least one column")),
-        [column] => Ok(Query::nearest(column, Target::Labelled, k)),
-        _ => Ok(columns
-            .iter()
-            .fold(Query::fused(parse_fusion(fusion)?, k), |q, c| {
-                q.term(c, Target::Labelled)
+/// The query EVALUATE fills with each labelled query's vectors and text: `matched`'s
+/// BM25 (first) and `columns`' distances, one term alone or several fused.
+fn template(columns: &[String], matched: Option<&str>, fusion: &str, k: usize) -> PyResult<Query> {
+    let terms: Vec<(&str, Target)> = matched
+        .map(|c| (c, Target::LabelledText))
+        .into_iter()
+        .chain(columns.iter().map(|c| (c.as_str(), Target::Labelled)))
+        .collect();
+    match terms.as_slice() {
+        [] => Err(InvalidArgumentError::new_err(
+            "name at least one column or a match",
+        )),
+        [(column, target)] => Ok(Query::nearest(column, target.clone(), k)),
+        _ => Ok(terms
+            .into_iter()
+            .fold(Query::fused(parse_fusion(fusion)?, k), |q, (c, t)| {
+                q.term(c, t)
             })),
     }
 }
@@ -98,12 +105,12 @@ pub fn run<'py>(
     db: &Database,
     name: &str,
     queries: &Bound<'py, PyAny>,
-    columns: &[String],
+    (columns, matched): (&[String], Option<&str>),
     k: usize,
     fusion: &str,
     per_query: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let template = template(columns, fusion, k)?;
+    let template = template(columns, matched, fusion, k)?;
     let text = json_lines(queries)?;
     let evaluation = py
         .detach(|| -> quiver::Result<Evaluation> {

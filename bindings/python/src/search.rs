@@ -38,23 +38,27 @@ pub fn single(column: &str, vector: &Bound<'_, PyAny>, k: usize) -> PyResult<Que
     Ok(Query::nearest(column, Target::Vector(vector), k))
 }
 
-/// A fused query over `vectors`' columns.
+/// A fused query over `vectors`' columns, after `matched`'s BM25 term when given.
 pub fn fused(
-    vectors: &Bound<'_, PyDict>,
+    vectors: Option<&Bound<'_, PyDict>>,
+    matched: Option<(String, String)>,
     k: usize,
     fusion_text: &str,
     normalize: Option<&str>,
     missing: Option<&str>,
 ) -> PyResult<Query> {
     let mut query = Query::fused(fusion(fusion_text)?, k);
-    for (column, vector) in vectors.iter() {
+    if let Some((column, text)) = matched {
+        query = query.term(&column, Target::Match(text));
+    }
+    for (column, vector) in vectors.into_iter().flat_map(|v| v.iter()) {
         let column: String = column.extract()?;
         let vector = read_vector(&vector, &format!("the query vector for {column}"))?;
         query = query.term(&column, Target::Vector(vector));
     }
     if query.terms.is_empty() {
         return Err(InvalidArgumentError::new_err(
-            "a fused search needs at least one column's query vector",
+            "a fused search needs at least one column's query vector or a match",
         ));
     }
     query.normalization = normalize.map(normalization).transpose()?;

@@ -21,5 +21,5 @@ pub use evaluate::{
 pub use explain::lines as plan_lines;
 pub use order::{compile, fusion};
 pub use plot_style::{PLOT_COLOURS, load_plot_font};
-pub use statements::{DEFAULT_LIMIT, Output, run};
+pub use statements::{DEFAULT_LIMIT, Output, index_spec, run};
 pub use tables::ToTable;

@@ -366,11 +366,18 @@ pub(crate) fn attr_type(ty: &ColumnType) -> AttrType {
     }
 }
 
-fn index_spec(kind: &str, with: &[(String, Literal)]) -> Result<IndexSpec> {
+/// The index `CREATE INDEX ... USING kind WITH (...)` declares: `kind` is `HNSW`,
+/// `IVF_PQ` or `BM25`, each parameter a number or a name in quotes.
+pub fn index_spec(kind: &str, with: &[(String, Literal)]) -> Result<IndexSpec> {
     let mut spec = match kind {
         "HNSW" => IndexSpec::hnsw(),
         "BM25" => IndexSpec::bm25(),
-        _ => IndexSpec::ivf_pq(),
+        "IVF_PQ" => IndexSpec::ivf_pq(),
+        _ => {
+            return Err(Error::InvalidArgument(format!(
+                "unknown index kind {kind} (HNSW, IVF_PQ or BM25)"
+            )));
+        }
     };
     for (key, value) in with {
         let key = key.to_ascii_lowercase();

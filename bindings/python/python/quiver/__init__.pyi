@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -135,19 +135,24 @@ class Collection:
     def delete(self, id: str) -> None: ...
     def get(self, id: str) -> Optional[Row]: ...
     def count(self) -> int: ...
-    def create_index(self, column: str, kind: str = "hnsw", **params: int) -> None:
-        """hnsw: m, ef_construction, quantize ("sq8", the default, or "none"); ivfpq: nlist, m, refine."""
+    def create_index(self, column: str, kind: str = "hnsw", **params: Union[int, float, str]) -> None:
+        """hnsw: m, ef_construction, quantize ("sq8", the default, or "none"); ivfpq: nlist,
+        m, refine; bm25 (a TEXT column): k1, b, analyzer ("simple" or "english")."""
     def drop_index(self, column: str) -> None: ...
     def flush(self) -> None: ...
     def compact(self) -> None: ...
     def search(
-        self, column: str, vector: Vector, k: int = 10, *, where: Optional[str] = None,
+        self, column: Optional[str] = None, vector: Optional[Vector] = None, k: int = 10, *,
+        match: Optional[Tuple[str, str]] = None, where: Optional[str] = None,
         select: Optional[Sequence[str]] = None, ef: Optional[int] = None,
         nprobe: Optional[int] = None, exact: bool = False, explain: bool = False,
     ) -> Results:
-        """select: the columns each hit carries (default: every attribute column)."""
+        """A column and a vector, or match=(TEXT column, text) for BM25 (the column needs a
+        bm25 index). select: the columns each hit carries (default: every attribute
+        column)."""
     def fused_search(
-        self, vectors: Mapping[str, Vector], k: int = 10, *, fusion: str = "RRF",
+        self, vectors: Optional[Mapping[str, Vector]] = None, k: int = 10, *,
+        match: Optional[Tuple[str, str]] = None, fusion: str = "RRF",
         normalize: Optional[str] = None, missing: Optional[str] = None,
         where: Optional[str] = None, select: Optional[Sequence[str]] = None,
         ef: Optional[int] = None, nprobe: Optional[int] = None,
@@ -155,7 +160,7 @@ class Collection:
     ) -> Results:
         """fusion as in SQL's FUSE: "WEIGHTED(0.3, 0.7)", "RRF", "RRF(k = 20)", "MIN",
         "MAX", "AVG", "DEFAULT"; normalize: none | minmax | zscore | calibrated;
-        missing: skip | partial."""
+        missing: skip | partial; match=(TEXT column, text) adds a BM25 term, first."""
     def search_like(
         self, id: str, columns: Sequence[str], k: int = 10, *, fusion: str = "RRF",
         where: Optional[str] = None, select: Optional[Sequence[str]] = None,
@@ -166,8 +171,8 @@ class Collection:
         nprobe: Optional[int] = None, exact: bool = False, threads: Optional[int] = None,
     ) -> BatchResults: ...
     def evaluate(
-        self, queries: Sequence[Mapping[str, Any]], columns: Sequence[str], k: int = 10, *,
-        fusion: str = "RRF", per_query: bool = False,
+        self, queries: Sequence[Mapping[str, Any]], columns: Sequence[str] = (), k: int = 10, *,
+        match: Optional[str] = None, fusion: str = "RRF", per_query: bool = False,
     ) -> EvaluationReport:
         """SQL's EVALUATE on labelled queries ({"qid", "text" | "query_item", "qrels",
         "label"}): overall and by_label summaries (recall, precision, ndcg, mrr, map,
