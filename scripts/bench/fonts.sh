@@ -3,8 +3,8 @@
 # ../shared/bench/mmdata/build_fonts.py (2,345 fonts from Debian's font packages as
 # glyph-sheet images + catalogue text, 1,053 graded queries of five kinds), loads it
 # into a Quiver database (text by MiniLM, glyph sheets by EfficientNet-Lite0), and runs
-# EVALUATE: text only, image only, fused (an alpha sweep of WEIGHTED, and RRF), per
-# query kind, at K = 10. Writes OUT/results/*.csv and prints the tables.
+# EVALUATE: text only, image only, fused (an alpha sweep of WEIGHTED, and RRF), BM25
+# on the catalogue text alone and fused with the vectors, per query kind, at K = 10. Writes OUT/results/*.csv and prints the tables.
 #
 #   scripts/bench/fonts.sh OUT_DIR
 #
@@ -51,3 +51,9 @@ run fused "EVALUATE fonts USING '$q' ORDER BY $fused AT 10"
 run rrf "EVALUATE fonts USING '$q' ORDER BY FUSE(RRF, text_vec <-> QUERY, image_vec <-> QUERY) AT 10"
 run alpha "EVALUATE fonts USING '$q' ORDER BY $fused AT 10 SWEEP ALPHA STEP 0.1 PLOT '$out/results/alpha.png'"
 run recall_image "EVALUATE RECALL fonts (image_vec) AT 10 SAMPLE 200"
+# Lexical: BM25 on the catalogue text (english analyzer), alone and fused.
+"$quiver" "$db" -c "CREATE INDEX ON fonts (text) USING BM25 WITH (analyzer = 'english')"
+run bm25 "EVALUATE fonts USING '$q' ORDER BY MATCH(text, QUERY) AT 10"
+run bm25_text_rrf "EVALUATE fonts USING '$q' ORDER BY FUSE(RRF, MATCH(text, QUERY), text_vec <-> QUERY) AT 10"
+run bm25_text_weighted "EVALUATE fonts USING '$q' ORDER BY FUSE(WEIGHTED(0.5, 0.5), MATCH(text, QUERY), text_vec <-> QUERY) AT 10"
+run bm25_all_rrf "EVALUATE fonts USING '$q' ORDER BY FUSE(RRF, MATCH(text, QUERY), text_vec <-> QUERY, image_vec <-> QUERY) AT 10"
