@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use quiver_index::distance;
 use quiver_index::kernels::prefetch;
-use quiver_query::{DistanceSpan, Fusion, Missing, Normalization, fuse, threshold};
+use quiver_query::{DistanceSpan, Fusion, Missing, Normalization, fuse_lists, threshold};
 use quiver_storage::row::check_vector;
 use quiver_storage::{Error, Metric, Result};
 
@@ -324,6 +324,8 @@ impl CollectionSnapshot {
         // Distances the column searches already computed exactly (HNSW, flat and refined
         // IVF-PQ hits carry exact distances; quantized ones are recomputed below).
         let mut known: HashMap<(u32, usize), f32> = HashMap::new();
+        // Each column's own list: where each of its hits stands in it (RRF LISTS).
+        let mut lists: Vec<HashMap<u32, usize>> = Vec::with_capacity(query.columns.len());
         let mut explain_columns = Vec::new();
         let mut edges: Option<Vec<f32>> = Some(Vec::with_capacity(query.columns.len()));
         for (c, (&(name, _), result)) in query.columns.iter().zip(searched).enumerate() {
@@ -342,16 +344,19 @@ impl CollectionSnapshot {
                 }
                 _ => None,
             };
-            for hit in &hits {
+            let mut list = HashMap::with_capacity(hits.len());
+            for (place, hit) in hits.iter().enumerate() {
                 let id = hit.item.id()?;
                 let key = *seen.entry(id).or_insert_with(|| {
                     union.push(hit.item);
                     union.len() as u32 - 1
                 });
+                list.insert(key, place + 1);
                 if exact_hits {
                     known.insert((key, c), hit.distance);
                 }
             }
+            lists.push(list);
             explain_columns.push(ColumnExplain {
                 column: name.to_string(),
                 stats,
@@ -407,6 +412,7 @@ impl CollectionSnapshot {
         Ok(Gathered {
             union,
             exact,
+            lists,
             columns: explain_columns,
             rescored,
             rescore_micros: started.elapsed().as_micros(),
@@ -437,6 +443,8 @@ fn candidates_per_column(query: &FusedQuery<'_>, k: usize) -> usize {
 struct Gathered<'s> {
     union: Vec<ItemRef<'s>>,
     exact: Vec<Vec<Option<f32>>>,
+    /// Per column, each union key's 1-based place in that column's own hits.
+    lists: Vec<HashMap<u32, usize>>,
     columns: Vec<ColumnExplain>,
     rescored: usize,
     rescore_micros: u128,
@@ -453,10 +461,12 @@ fn fuse_gathered<'s>(
     let started = Instant::now();
     let keys: Vec<u32> = (0..gathered.union.len() as u32).collect();
     let lookup = |c: usize, key: u32| gathered.exact[key as usize][c];
-    let fused = fuse(
+    let list_rank = |c: usize, key: u32| gathered.lists[c].get(&key).copied();
+    let fused = fuse_lists(
         &keys,
         query.columns.len(),
         &lookup,
+        &list_rank,
         &query.fusion,
         normalization,
         query.missing,

@@ -22,8 +22,14 @@ use std::hash::Hash;
 pub enum Fusion {
     /// `Σ w_c · score_c` over normalized scores (weights as given, not re-normalized).
     Weighted(Vec<f32>),
-    /// Reciprocal rank fusion: `Σ 1 / (k + rank_c)`, ranks from 1 within the candidates.
+    /// Reciprocal rank fusion over the union: `Σ 1 / (k + rank_c)`, each column's rank
+    /// counted from 1 among all the candidates, by their exact distances.
     Rrf { k: f32 },
+    /// Reciprocal rank fusion over the lists, the common definition (Elasticsearch,
+    /// Qdrant, Milvus): `Σ 1 / (k + rank_c)` over the columns whose own result list
+    /// holds the item, `rank_c` its place in that list; nothing from a column whose list
+    /// does not.
+    RrfLists { k: f32 },
     /// The lowest normalized score (an item must be good on every column).
     Min,
     /// The highest normalized score (good on any column is enough).
@@ -41,6 +47,7 @@ impl std::fmt::Display for Fusion {
                 write!(f, "WEIGHTED({})", w.join(", "))
             }
             Fusion::Rrf { k } => write!(f, "RRF(k = {k:?})"),
+            Fusion::RrfLists { k } => write!(f, "RRF(k = {k:?}, LISTS)"),
             Fusion::Min => f.write_str("MIN"),
             Fusion::Max => f.write_str("MAX"),
             Fusion::Avg => f.write_str("AVG"),
@@ -99,7 +106,8 @@ pub enum Missing {
 pub struct ColumnPart {
     pub distance: f32,
     pub normalized: f32,
-    /// 1-based rank by distance among the candidates that have the column.
+    /// 1-based rank by distance among the candidates that have the column; under
+    /// [`Fusion::RrfLists`] the place in the column's own result list, 0 outside it.
     pub rank: usize,
     pub contribution: f32,
 }
@@ -137,7 +145,34 @@ pub fn fuse<K: Copy + Eq + Hash + Ord>(
     missing: Missing,
     k: usize,
 ) -> Result<Vec<Fused<K>>, FusionError> {
+    fuse_lists(
+        union,
+        columns,
+        distance,
+        &|_, _| None,
+        fusion,
+        normalization,
+        missing,
+        k,
+    )
+}
+
+/// [`fuse`], with `list_rank(c, key)` the 1-based place of `key` in column `c`'s own
+/// result list (`None`: not in it), which [`Fusion::RrfLists`] ranks by: each part's
+/// `rank` is then that place, 0 for an item outside the list (no contribution).
+#[allow(clippy::too_many_arguments)]
+pub fn fuse_lists<K: Copy + Eq + Hash + Ord>(
+    union: &[K],
+    columns: usize,
+    distance: &dyn Fn(usize, K) -> Option<f32>,
+    list_rank: &dyn Fn(usize, K) -> Option<usize>,
+    fusion: &Fusion,
+    normalization: &Normalization,
+    missing: Missing,
+    k: usize,
+) -> Result<Vec<Fused<K>>, FusionError> {
     check(columns, fusion, normalization)?;
+    let lists = matches!(fusion, Fusion::RrfLists { .. });
     // Exact distances, per candidate and column.
     let table: Vec<Vec<Option<f32>>> = union
         .iter()
@@ -159,10 +194,14 @@ pub fn fuse<K: Copy + Eq + Hash + Ord>(
             .map(|(r, &(i, _))| (i, r + 1))
             .collect();
         for &(i, d) in &present {
+            let rank = match lists {
+                true => list_rank(c, union[i]).unwrap_or(0),
+                false => ranks[&i],
+            };
             parts[i][c] = Some(ColumnPart {
                 distance: d,
                 normalized: normalize(d),
-                rank: ranks[&i],
+                rank,
                 contribution: 0.0,
             });
         }
@@ -202,7 +241,7 @@ fn check(
             "WEIGHTED needs {columns} finite non-negative weights, got {w:?}"
         )));
     }
-    if let Fusion::Rrf { k } = fusion
+    if let Fusion::Rrf { k } | Fusion::RrfLists { k } = fusion
         && !(k.is_finite() && *k >= 0.0)
     {
         return Err(FusionError(format!("RRF needs k >= 0, got {k}")));
@@ -281,7 +320,10 @@ pub fn threshold(
         normalization,
         Normalization::None | Normalization::Fixed(_) | Normalization::Calibrated(_)
     );
-    if !fixed || matches!(fusion, Fusion::Rrf { .. }) || missing != Missing::Skip {
+    if !fixed
+        || matches!(fusion, Fusion::Rrf { .. } | Fusion::RrfLists { .. })
+        || missing != Missing::Skip
+    {
         return None;
     }
     check(edge.len(), fusion, normalization).ok()?;
@@ -314,6 +356,8 @@ fn combine(row: &mut [Option<ColumnPart>], fusion: &Fusion) -> f32 {
         p.contribution = match fusion {
             Fusion::Weighted(w) => w[c] * p.normalized,
             Fusion::Rrf { k } => 1.0 / (k + p.rank as f32),
+            Fusion::RrfLists { k } if p.rank > 0 => 1.0 / (k + p.rank as f32),
+            Fusion::RrfLists { .. } => 0.0,
             Fusion::Avg => p.normalized / present,
             Fusion::Min | Fusion::Max => p.normalized,
         };

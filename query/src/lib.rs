@@ -13,5 +13,6 @@ pub mod fusion;
 pub mod sql;
 
 pub use fusion::{
-    ColumnPart, DistanceSpan, Fused, Fusion, FusionError, Missing, Normalization, fuse, threshold,
+    ColumnPart, DistanceSpan, Fused, Fusion, FusionError, Missing, Normalization, fuse, fuse_lists,
+    threshold,
 };

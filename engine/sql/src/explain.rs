@@ -107,6 +107,10 @@ fn fused(
             .iter()
             .zip(columns)
             .map(|(p, column)| match p {
+                Some(p) if p.rank == 0 => format!(
+                    "{column} distance {:.4} score {:.4} not in its list +{:.4}",
+                    p.distance, p.normalized, p.contribution
+                ),
                 Some(p) => format!(
                     "{column} distance {:.4} score {:.4} rank {} +{:.4}",
                     p.distance, p.normalized, p.rank, p.contribution

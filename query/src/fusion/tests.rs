@@ -234,3 +234,75 @@ fn threshold_exists_only_where_it_bounds_outside_items() {
         None
     );
 }
+
+/// RRF over the lists: each column's own list ranks (1/(k + place)), nothing from a
+/// column whose list lacks the item, even when its exact distance there is known;
+/// RRF over the union ranks every candidate by its exact distances instead.
+#[test]
+fn rrf_over_lists_counts_only_the_lists() {
+    // Item 2 is close on column 1 but column 1's search did not return it.
+    let dist = |c: usize, key: u32| -> Option<f32> {
+        Some(match (c, key) {
+            (0, k) => k as f32,
+            (1, 0) => 0.5,
+            (1, 1) => 0.3,
+            (1, 2) => 0.1,
+            _ => unreachable!(),
+        })
+    };
+    let list = |c: usize, key: u32| -> Option<usize> {
+        match (c, key) {
+            (0, k) => Some(k as usize + 1),
+            (1, 0) => Some(2),
+            (1, 1) => Some(1),
+            _ => None,
+        }
+    };
+    let keys = [0u32, 1, 2];
+    let none = Normalization::None;
+    let lists = fuse_lists(
+        &keys,
+        2,
+        &dist,
+        &list,
+        &Fusion::RrfLists { k: 10.0 },
+        &none,
+        Missing::Skip,
+        3,
+    )
+    .unwrap();
+    let two = lists.iter().find(|f| f.key == 2).unwrap();
+    assert_eq!(two.parts[1].unwrap().rank, 0);
+    assert_eq!(two.parts[1].unwrap().contribution, 0.0);
+    assert!((two.score - 1.0 / 13.0).abs() < 1e-7);
+    let one = lists.iter().find(|f| f.key == 1).unwrap();
+    assert!((one.score - (1.0 / 12.0 + 1.0 / 11.0)).abs() < 1e-7);
+    // Over the union, item 2 is first on column 1 by its exact distance.
+    let union = fuse_lists(
+        &keys,
+        2,
+        &dist,
+        &list,
+        &Fusion::Rrf { k: 10.0 },
+        &none,
+        Missing::Skip,
+        3,
+    )
+    .unwrap();
+    let two = union.iter().find(|f| f.key == 2).unwrap();
+    assert_eq!(two.parts[1].unwrap().rank, 1);
+    assert!((two.score - (1.0 / 13.0 + 1.0 / 11.0)).abs() < 1e-7);
+    assert_eq!(
+        threshold(
+            &[0.4, 1.0],
+            &Fusion::RrfLists { k: 60.0 },
+            &none,
+            Missing::Skip
+        ),
+        None
+    );
+    assert_eq!(
+        Fusion::RrfLists { k: 60.0 }.to_string(),
+        "RRF(k = 60.0, LISTS)"
+    );
+}

@@ -286,6 +286,8 @@ impl Display for Embed {
 pub enum FusionSpec {
     Weighted(Vec<f64>),
     Rrf(f64),
+    /// `RRF(k = ..., LISTS)`: ranks within each term's own result list.
+    RrfLists(f64),
     Min,
     Max,
     Avg,
@@ -455,6 +457,7 @@ impl FusionSpec {
         Some(match self {
             FusionSpec::Weighted(w) => Fusion::Weighted(w.iter().map(|&x| x as f32).collect()),
             FusionSpec::Rrf(k) => Fusion::Rrf { k: *k as f32 },
+            FusionSpec::RrfLists(k) => Fusion::RrfLists { k: *k as f32 },
             FusionSpec::Min => Fusion::Min,
             FusionSpec::Max => Fusion::Max,
             FusionSpec::Avg => Fusion::Avg,
@@ -472,6 +475,7 @@ impl Display for FusionSpec {
                 f.write_str(")")
             }
             FusionSpec::Rrf(k) => write!(f, "RRF(k = {k:?})"),
+            FusionSpec::RrfLists(k) => write!(f, "RRF(k = {k:?}, LISTS)"),
             FusionSpec::Min => f.write_str("MIN"),
             FusionSpec::Max => f.write_str("MAX"),
             FusionSpec::Avg => f.write_str("AVG"),

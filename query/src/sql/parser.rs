@@ -418,14 +418,27 @@ impl Parser {
             return Ok(FusionSpec::Weighted(w));
         }
         if self.eat_word("rrf") {
-            let mut k = 60.0;
+            // RRF [( [k = number] [,] [LISTS] )]
+            let (mut k, mut lists) = (60.0, false);
             if self.eat(&Tok::LParen) {
-                self.word("k")?;
-                self.punct(Tok::Eq, "'='")?;
-                k = self.number("the RRF constant k")?;
+                if self.eat_word("k") {
+                    self.punct(Tok::Eq, "'='")?;
+                    k = self.number("the RRF constant k")?;
+                    if self.eat(&Tok::Comma) {
+                        self.word("lists")?;
+                        lists = true;
+                    }
+                } else if self.eat_word("lists") {
+                    lists = true;
+                } else {
+                    return Err(self.expected("k = number or LISTS"));
+                }
                 self.punct(Tok::RParen, "')'")?;
             }
-            return Ok(FusionSpec::Rrf(k));
+            return Ok(match lists {
+                true => FusionSpec::RrfLists(k),
+                false => FusionSpec::Rrf(k),
+            });
         }
         for (word, spec) in [
             ("min", FusionSpec::Min),

@@ -325,6 +325,7 @@ fn select() -> impl Strategy<Value = Select> {
     let fusion = prop_oneof![
         prop::collection::vec(0f64..2.0, 1..3).prop_map(FusionSpec::Weighted),
         (0f64..100.0).prop_map(FusionSpec::Rrf),
+        (0f64..100.0).prop_map(FusionSpec::RrfLists),
         Just(FusionSpec::Min),
         Just(FusionSpec::Max),
         Just(FusionSpec::Avg),
@@ -501,6 +502,20 @@ fn fusions_parse_alone_and_default_is_a_fusion() {
         FusionSpec::Weighted(vec![0.4, 0.6])
     );
     assert_eq!(parse_fusion("rrf(k = 10)").unwrap(), FusionSpec::Rrf(10.0));
+    assert_eq!(
+        parse_fusion("rrf(k = 10, lists)").unwrap(),
+        FusionSpec::RrfLists(10.0)
+    );
+    assert_eq!(
+        parse_fusion("RRF(LISTS)").unwrap(),
+        FusionSpec::RrfLists(60.0)
+    );
+    assert_eq!(
+        FusionSpec::RrfLists(20.0).to_string(),
+        "RRF(k = 20.0, LISTS)"
+    );
+    assert!(parse_fusion("rrf(lists, k = 1)").is_err());
+    assert!(parse_fusion("rrf(k = 1, sets)").is_err());
     assert!(parse_fusion("RRF x").is_err());
     let s =
         parse_statement("SELECT id FROM p ORDER BY FUSE(DEFAULT, a <-> [1], b <-> [2])").unwrap();

@@ -36,11 +36,17 @@ pub fn orders(order: &Order, sweep: &Sweep) -> Result<Vec<(String, Order)>> {
                 .collect())
         }
         Sweep::RrfK(ks) => {
-            let (_, terms, options) = fused("RRF K")?;
+            // RRF over the lists stays over the lists; any other fusion sweeps RRF.
+            let (spec, terms, options) = fused("RRF K")?;
+            let lists = matches!(spec, FusionSpec::RrfLists(_));
             Ok(ks
                 .iter()
                 .map(|&k| {
-                    let order = Order::Fuse(FusionSpec::Rrf(k), terms.clone(), options.clone());
+                    let spec = match lists {
+                        true => FusionSpec::RrfLists(k),
+                        false => FusionSpec::Rrf(k),
+                    };
+                    let order = Order::Fuse(spec, terms.clone(), options.clone());
                     (format!("rrf k={k}"), order)
                 })
                 .collect())

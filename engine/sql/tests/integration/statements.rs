@@ -355,6 +355,17 @@ fn match_ranks_by_bm25_and_explains_it() {
         text.contains("column title") && text.contains("normalization min-max"),
         "{text}"
     );
+    // RRF over the lists: an item the MATCH list lacks gets nothing from it.
+    let plan = run(
+        &db,
+        "EXPLAIN SELECT id FROM products ORDER BY FUSE(RRF(LISTS), MATCH(title, 'red'), text_vec <-> [1, 0, 0]) LIMIT 4",
+    );
+    let text = format!("{:?}", rows(&plan[0]));
+    assert!(text.contains("FUSE(RRF(k = 60.0, LISTS))"), "{text}");
+    assert!(
+        text.contains("title distance -0.0000 score") && text.contains("not in its list"),
+        "{text}"
+    );
     for (sql, what) in [
         ("CREATE INDEX ON products (price) USING BM25", "TEXT"),
         (
