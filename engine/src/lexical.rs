@@ -57,7 +57,7 @@ pub(crate) struct TextQuery<'s> {
     k1: f32,
     b: f32,
     analyzer: Analyzer,
-    /// Distinct terms with their multiplicity, in order of first occurrence.
+    /// Distinct terms with their multiplicity, in summing order (see `new`).
     distinct: Vec<(String, u32)>,
     sources: Vec<Source<'s>>,
     /// Memtable rows and their terms.
@@ -159,7 +159,13 @@ impl<'s> TextQuery<'s> {
             }
         }
         let avgdl = stats.avgdl();
-        let idfs = df.iter().map(|&d| idf(stats.docs, d)).collect();
+        let idfs: Vec<f64> = df.iter().map(|&d| idf(stats.docs, d)).collect();
+        // The order every score is summed in: by upper bound (multiplicity · idf),
+        // highest first, ties by first occurrence. `top` prunes in this order; every
+        // other path sums in it too, so a row's score is the same bits everywhere.
+        let mut ranked: Vec<((String, u32), f64)> = distinct.into_iter().zip(idfs).collect();
+        ranked.sort_by(|a, b| (f64::from(b.0.1) * b.1).total_cmp(&(f64::from(a.0.1) * a.1)));
+        let (distinct, idfs): (Vec<(String, u32)>, Vec<f64>) = ranked.into_iter().unzip();
         let norms = (0..NORM_TABLE)
             .map(|len| length_norm(len, avgdl, k1, b))
             .collect();
@@ -211,6 +217,110 @@ impl<'s> TextQuery<'s> {
         })
     }
 
+    /// A segment's best `k` rows by its postings (and every row tied with the k-th),
+    /// each handed to `emit` with its score, among the rows `keep` accepts.
+    ///
+    /// Term at a time into one accumulator per row, in summing order. Every
+    /// contribution is positive (idf > 0, tf ≥ 1) and at most its upper bound
+    /// `multiplicity · idf · (k1 + 1)`. Once the terms left can add less than the
+    /// k-th best sum so far (θ), no row untouched yet, nor any whose sum plus that
+    /// bound stays under θ, can reach the top k: the remaining terms then only update
+    /// the candidates left (by binary search in a long list). Exact: the sums of the
+    /// rows that can win are complete, in the same order as everywhere else.
+    fn top_of_postings(
+        &self,
+        index: &Bm25Index<'_>,
+        k: usize,
+        keep: &dyn Fn(u32) -> bool,
+        emit: &mut dyn FnMut(f64, u32),
+    ) {
+        let lengths = index.view.lengths();
+        let bounds: Vec<f64> = self
+            .distinct
+            .iter()
+            .zip(&self.idfs)
+            .map(|((_, times), idf)| f64::from(*times) * idf * (f64::from(self.k1) + 1.0))
+            .collect();
+        // remaining[j]: the most the terms from j on can add to a row.
+        let mut remaining = vec![0.0; bounds.len() + 1];
+        for j in (0..bounds.len()).rev() {
+            remaining[j] = remaining[j + 1] + bounds[j];
+        }
+        let mut sums = vec![0f64; lengths.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut candidates: Option<(Vec<u32>, Vec<bool>)> = None;
+        for (j, ((t, times), &idf)) in self.distinct.iter().zip(&self.idfs).enumerate() {
+            if candidates.is_none() && j > 0 && touched.len() >= k {
+                // A margin far above the rounding of a sum of ≤ 1024 terms.
+                let theta = kth_best(
+                    touched
+                        .iter()
+                        .filter(|&&r| keep(r))
+                        .map(|&r| sums[r as usize]),
+                    k,
+                ) * (1.0 - 1e-9);
+                if remaining[j] < theta {
+                    let left: Vec<u32> = touched
+                        .iter()
+                        .copied()
+                        .filter(|&r| keep(r) && sums[r as usize] + remaining[j] >= theta)
+                        .collect();
+                    let mut mask = vec![false; lengths.len()];
+                    left.iter().for_each(|&r| mask[r as usize] = true);
+                    candidates = Some((left, mask));
+                }
+            }
+            let (rows, counts) = index.view.postings(t);
+            // Row r's contribution from this term, or `None` past the rows (damage).
+            let part = |r: u32, tf: u32| -> Option<f64> {
+                let len = *lengths.get(r as usize)?;
+                Some(f64::from(*times) * saturated(idf, tf, self.norm(len), self.k1))
+            };
+            match &candidates {
+                None => {
+                    for (&r, &tf) in rows.iter().zip(counts) {
+                        if let Some(c) = part(r, tf) {
+                            let sum = &mut sums[r as usize];
+                            if *sum == 0.0 {
+                                touched.push(r);
+                            }
+                            *sum += c;
+                        }
+                    }
+                }
+                Some((left, _)) if left.len() * 24 < rows.len() => {
+                    for &r in left {
+                        if let Ok(at) = rows.binary_search(&r)
+                            && let Some(c) = part(r, counts[at])
+                        {
+                            sums[r as usize] += c;
+                        }
+                    }
+                }
+                Some((_, mask)) => {
+                    for (&r, &tf) in rows.iter().zip(counts) {
+                        if mask.get(r as usize) == Some(&true)
+                            && let Some(c) = part(r, tf)
+                        {
+                            sums[r as usize] += c;
+                        }
+                    }
+                }
+            }
+        }
+        let rows = candidates.map_or(touched, |(left, _)| left);
+        let kth = kth_best(
+            rows.iter().filter(|&&r| keep(r)).map(|&r| sums[r as usize]),
+            k,
+        );
+        for r in rows {
+            let s = sums[r as usize];
+            if s > 0.0 && s >= kth && keep(r) {
+                emit(s, r);
+            }
+        }
+    }
+
     /// The best `k` rows holding a query term, among items `filter` accepts.
     pub(crate) fn top(
         &self,
@@ -229,36 +339,9 @@ impl<'s> TextQuery<'s> {
             let before = found.len();
             let strategy = match src {
                 Source::Indexed(index) => {
-                    // Term at a time into one accumulator per row, in `distinct`'s
-                    // order, so each row's sum is the one `score` computes. Every
-                    // contribution is positive (idf > 0, tf ≥ 1): a row holds a query
-                    // term exactly when its sum is above 0.
-                    let lengths = index.view.lengths();
-                    let mut sums = vec![0f64; lengths.len()];
-                    for ((t, times), &idf) in self.distinct.iter().zip(&self.idfs) {
-                        let (rows, counts) = index.view.postings(t);
-                        for (&r, &tf) in rows.iter().zip(counts) {
-                            if let (Some(sum), Some(&len)) =
-                                (sums.get_mut(r as usize), lengths.get(r as usize))
-                            {
-                                *sum +=
-                                    f64::from(*times) * saturated(idf, tf, self.norm(len), self.k1);
-                            }
-                        }
-                    }
-                    // The k-th best score kept, then every row at or above it.
-                    let kth = kth_best(
-                        sums.iter()
-                            .enumerate()
-                            .filter(|&(r, &s)| s > 0.0 && keep(r as u32))
-                            .map(|(_, &s)| s),
-                        k,
-                    );
-                    for (r, &s) in sums.iter().enumerate() {
-                        if s > 0.0 && s >= kth && keep(r as u32) {
-                            found.push((s, snap.item_at(view, RowId(r as u32))));
-                        }
-                    }
+                    self.top_of_postings(index, k, &keep, &mut |s, r| {
+                        found.push((s, snap.item_at(view, RowId(r))));
+                    });
                     Strategy::Bm25
                 }
                 Source::Cut(rows) => {
