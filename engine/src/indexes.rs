@@ -79,7 +79,7 @@ impl SealedIndexes {
             };
             progress.set_context(format!("index on {}", column.name));
             let index = BuiltIndex::build(spec, &source, v.metric, v.dim, progress);
-            built.push((column.id, index));
+            built.extend(index.map(|index| (column.id, index)));
             progress.end();
             progress.set_context("");
         }

@@ -69,14 +69,14 @@ impl BuiltIndex {
     }
 
     /// The index `spec` declares over `source` (a vector column of dimension `dim`);
-    /// a text index (BM25) is built by [`BuiltIndex::build_text`] instead.
+    /// `None` for a text index (BM25), which [`BuiltIndex::build_text`] builds.
     pub fn build<S: VectorSource + Sync>(
         spec: IndexSpec,
         source: &S,
         metric: Metric,
         dim: u32,
         progress: &Progress,
-    ) -> BuiltIndex {
+    ) -> Option<BuiltIndex> {
         let (family, curve) = match spec {
             IndexSpec::Hnsw {
                 m,
@@ -92,20 +92,13 @@ impl BuiltIndex {
                 let (built, curve) = BuiltIvfPq::build(source, metric, nlist, m, refine, progress);
                 (Built::IvfPq(built), curve)
             }
-            IndexSpec::Bm25 { analyzer, .. } => {
-                // Not a vector index: an empty one over no rows, never written for a
-                // vector column (the schema refuses BM25 there).
-                (
-                    Built::Bm25(StoredBm25::build(analyzer, std::iter::empty())),
-                    None,
-                )
-            }
+            IndexSpec::Bm25 { .. } => return None,
         };
-        BuiltIndex {
+        Some(BuiltIndex {
             family,
             span: curve.as_ref().and_then(|c| c.span).map(|s| s.to_words()),
             curve: curve.map(|c| c.to_words()),
-        }
+        })
     }
 
     /// The regions that store it (for its column).

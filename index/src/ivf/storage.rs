@@ -227,7 +227,7 @@ mod tests {
         let flat = vectors.concat();
         let spec = schema.columns()[0].index.unwrap();
         let source = SliceSource::new(&flat, 8).unwrap();
-        let built = BuiltIndex::build(spec, &source, Metric::L2, 8, &Progress::default());
+        let built = BuiltIndex::build(spec, &source, Metric::L2, 8, &Progress::default()).unwrap();
         let mut regions: Vec<(RegionKind, Vec<u8>)> = built
             .regions()
             .into_iter()
