@@ -1,6 +1,6 @@
 //! WHERE clauses of the language evaluated on items: names are checked against the
-//! schema before anything runs (unknown column → `UnknownColumn`, a vector column →
-//! `TypeMismatch`), then each item is tested. SQL's NULL rule: a comparison with a
+//! schema before anything runs (unknown column → `UnknownColumn`, a vector or SPARSE
+//! column → `TypeMismatch`), then each item is tested. SQL's NULL rule: a comparison with a
 //! missing value is false (and `NOT` of it true).
 
 use quiver_query::sql::{CmpOp, Expr, Literal};
@@ -17,7 +17,7 @@ pub struct Filter {
 
 impl Filter {
     /// `expr` (from [`quiver_query::sql::parse_filter`]) for items of `schema`: an
-    /// unknown column is `UnknownColumn`, a vector column `TypeMismatch`.
+    /// unknown column is `UnknownColumn`, a vector or SPARSE column `TypeMismatch`.
     pub fn new(schema: &Schema, expr: Expr) -> Result<Filter> {
         check(schema, &expr)?;
         Ok(Filter { expr })
@@ -37,11 +37,11 @@ fn check(schema: &Schema, expr: &Expr) -> Result<()> {
                 return Ok(());
             }
             let (_, column) = schema.column(c)?;
-            if column.vector().is_some() {
+            if column.vector().is_some() || column.is_sparse() {
                 return Err(Error::TypeMismatch {
                     column: c.clone(),
                     expected: "an attribute".into(),
-                    got: "a vector column".into(),
+                    got: format!("a {} column", column.type_name()),
                 });
             }
             Ok(())

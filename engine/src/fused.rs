@@ -11,7 +11,7 @@ use quiver_index::distance;
 use quiver_index::kernels::prefetch;
 use quiver_query::{DistanceSpan, Fusion, Missing, Normalization, fuse_lists, threshold};
 use quiver_storage::row::check_vector;
-use quiver_storage::{Error, Metric, Result};
+use quiver_storage::{Error, Metric, Result, SparseVector};
 
 use rayon::prelude::*;
 
@@ -19,6 +19,7 @@ use crate::hits::{ColumnExplain, FusedExplain, Hit};
 use crate::lexical::TextQuery;
 use crate::search::{SearchHit, SearchOptions, SearchStats, Strategy};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
+use crate::sparse::SparseQuery;
 use quiver_index::stored::segment_span;
 
 /// Candidates asked of each column: at least this many, and `CANDIDATE_FACTOR * k`.
@@ -37,6 +38,9 @@ pub enum Probe<'q> {
     /// A text, scored by BM25 against a TEXT column with a BM25 index (`MATCH`); its
     /// distance is −score.
     Text(&'q str),
+    /// A sparse vector, scored by dot product against a SPARSE column; its distance is
+    /// −dot.
+    Sparse(&'q SparseVector),
 }
 
 /// A query over several columns.
@@ -84,6 +88,12 @@ impl<'q> FusedQuery<'q> {
     /// Adds TEXT column `name` (with a BM25 index), matched against `text`.
     pub fn text(mut self, name: &'q str, text: &'q str) -> Self {
         self.columns.push((name, Probe::Text(text)));
+        self
+    }
+
+    /// Adds SPARSE column `name`, scored by dot product with `query`.
+    pub fn sparse(mut self, name: &'q str, query: &'q SparseVector) -> Self {
+        self.columns.push((name, Probe::Sparse(query)));
         self
     }
 }
@@ -146,7 +156,8 @@ impl CollectionSnapshot {
     }
 
     /// [`default_normalization`] for vector columns; min-max over the candidates as
-    /// soon as a MATCH term takes part (BM25 scores have no fixed scale).
+    /// soon as a MATCH or sparse term takes part (BM25 scores and dot products have no
+    /// fixed scale).
     fn default_normalization(
         &self,
         query: &FusedQuery<'_>,
@@ -156,7 +167,7 @@ impl CollectionSnapshot {
         for scorer in scorers {
             match scorer {
                 Scorer::Metric(m) => metrics.push(*m),
-                Scorer::Text(_) => return Ok(Normalization::MinMax),
+                Scorer::Scored(_) => return Ok(Normalization::MinMax),
             }
         }
         let spans = query
@@ -168,7 +179,7 @@ impl CollectionSnapshot {
     }
 
     /// How each queried column is scored: a vector column's metric (the vector checked
-    /// against the column), or a prepared MATCH.
+    /// against the column), or a prepared MATCH or sparse term.
     fn scorers<'s>(&'s self, query: &FusedQuery<'_>) -> Result<Vec<Scorer<'s>>> {
         let mut scorers = Vec::with_capacity(query.columns.len());
         for &(name, probe) in &query.columns {
@@ -179,7 +190,10 @@ impl CollectionSnapshot {
                     check_vector(name, shape.dim as usize, vector)?;
                     Scorer::Metric(shape.metric)
                 }
-                Probe::Text(text) => Scorer::Text(Box::new(TextQuery::new(self, name, text)?)),
+                Probe::Text(text) => Scorer::Scored(Box::new(TextQuery::new(self, name, text)?)),
+                Probe::Sparse(query) => {
+                    Scorer::Scored(Box::new(SparseQuery::new(self, name, query)?))
+                }
             });
         }
         Ok(scorers)
@@ -306,13 +320,13 @@ impl CollectionSnapshot {
                 let started = Instant::now();
                 let filter = filter.map(|f| f as &dyn Fn(&ItemRef<'_>) -> bool);
                 let (hits, stats) = match (probe, scorer) {
-                    (Probe::Text(_), Scorer::Text(text)) => text.top(per_column, filter)?,
-                    (Probe::Vector(vector), _) => {
+                    (_, Scorer::Scored(term)) => term.top(per_column, filter)?,
+                    (Probe::Vector(vector), Scorer::Metric(_)) => {
                         self.search_where(name, vector, per_column, &query.options, filter)?
                     }
-                    (Probe::Text(_), Scorer::Metric(_)) => {
+                    (_, Scorer::Metric(_)) => {
                         return Err(Error::InvalidArgument(format!(
-                            "column {name}: a text for a vector column"
+                            "column {name}: a text or sparse vector for a vector column"
                         )));
                     }
                 };
@@ -386,7 +400,7 @@ impl CollectionSnapshot {
             }
             vectors.push(row);
         }
-        let mut text_rescored = 0;
+        let mut term_rescored = 0;
         let mut exact: Vec<Vec<Option<f32>>> = Vec::with_capacity(union.len());
         for (key, (row, item)) in vectors.iter().zip(&union).enumerate() {
             let mut distances = Vec::with_capacity(row.len());
@@ -398,17 +412,17 @@ impl CollectionSnapshot {
                     (None, Probe::Vector(q), Scorer::Metric(metric)) => {
                         v.map(|v| distance(*metric, q, v))
                     }
-                    (None, _, Scorer::Text(text)) => {
-                        text_rescored += 1;
-                        text.score_of(item)?.map(|s| -(s as f32))
+                    (None, _, Scorer::Scored(term)) => {
+                        term_rescored += 1;
+                        term.score_of(item)?.map(|s| -(s as f32))
                     }
-                    (None, Probe::Text(_), Scorer::Metric(_)) => None,
+                    (None, _, Scorer::Metric(_)) => None,
                 };
                 distances.push(d);
             }
             exact.push(distances);
         }
-        let rescored = vectors.iter().flatten().filter(|v| v.is_some()).count() + text_rescored;
+        let rescored = vectors.iter().flatten().filter(|v| v.is_some()).count() + term_rescored;
         Ok(Gathered {
             union,
             exact,
@@ -425,8 +439,47 @@ impl CollectionSnapshot {
 pub(crate) enum Scorer<'s> {
     /// A vector column's metric.
     Metric(Metric),
-    /// A MATCH term, prepared on the snapshot.
-    Text(Box<TextQuery<'s>>),
+    /// A MATCH or sparse term, prepared on the snapshot.
+    Scored(Box<dyn ScoredTerm<'s> + 's>),
+}
+
+/// A term that ranks its own column and scores any one item exactly, with higher
+/// better (its distance is −score): MATCH's BM25, a sparse vector's dot product.
+pub(crate) trait ScoredTerm<'s>: Sync {
+    /// The best `k` items among those `filter` accepts.
+    fn top(
+        &self,
+        k: usize,
+        filter: Option<&dyn Fn(&ItemRef<'_>) -> bool>,
+    ) -> Result<(Vec<SearchHit<'s>>, SearchStats)>;
+    /// `item`'s score; `None` when it has none (NULL, or nothing in common).
+    fn score_of(&self, item: &ItemRef<'_>) -> Result<Option<f64>>;
+}
+
+impl<'s> ScoredTerm<'s> for TextQuery<'s> {
+    fn top(
+        &self,
+        k: usize,
+        filter: Option<&dyn Fn(&ItemRef<'_>) -> bool>,
+    ) -> Result<(Vec<SearchHit<'s>>, SearchStats)> {
+        TextQuery::top(self, k, filter)
+    }
+    fn score_of(&self, item: &ItemRef<'_>) -> Result<Option<f64>> {
+        TextQuery::score_of(self, item)
+    }
+}
+
+impl<'s> ScoredTerm<'s> for SparseQuery<'s> {
+    fn top(
+        &self,
+        k: usize,
+        filter: Option<&dyn Fn(&ItemRef<'_>) -> bool>,
+    ) -> Result<(Vec<SearchHit<'s>>, SearchStats)> {
+        SparseQuery::top(self, k, filter)
+    }
+    fn score_of(&self, item: &ItemRef<'_>) -> Result<Option<f64>> {
+        SparseQuery::score_of(self, item)
+    }
 }
 
 /// Candidates asked of each column for the top `k` under `query`.

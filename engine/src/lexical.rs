@@ -15,7 +15,7 @@ use quiver_index::bm25::{Stats, idf, length_norm, saturated, terms};
 use quiver_index::{SegmentIndex, Strategy};
 use quiver_storage::{Analyzer, Column, Error, IndexSpec, Result, Row, RowId, Value};
 
-use crate::search::{FilterMode, PartStats, SearchHit, SearchStats};
+use crate::search::{PartStats, SearchHit, SearchStats, best_scored, filter_mode};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 use crate::state::SegmentView;
 
@@ -382,24 +382,7 @@ impl<'s> TextQuery<'s> {
             micros: fresh_started.elapsed().as_micros(),
         });
 
-        // Best first, ties by id: the k best scores (and any row tied with the k-th)
-        // are the only ones whose ids are read.
-        keep_best(&mut found, k, |x| x.0);
-        let mut keyed = found
-            .into_iter()
-            .map(|(s, item)| Ok((s, item.id()?, item)))
-            .collect::<Result<Vec<_>>>()?;
-        keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-        keyed.truncate(k);
-        let hits = keyed
-            .into_iter()
-            .map(|(s, _, item)| SearchHit {
-                item,
-                distance: -(s as f32),
-                score: s as f32,
-            })
-            .collect();
-        Ok((hits, SearchStats { parts }))
+        Ok((best_scored(found, k)?, SearchStats { parts }))
     }
 }
 
@@ -463,27 +446,10 @@ impl Ord for Score {
     }
 }
 
-/// Keeps the `k` highest scores of `all` and every entry tied with the k-th (in no
-/// order): the candidates whose ids decide the ties.
-fn keep_best<T>(all: &mut Vec<T>, k: usize, score: impl Fn(&T) -> f64) {
-    if all.len() > k && k > 0 {
-        all.select_nth_unstable_by(k - 1, |a, b| score(b).total_cmp(&score(a)));
-        let kth = score(&all[k - 1]);
-        all.retain(|x| score(x) >= kth);
-    }
-}
-
 /// How often each of `distinct`'s terms occurs in `row`.
 fn frequencies(row: &[String], distinct: &[(String, u32)]) -> Vec<u32> {
     distinct
         .iter()
         .map(|(t, _)| row.iter().filter(|r| *r == t).count() as u32)
         .collect()
-}
-
-fn filter_mode(filtered: bool) -> FilterMode {
-    match filtered {
-        true => FilterMode::ExactOverPassing,
-        false => FilterMode::None,
-    }
 }

@@ -36,6 +36,7 @@ mod repair;
 mod search;
 mod shared;
 mod snapshot;
+mod sparse;
 mod state;
 mod verify;
 mod writer;
@@ -69,5 +70,5 @@ pub use verify::{Check, VerifyReport, verify, verify_path};
 pub use quiver_storage::{
     Analyzer, AttrColumn, AttrType, Column, ColumnKind, DType, Directory, EmbedRule, EncoderTag,
     Error, FaultKind, FaultyDirectory, FsDirectory, IndexSpec, Item, MappedBytes, Metric,
-    PowerLossDirectory, Quantize, Result, Schema, Value, VectorColumn, WriteFile,
+    PowerLossDirectory, Quantize, Result, Schema, SparseVector, Value, VectorColumn, WriteFile,
 };

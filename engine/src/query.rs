@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use quiver_query::sql::Embed;
 use quiver_query::{ColumnPart, Fusion, Missing, Normalization};
-use quiver_storage::{Error, Result, Value};
+use quiver_storage::{Error, Result, SparseVector, Value};
 
 use crate::database::Database;
 use crate::filter::Filter;
@@ -26,13 +26,19 @@ use crate::snapshot::{CollectionSnapshot, ItemRef};
 pub enum Target {
     /// A vector of the column's dimension.
     Vector(Vec<f32>),
-    /// The column's vector of the item with this id (`VECTOR OF 'id'`).
+    /// A sparse vector against a SPARSE column (`terms <-> {12: 0.5}`): alone, the
+    /// hit's score is the dot product; fused, the term's distance is −dot and the
+    /// default normalization is min-max.
+    Sparse(SparseVector),
+    /// The column's vector (or sparse vector) of the item with this id (`VECTOR OF
+    /// 'id'`).
     Item(String),
     /// An encoder's vector for a text or an image file (`EMBED(...)`), embedded when
     /// the query runs.
     Embed(Embed),
     /// Each labelled query's vector (EVALUATE's `QUERY`): its text embedded by the
-    /// column's encoder, or its query item's own vector. EVALUATE replaces it before
+    /// column's encoder, or its query item's own vector (on a SPARSE column, only item
+    /// queries have one). EVALUATE replaces it before
     /// the query runs; a query run as is refuses it.
     Labelled,
     /// Each labelled query's text (EVALUATE's `MATCH(column, QUERY)`): its own text, or
@@ -164,7 +170,7 @@ impl Database {
     /// against the column's recorded encoder), item targets read from `snap`.
     pub fn query<'s>(&self, snap: &'s CollectionSnapshot, query: &Query) -> Result<Hits<'s>> {
         let resolved = self.resolve(snap, &query.terms)?;
-        run(snap, query, &probes(&resolved))
+        run(snap, query, &probes(&resolved)?)
     }
 
     /// [`Database::query`] for each of `queries` on one snapshot. Fused queries over
@@ -191,7 +197,7 @@ impl Database {
             return queries.iter().map(|q| self.query(snap, q)).collect();
         }
         let resolved = self.resolve(snap, &first.terms)?;
-        let probes = probes(&resolved);
+        let probes = probes(&resolved)?;
         let started = Instant::now();
         let fused = queries
             .iter()
@@ -212,19 +218,36 @@ impl Database {
             .collect()
     }
 
-    /// What each term compares its column with: a query vector, or MATCH's text.
-    fn resolve(&self, snap: &CollectionSnapshot, terms: &[Term]) -> Result<Vec<Resolved>> {
-        terms
-            .iter()
-            .map(|t| match &t.target {
-                Target::Match(text) => Ok(Resolved::Text(text.clone())),
-                Target::LabelledText => Err(Error::InvalidArgument(
-                    "MATCH(column, QUERY) takes each labelled query's text: it belongs in EVALUATE"
-                        .into(),
-                )),
-                _ => Ok(Resolved::Vector(self.term_vector(snap, t)?)),
-            })
-            .collect()
+    /// What each term compares its column with: a query vector, a sparse vector or
+    /// MATCH's text.
+    fn resolve(&self, snap: &CollectionSnapshot, terms: &[Term]) -> Result<Vec<Target>> {
+        terms.iter().map(|t| self.resolve_term(snap, t)).collect()
+    }
+
+    /// `term`'s target made concrete on `snap`: a [`Target::Vector`] (given, an item's
+    /// or an encoder's), a [`Target::Sparse`] (given or an item's) or a
+    /// [`Target::Match`].
+    pub fn resolve_term(&self, snap: &CollectionSnapshot, term: &Term) -> Result<Target> {
+        let sparse_column = || {
+            snap.schema()
+                .column(&term.column)
+                .is_ok_and(|(_, c)| c.is_sparse())
+        };
+        match &term.target {
+            Target::Match(_) | Target::Sparse(_) => Ok(term.target.clone()),
+            Target::LabelledText => Err(Error::InvalidArgument(
+                "MATCH(column, QUERY) takes each labelled query's text: it belongs in EVALUATE"
+                    .into(),
+            )),
+            Target::Item(id) if sparse_column() => match item_of(snap, id)?.value(&term.column)? {
+                Value::Sparse(v) => Ok(Target::Sparse(v)),
+                _ => Err(Error::InvalidArgument(format!(
+                    "item '{id}' has no {}",
+                    term.column
+                ))),
+            },
+            _ => Ok(Target::Vector(self.term_vector(snap, term)?)),
+        }
     }
 
     /// `term`'s query vector on `snap`: its own vector, the item's, or the encoder's
@@ -232,16 +255,12 @@ impl Database {
     pub fn term_vector(&self, snap: &CollectionSnapshot, term: &Term) -> Result<Vec<f32>> {
         match &term.target {
             Target::Vector(v) => Ok(v.clone()),
-            Target::Item(id) => {
-                let item = snap.get(id)?.ok_or_else(|| {
-                    Error::InvalidArgument(format!("no item '{id}' for VECTOR OF"))
-                })?;
-                item.vector(&term.column)?
-                    .map(<[f32]>::to_vec)
-                    .ok_or_else(|| {
-                        Error::InvalidArgument(format!("item '{id}' has no {}", term.column))
-                    })
-            }
+            Target::Item(id) => item_of(snap, id)?
+                .vector(&term.column)?
+                .map(<[f32]>::to_vec)
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!("item '{id}' has no {}", term.column))
+                }),
             Target::Embed(call) => {
                 let (mut vectors, _) =
                     self.embed_for_column(snap.schema(), &term.column, &[call])?;
@@ -256,23 +275,31 @@ impl Database {
                 "MATCH({}, ...) scores a text column: it has no query vector",
                 term.column
             ))),
+            Target::Sparse(_) => Err(Error::InvalidArgument(format!(
+                "{}: a sparse vector is not a dense query vector",
+                term.column
+            ))),
         }
     }
 }
 
-/// A term's comparison, resolved and owned: a query vector, or MATCH's text.
-enum Resolved {
-    Vector(Vec<f32>),
-    Text(String),
+/// The live item `id` (for `VECTOR OF`).
+fn item_of<'s>(snap: &'s CollectionSnapshot, id: &str) -> Result<ItemRef<'s>> {
+    snap.get(id)?
+        .ok_or_else(|| Error::InvalidArgument(format!("no item '{id}' for VECTOR OF")))
 }
 
-/// The resolved terms as the fused search's probes.
-fn probes(resolved: &[Resolved]) -> Vec<Probe<'_>> {
+/// Resolved terms ([`Database::resolve_term`]) as the fused search's probes.
+fn probes(resolved: &[Target]) -> Result<Vec<Probe<'_>>> {
     resolved
         .iter()
         .map(|r| match r {
-            Resolved::Vector(v) => Probe::Vector(v),
-            Resolved::Text(t) => Probe::Text(t),
+            Target::Sparse(v) => Ok(Probe::Sparse(v)),
+            Target::Match(t) => Ok(Probe::Text(t)),
+            Target::Vector(v) => Ok(Probe::Vector(v)),
+            other => Err(Error::InvalidArgument(format!(
+                "{other:?} must be resolved before the query runs"
+            ))),
         })
         .collect()
 }
@@ -341,6 +368,7 @@ pub(crate) fn run<'s>(
                     snap.search_where(&term.column, v, query.k, &query.options, filter)?
                 }
                 Some(Probe::Text(t)) => snap.search_text(&term.column, t, query.k, filter)?,
+                Some(Probe::Sparse(v)) => snap.search_sparse(&term.column, v, query.k, filter)?,
                 None => return Err(Error::InvalidArgument("no query vector".into())),
             };
             one_column(query, &term.column, found, stats, started)

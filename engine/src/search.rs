@@ -282,3 +282,39 @@ impl VectorSource for RowsColumn<'_> {
         }
     }
 }
+
+/// The best `k` of `found` (higher score first, ties by id) as hits whose distance is
+/// −score. Only the `k` best scores, and entries tied with the k-th, have their ids
+/// read.
+pub(crate) fn best_scored<'s>(
+    mut found: Vec<(f64, ItemRef<'s>)>,
+    k: usize,
+) -> Result<Vec<SearchHit<'s>>> {
+    if found.len() > k && k > 0 {
+        found.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0));
+        let kth = found[k - 1].0;
+        found.retain(|x| x.0 >= kth);
+    }
+    let mut keyed = found
+        .into_iter()
+        .map(|(s, item)| Ok((s, item.id()?, item)))
+        .collect::<Result<Vec<_>>>()?;
+    keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    keyed.truncate(k);
+    Ok(keyed
+        .into_iter()
+        .map(|(s, _, item)| SearchHit {
+            item,
+            distance: -(s as f32),
+            score: s as f32,
+        })
+        .collect())
+}
+
+/// How a part that scores every passing row applied the filter.
+pub(crate) fn filter_mode(filtered: bool) -> FilterMode {
+    match filtered {
+        true => FilterMode::ExactOverPassing,
+        false => FilterMode::None,
+    }
+}

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use quiver_storage::{Column, Error, Item, Result, Row, RowId, Schema, Value};
+use quiver_storage::sparse::dot_sorted;
+use quiver_storage::{Column, Error, Item, Result, Row, RowId, Schema, SparseVector, Value};
 
 use crate::state::{CollectionState, DbState, SegmentView};
 
@@ -173,6 +174,24 @@ impl<'a> ItemRef<'a> {
             }),
             Place::Segment(view, row) => view.segment.vector(column, row),
         }
+    }
+
+    /// The dot product of a SPARSE column's value with `query`, read in place (0 when
+    /// they share no index); `None` when NULL.
+    pub fn sparse_dot(&self, name: &str, query: &SparseVector) -> Result<Option<f64>> {
+        let (pos, column) = self.column(name)?;
+        column.expect_sparse()?;
+        let (q, w) = (query.indices(), query.values());
+        Ok(match self.place {
+            Place::Memtable(row) => match &row.cells[pos] {
+                Value::Sparse(v) => Some(dot_sorted(q, w, v.entries()).unwrap_or(0.0)),
+                _ => None,
+            },
+            Place::Segment(view, row) => view
+                .segment
+                .sparse_cell(column, row)?
+                .map(|cell| dot_sorted(q, w, cell.entries()).unwrap_or(0.0)),
+        })
     }
 
     /// Any column's value, copied (vectors become `Value::Vector`).

@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod row;
 pub mod schema;
 pub mod segment;
+pub mod sparse;
 pub mod tombstones;
 pub mod value;
 pub mod wal;
@@ -37,6 +38,7 @@ pub use schema::{
     EncoderTag, IndexSpec, Metric, Quantize, Schema, VectorColumn,
 };
 pub use segment::{Segment, SegmentWriter};
+pub use sparse::SparseVector;
 pub use tombstones::Tombstones;
 pub use value::{Item, Value};
 pub use wal::WalWriter;

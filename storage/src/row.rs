@@ -6,6 +6,7 @@ use crate::codec::{ByteReader, ByteWriter};
 use crate::error::{Error, Result};
 use crate::ids::{ColumnId, ItemId};
 use crate::schema::{AttrType, Column, ColumnKind, Schema};
+use crate::sparse::{SparseCell, SparseVector};
 use crate::value::{Item, Value};
 
 /// A validated item: `cells[i]` belongs to `schema.columns()[i]`.
@@ -56,6 +57,7 @@ impl Row {
                 Value::Text(s) => s.len(),
                 Value::Tags(t) => t.iter().map(|s| s.len() + 24).sum(),
                 Value::Vector(v) => v.len() * 4,
+                Value::Sparse(v) => v.len() * 8,
                 _ => 0,
             } + std::mem::size_of::<Value>())
             .sum();
@@ -121,7 +123,8 @@ pub fn coerce(column: &Column, value: Value) -> Result<Value> {
             (AttrType::Text, v @ Value::Text(_))
             | (AttrType::Int, v @ Value::Int(_))
             | (AttrType::Bool, v @ Value::Bool(_))
-            | (AttrType::Tags, v @ Value::Tags(_)) => Ok(v),
+            | (AttrType::Tags, v @ Value::Tags(_))
+            | (AttrType::Sparse, v @ Value::Sparse(_)) => Ok(v),
             (AttrType::Float, Value::Float(f)) if f.is_finite() => Ok(Value::Float(f)),
             (AttrType::Float, Value::Int(i)) => Ok(Value::Float(i as f64)),
             (AttrType::Float, Value::Float(f)) => Err(Error::InvalidArgument(format!(
@@ -160,6 +163,7 @@ const TAG_FLOAT: u8 = 3;
 const TAG_TEXT: u8 = 4;
 const TAG_TAGS: u8 = 5;
 const TAG_VECTOR: u8 = 6;
+const TAG_SPARSE: u8 = 7;
 
 /// Self-describing value encoding: a tag byte, then the payload.
 pub fn encode_value(value: &Value, w: &mut ByteWriter) {
@@ -193,6 +197,14 @@ pub fn encode_value(value: &Value, w: &mut ByteWriter) {
             w.u32(v.len() as u32);
             w.f32s(v);
         }
+        Value::Sparse(v) => {
+            w.u8(TAG_SPARSE);
+            w.u32(v.len() as u32);
+            for &i in v.indices() {
+                w.u32(i);
+            }
+            w.f32s(v.values());
+        }
     }
 }
 
@@ -224,8 +236,30 @@ pub fn decode_value(r: &mut ByteReader<'_>) -> Result<Value> {
             let n = r.u32()? as usize;
             Value::Vector(r.f32s(n)?)
         }
+        TAG_SPARSE => {
+            let n = r.u32()? as usize;
+            // 8 bytes an entry: bound the allocation by the input.
+            if n > r.remaining() / 8 {
+                return Err(r.error(format!("{n} sparse entries cannot fit in the record")));
+            }
+            let indices = (0..n).map(|_| r.u32()).collect::<Result<Vec<_>>>()?;
+            let values = r.f32s(n)?;
+            Value::Sparse(SparseVector::new(indices, values).map_err(|e| r.error(e.to_string()))?)
+        }
         tag => return Err(r.error(format!("unknown value tag {tag}"))),
     })
+}
+
+/// A SPARSE cell's encoded bytes ([`encode_value`]) read in place; `None` when they are
+/// not a valid sparse value.
+pub fn sparse_cell(encoded: &[u8]) -> Option<SparseCell<'_>> {
+    let (&tag, rest) = encoded.split_first()?;
+    if tag != TAG_SPARSE || rest.len() < 4 {
+        return None;
+    }
+    let (count, payload) = rest.split_at(4);
+    let n = u32::from_le_bytes([count[0], count[1], count[2], count[3]]) as usize;
+    SparseCell::parse(n, payload)
 }
 
 #[cfg(test)]
@@ -241,6 +275,7 @@ mod tests {
             .attr("title", AttrType::Text)
             .attr("price", AttrType::Float)
             .attr("tags", AttrType::Tags)
+            .attr("terms", AttrType::Sparse)
             .build()
             .unwrap()
     }
@@ -305,7 +340,11 @@ mod tests {
             .set("v", vec![1.0, -2.0, 3.5])
             .set("title", "red shoe")
             .set("price", 59)
-            .set("tags", vec!["a".to_string(), "b".to_string()]);
+            .set("tags", vec!["a".to_string(), "b".to_string()])
+            .set(
+                "terms",
+                SparseVector::new(vec![7, 3], vec![0.5, 2.0]).unwrap(),
+            );
         let row = Row::from_item(&s, &item).unwrap();
         assert_eq!(row.cells[3], Value::Float(59.0));
         let mut w = ByteWriter::default();
@@ -313,5 +352,31 @@ mod tests {
         let mut r = ByteReader::new(&w.buf, Path::new("wal"), 0);
         assert_eq!(Row::decode(&s, &mut r).unwrap(), row);
         assert!(r.is_done());
+    }
+
+    #[test]
+    fn a_sparse_cell_breaking_the_invariants_is_refused_on_decode() {
+        // Tag, 2 entries, indices 5 and 5 (a duplicate), weights 1 and 1.
+        let mut w = ByteWriter::default();
+        w.u8(TAG_SPARSE);
+        w.u32(2);
+        w.u32(5);
+        w.u32(5);
+        w.f32s(&[1.0, 1.0]);
+        let err = decode_value(&mut ByteReader::new(&w.buf, Path::new("seg"), 0)).unwrap_err();
+        assert!(err.to_string().contains("appears twice"), "{err}");
+        // A length far beyond the record.
+        let mut w = ByteWriter::default();
+        w.u8(TAG_SPARSE);
+        w.u32(u32::MAX);
+        let err = decode_value(&mut ByteReader::new(&w.buf, Path::new("seg"), 0)).unwrap_err();
+        assert!(err.to_string().contains("cannot fit"), "{err}");
+        // A sparse value for a TEXT column is a type mismatch.
+        let s = schema();
+        let item = Item::new("a")
+            .set("v", vec![0.0; 3])
+            .set("title", SparseVector::default());
+        let err = Row::from_item(&s, &item).unwrap_err();
+        assert!(matches!(err, Error::TypeMismatch { .. }), "{err:?}");
     }
 }

@@ -68,6 +68,9 @@ pub enum AttrType {
     Bool,
     /// A list of text values (tags).
     Tags,
+    /// A sparse vector (u32 index → f32 weight), ranked by dot product (`<->`). Stored
+    /// like the other variable-length cells.
+    Sparse,
 }
 
 impl std::fmt::Display for AttrType {
@@ -78,6 +81,7 @@ impl std::fmt::Display for AttrType {
             AttrType::Float => "FLOAT",
             AttrType::Bool => "BOOL",
             AttrType::Tags => "TEXT[]",
+            AttrType::Sparse => "SPARSE",
         })
     }
 }
@@ -152,6 +156,23 @@ impl Column {
         self.vector().ok_or_else(|| Error::TypeMismatch {
             column: self.name.clone(),
             expected: "VECTOR".into(),
+            got: self.type_name(),
+        })
+    }
+
+    /// Whether this is a SPARSE column.
+    pub fn is_sparse(&self) -> bool {
+        self.attr().is_some_and(|a| a.ty == AttrType::Sparse)
+    }
+
+    /// `TypeMismatch` naming the column unless it is SPARSE.
+    pub fn expect_sparse(&self) -> Result<()> {
+        if self.is_sparse() {
+            return Ok(());
+        }
+        Err(Error::TypeMismatch {
+            column: self.name.clone(),
+            expected: "SPARSE".into(),
             got: self.type_name(),
         })
     }

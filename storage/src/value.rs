@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::sparse::SparseVector;
+
 /// One cell: a scalar attribute, a vector, or null.
 #[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -14,6 +16,8 @@ pub enum Value {
     Text(String),
     Tags(Vec<String>),
     Vector(Vec<f32>),
+    /// A `SPARSE` column's value; serialized as `{"indices": [...], "values": [...]}`.
+    Sparse(SparseVector),
 }
 
 impl Value {
@@ -27,6 +31,7 @@ impl Value {
             Value::Text(_) => "TEXT",
             Value::Tags(_) => "TEXT[]",
             Value::Vector(_) => "VECTOR",
+            Value::Sparse(_) => "SPARSE",
         }
     }
 
@@ -43,7 +48,8 @@ impl Value {
     }
 }
 
-/// SQL-ish rendering: `NULL`, `true`, `42`, `1.5`, `'text'`, `['a', 'b']`, `[0.1, 0.2]`.
+/// SQL-ish rendering: `NULL`, `true`, `42`, `1.5`, `'text'`, `['a', 'b']`, `[0.1, 0.2]`,
+/// `{12: 0.5}`.
 impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -63,6 +69,7 @@ impl std::fmt::Display for Value {
                 let parts: Vec<String> = v.iter().map(|x| x.to_string()).collect();
                 write!(f, "[{}]", parts.join(", "))
             }
+            Value::Sparse(v) => write!(f, "{v}"),
         }
     }
 }
@@ -110,6 +117,11 @@ impl From<Vec<f32>> for Value {
 impl From<&[f32]> for Value {
     fn from(v: &[f32]) -> Self {
         Value::Vector(v.to_vec())
+    }
+}
+impl From<SparseVector> for Value {
+    fn from(v: SparseVector) -> Self {
+        Value::Sparse(v)
     }
 }
 impl<T: Into<Value>> From<Option<T>> for Value {

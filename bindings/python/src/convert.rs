@@ -1,12 +1,13 @@
 //! Values between Python and the engine. Out: TEXT -> str, INT -> int, FLOAT -> float,
-//! BOOL -> bool, TEXT[] -> list[str], VECTOR -> float32 numpy array, NULL -> None. In: the
-//! column's declared type decides, so `[1, 2]` is a vector for a VECTOR column and an
-//! error for a TEXT[] one; a Python value that does not fit raises `TypeMismatchError`
+//! BOOL -> bool, TEXT[] -> list[str], VECTOR -> float32 numpy array, SPARSE ->
+//! dict[int, float], NULL -> None. In: the column's declared type decides, so `[1, 2]`
+//! is a vector for a VECTOR column and an error for a TEXT[] one; a SPARSE value is a
+//! `{index: weight}` dict or a one-row scipy.sparse matrix or array; a Python value that does not fit raises `TypeMismatchError`
 //! naming the column (never a panic).
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyList, PyString};
-use quiver::{AttrType, Column, ColumnKind, Error, Item, Schema, Value};
+use quiver::{AttrType, Column, ColumnKind, Error, Item, Schema, SparseVector, Target, Value};
 
 use crate::arrays::{read_vector, vector_out};
 use crate::errors::to_py;
@@ -21,6 +22,65 @@ pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, P
         Value::Text(s) => PyString::new(py, s).into_any(),
         Value::Tags(tags) => PyList::new(py, tags)?.into_any(),
         Value::Vector(v) => vector_out(py, v.clone()).into_any(),
+        Value::Sparse(v) => {
+            let dict = PyDict::new(py);
+            for (i, w) in v.entries() {
+                dict.set_item(i, w)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+/// A sparse vector from a `{index: weight}` dict or a one-row scipy.sparse matrix or
+/// array (its duplicate entries summed, as scipy defines them); `None` when `obj` is
+/// neither. Bad indices or weights raise `InvalidArgumentError` naming `what`.
+pub fn read_sparse(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<SparseVector>> {
+    let bad = |e: Error| to_py(Error::InvalidArgument(format!("{what}: {e}")));
+    let pairs: Vec<(i64, f64)> = if let Ok(dict) = obj.cast::<PyDict>() {
+        dict.iter()
+            .map(|(i, w)| {
+                let index = i.extract::<i64>().map_err(|_| {
+                    bad(Error::InvalidArgument(format!(
+                        "sparse index {i} is not an int"
+                    )))
+                })?;
+                let weight = w.extract::<f64>().map_err(|_| {
+                    bad(Error::InvalidArgument(format!(
+                        "index {index}: weight {w} is not a number"
+                    )))
+                })?;
+                Ok((index, weight))
+            })
+            .collect::<PyResult<_>>()?
+    } else if obj.hasattr("tocoo")? && obj.hasattr("nnz")? {
+        let coo = obj.call_method0("tocoo")?;
+        coo.call_method0("sum_duplicates")?;
+        let shape: Vec<usize> = coo.getattr("shape")?.extract()?;
+        let indices = match shape.as_slice() {
+            [1, _] => coo.getattr("col")?,
+            [_] => coo.getattr("coords")?.get_item(0)?,
+            _ => {
+                return Err(bad(Error::InvalidArgument(format!(
+                    "a scipy.sparse query or value must have one row, not shape {shape:?}"
+                ))));
+            }
+        };
+        let indices: Vec<i64> = indices.call_method0("tolist")?.extract()?;
+        let weights: Vec<f64> = coo.getattr("data")?.call_method0("tolist")?.extract()?;
+        indices.into_iter().zip(weights).collect()
+    } else {
+        return Ok(None);
+    };
+    SparseVector::from_pairs(pairs).map(Some).map_err(bad)
+}
+
+/// A query target from Python: a sparse vector for a dict or a scipy.sparse row, else
+/// a dense vector.
+pub fn read_target(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Target> {
+    Ok(match read_sparse(obj, what)? {
+        Some(v) => Target::Sparse(v),
+        None => Target::Vector(read_vector(obj, what)?),
     })
 }
 
@@ -84,6 +144,9 @@ pub fn py_to_value(column: &Column, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
                 .extract::<Vec<String>>()
                 .map(Value::Tags)
                 .map_err(|_| mismatch("TEXT[] (list[str])")),
+            AttrType::Sparse => read_sparse(obj, &format!("column {}", column.name))?
+                .map(Value::Sparse)
+                .ok_or_else(|| mismatch("SPARSE (dict[int, float] or a scipy.sparse row)")),
         },
     }
 }

@@ -11,8 +11,8 @@ use quiver::{
 };
 use rayon::prelude::*;
 
-use crate::arrays::{Rows, matrix_out, read_vector, vector_out};
-use crate::convert::value_to_py;
+use crate::arrays::{Rows, matrix_out, vector_out};
+use crate::convert::{read_target, value_to_py};
 use crate::errors::{IntoPy, InvalidArgumentError, SqlSyntaxError};
 
 /// `ef`, `nprobe` and `exact` as the engine's options.
@@ -34,8 +34,8 @@ pub fn fusion(text: &str) -> PyResult<FusionChoice> {
 
 /// A one-column query (the vector copied out of Python before the GIL is released).
 pub fn single(column: &str, vector: &Bound<'_, PyAny>, k: usize) -> PyResult<Query> {
-    let vector = read_vector(vector, "the query vector")?;
-    Ok(Query::nearest(column, Target::Vector(vector), k))
+    let target = read_target(vector, "the query vector")?;
+    Ok(Query::nearest(column, target, k))
 }
 
 /// A fused query over `vectors`' columns, after `matched`'s BM25 term when given.
@@ -53,8 +53,8 @@ pub fn fused(
     }
     for (column, vector) in vectors.into_iter().flat_map(|v| v.iter()) {
         let column: String = column.extract()?;
-        let vector = read_vector(&vector, &format!("the query vector for {column}"))?;
-        query = query.term(&column, Target::Vector(vector));
+        let target = read_target(&vector, &format!("the query vector for {column}"))?;
+        query = query.term(&column, target);
     }
     if query.terms.is_empty() {
         return Err(InvalidArgumentError::new_err(

@@ -38,6 +38,7 @@ pub fn fusion(spec: &FusionSpec) -> FusionChoice {
 fn target(query: &QueryVector) -> Target {
     match query {
         QueryVector::Literal(v) => Target::Vector(v.clone()),
+        QueryVector::Sparse(v) => Target::Sparse(v.clone()),
         QueryVector::Of(id) => Target::Item(id.clone()),
         QueryVector::Embed(call) => Target::Embed(call.clone()),
         QueryVector::Query => Target::Labelled,

@@ -362,6 +362,7 @@ pub(crate) fn attr_type(ty: &ColumnType) -> AttrType {
         ColumnType::Float => AttrType::Float,
         ColumnType::Bool => AttrType::Bool,
         ColumnType::Tags => AttrType::Tags,
+        ColumnType::Sparse => AttrType::Sparse,
         ColumnType::Text | ColumnType::Vector(..) => AttrType::Text,
     }
 }
@@ -441,6 +442,7 @@ fn to_value(schema: &Schema, column: &str, lit: &Literal) -> Result<Value> {
                 .collect(),
         ),
         (Literal::Bool(b), Some(AttrType::Bool)) => Value::Bool(*b),
+        (Literal::Sparse(v), Some(AttrType::Sparse)) => Value::Sparse(v.clone()),
         _ => {
             return Err(Error::TypeMismatch {
                 column: column.to_string(),

@@ -18,6 +18,7 @@ mod power_loss;
 mod regressions;
 mod repair;
 mod search;
+mod sparse;
 mod stress;
 mod support;
 mod verify;

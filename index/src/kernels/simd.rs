@@ -55,6 +55,10 @@ pub(super) fn detect() -> &'static str {
         .map_or("serial", |(name, _)| name)
 }
 
+/// Whether simsimd's `f16` kernels on this CPU accumulate in half precision.
+static HALF_PRECISION_SUMS: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| detect() == "sapphire");
+
 type Kernel<T> = fn(&[T], &[T]) -> Option<f64>;
 
 /// Runs a simsimd kernel over the common prefix (so it always returns `Some`).
@@ -109,8 +113,13 @@ fn as_simsimd_f16(x: &[f16]) -> &[simsimd::f16] {
 }
 
 /// Distance between half-precision vectors (simsimd widens to `f32` and accumulates in
-/// `f32`).
+/// `f32`). Not on its "sapphire" family (AVX512-FP16): there its kernels subtract,
+/// multiply and accumulate in half precision (measured: an L2 of 6.2412 came back as
+/// 6.2422, the nearest f16), so those CPUs run the scalar reference instead.
 pub fn distance_f16(metric: Metric, a: &[f16], b: &[f16]) -> f32 {
+    if *HALF_PRECISION_SUMS {
+        return scalar::distance_f16(metric, a, b);
+    }
     let (sa, sb) = (as_simsimd_f16(a), as_simsimd_f16(b));
     match metric {
         Metric::L2 => run(simsimd::f16::l2sq, sa, sb),

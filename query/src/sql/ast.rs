@@ -3,6 +3,8 @@
 
 use std::fmt::{self, Display, Formatter};
 
+use quiver_storage::SparseVector;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Statement {
     CreateCollection {
@@ -163,6 +165,8 @@ pub enum ColumnType {
     Float,
     Bool,
     Tags,
+    /// `SPARSE`: u32 index → f32 weight, ranked by dot product.
+    Sparse,
     /// Dimension and metric name (`COSINE`, `DOT`, `L2`).
     Vector(u32, String),
 }
@@ -249,6 +253,8 @@ pub struct Nearest {
 #[derive(Clone, Debug, PartialEq)]
 pub enum QueryVector {
     Literal(Vec<f32>),
+    /// `{index: weight, ...}` against a SPARSE column (ranked by dot product).
+    Sparse(SparseVector),
     /// `VECTOR OF 'item-id'`: the item's vector on the same column.
     Of(String),
     /// `EMBED('encoder', 'text')` / `EMBED_IMAGE('encoder', 'path')`.
@@ -302,6 +308,8 @@ pub enum Literal {
     Bool(bool),
     Null,
     Vector(Vec<f32>),
+    /// `{12: 0.5, 99: 1.25}`, checked when parsed.
+    Sparse(SparseVector),
     /// Only as an INSERT value: the encoder's vector for the input.
     Embed(Embed),
 }
@@ -368,6 +376,15 @@ fn vector(f: &mut Formatter<'_>, v: &[f32]) -> fmt::Result {
     f.write_str("]")
 }
 
+/// `{12: 0.5}` with weights printed so that they parse back to the same bits.
+fn sparse(f: &mut Formatter<'_>, v: &SparseVector) -> fmt::Result {
+    f.write_str("{")?;
+    list(f, &v.entries().collect::<Vec<_>>(), |f, (i, w)| {
+        write!(f, "{i}: {w:?}")
+    })?;
+    f.write_str("}")
+}
+
 impl Display for Literal {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
@@ -376,6 +393,7 @@ impl Display for Literal {
             Literal::Bool(b) => f.write_str(if *b { "TRUE" } else { "FALSE" }),
             Literal::Null => f.write_str("NULL"),
             Literal::Vector(v) => vector(f, v),
+            Literal::Sparse(v) => sparse(f, v),
             Literal::Embed(e) => write!(f, "{e}"),
         }
     }
@@ -441,6 +459,7 @@ impl Display for Nearest {
         write!(f, "{} <-> ", Id(&self.column))?;
         match &self.query {
             QueryVector::Literal(v) => vector(f, v),
+            QueryVector::Sparse(v) => sparse(f, v),
             QueryVector::Of(id) => write!(f, "VECTOR OF {}", Literal::Str(id.clone())),
             QueryVector::Embed(e) => write!(f, "{e}"),
             QueryVector::Query => f.write_str("QUERY"),
@@ -515,6 +534,7 @@ impl Display for ColumnDef {
             ColumnType::Float => f.write_str(" FLOAT")?,
             ColumnType::Bool => f.write_str(" BOOL")?,
             ColumnType::Tags => f.write_str(" TEXT[]")?,
+            ColumnType::Sparse => f.write_str(" SPARSE")?,
             ColumnType::Vector(d, m) => write!(f, " VECTOR({d}) {m}")?,
         }
         match self.nullable {

@@ -1,6 +1,8 @@
 //! Recursive descent over the tokens. Every error names what was expected and the
 //! byte offset of the token that was found instead.
 
+use quiver_storage::SparseVector;
+
 use super::ParseError;
 use super::ast::*;
 use super::lexer::{Tok, Token, lex};
@@ -157,6 +159,9 @@ impl Parser {
             Tok::RParen => "')'".into(),
             Tok::LBracket => "'['".into(),
             Tok::RBracket => "']'".into(),
+            Tok::LBrace => "'{'".into(),
+            Tok::RBrace => "'}'".into(),
+            Tok::Colon => "':'".into(),
             Tok::Comma => "','".into(),
             Tok::Semicolon => "';'".into(),
             Tok::Star => "'*'".into(),
@@ -477,6 +482,8 @@ impl Parser {
             QueryVector::Query
         } else if let Some(embed) = self.embed()? {
             QueryVector::Embed(embed)
+        } else if self.peek() == &Tok::LBrace {
+            QueryVector::Sparse(self.sparse()?)
         } else {
             QueryVector::Literal(self.vector()?)
         };
@@ -535,6 +542,37 @@ impl Parser {
         Ok(v)
     }
 
+    /// `{index: weight, ...}`: a sparse vector, checked here (an index outside u32, an
+    /// index twice, a negative or non-finite weight point at the literal).
+    fn sparse(&mut self) -> Result<SparseVector, ParseError> {
+        let at = self.at();
+        self.punct(Tok::LBrace, "a sparse vector '{index: weight, ...}'")?;
+        let mut pairs = Vec::new();
+        if !self.eat(&Tok::RBrace) {
+            loop {
+                let index_at = self.at();
+                let index = self.number("an index (an integer from 0 to 4294967295)")?;
+                if index.fract() != 0.0 || !(0.0..=u32::MAX as f64).contains(&index) {
+                    return Err(ParseError::new(
+                        index_at,
+                        format!(
+                            "sparse index {index} is not an integer from 0 to {}",
+                            u32::MAX
+                        ),
+                    ));
+                }
+                self.punct(Tok::Colon, "':' and a weight")?;
+                let weight = self.number("a weight")?;
+                pairs.push((index as i64, weight));
+                if self.eat(&Tok::RBrace) {
+                    break;
+                }
+                self.punct(Tok::Comma, "',' or '}'")?;
+            }
+        }
+        SparseVector::from_pairs(pairs).map_err(|e| ParseError::new(at, e.to_string()))
+    }
+
     fn literal(&mut self) -> Result<Literal, ParseError> {
         match self.peek().clone() {
             Tok::Str(s) => {
@@ -546,6 +584,7 @@ impl Parser {
                 Ok(Literal::Number(n))
             }
             Tok::LBracket => Ok(Literal::Vector(self.vector()?)),
+            Tok::LBrace => Ok(Literal::Sparse(self.sparse()?)),
             Tok::Ident(w)
                 if w.eq_ignore_ascii_case("embed") || w.eq_ignore_ascii_case("embed_image") =>
             {

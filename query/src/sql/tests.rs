@@ -1,5 +1,6 @@
 use super::*;
 use proptest::prelude::*;
+use quiver_storage::SparseVector;
 
 /// The statements the fused-query issue lists, verbatim (vectors shortened).
 const ISSUE_STATEMENTS: &str = "
@@ -153,6 +154,70 @@ fn match_terms_parse_alone_in_fuse_and_in_evaluate() {
 }
 
 #[test]
+fn sparse_columns_literals_and_terms_parse_and_round_trip() {
+    let all = parse_script(
+        "CREATE COLLECTION docs (terms SPARSE NULL, v VECTOR(2) L2);
+         INSERT INTO docs (id, terms, v) VALUES ('a', {99: 1.25, 12: 0.5}, [1, 0]);
+         INSERT INTO docs (id, terms, v) VALUES ('b', {}, [0, 1]);
+         SELECT id, _score FROM docs ORDER BY terms <-> {12: 1, 4294967295: 2.5} LIMIT 3;
+         SELECT id FROM docs ORDER BY FUSE(RRF, terms <-> {1: 1}, v <-> [1, 0])",
+    )
+    .unwrap();
+    round_trips(&all);
+    let Statement::CreateCollection { columns, .. } = &all[0] else {
+        panic!()
+    };
+    assert_eq!(columns[0].ty, ColumnType::Sparse);
+    let Statement::Insert { rows, .. } = &all[1] else {
+        panic!()
+    };
+    let Literal::Sparse(v) = &rows[0][1] else {
+        panic!("{:?}", rows[0][1])
+    };
+    assert_eq!((v.indices(), v.values()), (&[12, 99][..], &[0.5, 1.25][..]));
+    let Statement::Select(s) = &all[3] else {
+        panic!()
+    };
+    let Some(Order::Distance(n)) = &s.order else {
+        panic!()
+    };
+    assert_eq!(n.to_string(), "terms <-> {12: 1.0, 4294967295: 2.5}");
+    for (sql, message) in [
+        (
+            "SELECT id FROM d ORDER BY t <-> {1: 1, 1: 2}",
+            "index 1 appears twice",
+        ),
+        (
+            "SELECT id FROM d ORDER BY t <-> {1: -1}",
+            "weights must be finite and ≥ 0",
+        ),
+        (
+            "SELECT id FROM d ORDER BY t <-> {4294967296: 1}",
+            "is not an integer from 0",
+        ),
+        (
+            "SELECT id FROM d ORDER BY t <-> {-1: 1}",
+            "is not an integer from 0",
+        ),
+        (
+            "SELECT id FROM d ORDER BY t <-> {1.5: 1}",
+            "is not an integer from 0",
+        ),
+        (
+            "SELECT id FROM d ORDER BY t <-> {1 1}",
+            "expected ':' and a weight",
+        ),
+        (
+            "SELECT id FROM d ORDER BY t <-> {1: 1e39}",
+            "weights must be finite",
+        ),
+    ] {
+        let err = parse_statement(sql).unwrap_err();
+        assert!(err.message.contains(message), "{sql}: {}", err.message);
+    }
+}
+
+#[test]
 fn index_parameters_are_numbers_or_strings() {
     let all =
         parse_script("CREATE INDEX ON p (v) USING HNSW WITH (m = 8, quantize = 'sq8')").unwrap();
@@ -269,8 +334,15 @@ fn literal() -> impl Strategy<Value = Literal> {
         any::<bool>().prop_map(Literal::Bool),
         Just(Literal::Null),
         prop::collection::vec(-10f32..10.0, 0..4).prop_map(Literal::Vector),
+        sparse().prop_map(Literal::Sparse),
         embed().prop_map(Literal::Embed),
     ]
+}
+
+fn sparse() -> impl Strategy<Value = SparseVector> {
+    prop::collection::btree_map(any::<u32>(), 0f32..1e6, 0..4).prop_map(|m| {
+        SparseVector::new(m.keys().copied().collect(), m.values().copied().collect()).unwrap()
+    })
 }
 
 fn embed() -> impl Strategy<Value = Embed> {
@@ -309,6 +381,7 @@ fn nearest() -> impl Strategy<Value = Nearest> {
         name(),
         prop_oneof![
             prop::collection::vec(-5f32..5.0, 1..5).prop_map(QueryVector::Literal),
+            sparse().prop_map(QueryVector::Sparse),
             "[a-z0-9']{1,5}".prop_map(QueryVector::Of),
             embed().prop_map(QueryVector::Embed),
         ],

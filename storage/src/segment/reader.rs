@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::ids::{ColumnId, RowId, SegmentId};
 use crate::row::decode_value;
 use crate::schema::{Column, ColumnKind, Schema};
+use crate::sparse::SparseCell;
 use crate::value::Value;
 
 use super::layout::{Header, Region, RegionKind, decode_directory};
@@ -360,6 +361,28 @@ impl Segment {
         let mut r = ByteReader::new(raw, &self.path, at);
         let value = decode_value(&mut r)?;
         crate::row::coerce(column, value).map_err(|e| r.error(e.to_string()))
+    }
+
+    /// One row's SPARSE cell, read in place (`None` when NULL); `Corrupted` when its
+    /// bytes are not a valid sparse value.
+    pub fn sparse_cell(&self, column: &Column, row: RowId) -> Result<Option<SparseCell<'_>>> {
+        let Some(regions) = self.attrs.get(&column.id) else {
+            return Ok(None);
+        };
+        let (raw, at) = self.var_entry(regions, row.0)?;
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        crate::row::sparse_cell(raw).map(Some).ok_or_else(|| {
+            Error::corrupted(
+                &self.path,
+                at,
+                format!(
+                    "row {} of column {} is not a valid sparse vector",
+                    row.0, column.name
+                ),
+            )
+        })
     }
 
     /// Checks every region's checksum (reads the whole file); the first that fails is

@@ -1,10 +1,13 @@
 //! JSON lines in and out: one JSON object per line, `id` plus columns; vectors as
-//! arrays of numbers, tags as arrays of text, NULL columns left out on export.
+//! arrays of numbers, tags as arrays of text, sparse vectors as `{"indices": [...],
+//! "values": [...]}` (also read as an `{"index": weight}` object), NULL columns left
+//! out on export. A key written twice (a column, or an index of a sparse object) is
+//! an error, never a silent "last one wins".
 
 use std::io::Write;
 use std::path::Path;
 
-use quiver_storage::{AttrType, Error, Item, Result, Schema, Value};
+use quiver_storage::{AttrType, Error, Item, Result, Schema, SparseVector, Value};
 
 use quiver::Collection;
 use quiver::CollectionSnapshot;
@@ -25,19 +28,29 @@ pub(super) fn items_from_jsonl(c: &Collection, path: &Path, progress: &Progress)
             continue;
         }
         let at = |what: String| bad(path, format!("line {}: {what}", i + 1));
-        let object: serde_json::Map<String, serde_json::Value> =
+        let object: Entries<&serde_json::value::RawValue> =
             serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
-        let id = object
-            .get("id")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| at("no text \"id\"".into()))?;
-        let mut item = Item::new(id);
-        for (key, value) in object.iter().filter(|(k, _)| *k != "id") {
-            item = item.set(
-                key,
-                json_value(&schema, key, value).map_err(|e| at(e.to_string()))?,
-            );
+        let mut id = None;
+        let mut values: Vec<(String, Value)> = Vec::new();
+        for (key, raw) in object.0 {
+            if values.iter().any(|(k, _)| *k == key) || (key == "id" && id.is_some()) {
+                return Err(at(format!("\"{key}\" appears twice")));
+            }
+            if key == "id" {
+                let text: serde_json::Value =
+                    serde_json::from_str(raw.get()).map_err(|e| at(e.to_string()))?;
+                id = Some(
+                    text.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| at("no text \"id\"".into()))?,
+                );
+                continue;
+            }
+            let value = json_value(&schema, &key, raw.get()).map_err(|e| at(e.to_string()))?;
+            values.push((key, value));
         }
+        let id = id.ok_or_else(|| at("no text \"id\"".into()))?;
+        let item = Item { id, values };
         batch.insert(item);
         n += 1;
     }
@@ -76,6 +89,7 @@ pub(super) fn items_to_jsonl(
                 Value::Text(s) => json(&mut line, &s)?,
                 Value::Tags(tags) => json(&mut line, &tags)?,
                 Value::Vector(v) => json(&mut line, &v)?,
+                Value::Sparse(v) => json(&mut line, &v)?,
                 Value::Null => line.extend_from_slice(b"null"),
             }
         }
@@ -90,15 +104,23 @@ pub(super) fn items_to_jsonl(
 fn json(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) -> Result<()> {
     serde_json::to_writer(out, value).map_err(|e| Error::InvalidArgument(e.to_string()))
 }
-fn json_value(schema: &Schema, column: &str, v: &serde_json::Value) -> Result<Value> {
+/// A column's value from its JSON text.
+fn json_value(schema: &Schema, column: &str, raw: &str) -> Result<Value> {
     use serde_json::Value as J;
     let (_, c) = schema.column(column)?;
+    let parse_error = |e: serde_json::Error| Error::InvalidArgument(format!("{column}: {e}"));
+    let ty = c.attr().map(|a| a.ty);
+    if ty == Some(AttrType::Sparse) && raw.trim() != "null" {
+        let entries: Entries<J> = serde_json::from_str(raw).map_err(parse_error)?;
+        return sparse_value(column, entries).map(Value::Sparse);
+    }
+    let v: J = serde_json::from_str(raw).map_err(parse_error)?;
     let mismatch = || Error::TypeMismatch {
         column: column.to_string(),
         expected: c.type_name(),
         got: v.to_string(),
     };
-    Ok(match (v, c.attr().map(|a| a.ty)) {
+    Ok(match (&v, ty) {
         (J::Null, _) => Value::Null,
         (J::Array(xs), None) => Value::Vector(
             xs.iter()
@@ -116,4 +138,87 @@ fn json_value(schema: &Schema, column: &str, v: &serde_json::Value) -> Result<Va
         (J::Number(x), Some(AttrType::Float)) => Value::Float(x.as_f64().ok_or_else(mismatch)?),
         _ => return Err(mismatch()),
     })
+}
+
+/// A sparse vector from `{"indices": [...], "values": [...]}` or `{"12": 0.5, ...}`.
+fn sparse_value(column: &str, entries: Entries<serde_json::Value>) -> Result<SparseVector> {
+    let bad = |what: String| Error::InvalidArgument(format!("{column}: {what}"));
+    let keys: Vec<&str> = entries.0.iter().map(|(k, _)| k.as_str()).collect();
+    if keys.contains(&"indices") || keys.contains(&"values") {
+        let field = |name: &str| {
+            let found: Vec<&serde_json::Value> = entries
+                .0
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v)
+                .collect();
+            match found.as_slice() {
+                [serde_json::Value::Array(xs)] => Ok(xs),
+                _ => Err(bad(format!(
+                    "a sparse vector is {{\"indices\": [...], \"values\": [...]}}: \"{name}\" must be one array"
+                ))),
+            }
+        };
+        let (indices, values) = (field("indices")?, field("values")?);
+        if keys.len() != 2 {
+            return Err(bad(
+                "a sparse vector has only \"indices\" and \"values\"".into()
+            ));
+        }
+        if indices.len() != values.len() {
+            return Err(bad(format!(
+                "{} indices but {} values",
+                indices.len(),
+                values.len()
+            )));
+        }
+        let pairs = indices
+            .iter()
+            .zip(values)
+            .map(|(i, w)| match (i.as_i64(), w.as_f64()) {
+                (Some(i), Some(w)) => Ok((i, w)),
+                _ => Err(bad(format!(
+                    "index {i} or weight {w} is not a number of its kind"
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return SparseVector::from_pairs(pairs).map_err(|e| bad(e.to_string()));
+    }
+    let pairs = entries
+        .0
+        .iter()
+        .map(|(k, w)| match (k.parse::<i64>(), w.as_f64()) {
+            (Ok(i), Some(w)) => Ok((i, w)),
+            (Err(_), _) => Err(bad(format!("sparse index \"{k}\" is not an integer"))),
+            (_, None) => Err(bad(format!("index {k}: weight {w} is not a number"))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    SparseVector::from_pairs(pairs).map_err(|e| bad(e.to_string()))
+}
+
+/// A JSON object's entries in file order, a key written twice kept twice (a map would
+/// keep only the last).
+struct Entries<T>(Vec<(String, T)>);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Entries<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = Entries<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Entries<T>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, T>()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
 }

@@ -2,10 +2,12 @@
 //! plus columns named like the collection's.
 //!
 //! Types written: TEXT → Utf8, INT → Int64, FLOAT → Float64, BOOL → Boolean,
-//! TEXT[] → List<Utf8>, VECTOR(d) → FixedSizeList<Float32, d>; NULL stays NULL.
+//! TEXT[] → List<Utf8>, VECTOR(d) → FixedSizeList<Float32, d>, SPARSE →
+//! Struct<indices: List<UInt32>, values: List<Float32>>; NULL stays NULL.
 //! Types read (what pandas, pyarrow and polars write): any string type for TEXT, any
 //! integer type for INT, floats or integers for FLOAT, lists (fixed-size or not) of
-//! float32 or float64 for vectors, lists of strings for tags.
+//! float32 or float64 for vectors, lists of strings for tags, a struct of `indices`
+//! (any integer list) and `values` (float list) for sparse vectors.
 
 use std::fs::File;
 use std::io::Write;
@@ -14,21 +16,22 @@ use std::sync::Arc;
 
 use arrow_array::builder::{
     BooleanBuilder, FixedSizeListBuilder, Float32Builder, Float64Builder, Int64Builder,
-    ListBuilder, StringBuilder,
+    ListBuilder, StringBuilder, UInt32Builder,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
     UInt32Type, UInt64Type,
 };
-use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, RecordBatch};
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, RecordBatch, StructArray};
+use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, Field, Schema as ArrowSchema};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use quiver_index::Progress;
-use quiver_storage::{AttrType, Column, ColumnKind, Error, Item, Result, Value};
+use quiver_storage::{AttrType, Column, ColumnKind, Error, Item, Result, SparseVector, Value};
 
 use quiver::Collection;
 use quiver::CollectionSnapshot;
@@ -206,8 +209,78 @@ fn column_array(column: &Column, values: Vec<Value>) -> ArrayRef {
                 }
                 Arc::new(b.finish())
             }
+            AttrType::Sparse => sparse_array(&values),
         },
     }
+}
+
+/// SPARSE values as `Struct<indices: List<UInt32>, values: List<Float32>>`.
+fn sparse_array(values: &[Value]) -> ArrayRef {
+    let mut indices = ListBuilder::new(UInt32Builder::new());
+    let mut weights = ListBuilder::new(Float32Builder::new());
+    let mut valid = Vec::with_capacity(values.len());
+    for x in values {
+        let v = match x {
+            Value::Sparse(v) => Some(v),
+            _ => None,
+        };
+        if let Some(v) = v {
+            indices.values().append_slice(v.indices());
+            weights.values().append_slice(v.values());
+        }
+        indices.append(v.is_some());
+        weights.append(v.is_some());
+        valid.push(v.is_some());
+    }
+    let (indices, weights): (ArrayRef, ArrayRef) =
+        (Arc::new(indices.finish()), Arc::new(weights.finish()));
+    let fields = vec![
+        Field::new("indices", indices.data_type().clone(), true),
+        Field::new("values", weights.data_type().clone(), true),
+    ];
+    Arc::new(StructArray::new(
+        fields.into(),
+        vec![indices, weights],
+        Some(NullBuffer::from(valid)),
+    ))
+}
+
+/// Each row's sparse vector of a struct column with `indices` and `values` lists;
+/// `None` if not such a column.
+fn sparse_vectors(array: &dyn Array, column: &str) -> Option<Result<Vec<Value>>> {
+    let s = array.as_struct_opt()?;
+    let indices = lists(s.column_by_name("indices")?.as_ref())?;
+    let weights = lists(s.column_by_name("values")?.as_ref())?;
+    let row = |i: usize| -> Result<Value> {
+        let (Some(ix), Some(ws)) = (&indices[i], &weights[i]) else {
+            return Ok(Value::Null);
+        };
+        if s.is_null(i) {
+            return Ok(Value::Null);
+        }
+        let bad = |what: &str| Error::InvalidArgument(format!("{column}: row {}: {what}", i + 1));
+        let ix = integers(ix.as_ref()).ok_or_else(|| bad("sparse indices must be integers"))??;
+        let ws = floats64(ws.as_ref()).ok_or_else(|| bad("sparse values must be floats"))?;
+        let pairs = ix
+            .into_iter()
+            .zip(ws)
+            .map(|p| match p {
+                (Some(i), Some(w)) => Ok((i, w)),
+                _ => Err(bad("a NULL inside a sparse vector")),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if pairs.len() != ix_len(&indices[i]) || pairs.len() != ix_len(&weights[i]) {
+            return Err(bad("as many indices as values"));
+        }
+        SparseVector::from_pairs(pairs)
+            .map(Value::Sparse)
+            .map_err(|e| bad(&e.to_string()))
+    };
+    Some((0..s.len()).map(row).collect())
+}
+
+fn ix_len(list: &Option<ArrayRef>) -> usize {
+    list.as_ref().map_or(0, |a| a.len())
 }
 
 /// A column of a record batch as values of `column`'s type (NULL where null).
@@ -260,6 +333,7 @@ fn column_values(array: &dyn Array, column: &Column) -> Result<Vec<Value>> {
                     )),
                 })
                 .collect::<Result<_>>()?,
+            AttrType::Sparse => sparse_vectors(array, name).ok_or_else(mismatch)??,
         },
     })
 }

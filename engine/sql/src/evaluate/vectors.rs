@@ -4,7 +4,9 @@
 //! only if every one of its terms has a vector for it, so a text query is never
 //! embedded for a ranking that also searches a column its text cannot reach (an
 //! image-only column, a column without an encoder). A `MATCH(column, QUERY)` term takes
-//! the query's text as is, or for an item query the item's own text in that column.
+//! the query's text as is, or for an item query the item's own text in that column; a
+//! `QUERY` term on a SPARSE column takes an item query's own sparse vector (a text
+//! query has none there).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -25,9 +27,9 @@ struct ColumnVectors {
 pub(super) struct QueryVectors {
     /// Per vector column that a `QUERY` term searches.
     by_query: BTreeMap<String, ColumnVectors>,
-    /// Per TEXT column that `MATCH(column, QUERY)` scores: each query's text (`None`:
-    /// an item query whose item is gone or has no text there).
-    texts: BTreeMap<String, Vec<Option<String>>>,
+    /// Per TEXT column that `MATCH(column, QUERY)` scores, each query's text; per SPARSE
+    /// column that `QUERY` searches, each query item's sparse vector (`None`: none had).
+    per_query: BTreeMap<String, Vec<Option<Target>>>,
     /// The other terms' targets, resolved (the same for every query).
     fixed: Vec<(Term, Target)>,
 }
@@ -41,26 +43,27 @@ impl QueryVectors {
         templates: &[Query],
     ) -> Result<QueryVectors> {
         let mut by_query: BTreeMap<String, ColumnVectors> = BTreeMap::new();
-        let mut texts: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
+        let mut per_query: BTreeMap<String, Vec<Option<Target>>> = BTreeMap::new();
         let mut fixed: Vec<(Term, Target)> = Vec::new();
         for term in templates.iter().flat_map(|t| &t.terms) {
+            let labelled = matches!(term.target, Target::Labelled | Target::LabelledText);
             match &term.target {
-                Target::LabelledText if texts.contains_key(&term.column) => {}
+                _ if labelled && per_query.contains_key(&term.column) => {}
                 Target::LabelledText => {
-                    let column = column_texts(snap, &term.column, queries)?;
-                    texts.insert(term.column.clone(), column);
+                    let column = column_values(snap, &term.column, queries, true)?;
+                    per_query.insert(term.column.clone(), column);
                 }
                 Target::Labelled if by_query.contains_key(&term.column) => {}
+                Target::Labelled if is_sparse(snap, &term.column) => {
+                    let column = column_values(snap, &term.column, queries, false)?;
+                    per_query.insert(term.column.clone(), column);
+                }
                 Target::Labelled => {
                     let column = column_vectors(db, snap, &term.column, queries)?;
                     by_query.insert(term.column.clone(), column);
                 }
                 _ if fixed.iter().any(|(t, _)| t == term) => {}
-                Target::Match(_) => fixed.push((term.clone(), term.target.clone())),
-                _ => {
-                    let v = db.term_vector(snap, term)?;
-                    fixed.push((term.clone(), Target::Vector(v)));
-                }
+                _ => fixed.push((term.clone(), db.resolve_term(snap, term)?)),
             }
         }
         // Per column, the text queries that some ranking searching it can use.
@@ -72,11 +75,16 @@ impl QueryVectors {
             for template in templates {
                 let terms = &template.terms;
                 let usable = terms.iter().all(|t| match t.target {
-                    Target::Labelled => by_query[&t.column].text_encoder.is_some(),
+                    Target::Labelled => by_query
+                        .get(&t.column)
+                        .is_some_and(|c| c.text_encoder.is_some()),
                     _ => true,
                 });
                 if usable {
-                    for t in terms.iter().filter(|t| t.target == Target::Labelled) {
+                    let embedded = |t: &&Term| {
+                        t.target == Target::Labelled && by_query.contains_key(&t.column)
+                    };
+                    for t in terms.iter().filter(embedded) {
                         wanted.entry(t.column.clone()).or_default().insert(q);
                     }
                 }
@@ -118,7 +126,7 @@ impl QueryVectors {
         }
         Ok(QueryVectors {
             by_query,
-            texts,
+            per_query,
             fixed,
         })
     }
@@ -127,7 +135,10 @@ impl QueryVectors {
     /// none.
     pub(super) fn get(&self, term: &Term, q: usize) -> Option<Target> {
         match term.target {
-            Target::LabelledText => self.texts.get(&term.column)?[q].clone().map(Target::Match),
+            Target::LabelledText => self.per_query.get(&term.column)?[q].clone(),
+            Target::Labelled if self.per_query.contains_key(&term.column) => {
+                self.per_query[&term.column][q].clone()
+            }
             Target::Labelled => self.by_query.get(&term.column)?.vectors[q]
                 .clone()
                 .map(Target::Vector),
@@ -140,26 +151,37 @@ impl QueryVectors {
     }
 }
 
-/// `MATCH(column, QUERY)`'s text for each query: a text query's own text, an item
-/// query's item's text in `column` (the item is left out of its answer, as for vectors).
-fn column_texts(
+/// Each query's target on a TEXT column (`text`: MATCH's text, a text query's own or
+/// an item query's item's text) or a SPARSE column (an item query's item's sparse
+/// vector). An item query's item is left out of its answer, as for vectors.
+fn column_values(
     snap: &CollectionSnapshot,
     column: &str,
     queries: &[LabelledQuery],
-) -> Result<Vec<Option<String>>> {
+    text: bool,
+) -> Result<Vec<Option<Target>>> {
     queries
         .iter()
         .map(|q| match &q.input {
-            QueryInput::Text(text) => Ok(Some(text.clone())),
+            QueryInput::Text(t) if text => Ok(Some(Target::Match(t.clone()))),
+            QueryInput::Text(_) => Ok(None),
             QueryInput::Item(id) => Ok(match snap.get(id)? {
                 Some(item) => match item.value(column)? {
-                    quiver::Value::Text(t) => Some(t),
+                    quiver::Value::Text(t) if text => Some(Target::Match(t)),
+                    quiver::Value::Sparse(v) if !text => Some(Target::Sparse(v)),
                     _ => None,
                 },
                 None => None,
             }),
         })
         .collect()
+}
+
+/// Whether `column` is a SPARSE column of `snap`.
+fn is_sparse(snap: &CollectionSnapshot, column: &str) -> bool {
+    snap.schema()
+        .column(column)
+        .is_ok_and(|(_, c)| c.is_sparse())
 }
 
 /// `column`'s query items' own vectors (texts are embedded later, where needed), and

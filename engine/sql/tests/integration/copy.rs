@@ -32,17 +32,17 @@ fn items(db: &Database, collection: &str) -> Vec<Item> {
 }
 
 const SCHEMA: &str = "(title TEXT, n INT, price FLOAT, ok BOOL, tags TEXT[],
-    v VECTOR(3) L2, w VECTOR(2) DOT NULL)";
+    v VECTOR(3) L2, w VECTOR(2) DOT NULL, s SPARSE)";
 
 fn filled(db: &Database) {
     run(
         db,
         &format!(
             "CREATE COLLECTION src {SCHEMA};
-             INSERT INTO src (id, title, n, price, ok, tags, v, w) VALUES
-               ('a', 'first \"quoted\"', 1, 2.5, TRUE, 'x, y', [0.1, 0.2, 0.3], [1, 2]),
-               ('b', NULL, -7, 1e-3, FALSE, '', [1, 2, 3], NULL),
-               ('c', 'ü unicode', NULL, NULL, NULL, NULL, [-1.5, 0, 1e6], [0.5, -0.5]);"
+             INSERT INTO src (id, title, n, price, ok, tags, v, w, s) VALUES
+               ('a', 'first \"quoted\"', 1, 2.5, TRUE, 'x, y', [0.1, 0.2, 0.3], [1, 2], {{4294967295: 0.1, 3: 0}}),
+               ('b', NULL, -7, 1e-3, FALSE, '', [1, 2, 3], NULL, {{}}),
+               ('c', 'ü unicode', NULL, NULL, NULL, NULL, [-1.5, 0, 1e6], [0.5, -0.5], NULL);"
         ),
     )
     .unwrap();
@@ -78,6 +78,83 @@ fn parquet_and_jsonl_round_trip_every_type_and_null() {
         )
         .unwrap();
         assert_eq!(items(&db, &copy), original, "{ext} round trip");
+    }
+}
+
+/// Sparse vectors in JSON lines: both forms load, and a bad one (an index twice, in
+/// either form; a negative weight; an index beyond u32; a non-integer index) loads
+/// nothing, with the line and the reason in the error.
+#[test]
+fn jsonl_sparse_vectors_load_in_both_forms_and_bad_ones_load_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path().join("db")).unwrap();
+    run(&db, "CREATE COLLECTION d (s SPARSE, v VECTOR(1) L2)").unwrap();
+    let good = dir.path().join("good.jsonl");
+    std::fs::write(
+        &good,
+        concat!(
+            "{\"id\": \"a\", \"v\": [0], \"s\": {\"indices\": [9, 2], \"values\": [0.5, 1.5]}}\n",
+            "{\"id\": \"b\", \"v\": [0], \"s\": {\"2\": 2.0, \"7\": 1}}\n",
+            "{\"id\": \"c\", \"v\": [0], \"s\": null}\n",
+        ),
+    )
+    .unwrap();
+    run(&db, &format!("COPY d FROM '{}'", good.display())).unwrap();
+    let got = items(&db, "d");
+    let sparse = |pairs: &[(u32, f32)]| {
+        let (i, w) = pairs.iter().copied().unzip();
+        Value::Sparse(quiver::SparseVector::new(i, w).unwrap())
+    };
+    assert_eq!(
+        got[0].values[0],
+        ("s".to_string(), sparse(&[(2, 1.5), (9, 0.5)]))
+    );
+    assert_eq!(
+        got[1].values[0],
+        ("s".to_string(), sparse(&[(2, 2.0), (7, 1.0)]))
+    );
+    assert!(got[2].values.iter().all(|(c, _)| c != "s"));
+    for (line, reason) in [
+        (
+            r#"{"id": "x", "v": [0], "s": {"2": 1, "2": 3}}"#,
+            "index 2 appears twice",
+        ),
+        (
+            r#"{"id": "x", "v": [0], "s": {"2": 1, "02": 3}}"#,
+            "index 2 appears twice",
+        ),
+        (
+            r#"{"id": "x", "v": [0], "s": {"indices": [4, 4], "values": [1, 1]}}"#,
+            "index 4 appears twice",
+        ),
+        (
+            r#"{"id": "x", "v": [0], "s": {"indices": [4], "values": [-1]}}"#,
+            "weights must be finite",
+        ),
+        (
+            r#"{"id": "x", "v": [0], "s": {"4294967296": 1}}"#,
+            "outside",
+        ),
+        (
+            r#"{"id": "x", "v": [0], "s": {"one": 1}}"#,
+            "not an integer",
+        ),
+        (
+            r#"{"id": "x", "v": [0], "s": {"indices": [1, 2], "values": [1]}}"#,
+            "2 indices but 1 values",
+        ),
+        (r#"{"id": "x", "v": [0], "s": [1, 2]}"#, "a JSON object"),
+        (r#"{"id": "x", "v": [0], "v": [1]}"#, "appears twice"),
+    ] {
+        let bad = dir.path().join("bad.jsonl");
+        std::fs::write(&bad, format!("{{\"id\": \"ok\", \"v\": [0]}}\n{line}\n")).unwrap();
+        let err = run(&db, &format!("COPY d FROM '{}'", bad.display())).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("line 2") && message.contains(reason),
+            "{line}: {message}"
+        );
+        assert_eq!(items(&db, "d").len(), 3, "nothing loaded from {line}");
     }
 }
 

@@ -455,3 +455,89 @@ fn evaluate_matches_each_query_text() {
     );
     assert!(quiver_sql::run(&db, &parse_script(&bad).unwrap()[0]).is_err());
 }
+
+/// SPARSE columns through the language: literals in, `<->` by descending dot
+/// product (alone, fused, explained), DESCRIBE, bad literals and types refused with
+/// nothing written, and EVALUATE with each item query's own sparse vector.
+#[test]
+fn sparse_columns_rank_by_dot_product_through_the_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    run(
+        &db,
+        "CREATE COLLECTION docs (terms SPARSE, v VECTOR(2) L2);
+         INSERT INTO docs (id, terms, v) VALUES
+           ('a', {12: 0.5, 99: 1.25}, [1, 0]),
+           ('b', {12: 2}, [0, 1]),
+           ('c', {7: 1}, [1, 1]),
+           ('d', NULL, [0, 0]);",
+    );
+    let out = run(
+        &db,
+        "SELECT id, terms, _score FROM docs ORDER BY terms <-> {12: 1, 99: 2} LIMIT 5",
+    );
+    let found = rows(&out[0]);
+    // b: 2·1 = 2, a: 0.5 + 2.5 = 3; c shares no index, d has none.
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0][0], Value::Text("a".into()));
+    assert_eq!(found[0][1].to_string(), "{12: 0.5, 99: 1.25}");
+    assert_eq!(found[0][2], Value::Float(3.0));
+    assert_eq!(found[1][2], Value::Float(2.0));
+    let describe = format!("{:?}", rows(&run(&db, "DESCRIBE docs")[0]));
+    assert!(describe.contains("SPARSE"), "{describe}");
+    let plan = run(
+        &db,
+        "EXPLAIN SELECT id FROM docs ORDER BY FUSE(WEIGHTED(0.5, 0.5), terms <-> {12: 1}, v <-> [1, 0]) LIMIT 3",
+    );
+    let text = format!("{:?}", rows(&plan[0]));
+    assert!(
+        text.contains("column terms") && text.contains("normalization min-max"),
+        "{text}"
+    );
+    let fused = run(
+        &db,
+        "SELECT id FROM docs ORDER BY FUSE(RRF, terms <-> VECTOR OF 'b', v <-> [0, 1]) LIMIT 1",
+    );
+    assert_eq!(rows(&fused[0])[0][0], Value::Text("b".into()));
+    for (sql, what) in [
+        (
+            "INSERT INTO docs (id, terms, v) VALUES ('x', [1, 2], [0, 0])",
+            "SPARSE",
+        ),
+        ("INSERT INTO docs (id, v) VALUES ('x', {1: 1})", "VECTOR"),
+        ("SELECT id FROM docs ORDER BY v <-> {1: 1}", "SPARSE"),
+        ("SELECT id FROM docs ORDER BY terms <-> [1, 0]", "VECTOR"),
+        ("SELECT id FROM docs ORDER BY terms <-> {}", "no entries"),
+        ("SELECT id FROM docs WHERE terms = 1", "attribute"),
+    ] {
+        let statement = &parse_script(sql).unwrap()[0];
+        let err = quiver_sql::run(&db, statement).unwrap_err().to_string();
+        assert!(err.contains(what), "{sql}: {err}");
+    }
+    for sql in [
+        "INSERT INTO docs (id, terms, v) VALUES ('x', {1: 1, 1: 2}, [0, 0])",
+        "INSERT INTO docs (id, terms, v) VALUES ('x', {1: -0.5}, [0, 0])",
+        "INSERT INTO docs (id, terms, v) VALUES ('x', {4294967296: 1}, [0, 0])",
+    ] {
+        assert!(parse_script(sql).is_err(), "{sql}");
+    }
+    let count = run(&db, "SELECT COUNT(*) FROM docs");
+    assert_eq!(rows(&count[0])[0][0], Value::Int(4));
+
+    // EVALUATE: each item query's own sparse vector, the item itself left out.
+    let queries = dir.path().join("q.jsonl");
+    std::fs::write(
+        &queries,
+        r#"{"qid": "1", "query_item": "a", "qrels": {"b": 1}}"#,
+    )
+    .unwrap();
+    let out = run(
+        &db,
+        &format!(
+            "EVALUATE docs USING '{}' ORDER BY terms <-> QUERY AT 2 PER QUERY",
+            queries.display()
+        ),
+    );
+    let text = format!("{:?}", rows(&out[0]));
+    assert!(text.contains("\"b"), "{text}");
+}

@@ -70,6 +70,8 @@ impl Parser {
             ColumnType::Float
         } else if self.eat_word("bool") {
             ColumnType::Bool
+        } else if self.eat_word("sparse") {
+            ColumnType::Sparse
         } else if self.eat_word("vector") {
             self.punct(Tok::LParen, "'(' and a dimension")?;
             let dim = self.count("a dimension")? as u32;
@@ -80,9 +82,9 @@ impl Parser {
                 .ok_or_else(|| self.expected("a metric (COSINE, DOT or L2)"))?;
             ColumnType::Vector(dim, metric.to_ascii_uppercase())
         } else {
-            return Err(
-                self.expected("a column type (TEXT, TEXT[], INT, FLOAT, BOOL, VECTOR(n) metric)")
-            );
+            return Err(self.expected(
+                "a column type (TEXT, TEXT[], INT, FLOAT, BOOL, SPARSE, VECTOR(n) metric)",
+            ));
         };
         let nullable = if self.eat_word("not") {
             self.word("null")?;
