@@ -66,12 +66,10 @@ impl Shared {
         let written = SegmentWriter::write_with(self.dir.as_ref(), &name, schema, rows, extra)
             .and_then(|_| Segment::open(self.dir.as_ref(), id, schema));
         match written {
-            Ok(segment) => Ok(SegmentView {
-                tombstones: Arc::new(Tombstones::new(segment.rows())),
-                segment: Arc::new(segment),
-                tombstone_file: None,
-                dirty: false,
-            }),
+            Ok(segment) => {
+                let tombstones = Arc::new(Tombstones::new(segment.rows()));
+                Ok(SegmentView::new(Arc::new(segment), tombstones, None, false))
+            }
             Err(e) => {
                 let _ = self.dir.remove(&format!("{name}.tmp"));
                 let _ = self.dir.remove(&name);

@@ -126,7 +126,10 @@ pub fn default_normalization(metrics: &[Metric], spans: &[Option<DistanceSpan>])
 fn exact_distances(strategy: Strategy) -> bool {
     match strategy {
         Strategy::IvfPq { refine, .. } => refine > 1,
-        Strategy::Hnsw { .. } | Strategy::Bm25 | Strategy::Exact => true,
+        Strategy::Hnsw { .. }
+        | Strategy::Bm25
+        | Strategy::SparsePostings { .. }
+        | Strategy::Exact => true,
     }
 }
 

@@ -113,12 +113,12 @@ impl Shared {
                 match segments.iter_mut().find(|v| v.segment.id() == *old) {
                     Some(slot) => {
                         obsolete.extend(files_of_segment(slot));
-                        *slot = SegmentView {
-                            segment: new.segment.clone(),
-                            tombstones: slot.tombstones.clone(),
-                            tombstone_file: None,
-                            dirty: slot.tombstones.count() > 0,
-                        };
+                        *slot = SegmentView::new(
+                            new.segment.clone(),
+                            slot.tombstones.clone(),
+                            None,
+                            slot.tombstones.count() > 0,
+                        );
                     }
                     None => obsolete.push(file(new)),
                 }

@@ -152,12 +152,12 @@ fn open_collection(
             Some(name) => load_tombstones(dir, seg, name, segment.rows())?,
             None => Tombstones::new(segment.rows()),
         };
-        cs.segments.push(SegmentView {
-            segment: Arc::new(segment),
-            tombstones: Arc::new(tombstones),
-            tombstone_file: seg.tombstones.clone(),
-            dirty: false,
-        });
+        cs.segments.push(SegmentView::new(
+            Arc::new(segment),
+            Arc::new(tombstones),
+            seg.tombstones.clone(),
+            false,
+        ));
     }
     Ok(cs)
 }

@@ -1,9 +1,12 @@
 //! Sparse vector search (`terms <-> {12: 0.5, ...}` on a SPARSE column): rows ranked by
-//! descending dot product with the query, exactly. Every live row (segments and
-//! memtable, deleted rows excluded) is read in place and scored, so a row is found as
-//! soon as its commit returns; a row sharing no index with the query is never
-//! returned; the best `k` win, ties by id. The score is the dot product (summed in
-//! f64 in index order, the same bits on every path), the distance −score.
+//! descending dot product with the query, exactly. Each sealed segment answers from
+//! its postings (`quiver_index::sparse`, derived in memory from the segment's cells on
+//! first use and kept for its life), reading only the lists of the query's indices;
+//! the memtable's rows are scored directly, so a row is found as soon as its commit
+//! returns. Every live row sharing an index with the query is scored (deleted rows
+//! skipped), a row sharing none is never returned, the best `k` win, ties by id. The
+//! score is the dot product (summed in f64 in index order, the same bits on every
+//! path), the distance −score.
 
 use std::time::Instant;
 
@@ -72,41 +75,35 @@ impl<'s> SparseQuery<'s> {
         filter: Option<&dyn Fn(&ItemRef<'_>) -> bool>,
     ) -> Result<(Vec<SearchHit<'s>>, SearchStats)> {
         let snap = self.snap;
-        let (indices, values) = (self.query.indices(), self.query.values());
         let mut found: Vec<(f64, ItemRef<'s>)> = Vec::new();
         let mut parts = Vec::new();
         for (i, view) in snap.segments().iter().enumerate() {
             let started = Instant::now();
-            let before = found.len();
+            let (mut read, mut scored) = (0, 0);
             if view.segment.has_column(self.column) {
-                for r in 0..view.segment.rows() {
-                    if view.tombstones.is_deleted(RowId(r)) {
-                        continue;
-                    }
-                    let Some(cell) = view.segment.sparse_cell(self.column, RowId(r))? else {
-                        continue;
-                    };
-                    let Some(dot) =
-                        quiver_storage::sparse::dot_sorted(indices, values, cell.entries())
-                    else {
-                        continue;
-                    };
-                    let item = snap.item_at(view, RowId(r));
-                    if filter.is_none_or(|f| f(&item)) {
-                        found.push((dot, item));
-                    }
-                }
+                let postings = view.sparse_postings(self.column)?;
+                let keep = |r: u32| {
+                    !view.tombstones.is_deleted(RowId(r))
+                        && filter.is_none_or(|f| f(&snap.item_at(view, RowId(r))))
+                };
+                let top = postings.top(self.query.entries(), k, &keep);
+                (read, scored) = (top.read, top.scored);
+                found.extend(
+                    top.best
+                        .into_iter()
+                        .map(|(r, dot)| (dot, snap.item_at(view, RowId(r)))),
+                );
             }
             parts.push(PartStats {
                 segment: Some(i),
-                strategy: Strategy::Exact,
+                strategy: Strategy::SparsePostings { read },
                 filter: filter_mode(filter.is_some()),
                 rows: view.live_rows() as usize,
-                visited: found.len() - before,
+                visited: scored,
                 micros: started.elapsed().as_micros(),
             });
         }
-        let (started, before) = (Instant::now(), found.len());
+        let started = Instant::now();
         let mut fresh = 0;
         for row in snap.memtable_rows() {
             fresh += 1;
@@ -123,7 +120,7 @@ impl<'s> SparseQuery<'s> {
             strategy: Strategy::Exact,
             filter: filter_mode(filter.is_some()),
             rows: fresh,
-            visited: found.len() - before,
+            visited: fresh,
             micros: started.elapsed().as_micros(),
         });
         Ok((best_scored(found, k)?, SearchStats { parts }))

@@ -2,10 +2,14 @@
 //! with their tombstones. A commit builds a new [`DbState`] from cheap clones and
 //! publishes it whole, so a reader's snapshot never shows half a batch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use quiver_storage::{CollectionId, Error, Lsn, Result, Schema, Segment, Tombstones};
+use parking_lot::Mutex;
+use quiver_index::sparse::SparsePostings;
+use quiver_storage::{
+    CollectionId, Column, ColumnId, Error, Lsn, Result, RowId, Schema, Segment, Tombstones,
+};
 
 use crate::memtable::Memtable;
 
@@ -18,12 +22,61 @@ pub(crate) struct SegmentView {
     pub tombstone_file: Option<String>,
     /// True when `tombstones` has deletions not yet written to a tombstone file.
     pub dirty: bool,
+    /// Indexes derived in memory from the segment, shared by every state that holds it.
+    pub derived: Arc<DerivedIndexes>,
 }
 
 impl SegmentView {
+    /// A view of `segment` with its deletions.
+    pub fn new(
+        segment: Arc<Segment>,
+        tombstones: Arc<Tombstones>,
+        tombstone_file: Option<String>,
+        dirty: bool,
+    ) -> Self {
+        SegmentView {
+            segment,
+            tombstones,
+            tombstone_file,
+            dirty,
+            derived: Arc::default(),
+        }
+    }
+
     pub fn live_rows(&self) -> u32 {
         self.segment.rows() - self.tombstones.count()
     }
+
+    /// The postings of SPARSE column `column` in this segment (deleted rows included:
+    /// searches skip them), built from its cells by the first query that needs them
+    /// and kept for the segment's life (it never changes). `Corrupted` when a cell is
+    /// not a valid sparse value.
+    pub fn sparse_postings(&self, column: &Column) -> Result<Arc<SparsePostings>> {
+        if let Some(p) = self.derived.sparse.lock().get(&column.id) {
+            return Ok(p.clone());
+        }
+        // Built without the lock; two queries racing both build, the first kept.
+        let mut cells = Vec::new();
+        for r in 0..self.segment.rows() {
+            if let Some(cell) = self.segment.sparse_cell(column, RowId(r))? {
+                cells.push((r, cell));
+            }
+        }
+        let built = Arc::new(SparsePostings::build(
+            self.segment.rows(),
+            cells.iter().map(|(r, cell)| (*r, cell.entries())),
+        ));
+        let mut map = self.derived.sparse.lock();
+        Ok(map.entry(column.id).or_insert(built).clone())
+    }
+}
+
+/// Indexes a sealed segment gets in memory rather than in its file: the postings of
+/// its SPARSE columns (8 bytes per stored entry), by column id.
+#[derive(Debug, Default)]
+pub(crate) struct DerivedIndexes {
+    /// A leaf lock, held only to look up or insert, never while building.
+    sparse: Mutex<HashMap<ColumnId, Arc<SparsePostings>>>,
 }
 
 #[derive(Clone, Debug)]

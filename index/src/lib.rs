@@ -18,6 +18,7 @@ pub mod ivf;
 pub mod kernels;
 pub mod progress;
 pub mod source;
+pub mod sparse;
 pub mod sq8;
 pub mod stored;
 

@@ -11,11 +11,15 @@ import numpy.typing as npt
 
 __version__: str
 
-Vector = Union[npt.NDArray[np.float32], Sequence[float]]
-"""A 1-D float32 array (read in place when contiguous) or a sequence of numbers."""
+Sparse = Union[Mapping[int, float], Any]
+"""A SPARSE column's value or query: a `{index: weight}` dict (indices 0..2**32-1, weights
+finite and >= 0) or a one-row scipy.sparse matrix or array (duplicates summed)."""
+Vector = Union[npt.NDArray[np.float32], Sequence[float], Sparse]
+"""A 1-D float32 array (read in place when contiguous) or a sequence of numbers; for a
+SPARSE column, a `Sparse`."""
 Matrix = Union[npt.NDArray[np.float32], Sequence[Sequence[float]]]
 """A 2-D float32 array (n, d) or a sequence of vectors."""
-Value = Union[None, bool, int, float, str, List[str], npt.NDArray[np.float32]]
+Value = Union[None, bool, int, float, str, List[str], npt.NDArray[np.float32], Dict[int, float]]
 Row = Dict[str, Value]
 PathLike = Union[str, os.PathLike[str]]
 
