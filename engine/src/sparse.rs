@@ -79,7 +79,7 @@ impl<'s> SparseQuery<'s> {
         let mut parts = Vec::new();
         for (i, view) in snap.segments().iter().enumerate() {
             let started = Instant::now();
-            let (mut read, mut scored) = (0, 0);
+            let (mut read, mut listed, mut scored) = (0, 0, 0);
             if view.segment.has_column(self.column) {
                 let postings = view.sparse_postings(self.column)?;
                 let keep = |r: u32| {
@@ -87,7 +87,7 @@ impl<'s> SparseQuery<'s> {
                         && filter.is_none_or(|f| f(&snap.item_at(view, RowId(r))))
                 };
                 let top = postings.top(self.query.entries(), k, &keep);
-                (read, scored) = (top.read, top.scored);
+                (read, listed, scored) = (top.read, top.listed, top.scored);
                 found.extend(
                     top.best
                         .into_iter()
@@ -96,7 +96,7 @@ impl<'s> SparseQuery<'s> {
             }
             parts.push(PartStats {
                 segment: Some(i),
-                strategy: Strategy::SparsePostings { read },
+                strategy: Strategy::SparsePostings { read, listed },
                 filter: filter_mode(filter.is_some()),
                 rows: view.live_rows() as usize,
                 visited: scored,

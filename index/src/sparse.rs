@@ -2,10 +2,18 @@
 //! rows holding it (ascending) and their weights. A query visits only the postings of
 //! its own indices, so its cost is the length of those lists, not the column's size.
 //!
-//! Scores are summed per row in f64, the query's indices taken in ascending order, one
-//! product `f64(q) · f64(w)` each: the same operations in the same order as
+//! A returned score is summed per row in f64, the query's indices taken in ascending
+//! order, one product `f64(q) · f64(w)` each: the same operations in the same order as
 //! `quiver_storage::sparse::dot_sorted`, so a row's score has the same bits whichever
 //! way it was computed.
+//!
+//! Top k without reading every list (MaxScore's idea, list at a time): each list's
+//! contributions are at most `q · max weight`; lists are read highest bound first into
+//! partial sums (lower bounds, every contribution being ≥ 0), and once the lists left
+//! can add less than the k-th best partial sum, no row untouched yet can reach the top
+//! k, so the rest is skipped. The rows that may still win (partial sum plus what is
+//! left at least that k-th sum, less a margin far above f64 rounding) are then scored
+//! exactly, in index order, by binary search in each of the query's lists.
 
 use std::collections::HashMap;
 
@@ -16,6 +24,8 @@ pub struct SparseTop {
     pub best: Vec<(u32, f64)>,
     /// Postings read.
     pub read: usize,
+    /// Postings the query's lists hold (`read` is less when pruning skipped some).
+    pub listed: usize,
     /// Rows scored: those sharing an index with the query that `keep` accepted.
     pub scored: usize,
 }
@@ -29,8 +39,49 @@ pub struct SparsePostings {
     offsets: Vec<usize>,
     rows: Vec<u32>,
     weights: Vec<f32>,
+    /// The largest weight of each index's list.
+    max_weights: Vec<f32>,
     /// Rows of the segment (the accumulator's length).
     row_count: usize,
+}
+
+/// One query index's list: its query weight, the bound `q · max weight` on any of its
+/// contributions, and its entries' range.
+struct List {
+    q: f64,
+    bound: f64,
+    range: std::ops::Range<usize>,
+}
+
+/// Partial sums per row: a map of the rows touched when few entries are read against
+/// many rows, else one dense array over the segment.
+enum Sums {
+    Map(HashMap<u32, f64>),
+    Dense(Vec<f64>, Vec<bool>, Vec<u32>),
+}
+
+impl Sums {
+    fn add(&mut self, row: u32, x: f64) {
+        match self {
+            Sums::Map(m) => *m.entry(row).or_insert(0.0) += x,
+            Sums::Dense(sums, touched, hit) => {
+                if let Some(s) = sums.get_mut(row as usize) {
+                    *s += x;
+                    if !std::mem::replace(&mut touched[row as usize], true) {
+                        hit.push(row);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `(row, partial sum)` of every row touched.
+    fn touched(&self) -> Vec<(u32, f64)> {
+        match self {
+            Sums::Map(m) => m.iter().map(|(&r, &s)| (r, s)).collect(),
+            Sums::Dense(sums, _, hit) => hit.iter().map(|&r| (r, sums[r as usize])).collect(),
+        }
+    }
 }
 
 impl SparsePostings {
@@ -71,11 +122,16 @@ impl SparsePostings {
                 }
             }
         }
+        let max_weights = offsets
+            .windows(2)
+            .map(|w| weights[w[0]..w[1]].iter().copied().fold(0f32, f32::max))
+            .collect();
         SparsePostings {
             indices,
             offsets,
             rows,
             weights,
+            max_weights,
             row_count: row_count as usize,
         }
     }
@@ -96,60 +152,99 @@ impl SparsePostings {
         keep: &dyn Fn(u32) -> bool,
     ) -> SparseTop {
         // The lists of the query's indices, in the query's (ascending) index order.
-        let lists: Vec<(f64, std::ops::Range<usize>)> = query
+        let lists: Vec<List> = query
             .filter_map(|(index, q)| {
                 let i = self.indices.binary_search(&index).ok()?;
-                Some((f64::from(q), self.offsets[i]..self.offsets[i + 1]))
+                let q = f64::from(q);
+                Some(List {
+                    q,
+                    bound: q * f64::from(self.max_weights[i]),
+                    range: self.offsets[i]..self.offsets[i + 1],
+                })
             })
             .collect();
-        let read: usize = lists.iter().map(|(_, r)| r.len()).sum();
-        // Few entries against many rows: a map of the rows touched; else one dense
-        // accumulator over the segment (cheaper per entry, but sized by its rows).
-        let mut found: Vec<(u32, f64)> = if read * 16 < self.row_count {
-            let mut sums: HashMap<u32, f64> = HashMap::with_capacity(read);
-            self.accumulate(&lists, |row, x| *sums.entry(row).or_insert(0.0) += x);
-            sums.into_iter().filter(|&(row, _)| keep(row)).collect()
+        let mut order: Vec<usize> = (0..lists.len()).collect();
+        order.sort_by(|&a, &b| lists[b].bound.total_cmp(&lists[a].bound));
+        // left[j]: the most the lists from order[j] on can add to a row.
+        let mut left = vec![0.0; order.len() + 1];
+        for j in (0..order.len()).rev() {
+            left[j] = left[j + 1] + lists[order[j]].bound;
+        }
+        let total: usize = lists.iter().map(|l| l.range.len()).sum();
+        let mut sums = if total * 16 < self.row_count {
+            Sums::Map(HashMap::with_capacity(total))
         } else {
-            let mut sums = vec![0f64; self.row_count];
-            let mut touched = vec![false; self.row_count];
-            let mut hit: Vec<u32> = Vec::new();
-            self.accumulate(&lists, |row, x| {
-                let r = row as usize;
-                if r < sums.len() {
-                    sums[r] += x;
-                    if !std::mem::replace(&mut touched[r], true) {
-                        hit.push(row);
-                    }
-                }
-            });
-            hit.into_iter()
-                .filter(|&row| keep(row))
-                .map(|row| (row, sums[row as usize]))
-                .collect()
+            Sums::Dense(
+                vec![0.0; self.row_count],
+                vec![false; self.row_count],
+                Vec::new(),
+            )
         };
-        let scored = found.len();
-        if found.len() > k && k > 0 {
-            found.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
-            let kth = found[k - 1].1;
-            found.retain(|x| x.1 >= kth);
+        let (mut read, mut rest) = (0, 0.0);
+        for (j, &l) in order.iter().enumerate() {
+            if j > 0 && k > 0 {
+                let theta = kth_best(sums.touched().into_iter().filter(|&(r, _)| keep(r)), k);
+                if theta.is_some_and(|t| left[j] < t * (1.0 - 1e-9)) {
+                    rest = left[j];
+                    break;
+                }
+            }
+            let list = &lists[l];
+            let range = list.range.clone();
+            read += range.len();
+            for (&row, &w) in self.rows[range.clone()].iter().zip(&self.weights[range]) {
+                sums.add(row, list.q * f64::from(w));
+            }
+        }
+        // Rows whose partial sum plus what was skipped can reach the k-th partial sum.
+        let mut candidates: Vec<(u32, f64)> = sums
+            .touched()
+            .into_iter()
+            .filter(|&(r, _)| keep(r))
+            .collect();
+        let scored = candidates.len();
+        if let Some(theta) = kth_best(candidates.iter().copied(), k) {
+            candidates.retain(|&(_, s)| s + rest >= theta * (1.0 - 1e-9));
+        }
+        let mut best: Vec<(u32, f64)> = candidates
+            .into_iter()
+            .map(|(row, _)| (row, self.exact(&lists, row)))
+            .collect();
+        if best.len() > k && k > 0 {
+            best.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
+            let kth = best[k - 1].1;
+            best.retain(|x| x.1 >= kth);
         }
         SparseTop {
-            best: found,
+            best,
             read,
+            listed: total,
             scored,
         }
     }
 
-    /// Hands each posting's product `q · w` to `add`, list after list.
-    fn accumulate(&self, lists: &[(f64, std::ops::Range<usize>)], mut add: impl FnMut(u32, f64)) {
-        for (q, range) in lists {
-            let rows = &self.rows[range.clone()];
-            let weights = &self.weights[range.clone()];
-            for (&row, &w) in rows.iter().zip(weights) {
-                add(row, q * f64::from(w));
+    /// `row`'s dot product: its weight in each of `lists` (index order) found by binary
+    /// search, summed in that order.
+    fn exact(&self, lists: &[List], row: u32) -> f64 {
+        let mut sum = 0.0;
+        for list in lists {
+            let rows = &self.rows[list.range.clone()];
+            if let Ok(at) = rows.binary_search(&row) {
+                sum += list.q * f64::from(self.weights[list.range.start + at]);
             }
         }
+        sum
     }
+}
+
+/// The `k`-th highest of the scores, `None` when there are fewer than `k` (or `k` is 0).
+fn kth_best(scores: impl Iterator<Item = (u32, f64)>, k: usize) -> Option<f64> {
+    let mut all: Vec<f64> = scores.map(|(_, s)| s).collect();
+    if k == 0 || all.len() < k {
+        return None;
+    }
+    all.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+    Some(all[k - 1])
 }
 
 #[cfg(test)]

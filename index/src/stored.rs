@@ -177,10 +177,12 @@ pub enum Strategy {
     },
     /// A TEXT column's BM25 postings (MATCH): every row holding a query term scored.
     Bm25,
-    /// A SPARSE column's postings (`quiver_index::sparse`): the lists of the query's
-    /// indices, `read` entries in all, every row in them scored exactly.
+    /// A SPARSE column's postings (`quiver_index::sparse`): `read` of the `listed`
+    /// entries of the query's indices' lists (the rest pruned), the rows that could
+    /// win scored exactly.
     SparsePostings {
         read: usize,
+        listed: usize,
     },
     Exact,
 }
@@ -197,7 +199,9 @@ impl std::fmt::Display for Strategy {
                 write!(f, "IVF-PQ nprobe={nprobe} refine={refine}")
             }
             Strategy::Bm25 => write!(f, "BM25 postings"),
-            Strategy::SparsePostings { read } => write!(f, "sparse postings, {read} entries read"),
+            Strategy::SparsePostings { read, listed } => {
+                write!(f, "sparse postings, {read} of {listed} entries read")
+            }
             Strategy::Exact => write!(f, "exact scan"),
         }
     }
