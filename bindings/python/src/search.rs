@@ -140,6 +140,26 @@ impl PyResults {
         PyList::new(py, values)
     }
 
+    /// [`Self::attribute`] for a table: a sparse vector as `{"indices": [...],
+    /// "values": [...]}` (Arrow's struct, as COPY TO writes Parquet; a dict keyed by
+    /// ints has no Arrow type), every other value as `attribute` gives it.
+    fn column<'py>(&self, py: Python<'py>, a: usize) -> PyResult<Bound<'py, PyList>> {
+        let values = self
+            .values
+            .iter()
+            .map(|row| match &row[a] {
+                Value::Sparse(v) => {
+                    let dict = PyDict::new(py);
+                    dict.set_item("indices", v.indices())?;
+                    dict.set_item("values", v.values())?;
+                    Ok(dict.into_any())
+                }
+                other => value_to_py(py, other),
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, values)
+    }
+
     /// `module.factory(self.to_pydict())`, or an ImportError saying what to install.
     fn convert<'py>(
         &self,
@@ -207,12 +227,13 @@ impl PyResults {
 
     /// The results as columns, in `to_dicts`' order: `{"id": [...], <selected column>:
     /// [...], "score": array, "<column>_distance": array, "<column>_score": array}`
-    /// (NaN where an item lacks a queried column).
+    /// (NaN where an item lacks a queried column; a sparse vector as `{"indices": [...],
+    /// "values": [...]}`, which Arrow, pandas and polars all take).
     fn to_pydict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
         dict.set_item("id", self.ids.clone())?;
         for (a, name) in self.selected.iter().enumerate() {
-            dict.set_item(name, self.attribute(py, a)?)?;
+            dict.set_item(name, self.column(py, a)?)?;
         }
         dict.set_item("score", vector_out(py, self.scores_.clone()))?;
         for (c, name) in self.columns.iter().enumerate() {
@@ -383,30 +404,24 @@ pub fn like(
     where_: Option<&str>,
     select: Option<Vec<String>>,
 ) -> PyResult<PyResults> {
-    let vectors = py
-        .detach(|| -> quiver::Result<Vec<Vec<f32>>> {
-            let snapshot = collection.snapshot()?;
-            let item = snapshot
-                .get(id)?
-                .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
-            columns
-                .iter()
-                .map(|c| {
-                    item.vector(c)?.map(<[f32]>::to_vec).ok_or_else(|| {
-                        Error::InvalidArgument(format!("item {id} has no value on column {c}"))
-                    })
-                })
-                .collect()
-        })
-        .py_err()?;
+    // Each term is the item's own value on its column (a vector, or a sparse vector on
+    // a SPARSE column), read by the query from its snapshot.
+    py.detach(|| -> quiver::Result<()> {
+        let snapshot = collection.snapshot()?;
+        snapshot
+            .get(id)?
+            .map(|_| ())
+            .ok_or_else(|| Error::NotFound { id: id.to_string() })
+    })
+    .py_err()?;
+    let own = || Target::Item(id.to_string());
     let mut query = match columns {
         [] => return Err(InvalidArgumentError::new_err("name at least one column")),
-        [column] => Query::nearest(column, Target::Vector(vectors[0].clone()), k),
+        [column] => Query::nearest(column, own(), k),
         _ => columns
             .iter()
-            .zip(vectors)
-            .fold(Query::fused(fusion(fusion_text)?, k), |q, (c, v)| {
-                q.term(c, Target::Vector(v))
+            .fold(Query::fused(fusion(fusion_text)?, k), |q, c| {
+                q.term(c, own())
             }),
     };
     query.filter = filter(collection, where_)?;

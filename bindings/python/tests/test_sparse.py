@@ -62,3 +62,23 @@ def test_bad_sparse_input_is_refused_and_writes_nothing(docs):
     with pytest.raises(quiver.InvalidArgumentError, match="no entries"):
         docs.search("terms", {})
     assert len(docs) == 4
+
+
+def test_search_like_uses_the_items_own_sparse_vector(docs):
+    _, docs = docs
+    hits = docs.search_like("a", ["terms"], k=5)
+    assert hits.ids == ["b"]  # shares index 12 with a; a itself left out
+    fused = docs.search_like("a", ["terms", "v"], k=3)
+    assert "a" not in fused.ids and "b" in fused.ids and "d" not in fused.ids  # d: no terms
+
+
+def test_results_with_a_sparse_column_convert_to_tables(docs):
+    pa = pytest.importorskip("pyarrow")
+    _, docs = docs
+    hits = docs.search("terms", {12: 1.0}, k=5, select=["terms"])
+    assert hits.attributes["terms"][0] == {12: 2.0}  # dicts, as get() gives
+    table = hits.to_arrow()
+    assert table.column("terms").type == pa.struct(
+        [("indices", pa.list_(pa.int64())), ("values", pa.list_(pa.float64()))])
+    assert table.column("terms")[0].as_py() == {"indices": [12], "values": [2.0]}
+    assert len(hits.to_pandas()) == 2 and len(hits.to_polars()) == 2
