@@ -1,21 +1,23 @@
 //! `quiver demo`: a product catalogue with a text and an image vector column, written in
 //! atomic batches, sealed into segments, partly deleted and updated, reopened from disk,
 //! indexed with HNSW, then read back and queried: nearest neighbours on one column, and
-//! a filtered search on the other; then real encoders fill a small gallery
+//! a filtered search on the other, fused search, lexical search (BM25 on the titles) and
+//! a sparse "bought together" column; then real encoders fill a small gallery
 //! (`demo_encoders.rs`).
 
 use std::path::Path;
 
 use anyhow::Context;
 use quiver::{
-    AttrType, Database, FusedQuery, Fusion, IndexSpec, Item, ItemRef, Metric, Schema, SearchHit,
-    SearchOptions, SearchStats, Value, WriteBatch,
+    AttrType, CollectionSnapshot, Database, FusedQuery, Fusion, IndexSpec, Item, ItemRef, Metric,
+    Schema, SearchHit, SearchOptions, SearchStats, SparseVector, Value, WriteBatch,
 };
 
 const ITEMS: u32 = 2_000;
 const TEXT_DIM: usize = 32;
 const IMAGE_DIM: usize = 48;
 const CATEGORIES: [&str; 5] = ["shoes", "hats", "bags", "shirts", "watches"];
+const COLOURS: [&str; 6] = ["red", "blue", "black", "green", "white", "brown"];
 
 /// Deterministic pseudo-random numbers (splitmix64), so every run builds the same data.
 fn noise(seed: u64) -> f32 {
@@ -42,8 +44,17 @@ fn product(i: u32) -> Item {
     } else {
         Value::Vector(embedding(i, IMAGE_DIM, 7))
     };
+    let colour = COLOURS[(i / 5) as usize % COLOURS.len()];
+    // "Bought together" counts over 50 product lines: a sparse vector.
+    let line = |j: u32| (i * 7 + j * 13) % 50;
+    let together = SparseVector::new(
+        vec![line(0), line(1), line(2)],
+        vec![3.0, 1.0 + (i % 3) as f32, 0.5],
+    )
+    .expect("three distinct lines, positive counts");
     Item::new(format!("p{i:05}"))
-        .set("title", format!("{category} #{i}"))
+        .set("title", format!("{colour} {category} #{i}"))
+        .set("together", together)
         .set("category", category)
         .set("price", 5.0 + (i % 200) as f64)
         .set(
@@ -73,6 +84,7 @@ fn build(dir: &Path) -> anyhow::Result<()> {
         .attr("category", AttrType::Text)
         .attr("price", AttrType::Float)
         .attr("tags", AttrType::Tags)
+        .attr("together", AttrType::Sparse)
         .vector("text_vec", TEXT_DIM as u32, Metric::Cosine)
         .nullable_vector("image_vec", IMAGE_DIM as u32, Metric::Cosine)
         .build()?;
@@ -105,9 +117,43 @@ fn build(dir: &Path) -> anyhow::Result<()> {
     products.compact()?;
     products.create_index("text_vec", IndexSpec::hnsw().m(16).ef_construction(100))?;
     products.create_index("image_vec", IndexSpec::ivf_pq().nlist(32).m(12).refine(10))?;
+    products.create_index("title", IndexSpec::bm25())?;
     println!(
-        "built an HNSW index on text_vec and an IVF-PQ index (32 lists, 12-byte codes) on image_vec, each with its measured recall curve"
+        "built an HNSW index on text_vec and an IVF-PQ index (32 lists, 12-byte codes) on image_vec, each with its measured recall curve, and a BM25 index on title"
     );
+    Ok(())
+}
+
+/// MATCH alone and fused with a vector column, and the sparse column by dot product.
+fn lexical_and_sparse(products: &CollectionSnapshot, text: &[f32]) -> anyhow::Result<()> {
+    let show = |hits: &[SearchHit<'_>]| -> anyhow::Result<()> {
+        for hit in hits {
+            let title = hit.item.value("title")?;
+            let title = title.text().unwrap_or_default();
+            println!("  {}  score {:.4}  {title}", hit.item.id()?, hit.score);
+        }
+        Ok(())
+    };
+    let (hits, stats) = products.search_text("title", "red hats", 3, None)?;
+    println!("3 best by MATCH(title, 'red hats') (BM25, higher is better):");
+    show(&hits)?;
+    println!("  plan: {}", plan(&stats));
+    let query = FusedQuery::new(Fusion::Weighted(vec![0.5, 0.5]))
+        .text("title", "red hats")
+        .column("text_vec", text);
+    let (hits, explain) = products.fused_search(&query, 3, None)?;
+    println!(
+        "3 best by FUSE(WEIGHTED(0.5, 0.5), MATCH(title, 'red hats'), text_vec <-> p00042's text), normalization {}:",
+        explain.normalization
+    );
+    for hit in &hits {
+        println!("  {}  score {:.3}", hit.item.id()?, hit.score);
+    }
+    let lines = SparseVector::new(vec![7, 20], vec![1.0, 0.5])?;
+    let (hits, stats) = products.search_sparse("together", &lines, 3, None)?;
+    println!("3 best by together <-> {lines} (sparse, dot product):");
+    show(&hits)?;
+    println!("  plan: {}", plan(&stats));
     Ok(())
 }
 
@@ -223,6 +269,7 @@ fn query(db: &Database) -> anyhow::Result<()> {
     println!("  plan: {}", plan(&stats));
 
     fused(&products, query, query_image(&products)?)?;
+    lexical_and_sparse(&products, query)?;
 
     let target = SearchOptions::default().recall(0.95);
     let (hits, stats) =
