@@ -80,6 +80,10 @@ impl RowSource for MergeSource<'_> {
         let (segment, r) = self.at(row);
         segment.vector(column, r)
     }
+    fn vectors(&self, row: usize, _: usize, column: &Column) -> Result<Option<&[f32]>> {
+        let (segment, r) = self.at(row);
+        segment.multi(column, r)
+    }
     fn attr(&self, row: usize, _: usize, column: &Column) -> Result<Value> {
         let (segment, r) = self.at(row);
         segment.attr(column, r)

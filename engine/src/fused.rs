@@ -17,9 +17,11 @@ use rayon::prelude::*;
 
 use crate::hits::{ColumnExplain, FusedExplain, Hit};
 use crate::lexical::TextQuery;
+use crate::multi::MultiTerm;
 use crate::search::{SearchHit, SearchOptions, SearchStats, Strategy};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 use crate::sparse::SparseQuery;
+use quiver_index::multi::MultiQuery;
 use quiver_index::stored::segment_span;
 
 /// Candidates asked of each column: at least this many, and `CANDIDATE_FACTOR * k`.
@@ -41,6 +43,8 @@ pub enum Probe<'q> {
     /// A sparse vector, scored by dot product against a SPARSE column; its distance is
     /// −dot.
     Sparse(&'q SparseVector),
+    /// A multi-vector column's query: its nearest vector's distance, or −MAXSIM.
+    Multi(MultiQuery<'q>),
 }
 
 /// A query over several columns.
@@ -196,6 +200,9 @@ impl CollectionSnapshot {
                 Probe::Text(text) => Scorer::Scored(Box::new(TextQuery::new(self, name, text)?)),
                 Probe::Sparse(query) => {
                     Scorer::Scored(Box::new(SparseQuery::new(self, name, query)?))
+                }
+                Probe::Multi(multi) => {
+                    Scorer::Scored(Box::new(MultiTerm::new(self, name, multi, query.options)?))
                 }
             });
         }
@@ -442,12 +449,13 @@ impl CollectionSnapshot {
 pub(crate) enum Scorer<'s> {
     /// A vector column's metric.
     Metric(Metric),
-    /// A MATCH or sparse term, prepared on the snapshot.
+    /// A MATCH, sparse or multi-vector term, prepared on the snapshot.
     Scored(Box<dyn ScoredTerm<'s> + 's>),
 }
 
 /// A term that ranks its own column and scores any one item exactly, with higher
-/// better (its distance is −score): MATCH's BM25, a sparse vector's dot product.
+/// better (its distance is −score): MATCH's BM25, a sparse vector's dot product, a
+/// multi-vector column's nearest vector or MAXSIM.
 pub(crate) trait ScoredTerm<'s>: Sync {
     /// The best `k` items among those `filter` accepts.
     fn top(
@@ -482,6 +490,19 @@ impl<'s> ScoredTerm<'s> for SparseQuery<'s> {
     }
     fn score_of(&self, item: &ItemRef<'_>) -> Result<Option<f64>> {
         SparseQuery::score_of(self, item)
+    }
+}
+
+impl<'s> ScoredTerm<'s> for MultiTerm<'s> {
+    fn top(
+        &self,
+        k: usize,
+        filter: Option<&dyn Fn(&ItemRef<'_>) -> bool>,
+    ) -> Result<(Vec<SearchHit<'s>>, SearchStats)> {
+        MultiTerm::top(self, k, filter)
+    }
+    fn score_of(&self, item: &ItemRef<'_>) -> Result<Option<f64>> {
+        MultiTerm::score_of(self, item)
     }
 }
 
@@ -536,6 +557,7 @@ fn fuse_gathered<'s>(
             score: f.score,
             parts: f.parts,
             attributes: Vec::new(),
+            element: None,
         })
         .collect();
     let explain = FusedExplain {

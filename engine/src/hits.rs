@@ -20,6 +20,9 @@ pub struct Hit<'s> {
     pub parts: Vec<Option<ColumnPart>>,
     /// The values of [`Query::attributes`](crate::Query::attributes), in that order.
     pub attributes: Vec<Value>,
+    /// A one-term `<->` search of a multi-vector column: the place of the item's
+    /// nearest vector in its list (which keyframe matched). `None` otherwise.
+    pub element: Option<u32>,
 }
 
 /// What a query did, for EXPLAIN.

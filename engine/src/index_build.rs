@@ -25,6 +25,9 @@ impl RowSource for AllRows<'_> {
     fn vector(&self, row: usize, _: usize, column: &Column) -> Result<Option<&[f32]>> {
         self.0.vector(column, RowId(row as u32))
     }
+    fn vectors(&self, row: usize, _: usize, column: &Column) -> Result<Option<&[f32]>> {
+        self.0.multi(column, RowId(row as u32))
+    }
     fn attr(&self, row: usize, _: usize, column: &Column) -> Result<Value> {
         self.0.attr(column, RowId(row as u32))
     }

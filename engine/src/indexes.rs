@@ -31,6 +31,56 @@ impl VectorSource for SealingColumn<'_> {
     }
 }
 
+/// One multi-vector column of rows being sealed, as an index source over its elements:
+/// element `e` is the segment's element `e` (rows in order, each row's vectors in
+/// order), as the segment writer lays them out.
+struct SealingElements<'a> {
+    rows: &'a (dyn RowSource + Sync),
+    pos: usize,
+    column: &'a Column,
+    dim: usize,
+    /// Per element, its row and its place in the row's list.
+    places: Vec<(u32, u32)>,
+}
+
+impl<'a> SealingElements<'a> {
+    fn new(rows: &'a (dyn RowSource + Sync), pos: usize, column: &'a Column, dim: usize) -> Self {
+        let mut places = Vec::new();
+        for row in 0..rows.len() {
+            let count = match rows.vectors(row, pos, column) {
+                Ok(Some(flat)) => flat.len() / dim,
+                _ => 0,
+            };
+            places.extend((0..count as u32).map(|j| (row as u32, j)));
+        }
+        SealingElements {
+            rows,
+            pos,
+            column,
+            dim,
+            places,
+        }
+    }
+}
+
+impl VectorSource for SealingElements<'_> {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn len(&self) -> usize {
+        self.places.len()
+    }
+    fn get(&self, element: RowId) -> Option<&[f32]> {
+        let &(row, j) = self.places.get(element.0 as usize)?;
+        let flat = self
+            .rows
+            .vectors(row as usize, self.pos, self.column)
+            .ok()
+            .flatten()?;
+        flat.get(j as usize * self.dim..(j as usize + 1) * self.dim)
+    }
+}
+
 /// The indexes of every indexed column of the rows being sealed.
 pub(crate) struct SealedIndexes {
     built: Vec<(ColumnId, BuiltIndex)>,
@@ -68,17 +118,26 @@ impl SealedIndexes {
                 built.extend(BuiltIndex::build_text(spec, texts).map(|b| (column.id, b)));
                 continue;
             }
-            let Some(v) = column.vector() else {
+            let Some(v) = column.vector_shape() else {
                 continue;
             };
-            let source = SealingColumn {
-                rows,
-                pos,
-                column,
-                dim: v.dim as usize,
-            };
             progress.set_context(format!("index on {}", column.name));
-            let index = BuiltIndex::build(spec, &source, v.metric, v.dim, progress);
+            let dim = v.dim as usize;
+            let index = match column.multi() {
+                None => {
+                    let source = SealingColumn {
+                        rows,
+                        pos,
+                        column,
+                        dim,
+                    };
+                    BuiltIndex::build(spec, &source, v.metric, v.dim, progress)
+                }
+                Some(_) => {
+                    let source = SealingElements::new(rows, pos, column, dim);
+                    BuiltIndex::build(spec, &source, v.metric, v.dim, progress)
+                }
+            };
             built.extend(index.map(|index| (column.id, index)));
             progress.end();
             progress.set_context("");

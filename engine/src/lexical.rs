@@ -362,6 +362,7 @@ impl<'s> TextQuery<'s> {
                 filter: filter_mode(filter.is_some()),
                 rows: view.live_rows() as usize,
                 visited: found.len() - before,
+                rescored: None,
                 micros: part_started.elapsed().as_micros(),
             });
         }
@@ -379,6 +380,7 @@ impl<'s> TextQuery<'s> {
             filter: filter_mode(filter.is_some()),
             rows: self.fresh.len(),
             visited: found.len() - before,
+            rescored: None,
             micros: fresh_started.elapsed().as_micros(),
         });
 

@@ -28,6 +28,7 @@ mod indexes;
 mod lexical;
 mod lookup;
 mod memtable;
+mod multi;
 mod options;
 mod query;
 mod recovery;
@@ -55,10 +56,12 @@ pub use options::{Durability, OpenOptions};
 pub use query::{FusionChoice, NormalizationChoice, Query, Target, Term};
 /// The encoder module (`quiver-encode`).
 pub use quiver_encode as encode;
+pub use quiver_index::multi::MultiQuery;
 pub use quiver_index::{Progress, ProgressNow};
 pub use quiver_query::eval;
 pub use quiver_query::sql;
 pub use quiver_query::{ColumnPart, DistanceSpan, Fusion, Missing, Normalization};
+pub use quiver_storage::multi::MAX_MULTI_VECTORS;
 pub use reembed::ReembedReport;
 pub use repair::{
     LostItems, Repair, RepairOptions, RepairOutcome, RepairReport, repair, repair_path,
@@ -70,5 +73,6 @@ pub use verify::{Check, VerifyReport, verify, verify_path};
 pub use quiver_storage::{
     Analyzer, AttrColumn, AttrType, Column, ColumnKind, DType, Directory, EmbedRule, EncoderTag,
     Error, FaultKind, FaultyDirectory, FsDirectory, IndexSpec, Item, MappedBytes, Metric,
-    PowerLossDirectory, Quantize, Result, Schema, SparseVector, Value, VectorColumn, WriteFile,
+    MultiVector, PowerLossDirectory, Quantize, Result, Schema, SparseVector, Value, VectorColumn,
+    WriteFile,
 };

@@ -10,9 +10,10 @@
 
 use std::time::Instant;
 
+use quiver_index::multi::MultiQuery;
 use quiver_query::sql::Embed;
 use quiver_query::{ColumnPart, Fusion, Missing, Normalization};
-use quiver_storage::{Error, Result, SparseVector, Value};
+use quiver_storage::{Error, MultiVector, Result, SparseVector, Value};
 
 use crate::database::Database;
 use crate::filter::Filter;
@@ -30,9 +31,16 @@ pub enum Target {
     /// hit's score is the dot product; fused, the term's distance is −dot and the
     /// default normalization is min-max.
     Sparse(SparseVector),
+    /// Vectors against a multi-vector column, ranked by late interaction
+    /// (`MAXSIM(frames, [[...], ...])`): the hit's score is MAXSIM, its distance
+    /// −MAXSIM.
+    Vectors(MultiVector),
     /// The column's vector (or sparse vector) of the item with this id (`VECTOR OF
-    /// 'id'`).
+    /// 'id'`); on a multi-vector column, the item's vectors, ranked by MAXSIM.
     Item(String),
+    /// `MAXSIM(frames, VECTOR OF 'id')`: the item's vectors, on a multi-vector column
+    /// only.
+    ItemVectors(String),
     /// An encoder's vector for a text or an image file (`EMBED(...)`), embedded when
     /// the query runs.
     Embed(Embed),
@@ -170,7 +178,7 @@ impl Database {
     /// against the column's recorded encoder), item targets read from `snap`.
     pub fn query<'s>(&self, snap: &'s CollectionSnapshot, query: &Query) -> Result<Hits<'s>> {
         let resolved = self.resolve(snap, &query.terms)?;
-        run(snap, query, &probes(&resolved)?)
+        run(snap, query, &probes(snap, &query.terms, &resolved)?)
     }
 
     /// [`Database::query`] for each of `queries` on one snapshot. Fused queries over
@@ -197,7 +205,7 @@ impl Database {
             return queries.iter().map(|q| self.query(snap, q)).collect();
         }
         let resolved = self.resolve(snap, &first.terms)?;
-        let probes = probes(&resolved)?;
+        let probes = probes(snap, &first.terms, &resolved)?;
         let started = Instant::now();
         let fused = queries
             .iter()
@@ -228,13 +236,33 @@ impl Database {
     /// or an encoder's), a [`Target::Sparse`] (given or an item's) or a
     /// [`Target::Match`].
     pub fn resolve_term(&self, snap: &CollectionSnapshot, term: &Term) -> Result<Target> {
-        let sparse_column = || {
-            snap.schema()
-                .column(&term.column)
-                .is_ok_and(|(_, c)| c.is_sparse())
+        let (_, column) = snap.schema().column(&term.column)?;
+        let sparse_column = || column.is_sparse();
+        let maxsim_needs_multi = || {
+            column.expect_multi().map_err(|_| {
+                Error::InvalidArgument(format!(
+                    "MAXSIM ranks a multi-vector column (VECTOR(n)[]); {} is {}",
+                    term.column,
+                    column.type_name()
+                ))
+            })
         };
         match &term.target {
             Target::Match(_) | Target::Sparse(_) => Ok(term.target.clone()),
+            Target::Vectors(_) => {
+                maxsim_needs_multi()?;
+                Ok(term.target.clone())
+            }
+            Target::ItemVectors(id) | Target::Item(id) if column.multi().is_some() => {
+                match item_of(snap, id)?.value(&term.column)? {
+                    Value::Vectors(v) => Ok(Target::Vectors(v)),
+                    _ => Err(Error::InvalidArgument(format!(
+                        "item '{id}' has no {}",
+                        term.column
+                    ))),
+                }
+            }
+            Target::ItemVectors(_) => Err(maxsim_needs_multi().unwrap_err()),
             Target::LabelledText => Err(Error::InvalidArgument(
                 "MATCH(column, QUERY) takes each labelled query's text: it belongs in EVALUATE"
                     .into(),
@@ -279,6 +307,10 @@ impl Database {
                 "{}: a sparse vector is not a dense query vector",
                 term.column
             ))),
+            Target::Vectors(_) | Target::ItemVectors(_) => Err(Error::InvalidArgument(format!(
+                "{}: MAXSIM's vectors are not one query vector",
+                term.column
+            ))),
         }
     }
 }
@@ -289,13 +321,26 @@ fn item_of<'s>(snap: &'s CollectionSnapshot, id: &str) -> Result<ItemRef<'s>> {
         .ok_or_else(|| Error::InvalidArgument(format!("no item '{id}' for VECTOR OF")))
 }
 
-/// Resolved terms ([`Database::resolve_term`]) as the fused search's probes.
-fn probes(resolved: &[Target]) -> Result<Vec<Probe<'_>>> {
+/// Resolved terms ([`Database::resolve_term`]) as the fused search's probes: on a
+/// multi-vector column a vector ranks by its nearest element, vectors by MAXSIM.
+fn probes<'r>(
+    snap: &CollectionSnapshot,
+    terms: &[Term],
+    resolved: &'r [Target],
+) -> Result<Vec<Probe<'r>>> {
+    let multi = |c: &str| {
+        snap.schema()
+            .column(c)
+            .is_ok_and(|(_, col)| col.multi().is_some())
+    };
     resolved
         .iter()
-        .map(|r| match r {
+        .zip(terms)
+        .map(|(r, term)| match r {
             Target::Sparse(v) => Ok(Probe::Sparse(v)),
             Target::Match(t) => Ok(Probe::Text(t)),
+            Target::Vector(v) if multi(&term.column) => Ok(Probe::Multi(MultiQuery::Nearest(v))),
+            Target::Vectors(v) => Ok(Probe::Multi(MultiQuery::MaxSim(v.as_flat()))),
             Target::Vector(v) => Ok(Probe::Vector(v)),
             other => Err(Error::InvalidArgument(format!(
                 "{other:?} must be resolved before the query runs"
@@ -324,7 +369,9 @@ fn one_column<'s>(
                 rank: i + 1,
                 contribution: h.score,
             };
-            hit(query, h.item, h.score, vec![Some(part)])
+            let mut hit = hit(query, h.item, h.score, vec![Some(part)])?;
+            hit.element = h.element;
+            Ok(hit)
         })
         .collect::<Result<_>>()?;
     let plan = query.explain.then(|| Plan::Nearest {
@@ -369,6 +416,9 @@ pub(crate) fn run<'s>(
                 }
                 Some(Probe::Text(t)) => snap.search_text(&term.column, t, query.k, filter)?,
                 Some(Probe::Sparse(v)) => snap.search_sparse(&term.column, v, query.k, filter)?,
+                Some(Probe::Multi(m)) => {
+                    snap.search_multi(&term.column, *m, query.k, &query.options, filter)?
+                }
                 None => return Err(Error::InvalidArgument("no query vector".into())),
             };
             one_column(query, &term.column, found, stats, started)
@@ -414,6 +464,7 @@ fn hit<'s>(
         score,
         parts,
         attributes,
+        element: None,
     })
 }
 

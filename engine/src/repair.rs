@@ -215,7 +215,11 @@ pub(crate) fn diagnose(segment: &Segment, schema: &Schema) -> Damage {
             ids_intact,
         };
     }
-    for column in schema.columns().iter().filter(|c| c.vector().is_some()) {
+    for column in schema
+        .columns()
+        .iter()
+        .filter(|c| c.vector_shape().is_some())
+    {
         if let Err(e) = check_index(segment, column) {
             derived.push(e.to_string());
         }

@@ -22,6 +22,7 @@ use quiver_storage::row::check_vector;
 use quiver_storage::{Error, Result, Row, RowId, Value};
 
 use crate::snapshot::{CollectionSnapshot, ItemRef};
+use crate::state::SegmentView;
 
 /// Below this fraction of passing rows a segment is scanned exactly.
 pub const EXACT_BELOW: f64 = 0.05;
@@ -36,6 +37,9 @@ pub struct SearchHit<'a> {
     pub distance: f32,
     /// Its score (higher is better): `quiver_index::score(distance)`.
     pub score: f32,
+    /// On a multi-vector column ranked by `<->`, the place of the item's nearest
+    /// vector in its list (which keyframe matched); `None` elsewhere.
+    pub element: Option<u32>,
 }
 
 /// How a filter was applied to one part.
@@ -75,8 +79,11 @@ pub struct PartStats {
     /// Live rows with a value that pass the filter (all of them without one).
     pub rows: usize,
     /// Vectors compared with the query: graph nodes scored, PQ codes scanned plus
-    /// candidates re-scored, or rows scanned.
+    /// candidates re-scored, or rows scanned (on a multi-vector column, elements).
     pub visited: usize,
+    /// On a multi-vector column searched through its index: the items whose
+    /// elements the index found, each re-scored exactly over all its vectors.
+    pub rescored: Option<usize>,
     /// Time spent on the part, filter evaluation included.
     pub micros: u128,
 }
@@ -89,13 +96,13 @@ impl std::fmt::Display for PartStats {
         }
         write!(
             f,
-            "{}, {}, {} rows, {} vectors compared, {}",
-            self.strategy,
-            self.filter,
-            self.rows,
-            self.visited,
-            ms(self.micros)
-        )
+            "{}, {}, {} rows, {} vectors compared, ",
+            self.strategy, self.filter, self.rows, self.visited,
+        )?;
+        if let Some(n) = self.rescored {
+            write!(f, "{n} items re-scored, ")?;
+        }
+        f.write_str(&ms(self.micros))
     }
 }
 
@@ -137,13 +144,7 @@ impl CollectionSnapshot {
         let shape = col.expect_vector()?;
         check_vector(column, shape.dim as usize, query)?;
         let metric = shape.metric;
-        if let Some(target) = options.recall
-            && !(target > 0.0 && target <= 1.0)
-        {
-            return Err(Error::InvalidArgument(format!(
-                "a recall target must be in (0, 1], got {target}"
-            )));
-        }
+        check_recall_target(options)?;
         let mut stats = SearchStats::default();
         let mut found: Vec<(f32, ItemRef<'s>)> = Vec::new();
 
@@ -152,26 +153,8 @@ impl CollectionSnapshot {
             let Some(source) = SegmentColumn::new(&view.segment, col)? else {
                 continue;
             };
-            // A row past the segment can only come from a damaged index region: never
-            // hand it out.
-            let rows = view.segment.rows();
-            let live = |r: RowId| r.0 < rows && !view.tombstones.is_deleted(r);
-            let passing: Option<Vec<bool>> = filter.map(|f| {
-                (0..view.segment.rows())
-                    .map(RowId)
-                    .map(|r| live(r) && source.get(r).is_some() && f(&self.item_at(view, r)))
-                    .collect()
-            });
-            let keep = |r: RowId| match &passing {
-                Some(p) => p.get(r.0 as usize).copied().unwrap_or(false),
-                None => live(r),
-            };
-            let candidates = passing.as_ref().map_or(view.live_rows() as usize, |p| {
-                p.iter().filter(|&&b| b).count()
-            });
-            let few = filter.is_some()
-                && (candidates <= k
-                    || (candidates as f64) < EXACT_BELOW * view.segment.rows() as f64);
+            let part = PartRows::new(self, view, k, filter, |r| Ok(source.get(r).is_some()))?;
+            let (keep, candidates, few) = (|r| part.keep(r), part.candidates, part.few);
             let mut hits: Vec<Hit> = Vec::new();
             let mut strategy = Strategy::Exact;
             let mut visited = 0;
@@ -212,6 +195,7 @@ impl CollectionSnapshot {
                 filter: filter_mode,
                 rows: candidates,
                 visited,
+                rescored: None,
                 micros: started.elapsed().as_micros(),
             });
             found.extend(
@@ -244,6 +228,7 @@ impl CollectionSnapshot {
             },
             rows: fresh.len(),
             visited: fresh.len(),
+            rescored: None,
             micros: started.elapsed().as_micros(),
         });
 
@@ -255,9 +240,74 @@ impl CollectionSnapshot {
                 item,
                 distance,
                 score: quiver_index::score(distance),
+                element: None,
             })
             .collect();
         Ok((hits, stats))
+    }
+}
+
+/// The rows of one segment a search may return: live, holding a value, accepted by
+/// the filter.
+pub(crate) struct PartRows<'v> {
+    view: &'v SegmentView,
+    /// With a filter, each row's verdict (evaluated once, before searching).
+    passing: Option<Vec<bool>>,
+    /// How many rows may be returned.
+    pub candidates: usize,
+    /// Under a filter, so few rows pass that scanning them beats the index.
+    pub few: bool,
+}
+
+impl<'v> PartRows<'v> {
+    pub(crate) fn new(
+        snap: &CollectionSnapshot,
+        view: &'v SegmentView,
+        k: usize,
+        filter: Option<&dyn Fn(&ItemRef<'_>) -> bool>,
+        has_value: impl Fn(RowId) -> Result<bool>,
+    ) -> Result<Self> {
+        let rows = view.segment.rows();
+        let mut part = PartRows {
+            view,
+            passing: None,
+            candidates: view.live_rows() as usize,
+            few: false,
+        };
+        if let Some(f) = filter {
+            let passing: Vec<bool> = (0..rows)
+                .map(RowId)
+                .map(|r| Ok(part.live(r) && has_value(r)? && f(&snap.item_at(view, r))))
+                .collect::<Result<_>>()?;
+            part.candidates = passing.iter().filter(|&&b| b).count();
+            part.few = part.candidates <= k || (part.candidates as f64) < EXACT_BELOW * rows as f64;
+            part.passing = Some(passing);
+        }
+        Ok(part)
+    }
+
+    /// A row past the segment can only come from a damaged index region: never hand
+    /// it out.
+    fn live(&self, r: RowId) -> bool {
+        r.0 < self.view.segment.rows() && !self.view.tombstones.is_deleted(r)
+    }
+
+    /// Whether row `r` may be returned.
+    pub(crate) fn keep(&self, r: RowId) -> bool {
+        match &self.passing {
+            Some(p) => p.get(r.0 as usize).copied().unwrap_or(false),
+            None => self.live(r),
+        }
+    }
+}
+
+/// A recall target, when given, is in (0, 1].
+pub(crate) fn check_recall_target(options: &SearchOptions) -> Result<()> {
+    match options.recall {
+        Some(target) if !(target > 0.0 && target <= 1.0) => Err(Error::InvalidArgument(format!(
+            "a recall target must be in (0, 1], got {target}"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -307,6 +357,7 @@ pub(crate) fn best_scored<'s>(
             item,
             distance: -(s as f32),
             score: s as f32,
+            element: None,
         })
         .collect())
 }

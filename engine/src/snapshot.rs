@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use quiver_storage::sparse::dot_sorted;
-use quiver_storage::{Column, Error, Item, Result, Row, RowId, Schema, SparseVector, Value};
+use quiver_storage::{
+    Column, ColumnKind, Error, Item, MultiVector, Result, Row, RowId, Schema, SparseVector, Value,
+};
 
 use crate::state::{CollectionState, DbState, SegmentView};
 
@@ -176,6 +178,20 @@ impl<'a> ItemRef<'a> {
         }
     }
 
+    /// A multi-vector column's vectors back to back, viewed in place; `None` when
+    /// NULL.
+    pub fn multi(&self, name: &str) -> Result<Option<&'a [f32]>> {
+        let (pos, column) = self.column(name)?;
+        column.expect_multi()?;
+        match self.place {
+            Place::Memtable(row) => Ok(match &row.cells[pos] {
+                Value::Vectors(v) => Some(v.as_flat()),
+                _ => None,
+            }),
+            Place::Segment(view, row) => view.segment.multi(column, row),
+        }
+    }
+
     /// The dot product of a SPARSE column's value with `query`, read in place (0 when
     /// they share no index); `None` when NULL.
     pub fn sparse_dot(&self, name: &str, query: &SparseVector) -> Result<Option<f64>> {
@@ -194,17 +210,30 @@ impl<'a> ItemRef<'a> {
         })
     }
 
-    /// Any column's value, copied (vectors become `Value::Vector`).
+    /// Any column's value, copied (vectors become `Value::Vector`, lists of vectors
+    /// `Value::Vectors`).
     pub fn value(&self, name: &str) -> Result<Value> {
         let (pos, column) = self.column(name)?;
         match self.place {
             Place::Memtable(row) => Ok(row.cells[pos].clone()),
-            Place::Segment(view, row) => match column.vector() {
-                Some(_) => Ok(view
+            Place::Segment(view, row) => match &column.kind {
+                ColumnKind::Vector(_) => Ok(view
                     .segment
                     .vector(column, row)?
                     .map_or(Value::Null, |v| Value::Vector(v.to_vec()))),
-                None => view.segment.attr(column, row),
+                ColumnKind::MultiVector(shape) => Ok(match view.segment.multi(column, row)? {
+                    None => Value::Null,
+                    Some(flat) => MultiVector::from_flat(shape.dim as usize, flat.to_vec())
+                        .map(Value::Vectors)
+                        .ok_or_else(|| {
+                            Error::corrupted(
+                                view.segment.path(),
+                                0,
+                                format!("row {row} of column {name} is not a list of vectors"),
+                            )
+                        })?,
+                }),
+                ColumnKind::Attr(_) => view.segment.attr(column, row),
             },
         }
     }

@@ -100,6 +100,7 @@ impl<'s> SparseQuery<'s> {
                 filter: filter_mode(filter.is_some()),
                 rows: view.live_rows() as usize,
                 visited: scored,
+                rescored: None,
                 micros: started.elapsed().as_micros(),
             });
         }
@@ -121,6 +122,7 @@ impl<'s> SparseQuery<'s> {
             filter: filter_mode(filter.is_some()),
             rows: fresh,
             visited: fresh,
+            rescored: None,
             micros: started.elapsed().as_micros(),
         });
         Ok((best_scored(found, k)?, SearchStats { parts }))

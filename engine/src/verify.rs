@@ -163,7 +163,7 @@ fn verify_collection(dir: &dyn Directory, entry: &CollectionEntry, report: &mut 
         report.record(name, &file, "checksums", checksums);
         report.record(name, &file, "ids", check_ids(&segment));
         for column in entry.schema.columns() {
-            if column.vector().is_some() || column.index.is_some_and(|s| s.is_text()) {
+            if column.vector_shape().is_some() || column.index.is_some_and(|s| s.is_text()) {
                 let what = format!("index {}", column.name);
                 match check_index(&segment, column) {
                     Ok(None) => {}

@@ -16,6 +16,7 @@ pub mod flat;
 pub mod hnsw;
 pub mod ivf;
 pub mod kernels;
+pub mod multi;
 pub mod progress;
 pub mod source;
 pub mod sparse;

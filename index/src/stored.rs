@@ -352,8 +352,20 @@ fn words_region<T>(
     }
 }
 
+/// The vectors an index over `column` holds in `segment`: its rows for a vector
+/// column, its elements (every row's vectors) for a multi-vector column.
+pub fn indexed_count(segment: &Segment, column: &Column) -> Result<usize> {
+    match column.multi() {
+        None => Ok(segment.rows() as usize),
+        Some(_) => Ok(segment
+            .multi_column(column)?
+            .map_or(0, |m| m.element_count())),
+    }
+}
+
 /// A segment's vector column, viewed in place: NULL rows (validity bit clear) give
-/// `None`, so an index never returns them.
+/// `None`, so an index never returns them. For a multi-vector column, its elements
+/// (what an index over it is built on; element `e` is "row" `e`).
 #[derive(Clone, Copy, Debug)]
 pub struct SegmentColumn<'a> {
     data: &'a [f32],
@@ -364,7 +376,14 @@ pub struct SegmentColumn<'a> {
 impl<'a> SegmentColumn<'a> {
     /// `None` when the segment predates the column.
     pub fn new(segment: &'a Segment, column: &Column) -> Result<Option<Self>> {
-        let dim = column.vector().map_or(0, |v| v.dim as usize);
+        let dim = column.vector_shape().map_or(0, |v| v.dim as usize);
+        if column.multi().is_some() {
+            return Ok(segment.multi_column(column)?.map(|m| SegmentColumn {
+                data: m.elements(),
+                dim,
+                validity: None,
+            }));
+        }
         let Some(data) = segment.vectors(column)? else {
             return Ok(None);
         };

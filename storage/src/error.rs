@@ -49,6 +49,15 @@ pub enum Error {
         index: usize,
         value: f32,
     },
+    #[error("column {column}, item {id:?}, vector {element}: {reason}")]
+    BadElement {
+        column: String,
+        /// The item's id (empty where the value is checked before it has one).
+        id: String,
+        /// The vector's place in the item's list, 0-based.
+        element: usize,
+        reason: String,
+    },
     #[error("unknown column {column}")]
     UnknownColumn { column: String },
     #[error("column {column} is given more than once")]

@@ -18,6 +18,7 @@ pub mod exercise;
 pub mod ids;
 pub mod lock;
 pub mod manifest;
+pub mod multi;
 pub mod row;
 pub mod schema;
 pub mod segment;
@@ -32,6 +33,7 @@ pub use directory::{
 pub use error::{Error, Result};
 pub use ids::{CollectionId, ColumnId, ItemId, Lsn, RowId, SegmentId};
 pub use manifest::{CollectionEntry, Manifest, SegmentEntry};
+pub use multi::MultiVector;
 pub use row::Row;
 pub use schema::{
     Analyzer, AttrColumn, AttrType, Column, ColumnKind, DType, DefaultFusion, EmbedRule,

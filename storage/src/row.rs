@@ -5,6 +5,7 @@
 use crate::codec::{ByteReader, ByteWriter};
 use crate::error::{Error, Result};
 use crate::ids::{ColumnId, ItemId};
+use crate::multi::MultiVector;
 use crate::schema::{AttrType, Column, ColumnKind, Schema};
 use crate::sparse::{SparseCell, SparseVector};
 use crate::value::{Item, Value};
@@ -35,7 +36,24 @@ impl Row {
                     column: name.clone(),
                 });
             }
-            self.cells[pos] = coerce(column, value.clone())?;
+            self.cells[pos] = coerce(column, value.clone()).map_err(|e| match e {
+                Error::BadElement {
+                    column,
+                    element,
+                    reason,
+                    ..
+                } => Error::BadElement {
+                    column,
+                    id: item.id.clone(),
+                    element,
+                    reason,
+                },
+                Error::MissingValue { column, .. } => Error::MissingValue {
+                    column,
+                    id: item.id.clone(),
+                },
+                e => e,
+            })?;
         }
         for (column, cell) in schema.columns().iter().zip(&self.cells) {
             if cell.is_null() && !column.nullable {
@@ -57,6 +75,7 @@ impl Row {
                 Value::Text(s) => s.len(),
                 Value::Tags(t) => t.iter().map(|s| s.len() + 24).sum(),
                 Value::Vector(v) => v.len() * 4,
+                Value::Vectors(v) => v.as_flat().len() * 4,
                 Value::Sparse(v) => v.len() * 8,
                 _ => 0,
             } + std::mem::size_of::<Value>())
@@ -119,6 +138,18 @@ pub fn coerce(column: &Column, value: Value) -> Result<Value> {
             check_vector(&column.name, v.dim as usize, &x)?;
             Ok(Value::Vector(x))
         }
+        (ColumnKind::MultiVector(v), Value::Vectors(x)) => {
+            if x.is_empty() {
+                return coerce(column, Value::Null);
+            }
+            check_multi(&column.name, v.dim as usize, &x)?;
+            Ok(Value::Vectors(x))
+        }
+        // `[]` has no element to tell a list of vectors from a list of tags or numbers.
+        (ColumnKind::MultiVector(_), Value::Tags(x)) if x.is_empty() => coerce(column, Value::Null),
+        (ColumnKind::MultiVector(_), Value::Vector(x)) if x.is_empty() => {
+            coerce(column, Value::Null)
+        }
         (ColumnKind::Attr(a), value) => match (a.ty, value) {
             (AttrType::Text, v @ Value::Text(_))
             | (AttrType::Int, v @ Value::Int(_))
@@ -133,8 +164,30 @@ pub fn coerce(column: &Column, value: Value) -> Result<Value> {
             ))),
             (_, v) => Err(mismatch(&v)),
         },
-        (ColumnKind::Vector(_), v) => Err(mismatch(&v)),
+        (ColumnKind::Vector(_) | ColumnKind::MultiVector(_), v) => Err(mismatch(&v)),
     }
+}
+
+/// Every vector of a multi-vector value for column `column` must have `dim` finite
+/// components; the error names the first vector that does not.
+pub fn check_multi(column: &str, dim: usize, x: &MultiVector) -> Result<()> {
+    for (element, v) in x.vectors().enumerate() {
+        check_vector(column, dim, v).map_err(|e| Error::BadElement {
+            column: column.to_string(),
+            id: String::new(),
+            element,
+            reason: match e {
+                Error::DimensionMismatch { expected, got, .. } => {
+                    format!("{got} values, the column's dimension is {expected}")
+                }
+                Error::NonFiniteVector { index, value, .. } => {
+                    format!("component {index} is {value}, only finite values are stored")
+                }
+                e => e.to_string(),
+            },
+        })?;
+    }
+    Ok(())
 }
 
 /// A vector for column `column` must have `dim` finite components.
@@ -164,6 +217,7 @@ const TAG_TEXT: u8 = 4;
 const TAG_TAGS: u8 = 5;
 const TAG_VECTOR: u8 = 6;
 const TAG_SPARSE: u8 = 7;
+const TAG_VECTORS: u8 = 8;
 
 /// Self-describing value encoding: a tag byte, then the payload.
 pub fn encode_value(value: &Value, w: &mut ByteWriter) {
@@ -196,6 +250,12 @@ pub fn encode_value(value: &Value, w: &mut ByteWriter) {
             w.u8(TAG_VECTOR);
             w.u32(v.len() as u32);
             w.f32s(v);
+        }
+        Value::Vectors(v) => {
+            w.u8(TAG_VECTORS);
+            w.u32(v.len() as u32);
+            w.u32(v.dim() as u32);
+            w.f32s(v.as_flat());
         }
         Value::Sparse(v) => {
             w.u8(TAG_SPARSE);
@@ -246,6 +306,22 @@ pub fn decode_value(r: &mut ByteReader<'_>) -> Result<Value> {
             let values = r.f32s(n)?;
             Value::Sparse(SparseVector::new(indices, values).map_err(|e| r.error(e.to_string()))?)
         }
+        TAG_VECTORS => {
+            let (n, dim) = (r.u32()? as usize, r.u32()? as usize);
+            let floats = n
+                .checked_mul(dim)
+                .filter(|&f| f <= r.remaining() / 4)
+                .ok_or_else(|| r.error(format!("{n} vectors of {dim} cannot fit in the record")))?;
+            let flat = r.f32s(floats)?;
+            let value = MultiVector::from_flat(dim, flat)
+                .filter(|m| m.len() == n)
+                .ok_or_else(|| {
+                    r.error(format!(
+                        "{n} vectors of dimension {dim} are not a valid list"
+                    ))
+                })?;
+            Value::Vectors(value)
+        }
         tag => return Err(r.error(format!("unknown value tag {tag}"))),
     })
 }
@@ -276,6 +352,7 @@ mod tests {
             .attr("price", AttrType::Float)
             .attr("tags", AttrType::Tags)
             .attr("terms", AttrType::Sparse)
+            .multi_vector("frames", 2, Metric::Cosine, true)
             .build()
             .unwrap()
     }
@@ -344,6 +421,10 @@ mod tests {
             .set(
                 "terms",
                 SparseVector::new(vec![7, 3], vec![0.5, 2.0]).unwrap(),
+            )
+            .set(
+                "frames",
+                MultiVector::new(vec![vec![1.0, 2.0], vec![-3.0, 0.5]]).unwrap(),
             );
         let row = Row::from_item(&s, &item).unwrap();
         assert_eq!(row.cells[3], Value::Float(59.0));
@@ -378,5 +459,61 @@ mod tests {
             .set("title", SparseVector::default());
         let err = Row::from_item(&s, &item).unwrap_err();
         assert!(matches!(err, Error::TypeMismatch { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn multi_vector_cells_are_checked_per_element() {
+        let s = schema();
+        let base = || Item::new("clip").set("v", vec![0.0; 3]);
+        let two = |a: Vec<f32>, b: Vec<f32>| MultiVector::new(vec![a, b]).unwrap();
+        let err = Row::from_item(
+            &s,
+            &base().set("frames", two(vec![1.0, 2.0], vec![1.0, f32::NAN])),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::BadElement { element: 1, id, .. } if id == "clip"),
+            "{err:?}"
+        );
+        let err = Row::from_item(
+            &s,
+            &base().set("frames", two(vec![1.0, 2.0, 3.0], vec![1.0, 2.0, 3.0])),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::BadElement { element: 0, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("3 values, the column's dimension is 2"),
+            "{err}"
+        );
+        // An empty list is NULL; a single vector is not a list.
+        let empty = Row::from_item(&s, &base().set("frames", MultiVector::default())).unwrap();
+        assert!(empty.cells[6].is_null());
+        let err = Row::from_item(&s, &base().set("frames", vec![1.0, 2.0])).unwrap_err();
+        assert!(matches!(err, Error::TypeMismatch { .. }), "{err:?}");
+        // A NOT NULL multi-vector column refuses the empty list, naming the item.
+        let strict = Schema::builder()
+            .multi_vector("frames", 2, Metric::L2, false)
+            .build()
+            .unwrap();
+        let err = Row::from_item(
+            &strict,
+            &Item::new("x").set("frames", MultiVector::default()),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::MissingValue { id, .. } if id == "x"),
+            "{err:?}"
+        );
+        // A record claiming more vectors than it holds.
+        let mut w = ByteWriter::default();
+        w.u8(TAG_VECTORS);
+        w.u32(u32::MAX);
+        w.u32(u32::MAX);
+        let err = decode_value(&mut ByteReader::new(&w.buf, Path::new("wal"), 0)).unwrap_err();
+        assert!(err.to_string().contains("cannot fit"), "{err}");
     }
 }

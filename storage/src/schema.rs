@@ -97,6 +97,10 @@ pub struct AttrColumn {
 #[serde(rename_all = "lowercase")]
 pub enum ColumnKind {
     Vector(VectorColumn),
+    /// Each item holds a list of vectors of the shape (`VECTOR(d)[]`), 0..=65,535 of
+    /// them; NULL and the empty list are the same value.
+    #[serde(rename = "multi_vector")]
+    MultiVector(VectorColumn),
     Attr(AttrColumn),
 }
 
@@ -144,11 +148,47 @@ impl std::fmt::Display for EncoderTag {
 }
 
 impl Column {
+    /// The shape of a single-vector column.
     pub fn vector(&self) -> Option<&VectorColumn> {
         match &self.kind {
             ColumnKind::Vector(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The shape of a multi-vector column.
+    pub fn multi(&self) -> Option<&VectorColumn> {
+        match &self.kind {
+            ColumnKind::MultiVector(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The vector shape of a single- or multi-vector column (what an index over its
+    /// vectors, or its encoder, needs).
+    pub fn vector_shape(&self) -> Option<&VectorColumn> {
+        match &self.kind {
+            ColumnKind::Vector(v) | ColumnKind::MultiVector(v) => Some(v),
             ColumnKind::Attr(_) => None,
         }
+    }
+
+    /// The multi-vector shape, or `TypeMismatch` naming the column.
+    pub fn expect_multi(&self) -> Result<&VectorColumn> {
+        self.multi().ok_or_else(|| Error::TypeMismatch {
+            column: self.name.clone(),
+            expected: "VECTOR[] (a multi-vector column)".into(),
+            got: self.type_name(),
+        })
+    }
+
+    /// The vector shape of a single- or multi-vector column, or `TypeMismatch`.
+    pub fn expect_vector_shape(&self) -> Result<&VectorColumn> {
+        self.vector_shape().ok_or_else(|| Error::TypeMismatch {
+            column: self.name.clone(),
+            expected: "VECTOR".into(),
+            got: self.type_name(),
+        })
     }
 
     /// The vector shape, or `TypeMismatch` naming the column.
@@ -180,7 +220,7 @@ impl Column {
     pub fn attr(&self) -> Option<&AttrColumn> {
         match &self.kind {
             ColumnKind::Attr(a) => Some(a),
-            ColumnKind::Vector(_) => None,
+            _ => None,
         }
     }
 
@@ -189,6 +229,13 @@ impl Column {
         match &self.kind {
             ColumnKind::Vector(v) => {
                 format!("VECTOR({}) {}", v.dim, v.metric.to_string().to_uppercase())
+            }
+            ColumnKind::MultiVector(v) => {
+                format!(
+                    "VECTOR({})[] {}",
+                    v.dim,
+                    v.metric.to_string().to_uppercase()
+                )
             }
             ColumnKind::Attr(a) => a.ty.to_string(),
         }
@@ -278,7 +325,7 @@ impl Schema {
                     });
                 }
             }
-            Some(spec) => spec.check_for(column.expect_vector()?.dim)?,
+            Some(spec) => spec.check_for(column.expect_vector_shape()?.dim)?,
             None => {}
         }
         let mut next = self.clone();
@@ -289,7 +336,7 @@ impl Schema {
     /// A copy with `encoder` recorded on vector column `name`.
     pub fn with_encoder(&self, name: &str, encoder: Option<EncoderTag>) -> Result<Schema> {
         let (pos, column) = self.column(name)?;
-        column.expect_vector()?;
+        column.expect_vector_shape()?;
         let mut next = self.clone();
         next.columns[pos].encoder = encoder;
         Ok(next)
@@ -369,12 +416,20 @@ impl Schema {
     /// A copy where `replacement` takes the place of `name`: `name` is dropped and
     /// `replacement` renamed to it, in one schema change, so queries naming `name`
     /// move from the old vectors to the new ones at one commit. Both must be vector
-    /// columns of the same metric (queries written for one must mean the same on the
-    /// other); the dimensions may differ (another model).
+    /// columns, both single or both multi-vector, of the same metric (queries written
+    /// for one must mean the same on the other); the dimensions may differ (another
+    /// model).
     pub fn with_column_replaced(&self, name: &str, replacement: &str) -> Result<Schema> {
         let (_, old) = self.column(name)?;
         let (_, new) = self.column(replacement)?;
-        let (old_shape, new_shape) = (old.expect_vector()?, new.expect_vector()?);
+        let (old_shape, new_shape) = (old.expect_vector_shape()?, new.expect_vector_shape()?);
+        if old.multi().is_some() != new.multi().is_some() {
+            return Err(Error::InvalidArgument(format!(
+                "{replacement} ({}) cannot replace {name} ({}): one vector and a list of vectors rank differently",
+                new.type_name(),
+                old.type_name()
+            )));
+        }
         if old_shape.metric != new_shape.metric {
             return Err(Error::InvalidArgument(format!(
                 "{replacement} ({:?}) cannot replace {name} ({:?}): another metric",
@@ -422,7 +477,7 @@ impl Schema {
                 spec.check()?;
                 let fits = match spec.is_text() {
                     true => c.attr().map(|a| a.ty) == Some(AttrType::Text),
-                    false => c.vector().is_some(),
+                    false => c.vector_shape().is_some(),
                 };
                 if !fits {
                     return Err(Error::InvalidArgument(format!(
@@ -443,7 +498,7 @@ impl Schema {
                 column: name.to_string(),
             });
         }
-        if let ColumnKind::Vector(v) = kind
+        if let ColumnKind::Vector(v) | ColumnKind::MultiVector(v) = kind
             && !(1..=MAX_DIM).contains(&v.dim)
         {
             return Err(Error::InvalidArgument(format!(
@@ -519,6 +574,16 @@ impl SchemaBuilder {
             metric,
         });
         self.add(name, kind, true)
+    }
+
+    /// A multi-vector column (`VECTOR(dim)[]`): a list of f32 vectors per item.
+    pub fn multi_vector(self, name: &str, dim: u32, metric: Metric, nullable: bool) -> Self {
+        let kind = ColumnKind::MultiVector(VectorColumn {
+            dim,
+            dtype: DType::F32,
+            metric,
+        });
+        self.add(name, kind, nullable)
     }
 
     /// A nullable attribute column.

@@ -11,7 +11,7 @@ mod reader;
 mod writer;
 
 pub use layout::{Region, RegionKind, SEGMENT_MAGIC, SEGMENT_VERSION};
-pub use reader::Segment;
+pub use reader::{MultiColumn, Segment};
 pub use writer::{ExtraRegion, MAX_SEGMENT_ROWS, RowRefs, RowSource, SegmentWriter};
 
 use crate::ids::SegmentId;
@@ -44,6 +44,9 @@ mod tests {
             unreachable!("refused before reading rows")
         }
         fn vector(&self, _: usize, _: usize, _: &crate::Column) -> crate::Result<Option<&[f32]>> {
+            unreachable!("refused before reading rows")
+        }
+        fn vectors(&self, _: usize, _: usize, _: &crate::Column) -> crate::Result<Option<&[f32]>> {
             unreachable!("refused before reading rows")
         }
         fn attr(&self, _: usize, _: usize, _: &crate::Column) -> crate::Result<Value> {
@@ -131,5 +134,62 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let damaged = Segment::open(dir.as_ref(), SegmentId(1), &schema).unwrap();
         assert!(damaged.verify().unwrap_err().is_corruption());
+    }
+
+    #[test]
+    fn multi_vector_rows_round_trip_and_elements_map_back_to_rows() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir: Arc<dyn Directory> = Arc::new(FsDirectory::open(tmp.path()).unwrap());
+        let schema = Schema::builder()
+            .multi_vector("frames", 2, Metric::L2, true)
+            .build()
+            .unwrap();
+        // Row i holds i % 4 vectors (0: NULL).
+        let rows: Vec<Row> = (0..40)
+            .map(|i| {
+                let list: Vec<Vec<f32>> = (0..i % 4).map(|j| vec![i as f32, j as f32]).collect();
+                let value = crate::MultiVector::new(list).unwrap();
+                Row::from_item(
+                    &schema,
+                    &Item::new(format!("id{i:03}")).set("frames", value),
+                )
+                .unwrap()
+            })
+            .collect();
+        let name = segment_file_name(SegmentId(1));
+        SegmentWriter::write(
+            dir.as_ref(),
+            &name,
+            &schema,
+            &RowRefs(rows.iter().collect()),
+        )
+        .unwrap();
+        let seg = Segment::open(dir.as_ref(), SegmentId(1), &schema).unwrap();
+        seg.verify().unwrap();
+        let column = &schema.columns()[0];
+        let view = seg.multi_column(column).unwrap().unwrap();
+        assert_eq!(view.element_count(), (0..40).map(|i| i % 4).sum::<usize>());
+        for (i, row) in rows.iter().enumerate() {
+            let got = seg.multi(column, RowId(i as u32)).unwrap();
+            match &row.cells[0] {
+                Value::Vectors(m) => assert_eq!(got, Some(m.as_flat())),
+                _ => assert_eq!(got, None, "row {i} is NULL"),
+            }
+        }
+        for e in 0..view.element_count() as u32 {
+            let (row, j) = view.element_row(e).unwrap();
+            let flat = seg.multi(column, row).unwrap().unwrap();
+            assert_eq!(
+                &flat[j as usize * 2..j as usize * 2 + 2],
+                &view.elements()[e as usize * 2..e as usize * 2 + 2]
+            );
+        }
+        assert!(view.element_row(view.element_count() as u32).is_err());
+        let bytes = std::fs::read(tmp.path().join(&name)).unwrap();
+        assert_eq!(
+            u32::from_le_bytes(bytes[8..12].try_into().unwrap()),
+            3,
+            "version 3"
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::multi::MultiVector;
 use crate::sparse::SparseVector;
 
 /// One cell: a scalar attribute, a vector, or null.
@@ -16,6 +17,8 @@ pub enum Value {
     Text(String),
     Tags(Vec<String>),
     Vector(Vec<f32>),
+    /// A multi-vector column's value (`VECTOR(d)[]`); serialized as an array of arrays.
+    Vectors(MultiVector),
     /// A `SPARSE` column's value; serialized as `{"indices": [...], "values": [...]}`.
     Sparse(SparseVector),
 }
@@ -31,6 +34,7 @@ impl Value {
             Value::Text(_) => "TEXT",
             Value::Tags(_) => "TEXT[]",
             Value::Vector(_) => "VECTOR",
+            Value::Vectors(_) => "VECTOR[]",
             Value::Sparse(_) => "SPARSE",
         }
     }
@@ -49,7 +53,7 @@ impl Value {
 }
 
 /// SQL-ish rendering: `NULL`, `true`, `42`, `1.5`, `'text'`, `['a', 'b']`, `[0.1, 0.2]`,
-/// `{12: 0.5}`.
+/// `[[0.1, 0.2], [0.3, 0.4]]`, `{12: 0.5}`.
 impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -69,6 +73,7 @@ impl std::fmt::Display for Value {
                 let parts: Vec<String> = v.iter().map(|x| x.to_string()).collect();
                 write!(f, "[{}]", parts.join(", "))
             }
+            Value::Vectors(v) => write!(f, "{v}"),
             Value::Sparse(v) => write!(f, "{v}"),
         }
     }
@@ -117,6 +122,11 @@ impl From<Vec<f32>> for Value {
 impl From<&[f32]> for Value {
     fn from(v: &[f32]) -> Self {
         Value::Vector(v.to_vec())
+    }
+}
+impl From<MultiVector> for Value {
+    fn from(v: MultiVector) -> Self {
+        Value::Vectors(v)
     }
 }
 impl From<SparseVector> for Value {

@@ -1,15 +1,18 @@
 //! Values between Python and the engine. Out: TEXT -> str, INT -> int, FLOAT -> float,
-//! BOOL -> bool, TEXT[] -> list[str], VECTOR -> float32 numpy array, SPARSE ->
-//! dict[int, float], NULL -> None. In: the column's declared type decides, so `[1, 2]`
+//! BOOL -> bool, TEXT[] -> list[str], VECTOR -> float32 numpy array, VECTOR[] ->
+//! `(n, d)` float32 numpy array, SPARSE -> dict[int, float], NULL -> None. In: the column's declared type decides, so `[1, 2]`
 //! is a vector for a VECTOR column and an error for a TEXT[] one; a SPARSE value is a
 //! `{index: weight}` dict or a one-row scipy.sparse matrix or array; a Python value that does not fit raises `TypeMismatchError`
 //! naming the column (never a panic).
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyList, PyString};
-use quiver::{AttrType, Column, ColumnKind, Error, Item, Schema, SparseVector, Target, Value};
+use quiver::MAX_MULTI_VECTORS;
+use quiver::{
+    AttrType, Column, ColumnKind, Error, Item, MultiVector, Schema, SparseVector, Target, Value,
+};
 
-use crate::arrays::{read_vector, vector_out};
+use crate::arrays::{Rows, matrix_out, read_vector, vector_out};
 use crate::errors::to_py;
 
 /// A Python object for an engine value.
@@ -22,6 +25,7 @@ pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, P
         Value::Text(s) => PyString::new(py, s).into_any(),
         Value::Tags(tags) => PyList::new(py, tags)?.into_any(),
         Value::Vector(v) => vector_out(py, v.clone()).into_any(),
+        Value::Vectors(v) => matrix_out(py, v.as_flat().to_vec(), v.len(), v.dim())?.into_any(),
         Value::Sparse(v) => {
             let dict = PyDict::new(py);
             for (i, w) in v.entries() {
@@ -75,6 +79,18 @@ pub fn read_sparse(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<Sparse
     SparseVector::from_pairs(pairs).map(Some).map_err(bad)
 }
 
+/// A list of vectors: an `(n, d)` float32 array or a sequence of vectors of one
+/// length (`n` may be 0).
+pub fn read_vectors(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<MultiVector> {
+    let rows = Rows::read(obj, what)?;
+    MultiVector::from_flat(rows.dim, rows.data().to_vec()).ok_or_else(|| {
+        to_py(Error::InvalidArgument(format!(
+            "{what}: {} vectors; at most {MAX_MULTI_VECTORS} are stored per item",
+            rows.n
+        )))
+    })
+}
+
 /// A query target from Python: a sparse vector for a dict or a scipy.sparse row, else
 /// a dense vector.
 pub fn read_target(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Target> {
@@ -118,6 +134,9 @@ pub fn py_to_value(column: &Column, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     match &column.kind {
         ColumnKind::Vector(_) => {
             read_vector(obj, &format!("column {}", column.name)).map(Value::Vector)
+        }
+        ColumnKind::MultiVector(_) => {
+            read_vectors(obj, &format!("column {}", column.name)).map(Value::Vectors)
         }
         ColumnKind::Attr(attr) => match attr.ty {
             AttrType::Text => obj

@@ -295,6 +295,7 @@ fn json(v: &Value) -> serde_json::Value {
                 .map(|x| serde_json::Number::from_f64(*x as f64).map_or(J::Null, J::Number))
                 .collect(),
         ),
+        Value::Vectors(v) => serde_json::to_value(v).unwrap_or(J::Null),
         Value::Sparse(v) => serde_json::to_value(v).unwrap_or(J::Null),
     }
 }

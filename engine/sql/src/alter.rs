@@ -9,13 +9,17 @@ use crate::statements::{Output, attr_type, parse_metric};
 use quiver::Database;
 
 /// The column kind a definition declares.
-fn column_kind(def: &ColumnDef) -> Result<ColumnKind> {
-    Ok(match &def.ty {
-        ColumnType::Vector(dim, metric) => ColumnKind::Vector(VectorColumn {
+pub(crate) fn column_kind(def: &ColumnDef) -> Result<ColumnKind> {
+    let shape = |dim: &u32, metric: &str| {
+        Ok::<_, Error>(VectorColumn {
             dim: *dim,
             dtype: DType::F32,
             metric: parse_metric(metric)?,
-        }),
+        })
+    };
+    Ok(match &def.ty {
+        ColumnType::Vector(dim, metric) => ColumnKind::Vector(shape(dim, metric)?),
+        ColumnType::MultiVector(dim, metric) => ColumnKind::MultiVector(shape(dim, metric)?),
         ty => ColumnKind::Attr(AttrColumn { ty: attr_type(ty) }),
     })
 }

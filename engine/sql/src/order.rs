@@ -2,7 +2,7 @@
 //! [`Term`], FUSE's fusion, NORMALIZE and MISSING its fused-query settings. SELECT,
 //! EXPLAIN and EVALUATE all rank through here.
 
-use quiver::sql::{FusionSpec, MissingSpec, NormalizeSpec, Order, QueryVector};
+use quiver::sql::{FusionSpec, MaxSimQuery, MissingSpec, NormalizeSpec, Order, QueryVector};
 use quiver::{FusionChoice, Missing, Normalization, NormalizationChoice, Query, Target};
 
 /// The query `order` ranks by, for the best `k`.
@@ -44,5 +44,8 @@ fn target(query: &QueryVector) -> Target {
         QueryVector::Query => Target::Labelled,
         QueryVector::Match(Some(text)) => Target::Match(text.clone()),
         QueryVector::Match(None) => Target::LabelledText,
+        QueryVector::MaxSim(MaxSimQuery::Literal(v)) => Target::Vectors(v.clone()),
+        QueryVector::MaxSim(MaxSimQuery::Of(id)) => Target::ItemVectors(id.clone()),
+        QueryVector::MaxSim(MaxSimQuery::Query) => Target::Labelled,
     }
 }

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use quiver_query::sql::{ColumnType, Embed, Literal, Projection, Select, Statement};
 use quiver_storage::{
-    Analyzer, AttrType, EmbedRule, Error, IndexSpec, Item, Metric, Quantize, Result, Schema, Value,
+    Analyzer, AttrType, ColumnKind, EmbedRule, Error, IndexSpec, Item, Metric, Quantize, Result,
+    Schema, Value,
 };
 
 use quiver::{CollectionSnapshot, Database, Filter, ItemRef, WriteBatch};
@@ -34,28 +35,17 @@ pub enum Output {
 pub fn run(db: &Database, statement: &Statement) -> Result<Output> {
     match statement {
         Statement::CreateCollection { name, columns } => {
-            let mut builder = Schema::builder();
+            let mut schema = Schema::default();
             for c in columns {
-                builder = match &c.ty {
-                    ColumnType::Vector(dim, metric) => {
-                        let metric = parse_metric(metric)?;
-                        if c.nullable == Some(true) {
-                            builder.nullable_vector(&c.name, *dim, metric)
-                        } else {
-                            builder.vector(&c.name, *dim, metric)
-                        }
-                    }
-                    ty => {
-                        let ty = attr_type(ty);
-                        if c.nullable != Some(false) {
-                            builder.attr(&c.name, ty)
-                        } else {
-                            builder.required_attr(&c.name, ty)
-                        }
-                    }
+                // Vector columns are NOT NULL unless declared NULL, attributes the
+                // other way round.
+                let kind = crate::alter::column_kind(c)?;
+                let nullable = match kind {
+                    ColumnKind::Attr(_) => c.nullable != Some(false),
+                    ColumnKind::Vector(_) | ColumnKind::MultiVector(_) => c.nullable == Some(true),
                 };
+                schema = schema.with_column(&c.name, kind, nullable)?;
             }
-            let mut schema = builder.build()?;
             for c in columns {
                 if let Some(rule) = &c.embed {
                     db.check_embed_rule(&schema, &c.name, &rule.encoder)?;
@@ -322,7 +312,7 @@ fn select(db: &Database, select: &Select, explain: bool) -> Result<Output> {
             .scan()
             .filter(|i| keep(i))
             .take(limit)
-            .map(|item| row(&item, &columns, None))
+            .map(|item| row(&item, &columns, None, None))
             .collect::<Result<_>>()?;
         return Ok(Output::Rows { columns, rows });
     };
@@ -342,7 +332,7 @@ fn select(db: &Database, select: &Select, explain: bool) -> Result<Output> {
     let rows = hits
         .hits
         .iter()
-        .map(|h| row(&h.item, &columns, Some(h.score)))
+        .map(|h| row(&h.item, &columns, Some(h.score), h.element))
         .collect::<Result<_>>()?;
     Ok(Output::Rows { columns, rows })
 }
@@ -363,7 +353,7 @@ pub(crate) fn attr_type(ty: &ColumnType) -> AttrType {
         ColumnType::Bool => AttrType::Bool,
         ColumnType::Tags => AttrType::Tags,
         ColumnType::Sparse => AttrType::Sparse,
-        ColumnType::Text | ColumnType::Vector(..) => AttrType::Text,
+        ColumnType::Text | ColumnType::Vector(..) | ColumnType::MultiVector(..) => AttrType::Text,
     }
 }
 
@@ -432,6 +422,7 @@ fn to_value(schema: &Schema, column: &str, lit: &Literal) -> Result<Value> {
     Ok(match (lit, ty) {
         (Literal::Null, _) => Value::Null,
         (Literal::Vector(v), None) => Value::Vector(v.clone()),
+        (Literal::Vectors(v), None) => Value::Vectors(v.clone()),
         (Literal::Number(n), Some(AttrType::Int)) if n.fract() == 0.0 => Value::Int(*n as i64),
         (Literal::Number(n), Some(AttrType::Float)) => Value::Float(*n),
         (Literal::Str(s), Some(AttrType::Text)) => Value::Text(s.clone()),
@@ -453,8 +444,8 @@ fn to_value(schema: &Schema, column: &str, lit: &Literal) -> Result<Value> {
     })
 }
 
-/// The selected column names (`*`: id then every attribute); `_score` and `id` are
-/// always allowed.
+/// The selected column names (`*`: id then every attribute); `id`, `_score` and
+/// `_element` (the matched vector of a multi-vector column) are always allowed.
 fn projection(snap: &CollectionSnapshot, what: &Projection) -> Result<Vec<String>> {
     match what {
         Projection::Star | Projection::Count => {
@@ -470,7 +461,7 @@ fn projection(snap: &CollectionSnapshot, what: &Projection) -> Result<Vec<String
         }
         Projection::Columns(cols) => {
             for c in cols {
-                if c != "id" && c != "_score" {
+                if !["id", "_score", "_element"].contains(&c.as_str()) {
                     snap.schema().column(c)?;
                 }
             }
@@ -479,12 +470,18 @@ fn projection(snap: &CollectionSnapshot, what: &Projection) -> Result<Vec<String
     }
 }
 
-fn row(item: &ItemRef<'_>, columns: &[String], score: Option<f32>) -> Result<Vec<Value>> {
+fn row(
+    item: &ItemRef<'_>,
+    columns: &[String],
+    score: Option<f32>,
+    element: Option<u32>,
+) -> Result<Vec<Value>> {
     columns
         .iter()
         .map(|c| match c.as_str() {
             "id" => Ok(Value::Text(item.id()?.to_string())),
             "_score" => Ok(score.map_or(Value::Null, |s| Value::Float(s as f64))),
+            "_element" => Ok(element.map_or(Value::Null, |e| Value::Int(e.into()))),
             name => item.value(name),
         })
         .collect()

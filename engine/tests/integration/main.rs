@@ -13,6 +13,7 @@ mod fused;
 mod ivf_search;
 mod lexical;
 mod model;
+mod multi;
 mod ops_model;
 mod power_loss;
 mod regressions;

@@ -104,7 +104,7 @@ pub struct HnswView<'a> {
 impl<'a> HnswView<'a> {
     /// The HNSW index `segment` stores for `column`; `None` if it has none.
     pub fn load(segment: &'a Segment, column: &Column) -> Result<Option<HnswView<'a>>> {
-        let rows = segment.rows() as usize;
+        let rows = crate::stored::indexed_count(segment, column)?;
         let Some(graph) = graph_view(segment, column, RegionKind::HnswMeta, HNSW_KINDS, rows)?
         else {
             return Ok(None);
@@ -152,9 +152,9 @@ fn codes_view<'a>(segment: &'a Segment, column: &Column) -> Result<Option<Sq8Vie
         .region_of(RegionKind::Sq8Codes, column.id)
         .ok_or_else(|| damaged(segment, "Sq8Codes region is missing".into()))?;
     let shape = column
-        .vector()
+        .vector_shape()
         .ok_or_else(|| damaged(segment, "8-bit codes on a non-vector column".into()))?;
-    let rows = segment.rows() as usize;
+    let rows = crate::stored::indexed_count(segment, column)?;
     Sq8View::new(shape.metric, shape.dim as usize, ranges, codes, rows)
         .map(Some)
         .map_err(|reason| damaged(segment, format!("column {}: {reason}", column.name)))

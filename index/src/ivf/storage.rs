@@ -156,7 +156,7 @@ pub fn load<'a>(segment: &'a Segment, column: &Column) -> Result<Option<IvfPqVie
         None
     };
     let metric = column
-        .vector()
+        .vector_shape()
         .map(|v| v.metric)
         .ok_or_else(|| damaged(segment, "IVF-PQ on a non-vector column".into()))?;
     let parts = IvfPqParts {
@@ -182,7 +182,7 @@ pub fn load<'a>(segment: &'a Segment, column: &Column) -> Result<Option<IvfPqVie
             format!("IVF-PQ of column {}: {reason}", column.name),
         )
     })?;
-    if view.nlist() != nlist as usize || column.vector().map(|v| v.dim) != Some(dim) {
+    if view.nlist() != nlist as usize || column.vector_shape().map(|v| v.dim) != Some(dim) {
         return Err(damaged(
             segment,
             format!("IVF-PQ of column {} does not match its meta", column.name),

@@ -1,7 +1,7 @@
 //! The statements of the language, and their canonical text (`Display`), which parses
 //! back to the same statement.
 
-use quiver_storage::SparseVector;
+use quiver_storage::{MultiVector, SparseVector};
 
 mod display;
 
@@ -169,6 +169,8 @@ pub enum ColumnType {
     Sparse,
     /// Dimension and metric name (`COSINE`, `DOT`, `L2`).
     Vector(u32, String),
+    /// `VECTOR(n)[] metric`: a list of vectors per item.
+    MultiVector(u32, String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -245,6 +247,20 @@ pub enum QueryVector {
     /// `MATCH(column, 'text')`: BM25 of the text against a TEXT column (higher is
     /// better); `None` for `MATCH(column, QUERY)` (EVALUATE: each query's text).
     Match(Option<String>),
+    /// `MAXSIM(column, ...)`: late interaction against a multi-vector column (higher
+    /// is better).
+    MaxSim(MaxSimQuery),
+}
+
+/// MAXSIM's query vectors.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MaxSimQuery {
+    /// `[[...], [...]]`.
+    Literal(MultiVector),
+    /// `VECTOR OF 'item-id'`: the item's vectors in the column.
+    Of(String),
+    /// `QUERY` (EVALUATE only): each labelled query's vectors.
+    Query,
 }
 
 /// An encoder call: `EMBED('minilm', 'a red shoe')` embeds text,
@@ -276,6 +292,8 @@ pub enum Literal {
     Bool(bool),
     Null,
     Vector(Vec<f32>),
+    /// `[[0.1, 0.2], [0.3, 0.4]]`: a multi-vector column's value, checked when parsed.
+    Vectors(MultiVector),
     /// `{12: 0.5, 99: 1.25}`, checked when parsed.
     Sparse(SparseVector),
     /// Only as an INSERT value: the encoder's vector for the input.

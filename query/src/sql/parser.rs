@@ -1,7 +1,7 @@
 //! Recursive descent over the tokens. Every error names what was expected and the
 //! byte offset of the token that was found instead.
 
-use quiver_storage::SparseVector;
+use quiver_storage::{MultiVector, SparseVector};
 
 use super::ParseError;
 use super::ast::*;
@@ -473,6 +473,22 @@ impl Parser {
             let query = QueryVector::Match(text);
             return Ok(Nearest { column, query });
         }
+        if call && self.eat_word("maxsim") {
+            self.bump();
+            let column = self.name("a multi-vector column")?;
+            self.punct(Tok::Comma, "','")?;
+            let query = if self.eat_word("vector") {
+                self.word("of")?;
+                MaxSimQuery::Of(self.string("an item id in quotes")?)
+            } else if self.eat_word("query") {
+                MaxSimQuery::Query
+            } else {
+                MaxSimQuery::Literal(self.vectors()?)
+            };
+            self.punct(Tok::RParen, "')' closing MAXSIM")?;
+            let query = QueryVector::MaxSim(query);
+            return Ok(Nearest { column, query });
+        }
         let column = self.name("a vector column")?;
         self.punct(Tok::Distance, "'<->'")?;
         let query = if self.eat_word("vector") {
@@ -542,6 +558,26 @@ impl Parser {
         Ok(v)
     }
 
+    /// `[[...], [...]]`: a list of vectors of one length, checked here.
+    fn vectors(&mut self) -> Result<MultiVector, ParseError> {
+        let at = self.at();
+        self.punct(
+            Tok::LBracket,
+            "a list of vectors '[[...], ...]', VECTOR OF 'id' or QUERY",
+        )?;
+        let mut list = Vec::new();
+        if !self.eat(&Tok::RBracket) {
+            loop {
+                list.push(self.vector()?);
+                if self.eat(&Tok::RBracket) {
+                    break;
+                }
+                self.punct(Tok::Comma, "',' or ']'")?;
+            }
+        }
+        MultiVector::new(list).map_err(|e| ParseError::new(at, e.to_string()))
+    }
+
     /// `{index: weight, ...}`: a sparse vector, checked here (an index outside u32, an
     /// index twice, a negative or non-finite weight point at the literal).
     fn sparse(&mut self) -> Result<SparseVector, ParseError> {
@@ -582,6 +618,11 @@ impl Parser {
             Tok::Number(n) => {
                 self.bump();
                 Ok(Literal::Number(n))
+            }
+            Tok::LBracket
+                if self.tokens.get(self.pos + 1).map(|t| &t.tok) == Some(&Tok::LBracket) =>
+            {
+                Ok(Literal::Vectors(self.vectors()?))
             }
             Tok::LBracket => Ok(Literal::Vector(self.vector()?)),
             Tok::LBrace => Ok(Literal::Sparse(self.sparse()?)),

@@ -9,10 +9,11 @@ use crate::ids::ColumnId;
 pub const SEGMENT_MAGIC: [u8; 8] = *b"QVSEG\0\0\0";
 /// The newest segment version this build reads and writes. Version 2 is version 1
 /// plus the HNSW 8-bit code regions ([`RegionKind::Sq8Ranges`], [`RegionKind::Sq8Codes`]);
-/// a segment is written as version 2 only when it holds them, so builds that know
-/// only version 1 refuse exactly those segments (`UnsupportedVersion`) and keep
-/// reading the rest.
-pub const SEGMENT_VERSION: u32 = 2;
+/// version 3 adds the multi-vector regions ([`RegionKind::MultiOffsets`],
+/// [`RegionKind::MultiVectors`]). A segment is written as the oldest version that has
+/// its regions, so older builds refuse exactly the segments they cannot read
+/// (`UnsupportedVersion`) and keep reading the rest.
+pub const SEGMENT_VERSION: u32 = 3;
 /// The oldest segment version this build reads.
 pub const FIRST_SEGMENT_VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 64;
@@ -96,6 +97,13 @@ pub enum RegionKind {
     Bm25PostingTfs = 34,
     /// BM25: `u32[rows]`, each row's length in terms (0: NULL or no term).
     Bm25DocLengths = 35,
+    /// A multi-vector column: `u64[rows + 1]` element offsets into
+    /// [`RegionKind::MultiVectors`]; row `r` holds elements `offsets[r]..offsets[r + 1]`
+    /// (an empty range is NULL).
+    MultiOffsets = 36,
+    /// A multi-vector column: `f32[elements * dim]`, every row's vectors back to back in
+    /// row order. An index on the column is built over these elements.
+    MultiVectors = 37,
 }
 
 impl RegionKind {
@@ -136,6 +144,8 @@ impl RegionKind {
             33 => Self::Bm25PostingRows,
             34 => Self::Bm25PostingTfs,
             35 => Self::Bm25DocLengths,
+            36 => Self::MultiOffsets,
+            37 => Self::MultiVectors,
             _ => return None,
         })
     }
@@ -152,6 +162,8 @@ impl RegionKind {
                 | Self::Validity
                 | Self::AttrOffsets
                 | Self::AttrBytes
+                | Self::MultiOffsets
+                | Self::MultiVectors
         )
     }
 }
@@ -198,10 +210,15 @@ pub fn preamble(version: u32) -> [u8; HEADER_LEN] {
 /// The version a segment with regions of `kinds` is written as: the oldest that has
 /// them all.
 pub fn version_for(kinds: impl IntoIterator<Item = RegionKind>) -> u32 {
-    let codes = kinds
+    kinds
         .into_iter()
-        .any(|k| matches!(k, RegionKind::Sq8Ranges | RegionKind::Sq8Codes));
-    if codes { 2 } else { FIRST_SEGMENT_VERSION }
+        .map(|k| match k {
+            RegionKind::MultiOffsets | RegionKind::MultiVectors => 3,
+            RegionKind::Sq8Ranges | RegionKind::Sq8Codes => 2,
+            _ => FIRST_SEGMENT_VERSION,
+        })
+        .max()
+        .unwrap_or(FIRST_SEGMENT_VERSION)
 }
 
 impl Header {

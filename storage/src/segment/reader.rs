@@ -102,6 +102,23 @@ impl Segment {
                         self.expect_len(RegionKind::Validity, column.id, rows.div_ceil(64) * 8)?;
                     }
                 }
+                ColumnKind::MultiVector(v) if self.has_column(column) => {
+                    self.expect_len(RegionKind::MultiOffsets, column.id, offsets_len)?;
+                    let offsets = self.u64s(RegionKind::MultiOffsets, column.id)?;
+                    let (first, elements) = (offsets[0], offsets[rows as usize]);
+                    let floats = elements.checked_mul(v.dim as u64 * 4);
+                    let region = self.region(RegionKind::MultiVectors, column.id)?;
+                    if first != 0 || floats != Some(region.len) {
+                        return Err(Error::corrupted(
+                            &self.path,
+                            region.offset,
+                            format!(
+                                "MultiVectors region of column {} is {} bytes; its offsets ({first}..{elements}) say {elements} vectors of {}",
+                                column.name, region.len, v.dim
+                            ),
+                        ));
+                    }
+                }
                 ColumnKind::Attr(_) if self.has_column(column) => {
                     self.expect_len(RegionKind::AttrOffsets, column.id, offsets_len)?;
                     self.region(RegionKind::AttrBytes, column.id)?;
@@ -177,7 +194,12 @@ impl Segment {
         let mut ids: Vec<ColumnId> = self
             .regions
             .keys()
-            .filter(|(kind, _)| matches!(kind, RegionKind::Vectors | RegionKind::AttrOffsets))
+            .filter(|(kind, _)| {
+                matches!(
+                    kind,
+                    RegionKind::Vectors | RegionKind::AttrOffsets | RegionKind::MultiOffsets
+                )
+            })
             .map(|(_, id)| *id)
             .collect();
         ids.sort();
@@ -214,6 +236,7 @@ impl Segment {
     pub fn has_column(&self, column: &Column) -> bool {
         let kind = match column.kind {
             ColumnKind::Vector(_) => RegionKind::Vectors,
+            ColumnKind::MultiVector(_) => RegionKind::MultiOffsets,
             ColumnKind::Attr(_) => RegionKind::AttrOffsets,
         };
         self.regions.contains_key(&(kind, column.id))
@@ -349,6 +372,34 @@ impl Segment {
         Ok(Some(&all[i * dim..(i + 1) * dim]))
     }
 
+    /// A multi-vector column's regions, viewed in place; `None` if the segment
+    /// predates the column.
+    pub fn multi_column(&self, column: &Column) -> Result<Option<MultiColumn<'_>>> {
+        let dim = column.expect_multi()?.dim as usize;
+        if !self.has_column(column) {
+            return Ok(None);
+        }
+        let raw = self.region_bytes(RegionKind::MultiVectors, column.id)?;
+        let data = bytemuck::try_cast_slice(raw)
+            .map_err(|e| self.cast_error(RegionKind::MultiVectors, column.id, e))?;
+        Ok(Some(MultiColumn {
+            path: &self.path,
+            at: self.region(RegionKind::MultiOffsets, column.id)?.offset,
+            offsets: self.u64s(RegionKind::MultiOffsets, column.id)?,
+            data,
+            dim,
+        }))
+    }
+
+    /// One row's vectors in a multi-vector column, back to back, viewed in place;
+    /// `None` when NULL or absent.
+    pub fn multi(&self, column: &Column, row: RowId) -> Result<Option<&[f32]>> {
+        match self.multi_column(column)? {
+            None => Ok(None),
+            Some(view) => view.row(row),
+        }
+    }
+
     /// One row's attribute value (NULL when absent).
     pub fn attr(&self, column: &Column, row: RowId) -> Result<Value> {
         let Some(regions) = self.attrs.get(&column.id) else {
@@ -418,5 +469,85 @@ impl Segment {
                 r.kind, r.column
             ),
         )
+    }
+}
+
+/// A segment's multi-vector column: every row's vectors (its "elements") back to back,
+/// and each row's element range. Element numbers are what an index over the column
+/// stores; [`MultiColumn::element_row`] maps one back to its row.
+#[derive(Clone, Copy, Debug)]
+pub struct MultiColumn<'a> {
+    path: &'a Path,
+    /// File offset of the offsets region, for errors.
+    at: u64,
+    /// `rows + 1` element offsets, `offsets[0] == 0` and the last equal to the
+    /// elements stored (both checked at open); monotonic unless damaged, which every
+    /// read checks.
+    offsets: &'a [u64],
+    data: &'a [f32],
+    dim: usize,
+}
+
+impl<'a> MultiColumn<'a> {
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Every element, row-major (`elements * dim` floats).
+    pub fn elements(&self) -> &'a [f32] {
+        self.data
+    }
+
+    /// How many elements the segment stores in this column.
+    pub fn element_count(&self) -> usize {
+        self.data.len() / self.dim.max(1)
+    }
+
+    /// Row `row`'s element range; `Corrupted` when its offsets are out of order.
+    pub fn range(&self, row: RowId) -> Result<std::ops::Range<usize>> {
+        let i = row.0 as usize;
+        let (Some(&start), Some(&end)) = (self.offsets.get(i), self.offsets.get(i + 1)) else {
+            return Err(Error::InvalidArgument(format!(
+                "row {row} is beyond {} rows",
+                self.offsets.len().saturating_sub(1)
+            )));
+        };
+        if start > end || end as usize > self.element_count() {
+            return Err(Error::corrupted(
+                self.path,
+                self.at + i as u64 * 8,
+                format!("element offsets {start}..{end} of row {row} are out of range"),
+            ));
+        }
+        Ok(start as usize..end as usize)
+    }
+
+    /// Row `row`'s vectors back to back; `None` when it has none (NULL).
+    pub fn row(&self, row: RowId) -> Result<Option<&'a [f32]>> {
+        let r = self.range(row)?;
+        Ok((!r.is_empty()).then(|| &self.data[r.start * self.dim..r.end * self.dim]))
+    }
+
+    /// The row holding element `element`, and the element's place in that row's list.
+    pub fn element_row(&self, element: u32) -> Result<(RowId, u32)> {
+        let e = element as u64;
+        // The first row whose end passes `e`.
+        let rows = self.offsets.len().saturating_sub(1);
+        let row = self.offsets[1..].partition_point(|&end| end <= e);
+        if row >= rows {
+            return Err(Error::InvalidArgument(format!(
+                "element {element} is beyond {} elements",
+                self.element_count()
+            )));
+        }
+        let r = self.range(RowId(row as u32))?;
+        if !r.contains(&(element as usize)) {
+            return Err(Error::corrupted(
+                self.path,
+                self.at,
+                format!("element offsets are out of order around element {element}"),
+            ));
+        }
+        Ok((RowId(row as u32), (element as usize - r.start) as u32))
     }
 }

@@ -26,6 +26,8 @@ pub trait RowSource {
     }
     fn id(&self, row: usize) -> Result<&str>;
     fn vector(&self, row: usize, pos: usize, column: &Column) -> Result<Option<&[f32]>>;
+    /// A multi-vector cell's vectors back to back; `None` when NULL.
+    fn vectors(&self, row: usize, pos: usize, column: &Column) -> Result<Option<&[f32]>>;
     fn attr(&self, row: usize, pos: usize, column: &Column) -> Result<Value>;
 }
 
@@ -51,6 +53,12 @@ impl RowSource for RowRefs<'_> {
     fn vector(&self, row: usize, pos: usize, _: &Column) -> Result<Option<&[f32]>> {
         Ok(match &self.0[row].cells[pos] {
             Value::Vector(v) => Some(v),
+            _ => None,
+        })
+    }
+    fn vectors(&self, row: usize, pos: usize, _: &Column) -> Result<Option<&[f32]>> {
+        Ok(match &self.0[row].cells[pos] {
+            Value::Vectors(v) => Some(v.as_flat()),
             _ => None,
         })
     }
@@ -109,11 +117,19 @@ impl SegmentWriter {
             hasher: crc32fast::Hasher::new(),
             regions: Vec::new(),
         };
-        w.raw(&preamble(version_for(extra.iter().map(|r| r.kind))))?;
+        let multi = schema
+            .columns()
+            .iter()
+            .filter(|c| c.multi().is_some())
+            .map(|_| RegionKind::MultiOffsets);
+        w.raw(&preamble(version_for(
+            extra.iter().map(|r| r.kind).chain(multi),
+        )))?;
         w.write_ids(rows)?;
         for (pos, column) in schema.columns().iter().enumerate() {
             match &column.kind {
                 ColumnKind::Vector(v) => w.write_vectors(rows, pos, column, v.dim as usize)?,
+                ColumnKind::MultiVector(v) => w.write_multi(rows, pos, column, v.dim as usize)?,
                 ColumnKind::Attr(_) => w.write_attrs(rows, pos, column)?,
             }
         }
@@ -244,6 +260,40 @@ impl SegmentWriter {
             self.put(bytemuck::cast_slice(&validity))?;
             self.end_region(RegionKind::Validity, column.id);
         }
+        Ok(())
+    }
+
+    /// Element offsets, then every row's vectors back to back.
+    fn write_multi(
+        &mut self,
+        rows: &dyn RowSource,
+        pos: usize,
+        column: &Column,
+        dim: usize,
+    ) -> Result<()> {
+        self.begin_region()?;
+        let mut total = 0u64;
+        self.put(&0u64.to_le_bytes())?;
+        for row in 0..rows.len() {
+            let flat = rows.vectors(row, pos, column)?.unwrap_or(&[]);
+            if !flat.len().is_multiple_of(dim) {
+                return Err(Error::InvalidArgument(format!(
+                    "column {}: row {row} holds {} values, not a whole number of {dim}-dimensional vectors",
+                    column.name,
+                    flat.len()
+                )));
+            }
+            total += (flat.len() / dim) as u64;
+            self.put(&total.to_le_bytes())?;
+        }
+        self.end_region(RegionKind::MultiOffsets, column.id);
+        self.begin_region()?;
+        for row in 0..rows.len() {
+            if let Some(flat) = rows.vectors(row, pos, column)? {
+                self.put(bytemuck::cast_slice(flat))?;
+            }
+        }
+        self.end_region(RegionKind::MultiVectors, column.id);
         Ok(())
     }
 

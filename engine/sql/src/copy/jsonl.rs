@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use quiver_storage::{AttrType, Error, Item, Result, Schema, SparseVector, Value};
+use quiver_storage::{AttrType, Error, Item, MultiVector, Result, Schema, SparseVector, Value};
 
 use quiver::Collection;
 use quiver::CollectionSnapshot;
@@ -89,6 +89,7 @@ pub(super) fn items_to_jsonl(
                 Value::Text(s) => json(&mut line, &s)?,
                 Value::Tags(tags) => json(&mut line, &tags)?,
                 Value::Vector(v) => json(&mut line, &v)?,
+                Value::Vectors(v) => json(&mut line, &v)?,
                 Value::Sparse(v) => json(&mut line, &v)?,
                 Value::Null => line.extend_from_slice(b"null"),
             }
@@ -120,13 +121,28 @@ fn json_value(schema: &Schema, column: &str, raw: &str) -> Result<Value> {
         expected: c.type_name(),
         got: v.to_string(),
     };
+    let numbers = |xs: &Vec<J>| -> Result<Vec<f32>> {
+        xs.iter()
+            .map(|x| x.as_f64().map(|f| f as f32).ok_or_else(mismatch))
+            .collect()
+    };
+    if c.multi().is_some()
+        && let J::Array(list) = &v
+    {
+        let vectors = list
+            .iter()
+            .map(|x| match x {
+                J::Array(xs) => numbers(xs),
+                _ => Err(mismatch()),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return MultiVector::new(vectors)
+            .map(Value::Vectors)
+            .map_err(|e| Error::InvalidArgument(format!("{column}: {e}")));
+    }
     Ok(match (&v, ty) {
         (J::Null, _) => Value::Null,
-        (J::Array(xs), None) => Value::Vector(
-            xs.iter()
-                .map(|x| x.as_f64().map(|f| f as f32).ok_or_else(mismatch))
-                .collect::<Result<_>>()?,
-        ),
+        (J::Array(xs), None) => Value::Vector(numbers(xs)?),
         (J::Array(xs), Some(AttrType::Tags)) => Value::Tags(
             xs.iter()
                 .map(|x| x.as_str().map(str::to_string).ok_or_else(mismatch))

@@ -31,7 +31,9 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use quiver_index::Progress;
-use quiver_storage::{AttrType, Column, ColumnKind, Error, Item, Result, SparseVector, Value};
+use quiver_storage::{
+    AttrType, Column, ColumnKind, Error, Item, MultiVector, Result, SparseVector, Value,
+};
 
 use quiver::Collection;
 use quiver::CollectionSnapshot;
@@ -191,6 +193,23 @@ fn column_array(column: &Column, values: Vec<Value>) -> ArrayRef {
             }
             Arc::new(b.finish())
         }
+        ColumnKind::MultiVector(v) => {
+            let each = FixedSizeListBuilder::new(Float32Builder::new(), v.dim as i32);
+            let mut b = ListBuilder::new(each);
+            for value in values {
+                match value {
+                    Value::Vectors(list) => {
+                        for x in list.vectors() {
+                            b.values().values().append_slice(x);
+                            b.values().append(true);
+                        }
+                        b.append(true);
+                    }
+                    _ => b.append(false),
+                }
+            }
+            Arc::new(b.finish())
+        }
         ColumnKind::Attr(a) => match a.ty {
             AttrType::Text => scalars!(StringBuilder::new(), values, Value::Text),
             AttrType::Int => scalars!(Int64Builder::new(), values, Value::Int),
@@ -297,6 +316,28 @@ fn column_values(array: &dyn Array, column: &Column) -> Result<Vec<Value>> {
             .into_iter()
             .map(|v| v.map_or(Value::Null, Value::Vector))
             .collect(),
+        ColumnKind::MultiVector(_) => lists(array)
+            .ok_or_else(mismatch)?
+            .into_iter()
+            .map(|list| {
+                let Some(child) = list else {
+                    return Ok(Value::Null);
+                };
+                let vectors = vectors(child.as_ref()).ok_or_else(mismatch)??;
+                let vectors = vectors
+                    .into_iter()
+                    .enumerate()
+                    .map(|(j, v)| {
+                        v.ok_or_else(|| {
+                            Error::InvalidArgument(format!("{name}: vector {j} of a list is NULL"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                MultiVector::new(vectors)
+                    .map(Value::Vectors)
+                    .map_err(|e| Error::InvalidArgument(format!("{name}: {e}")))
+            })
+            .collect::<Result<_>>()?,
         ColumnKind::Attr(a) => match a.ty {
             AttrType::Text => wrap(strings(array, name)?, |s| Value::Text(s.to_string())),
             AttrType::Int => wrap(integers(array).ok_or_else(mismatch)??, Value::Int),

@@ -3,7 +3,7 @@
 
 use std::fmt::{self, Display, Formatter};
 
-use quiver_storage::SparseVector;
+use quiver_storage::{MultiVector, SparseVector};
 
 use super::*;
 
@@ -81,6 +81,14 @@ fn vector(f: &mut Formatter<'_>, v: &[f32]) -> fmt::Result {
     f.write_str("]")
 }
 
+/// `[[1.0, 2.0], [3.0, 4.0]]`, each number printed so that it parses back to the
+/// same bits.
+fn vectors(f: &mut Formatter<'_>, v: &MultiVector) -> fmt::Result {
+    f.write_str("[")?;
+    list(f, &v.to_lists(), |f, x| vector(f, x))?;
+    f.write_str("]")
+}
+
 /// `{12: 0.5}` with weights printed so that they parse back to the same bits.
 fn sparse(f: &mut Formatter<'_>, v: &SparseVector) -> fmt::Result {
     f.write_str("{")?;
@@ -98,6 +106,7 @@ impl Display for Literal {
             Literal::Bool(b) => f.write_str(if *b { "TRUE" } else { "FALSE" }),
             Literal::Null => f.write_str("NULL"),
             Literal::Vector(v) => vector(f, v),
+            Literal::Vectors(v) => vectors(f, v),
             Literal::Sparse(v) => sparse(f, v),
             Literal::Embed(e) => write!(f, "{e}"),
         }
@@ -161,6 +170,15 @@ impl Display for Nearest {
                 None => write!(f, "MATCH({}, QUERY)", Id(&self.column)),
             };
         }
+        if let QueryVector::MaxSim(query) = &self.query {
+            write!(f, "MAXSIM({}, ", Id(&self.column))?;
+            match query {
+                MaxSimQuery::Literal(v) => vectors(f, v)?,
+                MaxSimQuery::Of(id) => write!(f, "VECTOR OF {}", Literal::Str(id.clone()))?,
+                MaxSimQuery::Query => f.write_str("QUERY")?,
+            }
+            return f.write_str(")");
+        }
         write!(f, "{} <-> ", Id(&self.column))?;
         match &self.query {
             QueryVector::Literal(v) => vector(f, v),
@@ -168,7 +186,7 @@ impl Display for Nearest {
             QueryVector::Of(id) => write!(f, "VECTOR OF {}", Literal::Str(id.clone())),
             QueryVector::Embed(e) => write!(f, "{e}"),
             QueryVector::Query => f.write_str("QUERY"),
-            QueryVector::Match(_) => Ok(()),
+            QueryVector::Match(_) | QueryVector::MaxSim(_) => Ok(()),
         }
     }
 }
@@ -224,6 +242,7 @@ impl Display for ColumnDef {
             ColumnType::Tags => f.write_str(" TEXT[]")?,
             ColumnType::Sparse => f.write_str(" SPARSE")?,
             ColumnType::Vector(d, m) => write!(f, " VECTOR({d}) {m}")?,
+            ColumnType::MultiVector(d, m) => write!(f, " VECTOR({d})[] {m}")?,
         }
         match self.nullable {
             Some(true) => f.write_str(" NULL")?,

@@ -76,14 +76,22 @@ impl Parser {
             self.punct(Tok::LParen, "'(' and a dimension")?;
             let dim = self.count("a dimension")? as u32;
             self.punct(Tok::RParen, "')'")?;
+            let multi = self.eat(&Tok::LBracket);
+            if multi {
+                self.punct(Tok::RBracket, "']' (VECTOR(n)[] is a list of vectors)")?;
+            }
             let metric = ["cosine", "dot", "l2"]
                 .into_iter()
                 .find(|m| self.eat_word(m))
-                .ok_or_else(|| self.expected("a metric (COSINE, DOT or L2)"))?;
-            ColumnType::Vector(dim, metric.to_ascii_uppercase())
+                .ok_or_else(|| self.expected("a metric (COSINE, DOT or L2)"))?
+                .to_ascii_uppercase();
+            match multi {
+                true => ColumnType::MultiVector(dim, metric),
+                false => ColumnType::Vector(dim, metric),
+            }
         } else {
             return Err(self.expected(
-                "a column type (TEXT, TEXT[], INT, FLOAT, BOOL, SPARSE, VECTOR(n) metric)",
+                "a column type (TEXT, TEXT[], INT, FLOAT, BOOL, SPARSE, VECTOR(n) metric, VECTOR(n)[] metric)",
             ));
         };
         let nullable = if self.eat_word("not") {
