@@ -48,7 +48,7 @@ impl Database {
         calls: &[&Embed],
     ) -> Result<(Vec<Vec<f32>>, EncoderTag)> {
         let (_, col) = schema.column(column)?;
-        let shape = col.expect_vector()?;
+        let shape = col.expect_vector_shape()?;
         let Some(first) = calls.first() else {
             return Err(Error::InvalidArgument("no EMBED call".into()));
         };

@@ -1,5 +1,5 @@
 //! WHERE clauses of the language evaluated on items: names are checked against the
-//! schema before anything runs (unknown column → `UnknownColumn`, a vector or SPARSE
+//! schema before anything runs (unknown column → `UnknownColumn`, a vector, multi-vector or SPARSE
 //! column → `TypeMismatch`), then each item is tested. SQL's NULL rule: a comparison with a
 //! missing value is false (and `NOT` of it true).
 
@@ -37,7 +37,7 @@ fn check(schema: &Schema, expr: &Expr) -> Result<()> {
                 return Ok(());
             }
             let (_, column) = schema.column(c)?;
-            if column.vector().is_some() || column.is_sparse() {
+            if column.vector_shape().is_some() || column.is_sparse() {
                 return Err(Error::TypeMismatch {
                     column: c.clone(),
                     expected: "an attribute".into(),

@@ -241,7 +241,7 @@ impl Database {
         let maxsim_needs_multi = || {
             column.expect_multi().map_err(|_| {
                 Error::InvalidArgument(format!(
-                    "MAXSIM ranks a multi-vector column (VECTOR(n)[]); {} is {}",
+                    "MAXSIM ranks a multi-vector column (VECTOR(n)[]); {} is {}: query it with one vector",
                     term.column,
                     column.type_name()
                 ))

@@ -5,6 +5,7 @@
 //! `{index: weight}` dict or a one-row scipy.sparse matrix or array; a Python value that does not fit raises `TypeMismatchError`
 //! naming the column (never a panic).
 
+use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyList, PyString};
 use quiver::MAX_MULTI_VECTORS;
@@ -91,12 +92,25 @@ pub fn read_vectors(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<MultiVector>
     })
 }
 
-/// A query target from Python: a sparse vector for a dict or a scipy.sparse row, else
-/// a dense vector.
+/// A query target from Python: a sparse vector for a dict or a scipy.sparse row,
+/// several vectors (MAXSIM, on a multi-vector column) for a 2-D array or a sequence
+/// of sequences, else a dense vector.
 pub fn read_target(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Target> {
-    Ok(match read_sparse(obj, what)? {
-        Some(v) => Target::Sparse(v),
-        None => Target::Vector(read_vector(obj, what)?),
+    if let Some(v) = read_sparse(obj, what)? {
+        return Ok(Target::Sparse(v));
+    }
+    let two_d = match obj.cast::<PyUntypedArray>() {
+        Ok(array) => array.ndim() == 2,
+        Err(_) => {
+            !obj.is_instance_of::<PyString>()
+                && obj
+                    .get_item(0)
+                    .is_ok_and(|first| first.hasattr("__len__").unwrap_or(false))
+        }
+    };
+    Ok(match two_d {
+        true => Target::Vectors(read_vectors(obj, what)?),
+        false => Target::Vector(read_vector(obj, what)?),
     })
 }
 

@@ -68,7 +68,9 @@ pub fn to_py(err: Error) -> PyErr {
         Error::UnknownCollection { .. } => UnknownCollectionError::new_err(msg),
         Error::DuplicateId { .. } => DuplicateIdError::new_err(msg),
         Error::NotFound { .. } => NotFoundError::new_err(msg),
-        Error::InvalidArgument(_) | Error::InvalidId { .. } => InvalidArgumentError::new_err(msg),
+        Error::InvalidArgument(_) | Error::InvalidId { .. } | Error::BadElement { .. } => {
+            InvalidArgumentError::new_err(msg)
+        }
         Error::Encoder(_) => EncoderError::new_err(msg),
         // Poisoned, DuplicateColumn, MissingValue, CollectionExists and any variant
         // added later (the enum is non-exhaustive).

@@ -105,6 +105,8 @@ pub struct PyResults {
     /// The selected columns' names, and per result their values.
     selected: Vec<String>,
     values: Vec<Vec<Value>>,
+    /// Per result, the matched vector of a multi-vector column searched by `<->`.
+    elements_: Vec<Option<u32>>,
     #[pyo3(get)]
     plan: Vec<String>,
 }
@@ -154,10 +156,17 @@ impl PyResults {
                     dict.set_item("values", v.values())?;
                     Ok(dict.into_any())
                 }
+                // Nested lists: Arrow, pandas and polars take those, not 2-D arrays.
+                Value::Vectors(v) => Ok(PyList::new(py, v.to_lists())?.into_any()),
                 other => value_to_py(py, other),
             })
             .collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, values)
+    }
+
+    /// Whether some result says which of its vectors matched.
+    fn has_elements(&self) -> bool {
+        self.elements_.iter().any(Option::is_some)
     }
 
     /// `module.factory(self.to_pydict())`, or an ImportError saying what to install.
@@ -178,6 +187,13 @@ impl PyResults {
 
 #[pymethods]
 impl PyResults {
+    /// Per result, the place of the matched vector in the item's list on a
+    /// multi-vector column searched by its nearest vector; None otherwise.
+    #[getter]
+    fn elements(&self) -> Vec<Option<u32>> {
+        self.elements_.clone()
+    }
+
     #[getter]
     fn scores<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
         vector_out(py, self.scores_.clone()).into_any()
@@ -203,7 +219,8 @@ impl PyResults {
         Ok(dict)
     }
 
-    /// One dict per result: `id`, the selected columns, `score`, then
+    /// One dict per result: `id`, the selected columns, `score`, `element` (on a
+    /// multi-vector `<->` search: which of the item's vectors matched), then
     /// `<column>_distance` and `<column>_score` for each queried column (None where
     /// the item lacks it).
     fn to_dicts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
@@ -215,6 +232,9 @@ impl PyResults {
                 row.set_item(name, value_to_py(py, value)?)?;
             }
             row.set_item("score", self.scores_[i])?;
+            if self.has_elements() {
+                row.set_item("element", self.elements_[i])?;
+            }
             for (c, name) in self.columns.iter().enumerate() {
                 let part = self.parts[i].get(c).copied().flatten();
                 row.set_item(format!("{name}_distance"), part.map(|p| p.distance))?;
@@ -236,6 +256,9 @@ impl PyResults {
             dict.set_item(name, self.column(py, a)?)?;
         }
         dict.set_item("score", vector_out(py, self.scores_.clone()))?;
+        if self.has_elements() {
+            dict.set_item("element", self.elements_.clone())?;
+        }
         for (c, name) in self.columns.iter().enumerate() {
             let distance = vector_out(py, self.per_result(c, |p| p.distance));
             dict.set_item(format!("{name}_distance"), distance)?;
@@ -359,6 +382,7 @@ fn rank(
             parts: Vec::new(),
             selected: hits.attributes.clone(),
             values: Vec::new(),
+            elements_: Vec::new(),
             plan: quiver_sql::plan_lines(&hits, k)?,
         };
         for h in hits.hits {
@@ -370,6 +394,7 @@ fn rank(
             results.scores_.push(h.score);
             results.parts.push(h.parts);
             results.values.push(h.attributes);
+            results.elements_.push(h.element);
         }
         Ok(results)
     });

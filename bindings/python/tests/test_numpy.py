@@ -69,7 +69,8 @@ def test_wrong_dtype_is_refused(catalogue):
 
 def test_wrong_shape_is_refused(catalogue):
     _, products, _ = catalogue
-    with pytest.raises(quiver.InvalidArgumentError, match="1-D"):
+    # A 2-D query ranks a multi-vector column by MAXSIM; text_vec holds one vector.
+    with pytest.raises(quiver.InvalidArgumentError, match="query it with one vector"):
         products.search("text_vec", np.ones((1, TEXT_DIM), np.float32))
     with pytest.raises(quiver.InvalidArgumentError, match="2-D"):
         products.search_batch("text_vec", np.ones(TEXT_DIM, np.float32))

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use quiver_query::sql::{ColumnType, Embed, Literal, Projection, Select, Statement};
 use quiver_storage::{
-    Analyzer, AttrType, ColumnKind, EmbedRule, Error, IndexSpec, Item, Metric, Quantize, Result,
-    Schema, Value,
+    Analyzer, AttrType, ColumnKind, EmbedRule, Error, IndexSpec, Item, Metric, MultiVector,
+    Quantize, Result, Schema, Value,
 };
 
 use quiver::{CollectionSnapshot, Database, Filter, ItemRef, WriteBatch};
@@ -82,24 +82,58 @@ pub fn run(db: &Database, statement: &Statement) -> Result<Output> {
                 .iter()
                 .position(|n| n == "id")
                 .ok_or_else(|| Error::InvalidArgument("INSERT needs an id column".into()))?;
-            // EMBED values: one batched encoder call per column.
-            let mut embedded: HashMap<(usize, usize), Vec<f32>> = HashMap::new();
+            // EMBED values: one batched encoder call per column (EMBED_IMAGES' files
+            // in the same batch, regrouped per row after).
+            let mut embedded: HashMap<(usize, usize), Value> = HashMap::new();
             let mut tags = Vec::new();
             for (at, name) in columns.iter().enumerate() {
-                let calls: Vec<(usize, &Embed)> = rows
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(r, row)| match row.get(at) {
-                        Some(Literal::Embed(e)) => Some((r, e)),
-                        _ => None,
-                    })
-                    .collect();
+                let mut calls: Vec<(usize, Embed)> = Vec::new();
+                let mut lists: Vec<(usize, usize)> = Vec::new();
+                for (r, row) in rows.iter().enumerate() {
+                    match row.get(at) {
+                        Some(Literal::Embed(e)) => calls.push((r, e.clone())),
+                        Some(Literal::EmbedImages { encoder, paths }) => {
+                            lists.push((r, paths.len()));
+                            calls.extend(paths.iter().map(|p| {
+                                let image = Embed {
+                                    encoder: encoder.clone(),
+                                    input: p.clone(),
+                                    image: true,
+                                };
+                                (r, image)
+                            }));
+                        }
+                        _ => {}
+                    }
+                }
                 if calls.is_empty() {
+                    lists.iter().for_each(|&(r, _)| {
+                        embedded.insert((r, at), Value::Null);
+                    });
                     continue;
                 }
-                let just: Vec<&Embed> = calls.iter().map(|c| c.1).collect();
+                let just: Vec<&Embed> = calls.iter().map(|c| &c.1).collect();
                 let (vectors, tag) = db.embed_for_column(&schema, name, &just)?;
-                embedded.extend(calls.iter().zip(vectors).map(|((r, _), v)| ((*r, at), v)));
+                let mut by_row: HashMap<usize, Vec<Vec<f32>>> = HashMap::new();
+                for ((r, _), v) in calls.iter().zip(vectors) {
+                    by_row.entry(*r).or_default().push(v);
+                }
+                for (r, vectors) in by_row {
+                    let value = match lists.iter().any(|&(row, _)| row == r) {
+                        true => Value::Vectors(
+                            MultiVector::new(vectors)
+                                .map_err(|e| Error::InvalidArgument(format!("{name}: {e}")))?,
+                        ),
+                        false => vectors
+                            .into_iter()
+                            .next()
+                            .map_or(Value::Null, Value::Vector),
+                    };
+                    embedded.insert((r, at), value);
+                }
+                for &(r, _) in &lists {
+                    embedded.entry((r, at)).or_insert(Value::Null);
+                }
                 tags.push((name, tag));
             }
             let mut batch = WriteBatch::new();
@@ -113,9 +147,8 @@ pub fn run(db: &Database, statement: &Statement) -> Result<Output> {
                         continue;
                     }
                     let value = match lit {
-                        Literal::Embed(_) => embedded
+                        Literal::Embed(_) | Literal::EmbedImages { .. } => embedded
                             .remove(&(r, at))
-                            .map(Value::Vector)
                             .ok_or_else(|| Error::InvalidArgument("EMBED gave no vector".into()))?,
                         lit => to_value(&schema, name, lit)?,
                     };

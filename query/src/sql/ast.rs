@@ -298,6 +298,12 @@ pub enum Literal {
     Sparse(SparseVector),
     /// Only as an INSERT value: the encoder's vector for the input.
     Embed(Embed),
+    /// Only as an INSERT value of a multi-vector column: `EMBED_IMAGES('effnet',
+    /// ['k1.png', 'k2.png'])`, one vector per image file, in one encoder batch.
+    EmbedImages {
+        encoder: String,
+        paths: Vec<String>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -568,6 +568,9 @@ impl Parser {
         let mut list = Vec::new();
         if !self.eat(&Tok::RBracket) {
             loop {
+                if self.peek() != &Tok::LBracket {
+                    return Err(self.expected("a vector '[...]': this is a list of vectors"));
+                }
                 list.push(self.vector()?);
                 if self.eat(&Tok::RBracket) {
                     break;
@@ -626,6 +629,25 @@ impl Parser {
             }
             Tok::LBracket => Ok(Literal::Vector(self.vector()?)),
             Tok::LBrace => Ok(Literal::Sparse(self.sparse()?)),
+            Tok::Ident(w) if w.eq_ignore_ascii_case("embed_images") => {
+                self.bump();
+                self.punct(Tok::LParen, "'(' after EMBED_IMAGES")?;
+                let encoder = self.string("an encoder name in quotes, e.g. 'effnet'")?;
+                self.punct(Tok::Comma, "','")?;
+                self.punct(Tok::LBracket, "a list of image paths '['a.png', ...]'")?;
+                let mut paths = Vec::new();
+                if !self.eat(&Tok::RBracket) {
+                    loop {
+                        paths.push(self.string("an image path in quotes")?);
+                        if self.eat(&Tok::RBracket) {
+                            break;
+                        }
+                        self.punct(Tok::Comma, "',' or ']'")?;
+                    }
+                }
+                self.punct(Tok::RParen, "')'")?;
+                Ok(Literal::EmbedImages { encoder, paths })
+            }
             Tok::Ident(w)
                 if w.eq_ignore_ascii_case("embed") || w.eq_ignore_ascii_case("embed_image") =>
             {

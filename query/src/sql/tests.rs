@@ -1,6 +1,6 @@
 use super::*;
 use proptest::prelude::*;
-use quiver_storage::SparseVector;
+use quiver_storage::{MultiVector, SparseVector};
 
 /// The statements the fused-query issue lists, verbatim (vectors shortened).
 const ISSUE_STATEMENTS: &str = "
@@ -336,7 +336,18 @@ fn literal() -> impl Strategy<Value = Literal> {
         prop::collection::vec(-10f32..10.0, 0..4).prop_map(Literal::Vector),
         sparse().prop_map(Literal::Sparse),
         embed().prop_map(Literal::Embed),
+        multi().prop_map(Literal::Vectors),
+        ("[a-z]{1,6}", prop::collection::vec("[a-z./ ']{0,8}", 0..3))
+            .prop_map(|(encoder, paths)| Literal::EmbedImages { encoder, paths }),
     ]
+}
+
+/// One to three vectors of one length (an empty list prints as `[]`, a vector).
+fn multi() -> impl Strategy<Value = MultiVector> {
+    (1usize..4, 1usize..4).prop_flat_map(|(n, dim)| {
+        prop::collection::vec(prop::collection::vec(-10f32..10.0, dim), n)
+            .prop_map(|v| MultiVector::new(v).unwrap())
+    })
 }
 
 fn sparse() -> impl Strategy<Value = SparseVector> {
@@ -384,6 +395,9 @@ fn nearest() -> impl Strategy<Value = Nearest> {
             sparse().prop_map(QueryVector::Sparse),
             "[a-z0-9']{1,5}".prop_map(QueryVector::Of),
             embed().prop_map(QueryVector::Embed),
+            multi().prop_map(|m| QueryVector::MaxSim(MaxSimQuery::Literal(m))),
+            "[a-z0-9']{1,5}".prop_map(|id| QueryVector::MaxSim(MaxSimQuery::Of(id))),
+            Just(QueryVector::MaxSim(MaxSimQuery::Query)),
         ],
     )
         .prop_map(|(column, query)| Nearest { column, query })
@@ -606,5 +620,60 @@ fn filters_parse_alone() {
     ));
     for bad in ["price <", "price < 50 LIMIT 3", "", "AND"] {
         assert!(parse_filter(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn multi_vector_columns_literals_and_maxsim_parse_and_round_trip() {
+    let all = parse_script(
+        "CREATE COLLECTION clips (frames VECTOR(512)[] COSINE NULL, v VECTOR(2) L2);
+         INSERT INTO clips (id, frames) VALUES ('a', [[1, 0], [0.5, 2]]), ('b', []);
+         INSERT INTO clips (id, frames) VALUES ('c', EMBED_IMAGES('effnet', ['k1.png', 'k2.png']));
+         SELECT id, _element FROM clips ORDER BY frames <-> [1, 0] LIMIT 3;
+         SELECT id FROM clips ORDER BY FUSE(RRF, MAXSIM(frames, [[1, 0], [0, 1]]), MAXSIM(frames, VECTOR OF 'a'))",
+    )
+    .unwrap();
+    round_trips(&all);
+    let Statement::CreateCollection { columns, .. } = &all[0] else {
+        panic!()
+    };
+    assert_eq!(columns[0].ty, ColumnType::MultiVector(512, "COSINE".into()));
+    assert_eq!(columns[0].to_string(), "frames VECTOR(512)[] COSINE NULL");
+    let Statement::Insert { rows, .. } = &all[1] else {
+        panic!()
+    };
+    let Literal::Vectors(v) = &rows[0][1] else {
+        panic!("{:?}", rows[0][1])
+    };
+    assert_eq!(
+        (v.len(), v.dim(), v.as_flat()),
+        (2, 2, &[1.0, 0.0, 0.5, 2.0][..])
+    );
+    assert_eq!(rows[1][1], Literal::Vector(Vec::new()));
+    let Statement::Insert { rows, .. } = &all[2] else {
+        panic!()
+    };
+    assert_eq!(
+        rows[0][1].to_string(),
+        "EMBED_IMAGES('effnet', ['k1.png', 'k2.png'])"
+    );
+    for (sql, message) in [
+        (
+            "SELECT id FROM c ORDER BY MAXSIM(f, [[1, 2], [3]])",
+            "vector 1 has 1 values, vector 0 has 2",
+        ),
+        (
+            "SELECT id FROM c ORDER BY MAXSIM(f, [1, 2])",
+            "a list of vectors",
+        ),
+        (
+            "SELECT id FROM c ORDER BY MAXSIM(f, 'x')",
+            "a list of vectors",
+        ),
+        ("SELECT id FROM c ORDER BY MAXSIM(f [[1]])", "','"),
+        ("CREATE COLLECTION c (f VECTOR(2)[ COSINE)", "']'"),
+    ] {
+        let err = parse_statement(sql).unwrap_err().to_string();
+        assert!(err.contains(message), "{sql}: {err}");
     }
 }

@@ -14,11 +14,13 @@ __version__: str
 Sparse = Union[Mapping[int, float], Any]
 """A SPARSE column's value or query: a `{index: weight}` dict (indices 0..2**32-1, weights
 finite and >= 0) or a one-row scipy.sparse matrix or array (duplicates summed)."""
-Vector = Union[npt.NDArray[np.float32], Sequence[float], Sparse]
-"""A 1-D float32 array (read in place when contiguous) or a sequence of numbers; for a
-SPARSE column, a `Sparse`."""
 Matrix = Union[npt.NDArray[np.float32], Sequence[Sequence[float]]]
-"""A 2-D float32 array (n, d) or a sequence of vectors."""
+"""A 2-D float32 array (n, d) or a sequence of vectors; a multi-vector column's
+(`VECTOR(d)[]`) value."""
+Vector = Union[npt.NDArray[np.float32], Sequence[float], Sparse, Matrix]
+"""A 1-D float32 array (read in place when contiguous) or a sequence of numbers; for a
+SPARSE column, a `Sparse`; against a multi-vector column, a `Matrix` ranks by MAXSIM
+(a 1-D vector by the item's nearest vector)."""
 Value = Union[None, bool, int, float, str, List[str], npt.NDArray[np.float32], Dict[int, float]]
 Row = Dict[str, Value]
 PathLike = Union[str, os.PathLike[str]]
@@ -98,8 +100,13 @@ class Results:
     @property
     def plan(self) -> List[str]:
         """EXPLAIN's lines (with explain=True), else empty."""
+    @property
+    def elements(self) -> List[Optional[int]]:
+        """Searching a multi-vector column by one vector: which of each item's vectors
+        matched (its place in the list); None otherwise."""
     def to_dicts(self) -> List[Dict[str, Any]]:
-        """id, the selected columns, score, <column>_distance, <column>_score per result."""
+        """id, the selected columns, score, element (when `elements` has one),
+        <column>_distance, <column>_score per result."""
     def to_pydict(self) -> Dict[str, Any]:
         """The same as columns: lists for id and the selected columns, float32 arrays
         for score and each queried column's distance and score (NaN where missing)."""

@@ -6,7 +6,8 @@
 //! image-only column, a column without an encoder). A `MATCH(column, QUERY)` term takes
 //! the query's text as is, or for an item query the item's own text in that column; a
 //! `QUERY` term on a SPARSE column takes an item query's own sparse vector (a text
-//! query has none there).
+//! query has none there), and on a multi-vector column an item query's own vectors
+//! (ranked by MAXSIM) or a text query's embedding (ranked by its nearest vector).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -17,8 +18,10 @@ use super::{LabelledQuery, QueryInput};
 
 /// One column's `QUERY` vectors.
 struct ColumnVectors {
-    /// Each query's vector (`None`: not had, or not needed by any ranking).
-    vectors: Vec<Option<Vec<f32>>>,
+    /// Each query's vector (`None`: not had, or not needed by any ranking): a text
+    /// query's embedding, an item query's own vector, or on a multi-vector column its
+    /// own vectors (ranked by MAXSIM).
+    targets: Vec<Option<Target>>,
     /// The column's encoder, when there are text queries and it reads text.
     text_encoder: Option<String>,
 }
@@ -108,7 +111,7 @@ impl QueryVectors {
                     }
                 }
             }
-            let out = &mut entry.vectors;
+            let out = &mut entry.targets;
             db.embed_in_chunks(
                 format!("{}.{column}", snap.name()),
                 format!("embedding {} query texts with {name}", todo.len()),
@@ -117,7 +120,7 @@ impl QueryVectors {
                 |chunk, vectors| {
                     for ((qs, _), v) in chunk.iter().zip(vectors) {
                         for &q in qs {
-                            out[q] = Some(v.clone());
+                            out[q] = Some(Target::Vector(v.clone()));
                         }
                     }
                     Ok(())
@@ -139,9 +142,7 @@ impl QueryVectors {
             Target::Labelled if self.per_query.contains_key(&term.column) => {
                 self.per_query[&term.column][q].clone()
             }
-            Target::Labelled => self.by_query.get(&term.column)?.vectors[q]
-                .clone()
-                .map(Target::Vector),
+            Target::Labelled => self.by_query.get(&term.column)?.targets[q].clone(),
             _ => self
                 .fixed
                 .iter()
@@ -193,13 +194,17 @@ fn column_vectors(
     queries: &[LabelledQuery],
 ) -> Result<ColumnVectors> {
     let (_, col) = snap.schema().column(column)?;
-    col.expect_vector()?;
-    let mut vectors = vec![None; queries.len()];
+    col.expect_vector_shape()?;
+    let mut targets = vec![None; queries.len()];
     for (i, q) in queries.iter().enumerate() {
         if let QueryInput::Item(id) = &q.input
             && let Some(item) = snap.get(id)?
         {
-            vectors[i] = item.vector(column)?.map(<[f32]>::to_vec);
+            targets[i] = match item.value(column)? {
+                quiver::Value::Vector(v) => Some(Target::Vector(v)),
+                quiver::Value::Vectors(v) => Some(Target::Vectors(v)),
+                _ => None,
+            };
         }
     }
     let encoder = col
@@ -218,7 +223,7 @@ fn column_vectors(
         _ => None,
     };
     Ok(ColumnVectors {
-        vectors,
+        targets,
         text_encoder,
     })
 }

@@ -32,17 +32,17 @@ fn items(db: &Database, collection: &str) -> Vec<Item> {
 }
 
 const SCHEMA: &str = "(title TEXT, n INT, price FLOAT, ok BOOL, tags TEXT[],
-    v VECTOR(3) L2, w VECTOR(2) DOT NULL, s SPARSE)";
+    v VECTOR(3) L2, w VECTOR(2) DOT NULL, s SPARSE, f VECTOR(2)[] COSINE NULL)";
 
 fn filled(db: &Database) {
     run(
         db,
         &format!(
             "CREATE COLLECTION src {SCHEMA};
-             INSERT INTO src (id, title, n, price, ok, tags, v, w, s) VALUES
-               ('a', 'first \"quoted\"', 1, 2.5, TRUE, 'x, y', [0.1, 0.2, 0.3], [1, 2], {{4294967295: 0.1, 3: 0}}),
-               ('b', NULL, -7, 1e-3, FALSE, '', [1, 2, 3], NULL, {{}}),
-               ('c', 'ü unicode', NULL, NULL, NULL, NULL, [-1.5, 0, 1e6], [0.5, -0.5], NULL);"
+             INSERT INTO src (id, title, n, price, ok, tags, v, w, s, f) VALUES
+               ('a', 'first \"quoted\"', 1, 2.5, TRUE, 'x, y', [0.1, 0.2, 0.3], [1, 2], {{4294967295: 0.1, 3: 0}}, [[0.1, 0.2], [3, -4]]),
+               ('b', NULL, -7, 1e-3, FALSE, '', [1, 2, 3], NULL, {{}}, [[1e-7, 5]]),
+               ('c', 'ü unicode', NULL, NULL, NULL, NULL, [-1.5, 0, 1e6], [0.5, -0.5], NULL, NULL);"
         ),
     )
     .unwrap();
@@ -83,12 +83,16 @@ fn parquet_and_jsonl_round_trip_every_type_and_null() {
 
 /// Sparse vectors in JSON lines: both forms load, and a bad one (an index twice, in
 /// either form; a negative weight; an index beyond u32; a non-integer index) loads
-/// nothing, with the line and the reason in the error.
+/// nothing, with the line and the reason in the error; so does a bad list of vectors.
 #[test]
 fn jsonl_sparse_vectors_load_in_both_forms_and_bad_ones_load_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(dir.path().join("db")).unwrap();
-    run(&db, "CREATE COLLECTION d (s SPARSE, v VECTOR(1) L2)").unwrap();
+    run(
+        &db,
+        "CREATE COLLECTION d (s SPARSE, v VECTOR(1) L2, f VECTOR(2)[] L2 NULL)",
+    )
+    .unwrap();
     let good = dir.path().join("good.jsonl");
     std::fs::write(
         &good,
@@ -144,16 +148,24 @@ fn jsonl_sparse_vectors_load_in_both_forms_and_bad_ones_load_nothing() {
             "2 indices but 1 values",
         ),
         (r#"{"id": "x", "v": [0], "s": [1, 2]}"#, "a JSON object"),
+        (
+            r#"{"id": "x", "v": [0], "f": [[1, 2], [3]]}"#,
+            "vector 1 has 1 values",
+        ),
+        (
+            r#"{"id": "x", "v": [0], "f": [[1, 2, 3]]}"#,
+            "vector 0: 3 values",
+        ),
+        (r#"{"id": "x", "v": [0], "f": [1, 2]}"#, "VECTOR(2)[]"),
         (r#"{"id": "x", "v": [0], "v": [1]}"#, "appears twice"),
     ] {
         let bad = dir.path().join("bad.jsonl");
         std::fs::write(&bad, format!("{{\"id\": \"ok\", \"v\": [0]}}\n{line}\n")).unwrap();
         let err = run(&db, &format!("COPY d FROM '{}'", bad.display())).unwrap_err();
         let message = err.to_string();
-        assert!(
-            message.contains("line 2") && message.contains(reason),
-            "{line}: {message}"
-        );
+        // The line, or (for a value checked against the column) the item.
+        let located = message.contains("line 2") || message.contains("item \"x\"");
+        assert!(located && message.contains(reason), "{line}: {message}");
         assert_eq!(items(&db, "d").len(), 3, "nothing loaded from {line}");
     }
 }

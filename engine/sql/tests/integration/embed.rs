@@ -271,3 +271,40 @@ fn embed_image_fills_image_columns_and_answers_image_queries() {
     .unwrap_err();
     assert!(err.to_string().contains("text encoder"), "{err}");
 }
+
+/// EMBED_IMAGES fills one item's multi-vector column from several image files in
+/// one encoder batch; an item is found by any of its pictures (`_element` says which).
+#[test]
+fn embed_images_fills_a_multi_vector_column() {
+    let images =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../encode/tests/fixtures/images");
+    let path = |name: &str| images.join(name).display().to_string();
+    let (_dir, db) = database_with(&format!(
+        "CREATE COLLECTION clips (frames VECTOR(1280)[] COSINE);
+         INSERT INTO clips (id, frames) VALUES
+           ('pets', EMBED_IMAGES('effnet', ['{}', '{}'])),
+           ('space', EMBED_IMAGES('effnet', ['{}']));",
+        path("effnet_coffee.png"),
+        path("effnet_cat.jpg"),
+        path("effnet_rocket_grey.png"),
+    ));
+    let out = run(
+        &db,
+        &format!(
+            "SELECT id, _element FROM clips ORDER BY frames <-> EMBED_IMAGE('effnet', '{}') LIMIT 1",
+            path("effnet_cat.jpg")
+        ),
+    )
+    .unwrap();
+    let Output::Rows { rows, .. } = &out[0] else {
+        panic!("no rows")
+    };
+    assert_eq!(rows[0], [Value::Text("pets".into()), Value::Int(1)]);
+    let err = run(
+        &db,
+        "INSERT INTO clips (id, frames) VALUES ('x', EMBED_IMAGES('effnet', []))",
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::MissingValue { .. }), "{err}");
+    assert_eq!(count(&db, "clips"), 2);
+}

@@ -109,6 +109,11 @@ impl Display for Literal {
             Literal::Vectors(v) => vectors(f, v),
             Literal::Sparse(v) => sparse(f, v),
             Literal::Embed(e) => write!(f, "{e}"),
+            Literal::EmbedImages { encoder, paths } => {
+                write!(f, "EMBED_IMAGES({}, [", Literal::Str(encoder.clone()))?;
+                list(f, paths, |f, p| write!(f, "{}", Literal::Str(p.clone())))?;
+                f.write_str("])")
+            }
         }
     }
 }
