@@ -26,10 +26,26 @@ use crate::search::{
 };
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 
-/// Elements asked of a segment's index per query vector, per result wanted: several
+/// Elements first asked of a segment's index per query vector, per result wanted (or
+/// the HNSW beam width, when larger: the beam's elements cost nothing more): several
 /// of an item's vectors tend to be near one another, so k elements can hold far fewer
 /// than k items.
 pub const ELEMENT_OVERFETCH: usize = 4;
+
+/// Searches of the index after the first, per query vector, while its elements name
+/// fewer than k items; then the segment is scanned exactly.
+const MAX_WIDENING: usize = 3;
+
+/// The elements to ask for after `asked` named `found` of the `wanted` items: as many
+/// more as the items found per element suggest, doubled for margin (at least twice
+/// as many; eight times when none was found).
+fn widened(asked: usize, found: usize, wanted: usize) -> usize {
+    let factor = match found {
+        0 => 8,
+        f => (2 * wanted).div_ceil(f).max(2),
+    };
+    asked.saturating_mul(factor)
+}
 
 /// One scored item before the final cut: its distance, the item, the element that
 /// matched.
@@ -82,31 +98,55 @@ impl CollectionSnapshot {
                 && let Some(index) = SegmentIndex::load(&view.segment, col)?
                 && let Some(source) = SegmentColumn::new(&view.segment, col)?
             {
-                let keep_element = |e: RowId| multi.element_row(e.0).is_ok_and(|(r, _)| keep(r));
-                let want = k.saturating_mul(ELEMENT_OVERFETCH).max(1);
+                // Without a filter or deletions every element counts: no lookup of its row.
+                let keeps_all = allowed.keeps_all();
+                let elements_stored = multi.element_count();
+                let keep_element = |e: RowId| match keeps_all {
+                    true => (e.0 as usize) < elements_stored,
+                    false => multi.element_row(e.0).is_ok_and(|(r, _)| keep(r)),
+                };
                 let shape = col.expect_multi()?;
+                let wanted = k.min(candidates);
+                // Every candidate is re-scored exactly: the index need not re-rank.
+                let element_options = SearchOptions {
+                    candidates_only: true,
+                    ..*options
+                };
                 let mut rows_hit = BTreeSet::new();
                 let mut used = None;
-                for q in scorer.query_vectors() {
-                    let Some((elements, strategy, visited)) = index.search(
-                        &view.segment,
-                        col,
-                        &source,
-                        shape.metric,
-                        q,
-                        want,
-                        options,
-                        &keep_element,
-                    )?
-                    else {
-                        // A recall target beyond the index's curve: scan exactly.
-                        used = None;
-                        break;
-                    };
-                    used = Some(strategy);
-                    part.visited += visited;
-                    for e in elements {
-                        rows_hit.insert(multi.element_row(e.row.0)?.0);
+                let queries = scorer.query_vectors().count();
+                'queries: for q in scorer.query_vectors() {
+                    // Widen until this query vector's elements name `wanted` items.
+                    let beam = options.ef.unwrap_or(quiver_index::stored::DEFAULT_EF);
+                    let mut want = k.saturating_mul(ELEMENT_OVERFETCH).max(beam).max(1);
+                    for round in 0..=MAX_WIDENING {
+                        let Some((elements, strategy, visited)) = index.search(
+                            &view.segment,
+                            col,
+                            &source,
+                            shape.metric,
+                            q,
+                            want,
+                            &element_options,
+                            &keep_element,
+                        )?
+                        else {
+                            // A recall target beyond the index's curve: scan exactly.
+                            used = None;
+                            break 'queries;
+                        };
+                        used = Some(strategy);
+                        part.visited += visited;
+                        let mut mine = BTreeSet::new();
+                        for e in &elements {
+                            mine.insert(multi.element_row(e.row.0)?.0);
+                        }
+                        let (found, returned) = (mine.len(), elements.len());
+                        rows_hit.extend(mine);
+                        if found >= wanted || returned < want || round == MAX_WIDENING {
+                            break;
+                        }
+                        want = widened(want, found, wanted);
                     }
                 }
                 if let Some(strategy) = used {
@@ -114,7 +154,7 @@ impl CollectionSnapshot {
                         if let Some(vectors) = multi.row(r)?
                             && let Some(s) = scorer.score(vectors)
                         {
-                            part.visited += vectors.len() / multi.dim().max(1);
+                            part.visited += vectors.len() / multi.dim().max(1) * queries;
                             hits.push((s.distance, r, s.element));
                         }
                     }

@@ -119,7 +119,8 @@ pub struct SearchStats {
 }
 
 impl CollectionSnapshot {
-    /// The `k` items nearest to `query` on vector column `column`.
+    /// The `k` items nearest to `query` on vector column `column` (on a multi-vector
+    /// column, by each item's nearest vector).
     pub fn search(
         &self,
         column: &str,
@@ -141,6 +142,10 @@ impl CollectionSnapshot {
         filter: Option<&dyn Fn(&ItemRef<'_>) -> bool>,
     ) -> Result<(Vec<SearchHit<'s>>, SearchStats)> {
         let (pos, col) = self.schema().column(column)?;
+        if col.multi().is_some() {
+            let nearest = quiver_index::multi::MultiQuery::Nearest(query);
+            return self.search_multi(column, nearest, k, options, filter);
+        }
         let shape = col.expect_vector()?;
         check_vector(column, shape.dim as usize, query)?;
         let metric = shape.metric;
@@ -290,6 +295,11 @@ impl<'v> PartRows<'v> {
     /// it out.
     fn live(&self, r: RowId) -> bool {
         r.0 < self.view.segment.rows() && !self.view.tombstones.is_deleted(r)
+    }
+
+    /// Whether every row may be returned (no filter, no deletion).
+    pub(crate) fn keeps_all(&self) -> bool {
+        self.passing.is_none() && self.view.tombstones.count() == 0
     }
 
     /// Whether row `r` may be returned.
