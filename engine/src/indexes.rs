@@ -8,12 +8,39 @@ use quiver_index::{BuiltIndex, Progress, VectorSource};
 use quiver_storage::segment::{ExtraRegion, RowSource};
 use quiver_storage::{Column, ColumnId, RowId, Schema, Value};
 
-/// One vector column of rows being sealed, as an index source. Row `i` is segment row `i`.
+/// One vector column of rows being sealed, as an index source: row `i` is segment
+/// row `i`. Each row's vector is looked up once here: a build reads them millions of
+/// times, and a segment's lookup (region by column) costs hash probes each time.
 struct SealingColumn<'a> {
-    rows: &'a (dyn RowSource + Sync),
-    pos: usize,
-    column: &'a Column,
+    vectors: Vec<Option<&'a [f32]>>,
     dim: usize,
+}
+
+impl<'a> SealingColumn<'a> {
+    fn new(rows: &'a (dyn RowSource + Sync), pos: usize, column: &'a Column, dim: usize) -> Self {
+        let vectors = (0..rows.len())
+            .map(|row| rows.vector(row, pos, column).ok().flatten())
+            .collect();
+        SealingColumn { vectors, dim }
+    }
+
+    /// A multi-vector column's elements: element `e` is the segment's element `e`
+    /// (rows in order, each row's vectors in order), as the segment writer lays them
+    /// out.
+    fn elements(
+        rows: &'a (dyn RowSource + Sync),
+        pos: usize,
+        column: &'a Column,
+        dim: usize,
+    ) -> Self {
+        let mut vectors = Vec::new();
+        for row in 0..rows.len() {
+            if let Ok(Some(flat)) = rows.vectors(row, pos, column) {
+                vectors.extend(flat.chunks_exact(dim).map(Some));
+            }
+        }
+        SealingColumn { vectors, dim }
+    }
 }
 
 impl VectorSource for SealingColumn<'_> {
@@ -21,63 +48,10 @@ impl VectorSource for SealingColumn<'_> {
         self.dim
     }
     fn len(&self) -> usize {
-        self.rows.len()
+        self.vectors.len()
     }
     fn get(&self, row: RowId) -> Option<&[f32]> {
-        self.rows
-            .vector(row.0 as usize, self.pos, self.column)
-            .ok()
-            .flatten()
-    }
-}
-
-/// One multi-vector column of rows being sealed, as an index source over its elements:
-/// element `e` is the segment's element `e` (rows in order, each row's vectors in
-/// order), as the segment writer lays them out.
-struct SealingElements<'a> {
-    rows: &'a (dyn RowSource + Sync),
-    pos: usize,
-    column: &'a Column,
-    dim: usize,
-    /// Per element, its row and its place in the row's list.
-    places: Vec<(u32, u32)>,
-}
-
-impl<'a> SealingElements<'a> {
-    fn new(rows: &'a (dyn RowSource + Sync), pos: usize, column: &'a Column, dim: usize) -> Self {
-        let mut places = Vec::new();
-        for row in 0..rows.len() {
-            let count = match rows.vectors(row, pos, column) {
-                Ok(Some(flat)) => flat.len() / dim,
-                _ => 0,
-            };
-            places.extend((0..count as u32).map(|j| (row as u32, j)));
-        }
-        SealingElements {
-            rows,
-            pos,
-            column,
-            dim,
-            places,
-        }
-    }
-}
-
-impl VectorSource for SealingElements<'_> {
-    fn dim(&self) -> usize {
-        self.dim
-    }
-    fn len(&self) -> usize {
-        self.places.len()
-    }
-    fn get(&self, element: RowId) -> Option<&[f32]> {
-        let &(row, j) = self.places.get(element.0 as usize)?;
-        let flat = self
-            .rows
-            .vectors(row as usize, self.pos, self.column)
-            .ok()
-            .flatten()?;
-        flat.get(j as usize * self.dim..(j as usize + 1) * self.dim)
+        self.vectors.get(row.0 as usize).copied().flatten()
     }
 }
 
@@ -123,21 +97,11 @@ impl SealedIndexes {
             };
             progress.set_context(format!("index on {}", column.name));
             let dim = v.dim as usize;
-            let index = match column.multi() {
-                None => {
-                    let source = SealingColumn {
-                        rows,
-                        pos,
-                        column,
-                        dim,
-                    };
-                    BuiltIndex::build(spec, &source, v.metric, v.dim, progress)
-                }
-                Some(_) => {
-                    let source = SealingElements::new(rows, pos, column, dim);
-                    BuiltIndex::build(spec, &source, v.metric, v.dim, progress)
-                }
+            let source = match column.multi() {
+                None => SealingColumn::new(rows, pos, column, dim),
+                Some(_) => SealingColumn::elements(rows, pos, column, dim),
             };
+            let index = BuiltIndex::build(spec, &source, v.metric, v.dim, progress);
             built.extend(index.map(|index| (column.id, index)));
             progress.end();
             progress.set_context("");

@@ -17,7 +17,7 @@ use std::time::Instant;
 use quiver_index::multi::{MultiQuery, MultiScorer};
 use quiver_index::{SegmentColumn, SegmentIndex};
 use quiver_storage::row::check_vector;
-use quiver_storage::{Column, Error, Result, RowId, Value};
+use quiver_storage::{Column, Error, Result, RowId, Segment, Value};
 use rayon::prelude::*;
 
 use crate::search::{
@@ -31,6 +31,9 @@ use crate::snapshot::{CollectionSnapshot, ItemRef};
 /// of an item's vectors tend to be near one another, so k elements can hold far fewer
 /// than k items.
 pub const ELEMENT_OVERFETCH: usize = 4;
+
+/// Rows re-scored per result wanted, per query vector, from an HNSW beam over rows.
+pub const RESCORED_PER_RESULT: usize = 2;
 
 /// Searches of the index after the first, per query vector, while its elements name
 /// fewer than k items; then the segment is scanned exactly.
@@ -100,56 +103,32 @@ impl CollectionSnapshot {
             {
                 // Without a filter or deletions every element counts: no lookup of its row.
                 let keeps_all = allowed.keeps_all();
-                let elements_stored = multi.element_count();
-                let keep_element = |e: RowId| match keeps_all {
-                    true => (e.0 as usize) < elements_stored,
-                    false => multi.element_row(e.0).is_ok_and(|(r, _)| keep(r)),
+                let rows_of = view.element_rows(col)?;
+                let keep_element = |e: RowId| match rows_of.get(e.0 as usize) {
+                    Some(&r) => keeps_all || keep(RowId(r)),
+                    None => false,
                 };
-                let shape = col.expect_multi()?;
                 let wanted = k.min(candidates);
                 // Every candidate is re-scored exactly: the index need not re-rank.
                 let element_options = SearchOptions {
                     candidates_only: true,
                     ..*options
                 };
-                let mut rows_hit = BTreeSet::new();
-                let mut used = None;
                 let queries = scorer.query_vectors().count();
-                'queries: for q in scorer.query_vectors() {
-                    // Widen until this query vector's elements name `wanted` items.
-                    let beam = options.ef.unwrap_or(quiver_index::stored::DEFAULT_EF);
-                    let mut want = k.saturating_mul(ELEMENT_OVERFETCH).max(beam).max(1);
-                    for round in 0..=MAX_WIDENING {
-                        let Some((elements, strategy, visited)) = index.search(
-                            &view.segment,
-                            col,
-                            &source,
-                            shape.metric,
-                            q,
-                            want,
-                            &element_options,
-                            &keep_element,
-                        )?
-                        else {
-                            // A recall target beyond the index's curve: scan exactly.
-                            used = None;
-                            break 'queries;
-                        };
-                        used = Some(strategy);
-                        part.visited += visited;
-                        let mut mine = BTreeSet::new();
-                        for e in &elements {
-                            mine.insert(multi.element_row(e.row.0)?.0);
-                        }
-                        let (found, returned) = (mine.len(), elements.len());
-                        rows_hit.extend(mine);
-                        if found >= wanted || returned < want || round == MAX_WIDENING {
-                            break;
-                        }
-                        want = widened(want, found, wanted);
-                    }
-                }
-                if let Some(strategy) = used {
+                let named = index_candidates(
+                    &index,
+                    &view.segment,
+                    col,
+                    &rows_of,
+                    &source,
+                    &scorer,
+                    (k, wanted),
+                    &element_options,
+                    &keep_element,
+                )?;
+                // `None`: a recall target beyond the curve, scanned exactly below.
+                if let Some((rows_hit, strategy, visited)) = named {
+                    part.visited += visited;
                     for &r in &rows_hit {
                         if let Some(vectors) = multi.row(r)?
                             && let Some(s) = scorer.score(vectors)
@@ -210,6 +189,82 @@ impl CollectionSnapshot {
         });
         Ok((best_nearest(found, k)?, stats))
     }
+}
+
+/// The rows that `index` (over the elements of a segment's multi-vector column) names
+/// as candidates for each of the query's vectors, with the strategy and the distances
+/// computed; `None` where a recall target is beyond the index's curve. `(k, wanted)`:
+/// the results asked for, and how many of the segment's rows can be returned.
+///
+/// HNSW walks a beam over rows (`search_groups`: each row's best element, `ef` rows
+/// wide) and names its best [`RESCORED_PER_RESULT`]·k rows. Another index is asked
+/// for elements, [`ELEMENT_OVERFETCH`]·k (or the beam width) at first, widened while
+/// they name fewer than `wanted` rows.
+#[allow(clippy::too_many_arguments)]
+fn index_candidates(
+    index: &SegmentIndex<'_>,
+    segment: &Segment,
+    col: &Column,
+    rows_of: &[u32],
+    source: &SegmentColumn<'_>,
+    scorer: &MultiScorer<'_>,
+    (k, wanted): (usize, usize),
+    options: &SearchOptions,
+    keep_element: &dyn Fn(RowId) -> bool,
+) -> Result<Option<(BTreeSet<RowId>, Strategy, usize)>> {
+    let metric = col.expect_multi()?.metric;
+    let mut rows = BTreeSet::new();
+    let (mut used, mut visited) = (None, 0);
+    // An element past the map can only come from a damaged index region.
+    let group = |e: u32| rows_of.get(e as usize).copied().unwrap_or(u32::MAX);
+    for q in scorer.query_vectors() {
+        if let SegmentIndex::Hnsw(_) = index {
+            let best = k.saturating_mul(RESCORED_PER_RESULT).max(1);
+            let search = index.search_groups(
+                segment,
+                col,
+                source,
+                metric,
+                q,
+                best,
+                options,
+                keep_element,
+                &group,
+            )?;
+            let Some((found, strategy, computed)) = search else {
+                return Ok(None);
+            };
+            (used, visited) = (Some(strategy), visited + computed);
+            let named = found.iter().take(best).map(|h| group(h.row.0));
+            rows.extend(named.filter(|&r| r != u32::MAX).map(RowId));
+            continue;
+        }
+        let beam = options.ef.unwrap_or(quiver_index::stored::DEFAULT_EF);
+        let mut want = k.saturating_mul(ELEMENT_OVERFETCH).max(beam).max(1);
+        for round in 0..=MAX_WIDENING {
+            let search =
+                index.search(segment, col, source, metric, q, want, options, keep_element)?;
+            let Some((elements, strategy, computed)) = search else {
+                return Ok(None);
+            };
+            (used, visited) = (Some(strategy), visited + computed);
+            let mut mine = BTreeSet::new();
+            mine.extend(
+                elements
+                    .iter()
+                    .map(|e| group(e.row.0))
+                    .filter(|&r| r != u32::MAX)
+                    .map(RowId),
+            );
+            let (found, returned) = (mine.len(), elements.len());
+            rows.extend(mine);
+            if found >= wanted || returned < want || round == MAX_WIDENING {
+                break;
+            }
+            want = widened(want, found, wanted);
+        }
+    }
+    Ok(used.map(|strategy| (rows, strategy, visited)))
 }
 
 /// A multi-vector term prepared on a snapshot, for a fused query: ranks its column

@@ -71,12 +71,48 @@ impl SegmentView {
     }
 }
 
+impl SegmentView {
+    /// Each element's row in multi-vector column `column` (what an index over the
+    /// elements returns, mapped back to items in O(1)), built from the segment's
+    /// offsets by the first query that needs it and kept for the segment's life.
+    /// `Corrupted` when the offsets are out of order; empty when the segment predates
+    /// the column.
+    pub fn element_rows(&self, column: &Column) -> Result<Arc<Vec<u32>>> {
+        if let Some(rows) = self.derived.element_rows.lock().get(&column.id) {
+            return Ok(rows.clone());
+        }
+        let mut rows = Vec::new();
+        if let Some(multi) = self.segment.multi_column(column)? {
+            rows.reserve_exact(multi.element_count());
+            for r in 0..self.segment.rows() {
+                let range = multi.range(RowId(r))?;
+                if range.start != rows.len() {
+                    return Err(Error::corrupted(
+                        self.segment.path(),
+                        0,
+                        format!(
+                            "element offsets of column {} go back at row {r}",
+                            column.name
+                        ),
+                    ));
+                }
+                rows.resize(range.end, r);
+            }
+        }
+        let mut map = self.derived.element_rows.lock();
+        Ok(map.entry(column.id).or_insert(Arc::new(rows)).clone())
+    }
+}
+
 /// Indexes a sealed segment gets in memory rather than in its file: the postings of
-/// its SPARSE columns (8 bytes per stored entry), by column id.
+/// its SPARSE columns (8 bytes per stored entry) and the element → row maps of its
+/// multi-vector columns (4 bytes per element), by column id.
 #[derive(Debug, Default)]
 pub(crate) struct DerivedIndexes {
     /// A leaf lock, held only to look up or insert, never while building.
     sparse: Mutex<HashMap<ColumnId, Arc<SparsePostings>>>,
+    /// The same.
+    element_rows: Mutex<HashMap<ColumnId, Arc<Vec<u32>>>>,
 }
 
 #[derive(Clone, Debug)]

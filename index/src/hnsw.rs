@@ -9,6 +9,7 @@
 
 mod build;
 mod graph;
+mod grouped;
 mod heuristic;
 pub(crate) mod search;
 pub mod storage;
@@ -39,6 +40,50 @@ pub fn search_graph<S: VectorSource + ?Sized>(
     keep: &dyn Fn(RowId) -> bool,
 ) -> (Vec<Hit>, usize) {
     search::knn(graph, source, distance_fn(metric), query, k, ef, keep)
+}
+
+/// The best node of each of up to `ef` distinct groups (`group` maps a node to its
+/// group: a multi-vector column's element to its row), closest first, walked on the
+/// 8-bit `codes` when given (code distances) or else on `source` (exact distances);
+/// and the distances computed. Nodes `keep` rejects are traversed, never returned.
+#[allow(clippy::too_many_arguments)]
+pub fn search_graph_grouped<S: VectorSource + ?Sized>(
+    graph: &GraphView<'_>,
+    codes: Option<&Sq8View<'_>>,
+    source: &S,
+    metric: Metric,
+    query: &[f32],
+    ef: usize,
+    keep: &dyn Fn(RowId) -> bool,
+    group: &dyn Fn(u32) -> u32,
+) -> (Vec<Hit>, usize) {
+    if query.len() != source.dim() {
+        return (Vec::new(), 0);
+    }
+    let hits = |beam: Vec<search::Scored>| -> Vec<Hit> {
+        beam.into_iter()
+            .map(|s| Hit {
+                row: RowId(s.node),
+                distance: s.distance,
+            })
+            .collect()
+    };
+    match codes.and_then(|c| c.query(query)) {
+        Some(on_codes) => {
+            let scorer = search::Counted::new(on_codes);
+            let found = grouped::beam_grouped(graph, &scorer, ef, keep, &group);
+            (hits(found), scorer.count())
+        }
+        None => {
+            let scorer = search::Counted::new(search::F32Query {
+                source,
+                dist: distance_fn(metric),
+                query,
+            });
+            let found = grouped::beam_grouped(graph, &scorer, ef, keep, &group);
+            (hits(found), scorer.count())
+        }
+    }
 }
 
 /// What a search on 8-bit codes did, for EXPLAIN.

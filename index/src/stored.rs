@@ -254,14 +254,10 @@ impl<'a> SegmentIndex<'a> {
         options: &SearchOptions,
         keep: &dyn Fn(RowId) -> bool,
     ) -> Result<Option<(Vec<Hit>, Strategy, usize)>> {
-        let picked = match options.recall {
-            None => None,
-            Some(target) => {
-                match segment_calibration(segment, column)?.and_then(|c| c.pick(target)) {
-                    Some(p) => Some(p as usize),
-                    None => return Ok(None),
-                }
-            }
+        let picked = match picked(segment, column, options)? {
+            Picked::BeyondCurve => return Ok(None),
+            Picked::Parameter(p) => Some(p),
+            Picked::Default => None,
         };
         Ok(Some(match self {
             SegmentIndex::Hnsw(HnswView { graph, codes: None }) => {
@@ -311,6 +307,52 @@ impl<'a> SegmentIndex<'a> {
         }))
     }
 
+    /// For an HNSW index over a multi-vector column's elements: the best element of
+    /// each of up to `groups` distinct rows (`group`: an element's row), the beam
+    /// `max(groups, ef)` rows wide, closest first (code distances when walked on 8-bit
+    /// codes: the caller re-scores), with the strategy and the distances computed.
+    /// `None` where the recall target is beyond the curve, as for
+    /// [`SegmentIndex::search`]. Another index kind is an error: its caller searches
+    /// elements.
+    #[allow(clippy::too_many_arguments)]
+    pub fn search_groups<S: VectorSource + ?Sized>(
+        &self,
+        segment: &Segment,
+        column: &Column,
+        source: &S,
+        metric: Metric,
+        query: &[f32],
+        groups: usize,
+        options: &SearchOptions,
+        keep: &dyn Fn(RowId) -> bool,
+        group: &dyn Fn(u32) -> u32,
+    ) -> Result<Option<(Vec<Hit>, Strategy, usize)>> {
+        let SegmentIndex::Hnsw(HnswView { graph, codes }) = self else {
+            return Err(Error::InvalidArgument(format!(
+                "column {}: only an HNSW index searches by groups",
+                column.name
+            )));
+        };
+        let ef = match picked(segment, column, options)? {
+            Picked::BeyondCurve => return Ok(None),
+            Picked::Parameter(p) => p,
+            Picked::Default => options.ef.unwrap_or(DEFAULT_EF),
+        }
+        .max(groups);
+        let (hits, visited) = crate::hnsw::search_graph_grouped(
+            graph,
+            codes.as_ref(),
+            source,
+            metric,
+            query,
+            ef,
+            keep,
+            group,
+        );
+        let rerank = codes.map(|_| 0);
+        Ok(Some((hits, Strategy::Hnsw { ef, rerank }, visited)))
+    }
+
     /// VERIFY's check of the index beyond its sizes (checked on load): a line saying
     /// what holds, or `Corrupted`.
     pub fn check(&self, segment: &Segment, column: &Column) -> Result<String> {
@@ -320,6 +362,27 @@ impl<'a> SegmentIndex<'a> {
             SegmentIndex::Bm25(text) => text.check(segment, column),
         }
     }
+}
+
+/// The search parameter (ef or nprobe) a recall target picks off the segment's curve.
+enum Picked {
+    /// No target: the options' parameter or the default.
+    Default,
+    Parameter(usize),
+    /// The curve never reaches the target (or there is none): scan exactly.
+    BeyondCurve,
+}
+
+fn picked(segment: &Segment, column: &Column, options: &SearchOptions) -> Result<Picked> {
+    let Some(target) = options.recall else {
+        return Ok(Picked::Default);
+    };
+    Ok(
+        match segment_calibration(segment, column)?.and_then(|c| c.pick(target)) {
+            Some(p) => Picked::Parameter(p as usize),
+            None => Picked::BeyondCurve,
+        },
+    )
 }
 
 /// The index's recall curve in this segment, if it has one.

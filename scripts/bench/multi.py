@@ -40,7 +40,7 @@ import quiver
 K = 10
 QUERIES = 500
 SIGMA = 0.03
-EFS = [16, 32, 64, 128, 256]
+EFS = [16, 24, 32, 48, 64, 96, 128, 256]
 
 
 def unit(a):

@@ -292,12 +292,22 @@ pub fn beam<D: NodeDistance, K: Fn(RowId) -> bool + ?Sized>(
     ef: usize,
     keep: &K,
 ) -> Vec<Scored> {
-    // A graph read from a damaged file may name an entry past the nodes or an absurd
-    // top level: answer nothing rather than walk garbage (levels are u8, so > 255 is
-    // never real).
-    let sane = (graph.entry as usize) < graph.nodes() && graph.max_level <= u8::MAX as u32;
-    if ef == 0 || !sane {
+    let Some(ep) = descend(graph, scorer).filter(|_| ef > 0) else {
         return Vec::new();
+    };
+    with_visited(graph.nodes(), |visited| {
+        search_layer(graph, scorer, ep, ef, 0, visited, keep)
+    })
+}
+
+/// The greedy walk from the entry point down to level 1: where level 0's search
+/// starts. `None` for an empty graph, or one read from a damaged file that names an
+/// entry past the nodes or an absurd top level (levels are u8, so > 255 is never
+/// real): answer nothing rather than walk garbage.
+pub fn descend<D: NodeDistance>(graph: &GraphView<'_>, scorer: &D) -> Option<Scored> {
+    let sane = (graph.entry as usize) < graph.nodes() && graph.max_level <= u8::MAX as u32;
+    if !sane {
+        return None;
     }
     let mut ep = Scored {
         distance: scorer.distance(graph.entry),
@@ -306,7 +316,5 @@ pub fn beam<D: NodeDistance, K: Fn(RowId) -> bool + ?Sized>(
     for level in (1..=graph.max_level).rev() {
         ep = greedy(graph, scorer, ep, level);
     }
-    with_visited(graph.nodes(), |visited| {
-        search_layer(graph, scorer, ep, ef, 0, visited, keep)
-    })
+    Some(ep)
 }

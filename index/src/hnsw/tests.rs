@@ -255,3 +255,54 @@ fn sq8_traversal_reranks_to_exact_distances() {
         );
     }
 }
+
+/// The grouped beam returns each group once, with its best node, closest first; on a
+/// small graph with the beam as wide as the groups, the best 10 groups are exactly
+/// those of a brute force over every node (a group's distance is its nearest node's).
+#[test]
+fn the_grouped_beam_keeps_each_groups_best_node() {
+    let dim = 8;
+    let (n, per_group) = (900, 9);
+    let base = data(n, dim, 11);
+    let source = SliceSource::new(&base, dim).unwrap();
+    let index = Hnsw::build(&source, Metric::L2, &HnswParams::default());
+    let graph = index.graph().view();
+    let group = |node: u32| node / per_group as u32;
+    let queries = data(20, dim, 12);
+    for q in queries.chunks(dim) {
+        let (found, computed) =
+            search_graph_grouped(&graph, None, &source, Metric::L2, q, 100, &|_| true, &group);
+        assert!(computed > 0);
+        let groups: Vec<u32> = found.iter().map(|h| group(h.row.0)).collect();
+        let mut distinct = groups.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), groups.len(), "a group twice");
+        assert!(found.windows(2).all(|w| w[0].distance <= w[1].distance));
+        let mut best = vec![f32::INFINITY; n / per_group];
+        for (node, v) in base.chunks(dim).enumerate() {
+            let g = group(node as u32) as usize;
+            best[g] = best[g].min(crate::kernels::distance(Metric::L2, q, v));
+        }
+        let mut order: Vec<usize> = (0..best.len()).collect();
+        order.sort_by(|&a, &b| best[a].total_cmp(&best[b]).then(a.cmp(&b)));
+        let want: Vec<u32> = order[..10].iter().map(|&g| g as u32).collect();
+        assert_eq!(&groups[..10], &want[..]);
+        for h in &found[..10] {
+            assert_eq!(h.distance, best[group(h.row.0) as usize]);
+        }
+    }
+    // Rejected nodes are walked through, never returned.
+    let q = &queries[..dim];
+    let (found, _) = search_graph_grouped(
+        &graph,
+        None,
+        &source,
+        Metric::L2,
+        q,
+        30,
+        &|r: RowId| r.0.is_multiple_of(2),
+        &group,
+    );
+    assert!(!found.is_empty() && found.iter().all(|h| h.row.0.is_multiple_of(2)));
+}
