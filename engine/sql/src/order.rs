@@ -3,7 +3,9 @@
 //! EXPLAIN and EVALUATE all rank through here.
 
 use quiver::sql::{FusionSpec, MaxSimQuery, MissingSpec, NormalizeSpec, Order, QueryVector};
-use quiver::{FusionChoice, Missing, Normalization, NormalizationChoice, Query, Target};
+use quiver::{
+    Error, FusionChoice, Missing, Normalization, NormalizationChoice, Query, Result, Schema, Target,
+};
 
 /// The query `order` ranks by, for the best `k`.
 pub fn compile(order: &Order, k: usize) -> Query {
@@ -27,6 +29,30 @@ pub fn compile(order: &Order, k: usize) -> Query {
             query
         }
     }
+}
+
+/// Every `MAXSIM(column, ...)` term of `order` names a multi-vector column of
+/// `schema`. (The engine checks this for given vectors and `VECTOR OF`; EVALUATE's
+/// `MAXSIM(column, QUERY)` compiles to each query's vector, so it is checked here.)
+pub fn check_maxsim(schema: &Schema, order: &Order) -> Result<()> {
+    let terms = match order {
+        Order::Distance(n) => std::slice::from_ref(n),
+        Order::Fuse(_, terms, _) => terms.as_slice(),
+    };
+    for n in terms
+        .iter()
+        .filter(|n| matches!(n.query, QueryVector::MaxSim(_)))
+    {
+        let (_, column) = schema.column(&n.column)?;
+        if column.multi().is_none() {
+            return Err(Error::InvalidArgument(format!(
+                "MAXSIM ranks a multi-vector column (VECTOR(n)[]); {} is {}",
+                n.column,
+                column.type_name()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// FUSE's fusion; `DEFAULT` is the collection's saved one.

@@ -247,6 +247,7 @@ pub fn run(db: &Database, statement: &Statement) -> Result<Output> {
             use crate::evaluate::{
                 apply_trec_qrels, evaluate, evaluate_each, read_queries, report, sweep,
             };
+            crate::order::check_maxsim(&db.collection(&e.collection)?.schema()?, &e.order)?;
             let mut queries = read_queries(std::path::Path::new(&e.queries))?;
             if let Some(qrels) = &e.qrels {
                 apply_trec_qrels(&mut queries, std::path::Path::new(qrels))?;

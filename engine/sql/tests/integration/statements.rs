@@ -713,4 +713,11 @@ fn multi_vector_columns_through_the_language() {
     );
     let text = format!("{:?}", rows(&out[0]));
     assert!(text.contains("\"a"), "{text}");
+    let maxsim_on_single = format!(
+        "EVALUATE clips USING '{}' ORDER BY MAXSIM(v, QUERY) AT 2",
+        queries.display()
+    );
+    let statement = &parse_script(&maxsim_on_single).unwrap()[0];
+    let err = quiver_sql::run(&db, statement).unwrap_err().to_string();
+    assert!(err.contains("multi-vector"), "{err}");
 }
