@@ -4,12 +4,14 @@
 //! is −MAXSIM).
 //!
 //! A segment with an index over the column's elements (every row's vectors) asks it,
-//! for each query vector, for the [`ELEMENT_OVERFETCH`]·k nearest elements of live
-//! rows that pass the filter; the rows holding them are the candidates, and each
-//! candidate is re-scored exactly over all its vectors. So every returned score is
-//! exact, and what the index can miss is a candidate, never a wrong score. A segment
-//! without an index, a recall target beyond its curve, few passing rows or too few
-//! candidates are scanned exactly, and so is the memtable.
+//! for each query vector, for candidate rows among the live rows that pass the filter:
+//! HNSW walks a beam over rows (each row's best element, `ef` rows wide) and names its
+//! best [`RESCORED_PER_RESULT`]·k; IVF-PQ is asked for the [`ELEMENT_OVERFETCH`]·k
+//! nearest elements, widened while they name fewer than k rows. Each candidate is
+//! re-scored exactly over all its vectors, so every returned score is exact, and what
+//! the index can miss is a candidate, never a wrong score. A segment without an index,
+//! a recall target beyond its curve, few passing rows or too few candidates are
+//! scanned exactly, and so is the memtable.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -26,10 +28,9 @@ use crate::search::{
 };
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 
-/// Elements first asked of a segment's index per query vector, per result wanted (or
-/// the HNSW beam width, when larger: the beam's elements cost nothing more): several
-/// of an item's vectors tend to be near one another, so k elements can hold far fewer
-/// than k items.
+/// Elements first asked of an IVF-PQ index per query vector, per result wanted (or
+/// `ef`, when larger): several of an item's vectors tend to be near one another, so k
+/// elements can hold far fewer than k items.
 pub const ELEMENT_OVERFETCH: usize = 4;
 
 /// Rows re-scored per result wanted, per query vector, from an HNSW beam over rows.
