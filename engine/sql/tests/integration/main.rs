@@ -4,6 +4,7 @@
 mod copy;
 mod embed;
 mod evaluate;
+mod multi_vector;
 mod reembed;
 mod sql_helpers;
 mod statements;
