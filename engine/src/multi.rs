@@ -110,11 +110,6 @@ impl CollectionSnapshot {
                     None => false,
                 };
                 let wanted = k.min(candidates);
-                // Every candidate is re-scored exactly: the index need not re-rank.
-                let element_options = SearchOptions {
-                    candidates_only: true,
-                    ..*options
-                };
                 let queries = scorer.query_vectors().count();
                 let named = index_candidates(
                     &index,
@@ -124,7 +119,7 @@ impl CollectionSnapshot {
                     &source,
                     &scorer,
                     (k, wanted),
-                    &element_options,
+                    options,
                     &keep_element,
                 )?;
                 // `None`: a recall target beyond the curve, scanned exactly below.

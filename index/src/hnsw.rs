@@ -97,10 +97,8 @@ pub struct Sq8Counts {
 
 /// k-nearest-neighbour search that walks the graph on 8-bit `codes` (beam width
 /// `ef`), then re-ranks the best `rerank` of the beam (at least `k`) with exact
-/// distances under the codes' metric from `source`, the truth; `rerank` 0 returns the
-/// beam's best `k` with their code distances (for a caller that re-scores). Rows
-/// `keep` rejects are traversed but never returned. A query of another dimension
-/// finds nothing.
+/// distances under the codes' metric from `source`, the truth. Rows `keep` rejects are
+/// traversed but never returned. A query of another dimension finds nothing.
 #[allow(clippy::too_many_arguments)]
 pub fn search_graph_sq8<S: VectorSource + ?Sized>(
     graph: &GraphView<'_>,
@@ -117,18 +115,6 @@ pub fn search_graph_sq8<S: VectorSource + ?Sized>(
     };
     let scorer = search::Counted::new(scorer);
     let beam = search::beam(graph, &scorer, ef.max(k), keep);
-    if rerank == 0 {
-        // The caller re-scores: the beam's order and code distances, no vector read.
-        let hits = beam.iter().take(k).map(|s| Hit {
-            row: RowId(s.node),
-            distance: s.distance,
-        });
-        let counts = Sq8Counts {
-            code_distances: scorer.count(),
-            reranked: 0,
-        };
-        return (hits.collect(), counts);
-    }
     let dist = distance_fn(codes.metric());
     let mut hits: Vec<Hit> = beam
         .iter()

@@ -133,11 +133,6 @@ pub struct SearchOptions {
     pub recall: Option<f32>,
     /// Scan every row exactly, ignoring indexes.
     pub exact: bool,
-    /// The caller re-scores what the index returns exactly (a multi-vector column's
-    /// items, over all their vectors), so an HNSW walked on 8-bit codes skips its exact
-    /// re-ranking and returns the beam's order and code distances. (IVF-PQ keeps its
-    /// refine: re-ranking more entries than it returns changes which ones it returns.)
-    pub candidates_only: bool,
 }
 
 impl SearchOptions {
@@ -270,10 +265,7 @@ impl<'a> SegmentIndex<'a> {
                 codes: Some(codes),
             }) => {
                 let ef = picked.or(options.ef).unwrap_or(DEFAULT_EF).max(k);
-                let rerank = match options.candidates_only {
-                    true => 0,
-                    false => rerank_count(k, ef),
-                };
+                let rerank = rerank_count(k, ef);
                 let (hits, counts) =
                     search_graph_sq8(graph, codes, source, query, k, ef, rerank, keep);
                 let strategy = Strategy::Hnsw {
