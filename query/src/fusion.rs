@@ -173,6 +173,37 @@ pub fn fuse_lists<K: Copy + Eq + Hash + Ord>(
 ) -> Result<Vec<Fused<K>>, FusionError> {
     check(columns, fusion, normalization)?;
     let lists = matches!(fusion, Fusion::RrfLists { .. });
+    let parts = column_parts(union, columns, distance, list_rank, normalization, lists);
+    let mut out: Vec<Fused<K>> = Vec::new();
+    for (i, mut row) in parts.into_iter().enumerate() {
+        if !kept(&row, missing) {
+            continue;
+        }
+        let score = combine(&mut row, fusion);
+        out.push(Fused {
+            key: union[i],
+            score,
+            parts: row,
+        });
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
+    out.truncate(k);
+    Ok(out)
+}
+
+/// Every candidate's part on every column, its contribution still 0: the exact
+/// distance, its normalized score, and its rank (by distance among the candidates
+/// that have the column, ties by key; with `lists`, the place in the column's own
+/// result list from `list_rank`, 0 outside it). Scores under any fusion follow from
+/// these by [`combine`].
+pub fn column_parts<K: Copy + Eq + Hash + Ord>(
+    union: &[K],
+    columns: usize,
+    distance: &dyn Fn(usize, K) -> Option<f32>,
+    list_rank: &dyn Fn(usize, K) -> Option<usize>,
+    normalization: &Normalization,
+    lists: bool,
+) -> Vec<Vec<Option<ColumnPart>>> {
     // Exact distances, per candidate and column.
     let table: Vec<Vec<Option<f32>>> = union
         .iter()
@@ -206,25 +237,17 @@ pub fn fuse_lists<K: Copy + Eq + Hash + Ord>(
             });
         }
     }
-    let mut out: Vec<Fused<K>> = Vec::new();
-    for (i, mut row) in parts.into_iter().enumerate() {
-        let have = row.iter().filter(|p| p.is_some()).count();
-        if have == 0 || (missing == Missing::Skip && have < columns) {
-            continue;
-        }
-        let score = combine(&mut row, fusion);
-        out.push(Fused {
-            key: union[i],
-            score,
-            parts: row,
-        });
-    }
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
-    out.truncate(k);
-    Ok(out)
+    parts
 }
 
-fn check(
+/// Whether a candidate with parts `row` takes part in the fusion: it has some column,
+/// and every column under [`Missing::Skip`].
+pub fn kept(row: &[Option<ColumnPart>], missing: Missing) -> bool {
+    let have = row.iter().filter(|p| p.is_some()).count();
+    have > 0 && (missing == Missing::ScorePresent || have == row.len())
+}
+
+pub fn check(
     columns: usize,
     fusion: &Fusion,
     normalization: &Normalization,
@@ -344,7 +367,7 @@ pub fn threshold(
 }
 
 /// Fills each present part's contribution and returns the fused score.
-fn combine(row: &mut [Option<ColumnPart>], fusion: &Fusion) -> f32 {
+pub fn combine(row: &mut [Option<ColumnPart>], fusion: &Fusion) -> f32 {
     let present = row.iter().flatten().count() as f32;
     let mut score = match fusion {
         Fusion::Min => f32::INFINITY,

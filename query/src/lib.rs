@@ -11,6 +11,7 @@
 pub mod eval;
 pub mod fusion;
 pub mod sql;
+pub mod tune;
 
 pub use fusion::{
     ColumnPart, DistanceSpan, Fused, Fusion, FusionError, Missing, Normalization, fuse, fuse_lists,
