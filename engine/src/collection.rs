@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use quiver_storage::{
-    CollectionEntry, CollectionId, ColumnKind, DefaultFusion, EmbedRule, Error, IndexSpec, Item,
+    CollectionEntry, CollectionId, ColumnKind, EmbedRule, Error, FusionProfile, IndexSpec, Item,
     Result, Schema,
 };
 
@@ -182,10 +182,18 @@ impl Collection {
         })
     }
 
-    /// Saves (or clears) the collection's default fusion, used by `FUSE(DEFAULT, ...)`.
-    pub fn set_default_fusion(&self, fusion: Option<DefaultFusion>) -> Result<()> {
+    /// Saves fusion profiles (`FUSE(PROFILE name ...)`; the profile `default` is
+    /// `FUSE(DEFAULT, ...)`), each replacing any of its name and label, all at one
+    /// commit or none.
+    pub fn save_profiles(&self, profiles: &[FusionProfile]) -> Result<()> {
         self.database()
-            .alter(&self.name, |schema, _| schema.with_default_fusion(fusion))
+            .alter(&self.name, |schema, _| schema.with_profiles(profiles))
+    }
+
+    /// Drops fusion profile `name`, every label of it.
+    pub fn drop_profile(&self, name: &str) -> Result<()> {
+        self.database()
+            .alter(&self.name, |schema, _| schema.without_profile(name))
     }
 
     /// Drops a column; its bytes stay in old segments until compaction rewrites them.

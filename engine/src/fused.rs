@@ -293,6 +293,34 @@ impl CollectionSnapshot {
             .collect()
     }
 
+    /// `query`'s candidates for its top `k` (what its fused search re-scores, the same
+    /// for every fusion of its columns) and their exact distances on every column.
+    pub fn fused_candidates<'s>(
+        &'s self,
+        query: &FusedQuery<'_>,
+        k: usize,
+        filter: Option<&(dyn Fn(&ItemRef<'_>) -> bool + Sync)>,
+    ) -> Result<FusedCandidates<'s>> {
+        let scorers = self.scorers(query)?;
+        let default_normalization = self.default_normalization(query, &scorers)?;
+        let gathered = self.gather(query, &scorers, candidates_per_column(query, k), filter)?;
+        let list_ranks = (0..gathered.union.len() as u32)
+            .map(|key| {
+                gathered
+                    .lists
+                    .iter()
+                    .map(|l| l.get(&key).copied())
+                    .collect()
+            })
+            .collect();
+        Ok(FusedCandidates {
+            items: gathered.union,
+            distances: gathered.exact,
+            list_ranks,
+            default_normalization,
+        })
+    }
+
     /// One round of the plan with `per_column` candidates per column: the hits, what
     /// ran, and each column's edge distance (`None` when some column's distances were
     /// not exact, so no threshold holds).
@@ -443,6 +471,20 @@ impl CollectionSnapshot {
             edges,
         })
     }
+}
+
+/// A fused query's candidates: what every fusion of its columns ranks
+/// ([`CollectionSnapshot::fused_candidates`]).
+#[derive(Clone, Debug)]
+pub struct FusedCandidates<'s> {
+    /// The union of the columns' candidates, in the order fusion breaks ties by.
+    pub items: Vec<ItemRef<'s>>,
+    /// `[candidate][column]`: the exact distance (`None`: the item has no value).
+    pub distances: Vec<Vec<Option<f32>>>,
+    /// `[candidate][column]`: the 1-based place in the column's own result list.
+    pub list_ranks: Vec<Vec<Option<usize>>>,
+    /// The normalization the query gets when it names none.
+    pub default_normalization: Normalization,
 }
 
 /// How one queried column is scored.

@@ -50,7 +50,7 @@ pub use collection::Collection;
 pub use database::{Database, DatabaseInfo};
 pub use embedding::encode_error;
 pub use filter::Filter;
-pub use fused::{FusedQuery, Probe, default_normalization};
+pub use fused::{FusedCandidates, FusedQuery, Probe, default_normalization};
 pub use hits::{ColumnExplain, FusedExplain, Hit, Hits, Plan};
 pub use options::{Durability, OpenOptions};
 pub use query::{FusionChoice, NormalizationChoice, Query, Target, Term};

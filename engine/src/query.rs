@@ -17,7 +17,7 @@ use quiver_storage::{Error, MultiVector, Result, SparseVector, Value};
 
 use crate::database::Database;
 use crate::filter::Filter;
-use crate::fused::{FusedQuery, Probe};
+use crate::fused::{FusedCandidates, FusedQuery, Probe};
 use crate::hits::{Hit, Hits, Plan};
 use crate::search::{SearchHit, SearchOptions, SearchStats};
 use crate::snapshot::{CollectionSnapshot, ItemRef};
@@ -73,9 +73,16 @@ pub struct Term {
 pub enum FusionChoice {
     /// This fusion.
     Given(Fusion),
-    /// The collection's saved default fusion (`FUSE(DEFAULT, ...)`, saved by EVALUATE's
-    /// `SAVE BEST`), which must be for exactly these columns in this order.
-    SavedDefault,
+    /// A fusion profile of the collection (`FUSE(PROFILE name [FOR 'label'], ...)`;
+    /// `FUSE(DEFAULT, ...)` is the profile `default`, saved by EVALUATE's `SAVE BEST`),
+    /// which must be for exactly these columns in this order. Its normalization
+    /// applies unless the query names the same one.
+    Profile {
+        /// The profile's name.
+        name: String,
+        /// A per-label profile's label.
+        label: Option<String>,
+    },
 }
 
 /// How each term's distances become scores before fusion.
@@ -224,6 +231,22 @@ impl Database {
                 Ok(answer(q, hits, None, share))
             })
             .collect()
+    }
+
+    /// The candidates of fused `query` (with `query.k`) and their exact distances on
+    /// every column: what any fusion of its terms ranks, gathered once (EVALUATE ...
+    /// TUNE WEIGHTS re-fuses them under many settings).
+    pub fn fused_candidates<'s>(
+        &self,
+        snap: &'s CollectionSnapshot,
+        query: &Query,
+    ) -> Result<FusedCandidates<'s>> {
+        let resolved = self.resolve(snap, &query.terms)?;
+        let probes = probes(snap, &query.terms, &resolved)?;
+        let (_, fused) = fused_query(snap, query, &probes)?;
+        let keep = |item: &ItemRef<'_>| query.filter.as_ref().is_none_or(|f| f.matches(item));
+        let keep: &(dyn Fn(&ItemRef<'_>) -> bool + Sync) = &keep;
+        snap.fused_candidates(&fused, query.k, query.filter.as_ref().map(|_| keep))
     }
 
     /// What each term compares its column with: a query vector, a sparse vector or
@@ -492,9 +515,11 @@ fn fused_query<'q>(
             query.terms.len()
         )));
     }
-    let fusion = match &query.fusion {
-        Some(FusionChoice::Given(f)) => f.clone(),
-        Some(FusionChoice::SavedDefault) => saved_default(snap, &query.terms)?,
+    let (fusion, normalization) = match &query.fusion {
+        Some(FusionChoice::Given(f)) => (f.clone(), query.normalization.clone()),
+        Some(FusionChoice::Profile { name, label }) => {
+            profile(snap, name, label.as_deref(), query)?
+        }
         None => return Err(Error::InvalidArgument("expected a fused query".into())),
     };
     let mut fused = FusedQuery::new(fusion.clone());
@@ -503,9 +528,9 @@ fn fused_query<'q>(
     for (term, probe) in query.terms.iter().zip(probes) {
         fused.columns.push((&term.column, *probe));
     }
-    fused.normalization = match &query.normalization {
+    fused.normalization = match normalization {
         None => None,
-        Some(NormalizationChoice::Given(n)) => Some(n.clone()),
+        Some(NormalizationChoice::Given(n)) => Some(n),
         Some(NormalizationChoice::Calibrated) => Some(calibrated(snap, &query.terms)?),
     };
     Ok((fusion, fused))
@@ -527,28 +552,71 @@ fn calibrated(snap: &CollectionSnapshot, terms: &[Term]) -> Result<Normalization
     Ok(Normalization::Calibrated(spans))
 }
 
-/// The collection's saved default fusion, which must be for exactly these columns in
-/// this order.
-fn saved_default(snap: &CollectionSnapshot, terms: &[Term]) -> Result<Fusion> {
-    let saved = snap.schema().default_fusion().ok_or_else(|| {
-        Error::InvalidArgument(
-            "FUSE(DEFAULT, ...): no default fusion saved (EVALUATE ... SWEEP ... SAVE BEST saves one)"
-                .into(),
-        )
-    })?;
-    let columns: Vec<&str> = terms.iter().map(|t| t.column.as_str()).collect();
+/// Fusion profile `name` (for `label`) of the collection: its fusion, and the
+/// normalization `query` runs under (the profile's, else the query's; both, only if
+/// they agree). The profile must be for exactly the query's columns, in order.
+fn profile(
+    snap: &CollectionSnapshot,
+    name: &str,
+    label: Option<&str>,
+    query: &Query,
+) -> Result<(Fusion, Option<NormalizationChoice>)> {
+    let saved = snap.schema().profile(name, label)?;
+    let full = saved.full_name();
+    let columns: Vec<&str> = query.terms.iter().map(|t| t.column.as_str()).collect();
+    if saved.columns.len() != columns.len() {
+        return Err(Error::InvalidArgument(format!(
+            "fusion profile {full} fuses {} terms ({}); this query has {} ({})",
+            saved.columns.len(),
+            saved.columns.join(", "),
+            columns.len(),
+            columns.join(", ")
+        )));
+    }
     if saved.columns != columns {
         return Err(Error::InvalidArgument(format!(
-            "the default fusion {} is for columns ({}); this query fuses ({})",
-            saved.fusion,
+            "fusion profile {full} is for columns ({}); this query fuses ({})",
             saved.columns.join(", "),
             columns.join(", ")
         )));
     }
     let spec = quiver_query::sql::parse_fusion(&saved.fusion).map_err(|e| {
-        Error::InvalidArgument(format!("saved default fusion {}: {e}", saved.fusion))
+        Error::InvalidArgument(format!("fusion profile {full}: {}: {e}", saved.fusion))
     })?;
-    spec.to_fusion().ok_or_else(|| {
-        Error::InvalidArgument("a saved default fusion cannot itself be DEFAULT".into())
+    let fusion = spec.to_fusion().map_err(|(other, _)| {
+        Error::InvalidArgument(format!(
+            "fusion profile {full} names another profile ({other})"
+        ))
+    })?;
+    let own = saved
+        .normalize
+        .as_deref()
+        .map(|n| normalization_named(n, &full))
+        .transpose()?;
+    let normalization = match (own, &query.normalization) {
+        (Some(own), Some(asked)) if &own != asked => {
+            return Err(Error::InvalidArgument(format!(
+                "fusion profile {full} was saved with NORMALIZE {}: a query using it cannot normalize otherwise",
+                saved.normalize.as_deref().unwrap_or_default()
+            )));
+        }
+        (Some(own), _) => Some(own),
+        (None, asked) => asked.clone(),
+    };
+    Ok((fusion, normalization))
+}
+
+/// A profile's NORMALIZE keyword as the query's choice.
+fn normalization_named(keyword: &str, profile: &str) -> Result<NormalizationChoice> {
+    Ok(match keyword.to_ascii_uppercase().as_str() {
+        "NONE" => NormalizationChoice::Given(Normalization::None),
+        "MINMAX" => NormalizationChoice::Given(Normalization::MinMax),
+        "ZSCORE" => NormalizationChoice::Given(Normalization::ZScore),
+        "CALIBRATED" => NormalizationChoice::Calibrated,
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "fusion profile {profile}: unknown normalization {other}"
+            )));
+        }
     })
 }

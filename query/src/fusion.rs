@@ -258,10 +258,12 @@ pub fn check(
         ));
     }
     if let Fusion::Weighted(w) = fusion
-        && (w.len() != columns || w.iter().any(|x| !x.is_finite() || *x < 0.0))
+        && (w.len() != columns
+            || w.iter().any(|x| !x.is_finite() || *x < 0.0)
+            || w.iter().all(|&x| x == 0.0))
     {
         return Err(FusionError(format!(
-            "WEIGHTED needs {columns} finite non-negative weights, got {w:?}"
+            "WEIGHTED needs {columns} finite non-negative weights, not all 0, got {w:?}"
         )));
     }
     if let Fusion::Rrf { k } | Fusion::RrfLists { k } = fusion

@@ -36,8 +36,8 @@ pub use manifest::{CollectionEntry, Manifest, SegmentEntry};
 pub use multi::MultiVector;
 pub use row::Row;
 pub use schema::{
-    Analyzer, AttrColumn, AttrType, Column, ColumnKind, DType, DefaultFusion, EmbedRule,
-    EncoderTag, IndexSpec, Metric, Quantize, Schema, VectorColumn,
+    Analyzer, AttrColumn, AttrType, Column, ColumnKind, DEFAULT_PROFILE, DType, EmbedRule,
+    EncoderTag, FusionProfile, IndexSpec, MAX_PROFILES, Metric, Quantize, Schema, VectorColumn,
 };
 pub use segment::{Segment, SegmentWriter};
 pub use sparse::SparseVector;

@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use crate::ids::ColumnId;
 
 mod index_spec;
+mod profiles;
 pub use index_spec::{Analyzer, IndexSpec, Quantize};
+pub use profiles::{DEFAULT_PROFILE, FusionProfile, MAX_PROFILES};
 
 /// Largest vector dimension accepted.
 pub const MAX_DIM: u32 = 8192;
@@ -242,23 +244,43 @@ impl Column {
     }
 }
 
-/// The columns of a collection, in declaration order. The item id is implicit.
+/// The columns of a collection, in declaration order (the item id is implicit), and
+/// its fusion profiles.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, Default)]
+#[serde(from = "SchemaOnDisk")]
 pub struct Schema {
     columns: Vec<Column>,
     next_column_id: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    default_fusion: Option<DefaultFusion>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    profiles: Vec<FusionProfile>,
 }
 
-/// A collection's default fusion (`FUSE(DEFAULT, ...)`), e.g. saved by
-/// `EVALUATE ... SWEEP ... SAVE BEST`: the fusion as the language writes it
-/// (`WEIGHTED(0.4, 0.6)`, `RRF(k = 60.0)`), for queries over exactly `columns`, in
-/// that order (weights are positional).
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-pub struct DefaultFusion {
-    pub fusion: String,
-    pub columns: Vec<String>,
+/// A schema as manifests hold it, older ones included (their one `default_fusion`
+/// becomes the profile `default`).
+#[derive(Deserialize)]
+struct SchemaOnDisk {
+    columns: Vec<Column>,
+    next_column_id: u32,
+    #[serde(default)]
+    profiles: Vec<FusionProfile>,
+    #[serde(default)]
+    default_fusion: Option<profiles::LegacyDefaultFusion>,
+}
+
+impl From<SchemaOnDisk> for Schema {
+    fn from(disk: SchemaOnDisk) -> Self {
+        let mut profiles = disk.profiles;
+        if let Some(old) = disk.default_fusion
+            && !profiles.iter().any(|p| p.name == DEFAULT_PROFILE)
+        {
+            profiles.push(old.into());
+        }
+        Schema {
+            columns: disk.columns,
+            next_column_id: disk.next_column_id,
+            profiles,
+        }
+    }
 }
 
 impl Schema {
@@ -269,23 +291,6 @@ impl Schema {
 
     pub fn columns(&self) -> &[Column] {
         &self.columns
-    }
-
-    /// The default fusion, if one was saved.
-    pub fn default_fusion(&self) -> Option<&DefaultFusion> {
-        self.default_fusion.as_ref()
-    }
-
-    /// A copy with `fusion` as the default (or none); its columns must be vector columns.
-    pub fn with_default_fusion(&self, fusion: Option<DefaultFusion>) -> Result<Schema> {
-        if let Some(f) = &fusion {
-            for c in &f.columns {
-                self.column(c)?.1.expect_vector()?;
-            }
-        }
-        let mut next = self.clone();
-        next.default_fusion = fusion;
-        Ok(next)
     }
 
     /// Position and definition of a column by name.
@@ -376,14 +381,7 @@ impl Schema {
         }
         let mut next = self.clone();
         next.columns.remove(pos);
-        // A default fusion over the dropped column no longer applies.
-        if next
-            .default_fusion
-            .as_ref()
-            .is_some_and(|f| f.columns.iter().any(|c| c == name))
-        {
-            next.default_fusion = None;
-        }
+        next.mark_profiles_stale(name, &format!("column {name} was dropped"));
         Ok(next)
     }
 
@@ -405,11 +403,7 @@ impl Schema {
                 rule.from = to.to_string();
             }
         }
-        if let Some(f) = next.default_fusion.as_mut() {
-            for c in f.columns.iter_mut().filter(|c| *c == from) {
-                *c = to.to_string();
-            }
-        }
+        next.rename_in_profiles(from, to);
         Ok(next)
     }
 
@@ -445,13 +439,9 @@ impl Schema {
         let (pos, _) = without.column(name)?;
         without.columns.remove(pos);
         // Weights tuned on the old vectors do not carry over to another model's.
-        if without
-            .default_fusion
-            .as_ref()
-            .is_some_and(|f| f.columns.iter().any(|c| c == name || c == replacement))
-        {
-            without.default_fusion = None;
-        }
+        let why = format!("column {name} was replaced by {replacement}");
+        without.mark_profiles_stale(name, &why);
+        without.mark_profiles_stale(replacement, &why);
         without.with_renamed_column(replacement, name)
     }
 

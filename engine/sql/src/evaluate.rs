@@ -18,6 +18,7 @@ mod queries;
 pub(crate) mod recall;
 pub(crate) mod report;
 pub(crate) mod sweep;
+pub(crate) mod tune;
 mod vectors;
 
 use std::collections::BTreeMap;
@@ -127,26 +128,11 @@ fn score(
     let mut not_applicable: BTreeMap<String, usize> = BTreeMap::new();
     let mut ranking = Duration::ZERO;
     for (q, query) in queries.iter().enumerate() {
-        let Some(qv) = terms
-            .iter()
-            .map(|t| vectors.get(t, q))
-            .collect::<Option<Vec<Target>>>()
-        else {
+        let Some(qv) = vectors.targets(terms, q) else {
             *not_applicable.entry(query.label.clone()).or_default() += 1;
             continue;
         };
-        let wanted = k + usize::from(own_id(query).is_some());
-        let filled: Vec<Query> = templates
-            .iter()
-            .map(|t| {
-                let mut filled = t.clone();
-                filled.k = wanted;
-                for (term, target) in filled.terms.iter_mut().zip(&qv) {
-                    term.target = target.clone();
-                }
-                filled
-            })
-            .collect();
+        let filled: Vec<Query> = templates.iter().map(|t| filled(t, &qv, query, k)).collect();
         let started = Instant::now();
         let answers = db.query_each(snap, &filled)?;
         ranking += started.elapsed();
@@ -159,6 +145,17 @@ fn score(
         .into_iter()
         .map(|o| evaluation(k, o, not_applicable.clone(), share))
         .collect())
+}
+
+/// `template` with query `query`'s targets `qv`, asking for its top `k` (one more for
+/// an item query, whose own item is left out of the answer).
+fn filled(template: &Query, qv: &[Target], query: &LabelledQuery, k: usize) -> Query {
+    let mut filled = template.clone();
+    filled.k = k + usize::from(own_id(query).is_some());
+    for (term, target) in filled.terms.iter_mut().zip(qv) {
+        term.target = target.clone();
+    }
+    filled
 }
 
 /// The query item's own id (left out of its answer), for an item query.

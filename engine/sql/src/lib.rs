@@ -11,9 +11,11 @@ mod evaluate;
 mod explain;
 mod order;
 mod plot_style;
+mod profiles;
 mod statements;
 mod tables;
 
+pub use evaluate::tune::{NamedNormalization, Tuning, run as tune};
 pub use evaluate::{
     Evaluation, LabelledQuery, QueryInput, QueryOutcome, RecallPoint, apply_trec_qrels, evaluate,
     evaluate_each, evaluate_recall, parse_queries, read_queries,

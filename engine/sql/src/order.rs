@@ -55,10 +55,15 @@ pub fn check_maxsim(schema: &Schema, order: &Order) -> Result<()> {
     Ok(())
 }
 
-/// FUSE's fusion; `DEFAULT` is the collection's saved one.
+/// FUSE's fusion; `PROFILE` (and `DEFAULT`) one the collection saved.
 pub fn fusion(spec: &FusionSpec) -> FusionChoice {
-    spec.to_fusion()
-        .map_or(FusionChoice::SavedDefault, FusionChoice::Given)
+    match spec.to_fusion() {
+        Ok(fusion) => FusionChoice::Given(fusion),
+        Err((name, label)) => FusionChoice::Profile {
+            name: name.to_string(),
+            label: label.map(str::to_string),
+        },
+    }
 }
 
 fn target(query: &QueryVector) -> Target {

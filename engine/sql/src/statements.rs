@@ -253,6 +253,22 @@ pub fn run(db: &Database, statement: &Statement) -> Result<Output> {
                 apply_trec_qrels(&mut queries, std::path::Path::new(qrels))?;
             }
             let k = e.k as usize;
+            if let Some(how) = &e.tune {
+                if e.per_query {
+                    return Err(Error::InvalidArgument(
+                        "PER QUERY and TUNE WEIGHTS do not combine: evaluate a saved profile per query".into(),
+                    ));
+                }
+                let template = compile(&e.order, k);
+                let tuning =
+                    crate::evaluate::tune::run(db, &e.collection, &queries, &template, k, how)?;
+                if let Some(path) = &e.plot {
+                    let title =
+                        format!("{}: tuned over {}", e.collection, tuning.columns.join(", "));
+                    crate::evaluate::plot::tune(&tuning, &title, std::path::Path::new(path))?;
+                }
+                return Ok(report::tune(&tuning));
+            }
             if let Some(s) = &e.sweep {
                 if e.per_query {
                     return Err(Error::InvalidArgument(
@@ -292,6 +308,20 @@ pub fn run(db: &Database, statement: &Statement) -> Result<Output> {
                 &e.settings,
             )?;
             Ok(crate::evaluate::recall::report(&points, k))
+        }
+        Statement::CreateFusionProfile(p) => {
+            crate::profiles::create(db, p)?;
+            Ok(Output::Done(format!(
+                "created fusion profile {} on {}",
+                p.name, p.collection
+            )))
+        }
+        Statement::ShowFusionProfiles(on) => crate::profiles::show(db, on.as_deref()),
+        Statement::DropFusionProfile { collection, name } => {
+            db.collection(collection)?.drop_profile(name)?;
+            Ok(Output::Done(format!(
+                "dropped fusion profile {name} on {collection}"
+            )))
         }
         Statement::Reembed { collection, column } => {
             let r = db.collection(collection)?.reembed(column)?;

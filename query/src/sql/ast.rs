@@ -64,6 +64,40 @@ pub enum Statement {
         collection: String,
         column: String,
     },
+    /// `CREATE FUSION PROFILE name [FOR 'label'] ON c AS FUSE(fusion, col, ...
+    /// [NORMALIZE ...])`.
+    CreateFusionProfile(FusionProfileDef),
+    /// `SHOW FUSION PROFILES [ON c]`.
+    ShowFusionProfiles(Option<String>),
+    /// `DROP FUSION PROFILE name ON c`: the profile and every label of it.
+    DropFusionProfile {
+        collection: String,
+        name: String,
+    },
+}
+
+/// A named fusion setting for queries over `columns` (see `docs/SQL.md`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FusionProfileDef {
+    pub collection: String,
+    pub name: String,
+    pub label: Option<String>,
+    /// Never itself a profile.
+    pub fusion: FusionSpec,
+    pub columns: Vec<String>,
+    /// NORMALIZE only (MISSING stays the query's).
+    pub options: FuseOptions,
+}
+
+/// `TUNE WEIGHTS [PER LABEL] [FOLDS n] ... [SAVE AS name]` after EVALUATE's ORDER BY.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tune {
+    /// One setting per query label instead of one for all queries.
+    pub per_label: bool,
+    /// k of the k-fold cross-validation (default 5).
+    pub folds: u64,
+    /// Save the tuned setting(s) as this fusion profile (per label: `name/label`).
+    pub save_as: Option<String>,
 }
 
 /// Retrieval quality of an ORDER BY over labelled queries (see `docs/SQL.md`).
@@ -82,7 +116,10 @@ pub struct Evaluate {
     pub per_query: bool,
     /// Evaluate a family of rankings instead of one.
     pub sweep: Option<Sweep>,
-    /// `PLOT 'file.png'` (with SWEEP): NDCG@K per setting, one line per label.
+    /// Fit the fusion to the queries instead (never with `sweep`).
+    pub tune: Option<Tune>,
+    /// `PLOT 'file.png'`: with SWEEP, NDCG@K per setting, one line per label; with
+    /// TUNE, the tuned weights and in-sample vs held-out NDCG@K per label.
     pub plot: Option<String>,
     /// `SAVE BEST` (with SWEEP ALPHA or RRF K): the setting with the best overall NDCG@K
     /// becomes the collection's default fusion (`FUSE(DEFAULT, ...)`).
@@ -281,8 +318,12 @@ pub enum FusionSpec {
     Min,
     Max,
     Avg,
-    /// `DEFAULT`: the collection's saved default fusion for these columns.
-    Default,
+    /// `PROFILE name [FOR 'label']`, or `DEFAULT` (the profile `default`): a fusion
+    /// profile of the collection, for these columns.
+    Profile {
+        name: String,
+        label: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -327,18 +368,18 @@ pub enum Expr {
 }
 
 impl FusionSpec {
-    /// The fusion this spells; `None` for `DEFAULT` (the collection's saved default,
-    /// resolved by the engine).
-    pub fn to_fusion(&self) -> Option<crate::Fusion> {
+    /// The fusion this spells, or the (name, label) of the profile it names (resolved
+    /// by the engine).
+    pub fn to_fusion(&self) -> Result<crate::Fusion, (&str, Option<&str>)> {
         use crate::Fusion;
-        Some(match self {
+        Ok(match self {
             FusionSpec::Weighted(w) => Fusion::Weighted(w.iter().map(|&x| x as f32).collect()),
             FusionSpec::Rrf(k) => Fusion::Rrf { k: *k as f32 },
             FusionSpec::RrfLists(k) => Fusion::RrfLists { k: *k as f32 },
             FusionSpec::Min => Fusion::Min,
             FusionSpec::Max => Fusion::Max,
             FusionSpec::Avg => Fusion::Avg,
-            FusionSpec::Default => return None,
+            FusionSpec::Profile { name, label } => return Err((name, label.as_deref())),
         })
     }
 }

@@ -263,7 +263,10 @@ impl Parser {
             if self.eat_word("index") {
                 return self.create_index();
             }
-            return Err(self.expected("COLLECTION or INDEX"));
+            if self.eat_word("fusion") {
+                return self.create_fusion_profile();
+            }
+            return Err(self.expected("COLLECTION, INDEX or FUSION PROFILE"));
         }
         if self.eat_word("insert") {
             return self.insert();
@@ -292,6 +295,14 @@ impl Parser {
             });
         }
         if self.eat_word("show") {
+            if self.eat_word("fusion") {
+                self.word("profiles")?;
+                let on = match self.eat_word("on") {
+                    true => Some(self.name("a collection name")?),
+                    false => None,
+                };
+                return Ok(Statement::ShowFusionProfiles(on));
+            }
             self.word("collections")?;
             return Ok(Statement::ShowCollections);
         }
@@ -305,6 +316,13 @@ impl Parser {
             return Ok(Statement::Compact(self.name("a collection name")?));
         }
         if self.eat_word("drop") {
+            if self.eat_word("fusion") {
+                self.word("profile")?;
+                let name = self.name("a fusion profile name")?;
+                self.word("on")?;
+                let collection = self.name("a collection name")?;
+                return Ok(Statement::DropFusionProfile { collection, name });
+            }
             self.word("collection")?;
             return Ok(Statement::DropCollection(self.name("a collection name")?));
         }
@@ -444,17 +462,31 @@ impl Parser {
                 false => FusionSpec::Rrf(k),
             });
         }
+        if self.eat_word("profile") {
+            let name = self.name("a fusion profile name")?;
+            let label = match self.eat_word("for") {
+                true => Some(self.string("the query label in quotes")?),
+                false => None,
+            };
+            return Ok(FusionSpec::Profile { name, label });
+        }
+        let default = FusionSpec::Profile {
+            name: quiver_storage::DEFAULT_PROFILE.into(),
+            label: None,
+        };
         for (word, spec) in [
             ("min", FusionSpec::Min),
             ("max", FusionSpec::Max),
             ("avg", FusionSpec::Avg),
-            ("default", FusionSpec::Default),
+            ("default", default),
         ] {
             if self.eat_word(word) {
                 return Ok(spec);
             }
         }
-        Err(self.expected("a fusion: WEIGHTED(...), RRF(k = ...), MIN, MAX, AVG or DEFAULT"))
+        Err(self.expected(
+            "a fusion: WEIGHTED(...), RRF(k = ...), MIN, MAX, AVG, DEFAULT or PROFILE name",
+        ))
     }
 
     fn nearest(&mut self) -> Result<Nearest, ParseError> {

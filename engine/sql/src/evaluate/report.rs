@@ -104,3 +104,61 @@ pub fn sweep(results: &[(String, Evaluation)]) -> Output {
     }
     Output::Rows { columns, rows }
 }
+
+/// `label | queries | skipped | fusion | normalize | ndcg@K written | ndcg@K in-sample |
+/// ndcg@K held-out`: all queries (`*`) first, then each label; then `profile`, the
+/// profile each line's setting was saved as.
+pub fn tune(t: &super::tune::Tuning) -> Output {
+    let k = t.k;
+    let columns = vec![
+        "label".to_string(),
+        "queries".into(),
+        "skipped".into(),
+        "fusion".into(),
+        "normalize".into(),
+        format!("ndcg@{k} written"),
+        format!("ndcg@{k} in-sample"),
+        format!("ndcg@{k} held-out"),
+        "profile".into(),
+    ];
+    let saved = |label: &str| -> Value {
+        let full = t.saved.iter().find(|name| match label {
+            "*" => !name.contains('/'),
+            l => name.ends_with(&format!("/{l}")),
+        });
+        full.map_or(Value::Null, |n| Value::Text(n.clone()))
+    };
+    let rows = t
+        .report
+        .lines
+        .iter()
+        .map(|line| {
+            let (fusion, normalize) = match &line.setting {
+                Some(s) => {
+                    let (f, n) = t.describe(s);
+                    (
+                        Value::Text(f),
+                        n.map_or(Value::Null, |n| Value::Text(n.into())),
+                    )
+                }
+                None => (Value::Text("per label".into()), Value::Null),
+            };
+            let skipped = match line.label.as_str() {
+                "*" => t.skipped.values().sum(),
+                l => t.skipped.get(l).copied().unwrap_or(0),
+            };
+            vec![
+                Value::Text(line.label.clone()),
+                Value::Int(line.queries as i64),
+                Value::Int(skipped as i64),
+                fusion,
+                normalize,
+                Value::Float(line.as_written),
+                Value::Float(line.in_sample),
+                Value::Float(line.held_out),
+                saved(&line.label),
+            ]
+        })
+        .collect();
+    Output::Rows { columns, rows }
+}

@@ -2,8 +2,8 @@
 //! fusion weights (α, 1 − α) over a grid, RRF's k over a list, or column ablations
 //! (each term alone, every term but one, all).
 
-use quiver_query::sql::{FusionSpec, Order, Sweep};
-use quiver_storage::{DefaultFusion, Error, Result};
+use quiver_query::sql::{FuseOptions, FusionSpec, Order, Sweep};
+use quiver_storage::{DEFAULT_PROFILE, Error, FusionProfile, Result};
 
 use super::Evaluation;
 use quiver::Database;
@@ -80,7 +80,8 @@ pub fn orders(order: &Order, sweep: &Sweep) -> Result<Vec<(String, Order)>> {
 }
 
 /// `SAVE BEST`: stores the fusion of the setting with the best overall NDCG@K (the
-/// first of equals) as `collection`'s default; returns its index. Only sweeps whose
+/// first of equals) as `collection`'s fusion profile `default` (`FUSE(DEFAULT, ...)`),
+/// with the sweep's NORMALIZE; returns its index. Only sweeps whose
 /// settings are fusions over the same columns (ALPHA, RRF K) can be saved.
 pub fn save_best(
     db: &Database,
@@ -104,16 +105,27 @@ pub fn save_best(
         })
         .ok_or_else(|| Error::InvalidArgument("SAVE BEST: no setting scored any query".into()))?
         .0;
-    let Order::Fuse(spec, terms, _) = &orders[best] else {
+    let Order::Fuse(spec, terms, options) = &orders[best] else {
         return Err(Error::InvalidArgument(
             "SAVE BEST: the best setting is not a fusion".into(),
         ));
     };
-    let fusion = DefaultFusion {
+    let profile = FusionProfile {
+        name: DEFAULT_PROFILE.into(),
+        label: None,
         fusion: spec.to_string(),
+        normalize: options.normalize.map(|n| {
+            let text = FuseOptions {
+                normalize: Some(n),
+                missing: None,
+            }
+            .to_string();
+            text.trim_start_matches(" NORMALIZE ").to_string()
+        }),
         columns: terms.iter().map(|t| t.column.clone()).collect(),
+        origin: Some(format!("SAVE BEST of a sweep: {}", results[best].0)),
+        stale: None,
     };
-    db.collection(collection)?
-        .set_default_fusion(Some(fusion))?;
+    db.collection(collection)?.save_profiles(&[profile])?;
     Ok(best)
 }

@@ -136,7 +136,13 @@ impl QueryVectors {
 
     /// `term`'s target for query `q` (a vector, or MATCH's text); `None` where it has
     /// none.
-    pub(super) fn get(&self, term: &Term, q: usize) -> Option<Target> {
+    /// Query `q`'s target for every one of `terms`; `None` when some term has none
+    /// (the ranking does not apply to the query).
+    pub(super) fn targets(&self, terms: &[Term], q: usize) -> Option<Vec<Target>> {
+        terms.iter().map(|t| self.get(t, q)).collect()
+    }
+
+    fn get(&self, term: &Term, q: usize) -> Option<Target> {
         match term.target {
             Target::LabelledText => self.per_query.get(&term.column)?[q].clone(),
             Target::Labelled if self.per_query.contains_key(&term.column) => {

@@ -513,7 +513,10 @@ fn the_best_setting_becomes_the_default_fusion() {
     let (dir, db, path) = setup();
     let query = "SELECT id FROM docs ORDER BY FUSE(DEFAULT, t <-> [0, 1], img <-> [0, 1]) LIMIT 2";
     let err = run(&db, query).unwrap_err();
-    assert!(err.to_string().contains("no default fusion"), "{err}");
+    assert!(
+        err.to_string().contains("no fusion profile default"),
+        "{err}"
+    );
     let fused = "FUSE(WEIGHTED(1, 1), t <-> QUERY, img <-> QUERY)";
     let out = run(
         &db,
@@ -548,6 +551,9 @@ fn the_best_setting_becomes_the_default_fusion() {
     // Kept in the manifest across a reopen.
     drop(db);
     let db = Database::open(dir.path().join("db")).unwrap();
-    let fusion = db.collection("docs").unwrap().schema().unwrap();
-    assert_eq!(fusion.default_fusion().unwrap().fusion, "RRF(k = 1.0)");
+    let schema = db.collection("docs").unwrap().schema().unwrap();
+    let saved = schema
+        .profile(quiver_storage::DEFAULT_PROFILE, None)
+        .unwrap();
+    assert_eq!(saved.fusion, "RRF(k = 1.0)");
 }

@@ -8,3 +8,4 @@ mod multi_vector;
 mod reembed;
 mod sql_helpers;
 mod statements;
+mod tune;

@@ -209,7 +209,16 @@ impl Display for FusionSpec {
             FusionSpec::Min => f.write_str("MIN"),
             FusionSpec::Max => f.write_str("MAX"),
             FusionSpec::Avg => f.write_str("AVG"),
-            FusionSpec::Default => f.write_str("DEFAULT"),
+            FusionSpec::Profile { name, label } => {
+                if name == quiver_storage::DEFAULT_PROFILE && label.is_none() {
+                    return f.write_str("DEFAULT");
+                }
+                write!(f, "PROFILE {}", Id(name))?;
+                match label {
+                    Some(l) => write!(f, " FOR {}", Literal::Str(l.clone())),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -378,8 +387,18 @@ impl Display for Statement {
                     }
                     Some(Sweep::Columns) => f.write_str(" SWEEP COLUMNS")?,
                 }
+                if let Some(t) = &e.tune {
+                    f.write_str(" TUNE WEIGHTS")?;
+                    if t.per_label {
+                        f.write_str(" PER LABEL")?;
+                    }
+                    write!(f, " FOLDS {}", t.folds)?;
+                }
                 if let Some(path) = &e.plot {
                     write!(f, " PLOT {}", Literal::Str(path.clone()))?;
+                }
+                if let Some(name) = e.tune.as_ref().and_then(|t| t.save_as.as_ref()) {
+                    write!(f, " SAVE AS {}", Id(name))?;
                 }
                 match e.save_best {
                     true => f.write_str(" SAVE BEST"),
@@ -407,6 +426,28 @@ impl Display for Statement {
             }
             Statement::Reembed { collection, column } => {
                 write!(f, "REEMBED {} ({})", Id(collection), Id(column))
+            }
+            Statement::CreateFusionProfile(p) => {
+                write!(f, "CREATE FUSION PROFILE {}", Id(&p.name))?;
+                if let Some(l) = &p.label {
+                    write!(f, " FOR {}", Literal::Str(l.clone()))?;
+                }
+                write!(
+                    f,
+                    " ON {} AS FUSE({}{}, ",
+                    Id(&p.collection),
+                    p.fusion,
+                    p.options
+                )?;
+                list(f, &p.columns, |f, c| ident(f, c))?;
+                f.write_str(")")
+            }
+            Statement::ShowFusionProfiles(None) => f.write_str("SHOW FUSION PROFILES"),
+            Statement::ShowFusionProfiles(Some(c)) => {
+                write!(f, "SHOW FUSION PROFILES ON {}", Id(c))
+            }
+            Statement::DropFusionProfile { collection, name } => {
+                write!(f, "DROP FUSION PROFILE {} ON {}", Id(name), Id(collection))
             }
         }
     }

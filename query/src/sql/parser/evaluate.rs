@@ -1,5 +1,5 @@
-//! EVALUATE (labelled queries, sweeps, plots, saving the best fusion) and EVALUATE
-//! RECALL.
+//! EVALUATE (labelled queries, sweeps, tuning, plots, saving the best fusion),
+//! EVALUATE RECALL, and CREATE FUSION PROFILE (what tuning saves, written by hand).
 
 use super::super::ast::*;
 use super::super::lexer::Tok;
@@ -36,14 +36,25 @@ impl Parser {
         } else {
             None
         };
-        let plot = if sweep.is_some() && self.eat_word("plot") {
+        let mut tune = match sweep.is_none() && self.eat_word("tune") {
+            true => Some(self.tune()?),
+            false => None,
+        };
+        let plot = if (sweep.is_some() || tune.is_some()) && self.eat_word("plot") {
             Some(self.string("the plot's file name in quotes, e.g. 'alpha.png'")?)
         } else {
             None
         };
-        let save_best = sweep.is_some() && self.eat_word("save");
-        if save_best {
+        let mut save_best = false;
+        if sweep.is_some() && self.eat_word("save") {
             self.word("best")?;
+            save_best = true;
+        }
+        if let Some(t) = tune.as_mut()
+            && self.eat_word("save")
+        {
+            self.word("as")?;
+            t.save_as = Some(self.name("the fusion profile's name")?);
         }
         Ok(Statement::Evaluate(Evaluate {
             collection,
@@ -53,9 +64,28 @@ impl Parser {
             k,
             per_query,
             sweep,
+            tune,
             plot,
             save_best,
         }))
+    }
+
+    /// `WEIGHTS [PER LABEL] [FOLDS n]` after TUNE (SAVE AS comes after PLOT).
+    fn tune(&mut self) -> Result<Tune, ParseError> {
+        self.word("weights")?;
+        let per_label = self.eat_word("per");
+        if per_label {
+            self.word("label")?;
+        }
+        let folds = match self.eat_word("folds") {
+            true => self.count("the number of folds")?,
+            false => 5,
+        };
+        Ok(Tune {
+            per_label,
+            folds,
+            save_as: None,
+        })
     }
 
     /// `EVALUATE RECALL c (column) [AT k] [SAMPLE n] [EF (..) | NPROBE (..) | TARGET (..)]`.
@@ -134,5 +164,54 @@ impl Parser {
             return Ok(Sweep::Columns);
         }
         Err(self.expected("ALPHA, RRF K (...) or COLUMNS after SWEEP"))
+    }
+
+    /// `PROFILE name [FOR 'label'] ON c AS FUSE(fusion [NORMALIZE ...], column, ...)`
+    /// after CREATE FUSION.
+    pub(super) fn create_fusion_profile(&mut self) -> Result<Statement, ParseError> {
+        self.word("profile")?;
+        let name = self.name("the fusion profile's name")?;
+        let label = match self.eat_word("for") {
+            true => Some(self.string("the query label in quotes")?),
+            false => None,
+        };
+        self.word("on")?;
+        let collection = self.name("a collection name")?;
+        self.word("as")?;
+        self.word("fuse")?;
+        self.punct(Tok::LParen, "'(' after FUSE")?;
+        let at = self.at();
+        let fusion = self.fusion()?;
+        if matches!(fusion, FusionSpec::Profile { .. }) {
+            return Err(ParseError::new(
+                at,
+                "a fusion profile holds a fusion (WEIGHTED, RRF, MIN, MAX, AVG), not another profile"
+                    .into(),
+            ));
+        }
+        let at = self.at();
+        let options = self.fuse_options()?;
+        if options.missing.is_some() {
+            return Err(ParseError::new(
+                at,
+                "a fusion profile keeps NORMALIZE only; MISSING belongs to each query".into(),
+            ));
+        }
+        let mut columns = Vec::new();
+        while self.eat(&Tok::Comma) {
+            columns.push(self.name("a column name")?);
+        }
+        if columns.is_empty() {
+            return Err(self.expected("',' and the columns the fusion is for"));
+        }
+        self.punct(Tok::RParen, "')' closing FUSE")?;
+        Ok(Statement::CreateFusionProfile(FusionProfileDef {
+            collection,
+            name,
+            label,
+            fusion,
+            columns,
+            options,
+        }))
     }
 }
