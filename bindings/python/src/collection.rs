@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use quiver::sql::Literal;
-use quiver::{Collection, ColumnKind, IndexSpec, Item, Value, WriteBatch};
+use quiver::{Collection, ColumnKind, FusionChoice, IndexSpec, Item, Value, WriteBatch};
 
 use crate::arrays::Rows;
 use crate::convert::{item_from_kwargs, item_from_row, py_to_value, row_to_dict};
@@ -297,9 +297,11 @@ impl PyCollection {
     /// several columns; `match=("title", "red shoe")` adds a BM25 term on a TEXT column
     /// (first among the terms). `fusion` is written as in SQL's FUSE: `"WEIGHTED(0.3,
     /// 0.7)"`, `"RRF"`, `"RRF(k = 20)"`, `"MIN"`, `"MAX"`, `"AVG"`, `"DEFAULT"` (the
-    /// collection's saved one). Returns `Results` with every column's distance and
-    /// score and the `select`ed columns' values.
-    #[pyo3(signature = (vectors = None, k = 10, *, r#match = None, fusion = "RRF", normalize = None, missing = None, r#where = None, select = None, ef = None, nprobe = None, exact = false, explain = false))]
+    /// collection's saved one), `"PROFILE name"`; or `profile="name"` (with
+    /// `label="..."` for a per-label profile) names a fusion profile instead of
+    /// `fusion`. Returns `Results` with every column's distance and score and the
+    /// `select`ed columns' values.
+    #[pyo3(signature = (vectors = None, k = 10, *, r#match = None, fusion = "RRF", profile = None, label = None, normalize = None, missing = None, r#where = None, select = None, ef = None, nprobe = None, exact = false, explain = false))]
     #[allow(clippy::too_many_arguments)]
     fn fused_search(
         &self,
@@ -308,6 +310,8 @@ impl PyCollection {
         k: usize,
         r#match: Option<(String, String)>,
         fusion: &str,
+        profile: Option<String>,
+        label: Option<String>,
         normalize: Option<&str>,
         missing: Option<&str>,
         r#where: Option<&str>,
@@ -318,7 +322,16 @@ impl PyCollection {
         explain: bool,
     ) -> PyResult<search::PyResults> {
         let options = search::options(ef, nprobe, exact);
-        let query = search::fused(vectors, r#match, k, fusion, normalize, missing)?;
+        let mut query = search::fused(vectors, r#match, k, fusion, normalize, missing)?;
+        match (profile, label) {
+            (Some(name), label) => query.fusion = Some(FusionChoice::Profile { name, label }),
+            (None, Some(_)) => {
+                return Err(InvalidArgumentError::new_err(
+                    "label picks a per-label fusion profile: give profile= too",
+                ));
+            }
+            (None, None) => {}
+        }
         search::run(
             py,
             &self.handle()?,
@@ -395,6 +408,42 @@ impl PyCollection {
         let db = self.db.get().database()?;
         let terms = (columns.as_slice(), r#match);
         crate::evaluate::run(py, &db, &self.name, queries, terms, k, fusion, per_query)
+    }
+
+    /// `tune(queries, columns, k=10, *, match=None, fusion="RRF", normalize=None,
+    /// per_label=False, folds=5, save_as=None, plot=None)`: SQL's EVALUATE ... TUNE
+    /// WEIGHTS: the fusion of `columns` (and `match`'s BM25 on a TEXT column, first)
+    /// fitted to the labelled queries by NDCG@k, once for all queries or once per
+    /// label, with its in-sample and cross-validated (`folds`-fold) NDCG beside the
+    /// ranking as `fusion` writes it. `normalize` fixes the normalization (else it is
+    /// chosen too); `save_as` saves fusion profiles (`name`, per label `name/label`)
+    /// that `fused_search(profile=...)` and SQL's `FUSE(PROFILE ...)` use; `plot`
+    /// draws the weights and NDCG per label to a PNG. Returns a `TuningReport`.
+    #[pyo3(signature = (queries, columns, k = 10, *, r#match = None, fusion = "RRF", normalize = None, per_label = false, folds = 5, save_as = None, plot = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn tune<'py>(
+        &self,
+        py: Python<'py>,
+        queries: &Bound<'py, PyAny>,
+        columns: Vec<String>,
+        k: usize,
+        r#match: Option<&str>,
+        fusion: &str,
+        normalize: Option<&str>,
+        per_label: bool,
+        folds: u64,
+        save_as: Option<String>,
+        plot: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let db = self.db.get().database()?;
+        let mut template = crate::evaluate::template(&columns, r#match, fusion, k)?;
+        template.normalization = normalize.map(search::normalization).transpose()?;
+        let how = quiver::sql::Tune {
+            per_label,
+            folds,
+            save_as,
+        };
+        crate::evaluate::tune(py, &db, &self.name, queries, template, k, how, plot)
     }
 
     fn __len__(&self) -> PyResult<usize> {

@@ -12,7 +12,12 @@ use crate::search::fusion as parse_fusion;
 
 /// The query EVALUATE fills with each labelled query's vectors and text: `matched`'s
 /// BM25 (first) and `columns`' distances, one term alone or several fused.
-fn template(columns: &[String], matched: Option<&str>, fusion: &str, k: usize) -> PyResult<Query> {
+pub fn template(
+    columns: &[String],
+    matched: Option<&str>,
+    fusion: &str,
+    k: usize,
+) -> PyResult<Query> {
     let terms: Vec<(&str, Target)> = matched
         .map(|c| (c, Target::LabelledText))
         .into_iter()
@@ -121,5 +126,75 @@ pub fn run<'py>(
     let fields = evaluation_dict(py, &evaluation, per_query)?;
     py.import("quiver._report")?
         .getattr("EvaluationReport")?
+        .call_method1("_from_fields", (fields,))
+}
+
+/// `Collection.tune`: EVALUATE ... TUNE WEIGHTS from Python (GIL released), the
+/// report as `quiver._report.TuningReport`; with `plot`, its chart drawn there too.
+#[allow(clippy::too_many_arguments)]
+pub fn tune<'py>(
+    py: Python<'py>,
+    db: &Database,
+    name: &str,
+    queries: &Bound<'py, PyAny>,
+    mut template: Query,
+    k: usize,
+    how: quiver::sql::Tune,
+    plot: Option<String>,
+) -> PyResult<Bound<'py, PyAny>> {
+    template.k = k;
+    let text = json_lines(queries)?;
+    let tuning = py
+        .detach(|| -> quiver::Result<quiver_sql::Tuning> {
+            let queries = parse_queries(&text, "queries")?;
+            let tuning = quiver_sql::tune(db, name, &queries, &template, k, &how)?;
+            if let Some(path) = &plot {
+                let title = format!("{name}: tuned over {}", tuning.columns.join(", "));
+                quiver_sql::plot_tuning(&tuning, &title, std::path::Path::new(path))?;
+            }
+            Ok(tuning)
+        })
+        .py_err()?;
+    let fields = PyDict::new(py);
+    fields.set_item("k", tuning.k)?;
+    fields.set_item("columns", &tuning.columns)?;
+    fields.set_item("saved", &tuning.saved)?;
+    fields.set_item("gather_seconds", tuning.gather.as_secs_f64())?;
+    fields.set_item("fit_seconds", tuning.fit.as_secs_f64())?;
+    let lines = PyList::empty(py);
+    for line in &tuning.report.lines {
+        let d = PyDict::new(py);
+        d.set_item("label", &line.label)?;
+        d.set_item("queries", line.queries)?;
+        let skipped = match line.label.as_str() {
+            "*" => tuning.skipped.values().sum(),
+            l => tuning.skipped.get(l).copied().unwrap_or(0),
+        };
+        d.set_item("skipped", skipped)?;
+        match &line.setting {
+            Some(setting) => {
+                let (fusion, normalize) = tuning.describe(setting);
+                d.set_item("fusion", fusion)?;
+                d.set_item("normalize", normalize)?;
+                let weights = match &setting.fusion {
+                    quiver::Fusion::Weighted(w) => Some(w.clone()),
+                    _ => None,
+                };
+                d.set_item("weights", weights)?;
+            }
+            None => {
+                d.set_item("fusion", "per label")?;
+                d.set_item("normalize", py.None())?;
+                d.set_item("weights", py.None())?;
+            }
+        }
+        d.set_item("as_written", line.as_written)?;
+        d.set_item("in_sample", line.in_sample)?;
+        d.set_item("held_out", line.held_out)?;
+        lines.append(d)?;
+    }
+    fields.set_item("lines", lines)?;
+    py.import("quiver._report")?
+        .getattr("TuningReport")?
         .call_method1("_from_fields", (fields,))
 }

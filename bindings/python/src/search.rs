@@ -74,7 +74,7 @@ pub fn fused(
     Ok(query)
 }
 
-fn normalization(text: &str) -> PyResult<NormalizationChoice> {
+pub fn normalization(text: &str) -> PyResult<NormalizationChoice> {
     Ok(match text.to_ascii_lowercase().as_str() {
         "none" => NormalizationChoice::Given(Normalization::None),
         "minmax" => NormalizationChoice::Given(Normalization::MinMax),

@@ -15,6 +15,7 @@ mod profiles;
 mod statements;
 mod tables;
 
+pub use evaluate::plot::tune as plot_tuning;
 pub use evaluate::tune::{NamedNormalization, Tuning, run as tune};
 pub use evaluate::{
     Evaluation, LabelledQuery, QueryInput, QueryOutcome, RecallPoint, apply_trec_qrels, evaluate,

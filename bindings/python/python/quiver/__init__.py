@@ -41,7 +41,7 @@ from ._quiver import (
     repair,
     verify,
 )
-from ._report import EvaluationReport, Metrics, QueryOutcome, Summary
+from ._report import EvaluationReport, Metrics, QueryOutcome, Summary, TunedLine, TuningReport
 
 __all__ = [
     "BatchResults",
@@ -65,6 +65,8 @@ __all__ = [
     "Results",
     "SqlSyntaxError",
     "Summary",
+    "TunedLine",
+    "TuningReport",
     "TypeMismatchError",
     "UnknownCollectionError",
     "UnknownColumnError",

@@ -26,6 +26,8 @@ Row = Dict[str, Value]
 PathLike = Union[str, os.PathLike[str]]
 
 from ._report import EvaluationReport as EvaluationReport
+from ._report import TunedLine as TunedLine
+from ._report import TuningReport as TuningReport
 from ._report import Metrics as Metrics
 from ._report import QueryOutcome as QueryOutcome
 from ._report import Summary as Summary
@@ -164,14 +166,17 @@ class Collection:
     def fused_search(
         self, vectors: Optional[Mapping[str, Vector]] = None, k: int = 10, *,
         match: Optional[Tuple[str, str]] = None, fusion: str = "RRF",
+        profile: Optional[str] = None, label: Optional[str] = None,
         normalize: Optional[str] = None, missing: Optional[str] = None,
         where: Optional[str] = None, select: Optional[Sequence[str]] = None,
         ef: Optional[int] = None, nprobe: Optional[int] = None,
         exact: bool = False, explain: bool = False,
     ) -> Results:
         """fusion as in SQL's FUSE: "WEIGHTED(0.3, 0.7)", "RRF", "RRF(k = 20)", "MIN",
-        "MAX", "AVG", "DEFAULT"; normalize: none | minmax | zscore | calibrated;
-        missing: skip | partial; match=(TEXT column, text) adds a BM25 term, first."""
+        "MAX", "AVG", "DEFAULT", "PROFILE name"; or profile="name" (label="..." for a
+        per-label one) names a saved fusion profile instead; normalize: none | minmax |
+        zscore | calibrated; missing: skip | partial; match=(TEXT column, text) adds a
+        BM25 term, first."""
     def search_like(
         self, id: str, columns: Sequence[str], k: int = 10, *, fusion: str = "RRF",
         where: Optional[str] = None, select: Optional[Sequence[str]] = None,
@@ -188,6 +193,16 @@ class Collection:
         """SQL's EVALUATE on labelled queries ({"qid", "text" | "query_item", "qrels",
         "label"}): overall and by_label summaries (recall, precision, ndcg, mrr, map,
         hit_rate), qps, and per_query when asked; .to_pandas() one row per label."""
+    def tune(
+        self, queries: Sequence[Mapping[str, Any]], columns: Sequence[str], k: int = 10, *,
+        match: Optional[str] = None, fusion: str = "RRF", normalize: Optional[str] = None,
+        per_label: bool = False, folds: int = 5, save_as: Optional[str] = None,
+        plot: Optional[str] = None,
+    ) -> TuningReport:
+        """SQL's EVALUATE ... TUNE WEIGHTS: the fusion of columns (and match's BM25)
+        fitted to the labelled queries by NDCG@k, for all queries or per label, with
+        in-sample and cross-validated NDCG; save_as saves fusion profiles; plot draws
+        the weights and NDCG per label to a PNG."""
     def __len__(self) -> int: ...
     def __contains__(self, id: str) -> bool: ...
 

@@ -104,3 +104,91 @@ class EvaluationReport:
         except ImportError as e:
             raise ImportError(f"EvaluationReport.to_pandas() needs pandas (pip install pandas): {e}") from e
         return pandas.DataFrame(self.rows())
+
+
+@dataclass(frozen=True)
+class TunedLine:
+    """One line of a tuning report: all queries (``label == "*"``) or one label.
+
+    ``fusion``/``normalize``/``weights`` are the setting fitted for this scope
+    (``fusion == "per label"`` on the ``*`` line of a per-label run); the NDCG@k of
+    the ranking as written, of the tuned setting(s) on the queries they were fitted
+    on (``in_sample``), and of settings fitted without each query (``held_out``,
+    cross-validated)."""
+
+    label: str
+    queries: int
+    skipped: int
+    fusion: str
+    normalize: Optional[str]
+    weights: Optional[List[float]]
+    as_written: float
+    in_sample: float
+    held_out: float
+
+
+@dataclass(frozen=True)
+class TuningReport:
+    """What ``Collection.tune`` (SQL's EVALUATE ... TUNE WEIGHTS) found: ``lines``
+    (``*`` first, then each label), the profiles ``saved`` (full names), and the
+    seconds spent gathering candidates and fitting (cross-validation included)."""
+
+    k: int
+    columns: List[str]
+    lines: List[TunedLine]
+    saved: List[str]
+    gather_seconds: float
+    fit_seconds: float
+
+    @classmethod
+    def _from_fields(cls, f: Mapping[str, Any]) -> "TuningReport":
+        return cls(
+            k=int(f["k"]),
+            columns=list(f["columns"]),
+            lines=[
+                TunedLine(
+                    label=l["label"],
+                    queries=int(l["queries"]),
+                    skipped=int(l["skipped"]),
+                    fusion=l["fusion"],
+                    normalize=l["normalize"],
+                    weights=None if l["weights"] is None else [float(w) for w in l["weights"]],
+                    as_written=float(l["as_written"]),
+                    in_sample=float(l["in_sample"]),
+                    held_out=float(l["held_out"]),
+                )
+                for l in f["lines"]
+            ],
+            saved=list(f["saved"]),
+            gather_seconds=float(f["gather_seconds"]),
+            fit_seconds=float(f["fit_seconds"]),
+        )
+
+    def line(self, label: str = "*") -> TunedLine:
+        """The line of ``label`` (``"*"``: all queries)."""
+        for l in self.lines:
+            if l.label == label:
+                return l
+        raise KeyError(label)
+
+    def rows(self) -> List[Dict[str, Any]]:
+        """One dict per line, with one ``weight_<column>`` entry per column."""
+        out = []
+        for l in self.lines:
+            row: Dict[str, Any] = {
+                "label": l.label, "queries": l.queries, "skipped": l.skipped,
+                "fusion": l.fusion, "normalize": l.normalize,
+                "as_written": l.as_written, "in_sample": l.in_sample, "held_out": l.held_out,
+            }
+            for i, column in enumerate(self.columns):
+                row[f"weight_{column}"] = None if l.weights is None else l.weights[i]
+            out.append(row)
+        return out
+
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame`` of ``rows()`` (needs pandas)."""
+        try:
+            import pandas
+        except ImportError as e:
+            raise ImportError(f"TuningReport.to_pandas() needs pandas (pip install pandas): {e}") from e
+        return pandas.DataFrame(self.rows())
