@@ -240,20 +240,41 @@ pub struct TuneOptions {
     pub seed: u64,
 }
 
-/// Mean NDCG of `setting` over `queries[at]`.
+/// Queries per parallel task of [`mean_ndcg`], and how many it takes to go parallel.
+const CHUNK: usize = 64;
+const PARALLEL_FROM: usize = 4 * CHUNK;
+
+/// Mean NDCG of `setting` over `queries[at]`, in parallel over chunks of queries
+/// (the sum is taken in query order, so the mean does not depend on the threads).
 pub fn mean_ndcg(queries: &[TuneQuery], at: &[usize], setting: &Setting, k: usize) -> f64 {
+    use rayon::prelude::*;
     if at.is_empty() {
         return 0.0;
     }
-    let mut scratch = Vec::new();
-    at.iter()
-        .map(|&q| queries[q].ndcg(setting, k, &mut scratch))
-        .sum::<f64>()
-        / at.len() as f64
+    if at.len() < PARALLEL_FROM {
+        let mut scratch = Vec::new();
+        let sum: f64 = at
+            .iter()
+            .map(|&q| queries[q].ndcg(setting, k, &mut scratch))
+            .sum();
+        return sum / at.len() as f64;
+    }
+    let per_query: Vec<f64> = at
+        .par_chunks(CHUNK)
+        .flat_map_iter(|chunk| {
+            let mut scratch = Vec::new();
+            chunk
+                .iter()
+                .map(|&q| queries[q].ndcg(setting, k, &mut scratch))
+                .collect::<Vec<f64>>()
+        })
+        .collect();
+    per_query.iter().sum::<f64>() / at.len() as f64
 }
 
 /// The best setting for `queries[at]` in `space`, and its mean NDCG there.
-pub fn fit(queries: &[TuneQuery], at: &[usize], space: &Space, k: usize) -> (Setting, f64) {
+fn fit(queries: &[TuneQuery], at: &[usize], space: &Space, k: usize) -> (Setting, f64) {
+    use rayon::prelude::*;
     let columns = at.first().map_or(1, |&q| queries[q].columns);
     let mut best: Option<(Setting, f64)> = None;
     let mut consider = |setting: Setting, score: f64| {
@@ -261,22 +282,25 @@ pub fn fit(queries: &[TuneQuery], at: &[usize], space: &Space, k: usize) -> (Set
             best = Some((setting, score));
         }
     };
-    for normalization in 0..space.normalizations {
-        let (weights, score) = search_weights(columns, &mut |w| {
-            let setting = Setting {
-                fusion: Fusion::Weighted(w.to_vec()),
-                normalization,
-            };
-            mean_ndcg(queries, at, &setting, k)
-        });
-        let fusion = Fusion::Weighted(weights);
-        consider(
-            Setting {
-                fusion,
-                normalization,
-            },
-            score,
-        );
+    // Each normalization's weight search on its own thread.
+    let searched: Vec<(Vec<f32>, f64)> = (0..space.normalizations)
+        .into_par_iter()
+        .map(|normalization| {
+            search_weights(columns, &mut |w| {
+                let setting = Setting {
+                    fusion: Fusion::Weighted(w.to_vec()),
+                    normalization,
+                };
+                mean_ndcg(queries, at, &setting, k)
+            })
+        })
+        .collect();
+    for (normalization, (weights, score)) in searched.into_iter().enumerate() {
+        let setting = Setting {
+            fusion: Fusion::Weighted(weights),
+            normalization,
+        };
+        consider(setting, score);
     }
     for &rrf in &space.rrf_ks {
         let setting = Setting {
@@ -286,6 +310,7 @@ pub fn fit(queries: &[TuneQuery], at: &[usize], space: &Space, k: usize) -> (Set
         let score = mean_ndcg(queries, at, &setting, k);
         consider(setting, score);
     }
+    // `tune` checks that the space holds at least one normalization.
     best.expect("a space holds at least one normalization")
 }
 
