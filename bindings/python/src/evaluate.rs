@@ -149,7 +149,7 @@ pub fn tune<'py>(
             let queries = parse_queries(&text, "queries")?;
             let tuning = quiver_sql::tune(db, name, &queries, &template, k, &how)?;
             if let Some(path) = &plot {
-                let title = format!("{name}: tuned over {}", tuning.columns.join(", "));
+                let title = format!("{name}: tuned over {}", tuning.terms.join(", "));
                 quiver_sql::plot_tuning(&tuning, &title, std::path::Path::new(path))?;
             }
             Ok(tuning)

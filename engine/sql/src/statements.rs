@@ -263,8 +263,7 @@ pub fn run(db: &Database, statement: &Statement) -> Result<Output> {
                 let tuning =
                     crate::evaluate::tune::run(db, &e.collection, &queries, &template, k, how)?;
                 if let Some(path) = &e.plot {
-                    let title =
-                        format!("{}: tuned over {}", e.collection, tuning.columns.join(", "));
+                    let title = format!("{}: tuned over {}", e.collection, tuning.terms.join(", "));
                     crate::evaluate::plot::tune(&tuning, &title, std::path::Path::new(path))?;
                 }
                 return Ok(report::tune(&tuning));

@@ -105,9 +105,9 @@ pub fn sweep(results: &[(String, Evaluation)], title: &str, out: &Path) -> Resul
 type Bars = Vec<(String, Vec<Option<f64>>)>;
 
 /// `TUNE WEIGHTS ... PLOT 'file.png'`: on the left the tuned weights of each line
-/// (all queries, then each label) as grouped bars, one colour per column (none for a
-/// line tuned to RRF); on the right NDCG@K as written, tuned in-sample and tuned
-/// held out, per line. 1200 × 600 PNG.
+/// (all queries, then each label) as grouped bars, one colour per term (none for a
+/// line tuned to RRF); on the right NDCG@K as written, tuned in-sample and tuned held
+/// out, per line; the y axes leave room above 1 for the legends. 1200 × 600 PNG.
 pub fn tune(t: &super::tune::Tuning, title: &str, out: &Path) -> Result<()> {
     use quiver::Fusion;
     crate::plot_style::load_plot_font().map_err(Error::InvalidArgument)?;
@@ -134,7 +134,7 @@ pub fn tune(t: &super::tune::Tuning, title: &str, out: &Path) -> Result<()> {
         let root = root.titled(title, ("sans-serif", 22))?;
         let (left, right) = root.split_horizontally(600);
         let weight_bars: Bars = t
-            .columns
+            .terms
             .iter()
             .enumerate()
             .map(|(c, name)| {
@@ -168,7 +168,7 @@ pub fn tune(t: &super::tune::Tuning, title: &str, out: &Path) -> Result<()> {
                 .margin(20)
                 .x_label_area_size(50)
                 .y_label_area_size(60)
-                .build_cartesian_2d(-0.5..n - 0.5, 0.0..1.05f64)?;
+                .build_cartesian_2d(-0.5..n - 0.5, 0.0..1.3f64)?;
             chart
                 .configure_mesh()
                 .disable_x_mesh()

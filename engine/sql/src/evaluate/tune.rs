@@ -12,9 +12,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use quiver::Result;
 use quiver::sql::Tune;
 use quiver::{Database, Error, Fusion, FusionChoice, Normalization, NormalizationChoice, Query};
+use quiver::{Result, Target};
 use quiver_query::tune::{Gathered, Setting, Space, TuneOptions, TuneQuery, TuneReport, tune};
 use quiver_storage::FusionProfile;
 
@@ -40,6 +40,8 @@ pub struct Tuning {
     pub report: TuneReport,
     /// The columns fused, in order.
     pub columns: Vec<String>,
+    /// The terms as they read (`MATCH(title)` for a BM25 term, else the column).
+    pub terms: Vec<String>,
     /// Indexed by [`Setting::normalization`]; the written ranking's own comes last
     /// when it is none of the candidates.
     pub normalizations: Vec<NamedNormalization>,
@@ -253,6 +255,14 @@ pub fn run(
         k,
         report,
         columns: template.terms.iter().map(|t| t.column.clone()).collect(),
+        terms: template
+            .terms
+            .iter()
+            .map(|t| match t.target {
+                Target::LabelledText => format!("MATCH({})", t.column),
+                _ => t.column.clone(),
+            })
+            .collect(),
         normalizations,
         skipped,
         gather,
