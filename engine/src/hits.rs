@@ -37,8 +37,10 @@ pub enum Plan {
     },
     /// A fused search.
     Fused {
-        /// The fusion, `DEFAULT` resolved to the saved one.
+        /// The fusion (a profile's, resolved).
         fusion: Fusion,
+        /// The fusion profile it came from (`name` or `name/label`), if any.
+        profile: Option<String>,
         /// The terms' columns.
         columns: Vec<String>,
         /// What each stage did.

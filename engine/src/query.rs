@@ -458,8 +458,16 @@ pub(crate) fn run<'s>(
                 .into_iter()
                 .map(|h| hit(query, h.item, h.score, h.parts))
                 .collect::<Result<_>>()?;
+            let profile = match &query.fusion {
+                Some(FusionChoice::Profile { name, label }) => Some(match label {
+                    Some(l) => format!("{name}/{l}"),
+                    None => name.clone(),
+                }),
+                _ => None,
+            };
             let plan = query.explain.then(|| Plan::Fused {
                 fusion,
+                profile,
                 columns: query.terms.iter().map(|t| t.column.clone()).collect(),
                 explain,
             });

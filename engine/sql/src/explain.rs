@@ -16,11 +16,15 @@ pub fn lines(hits: &Hits<'_>, k: usize) -> Result<Vec<String>> {
         Some(Plan::Nearest { column, stats }) => single(column, k, stats, &hits.hits, hits.micros),
         Some(Plan::Fused {
             fusion,
+            profile,
             columns,
             explain,
         }) => {
             let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-            let fusion = fusion.to_string();
+            let fusion = match profile {
+                Some(p) => format!("{fusion} from profile {p}"),
+                None => fusion.to_string(),
+            };
             fused(&fusion, &columns, k, explain, &hits.hits, hits.micros)
         }
     }

@@ -251,6 +251,16 @@ fn profiles_by_hand_are_checked_used_marked_stale_and_kept() {
     )
     .unwrap();
     assert_ne!(by_profile, other, "the weights matter in this query");
+    let plan = run(
+        &db,
+        &format!("EXPLAIN SELECT id FROM t ORDER BY FUSE(PROFILE vision, {q}) LIMIT 4"),
+    )
+    .unwrap();
+    let first = text(&rows(&plan[0]).1[0][0]).to_string();
+    assert!(
+        first.starts_with("FUSE(WEIGHTED(0.2, 0.8) from profile vision)"),
+        "{first}"
+    );
 
     // Bad input: typed errors, nothing saved.
     let before = run(&db, "SHOW FUSION PROFILES").unwrap();
