@@ -14,6 +14,9 @@ const FINE_REACH: u32 = 4;
 pub const ENUMERATE_AT_MOST: usize = 300;
 /// Coordinate-ascent passes at most, per start.
 const MAX_PASSES: usize = 50;
+/// Points scored at most per grid: bounds the search for many terms (a FUSE of 30
+/// terms would otherwise start 31 ascents of up to 50 passes of 630 points).
+pub const MAX_POINTS: usize = 20_000;
 
 /// Scores each point once.
 struct Memo<'f> {
@@ -49,6 +52,9 @@ impl Memo<'_> {
         for _ in 0..MAX_PASSES {
             let mut moved = false;
             for i in 0..at.len() {
+                if self.seen.len() >= MAX_POINTS {
+                    return;
+                }
                 let lo = at[i].saturating_sub(reach);
                 let hi = (at[i] + reach).min(self.resolution);
                 for v in lo..=hi {

@@ -66,6 +66,21 @@ fn the_weight_search_finds_a_known_optimum_on_and_off_the_enumerated_grid() {
     }
 }
 
+#[test]
+fn the_weight_search_is_bounded_for_many_terms() {
+    let mut calls = 0;
+    let target: Vec<f32> = (0..40).map(|i| (i % 3) as f32).collect();
+    let (w, _) = search_weights(40, &mut |w| {
+        calls += 1;
+        w.iter().zip(&target).map(|(a, b)| f64::from(a * b)).sum()
+    });
+    assert_eq!(w.len(), 40);
+    assert!(
+        calls <= 2 * super::search::MAX_POINTS + 100,
+        "{calls} evaluations"
+    );
+}
+
 /// A query whose relevant item c0 is nearest on column `good_on` and farthest on the
 /// other; c2 is middling on both. Under min-max, with weights (a, 1 - a), c0 scores a
 /// (or 1 - a) and c2 0.5625: c0 wins only for a > 0.5625 (or a < 0.4375).
