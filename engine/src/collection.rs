@@ -238,6 +238,7 @@ impl Database {
 
     /// A handle on an existing collection.
     pub fn collection(&self, name: &str) -> Result<Collection> {
+        let _ = self.shared.follow(false);
         self.shared.state.read().collection(name)?;
         Ok(Collection::new(self.shared.clone(), name))
     }

@@ -63,11 +63,15 @@ impl Database {
             Some(WriterLock::acquire(dir.root())?)
         };
         let recovered = recover_retrying(&dir, &options)?;
+        let follower = recovered
+            .follower
+            .map(|(manifest, wal_at)| crate::shared::Follower::new(manifest, wal_at));
         let shared = Shared {
             dir,
             options,
             state: RwLock::new(Arc::new(recovered.state)),
             writer: Mutex::new(recovered.writer),
+            follower,
             pending: Mutex::new(CommitQueue::default()),
             commit_done: Condvar::new(),
             compaction: Mutex::new(()),
@@ -90,13 +94,24 @@ impl Database {
         self.shared.progress.clone()
     }
 
-    /// A consistent point-in-time view of every collection.
+    /// A consistent point-in-time view of every collection. On a read-only database
+    /// it first follows the writer (at most every [`OpenOptions::refresh_every`]): it
+    /// holds every commit acknowledged before the last refresh; a refresh that fails
+    /// keeps the previous view ([`Database::refresh`] says why).
     pub fn snapshot(&self) -> Snapshot {
+        let _ = self.shared.follow(false);
         Snapshot::new(self.shared.state.read().clone())
+    }
+
+    /// A read-only database: picks up the writer's commits now. Returns whether
+    /// anything changed; `false` on a writable database (its state is always current).
+    pub fn refresh(&self) -> Result<bool> {
+        self.shared.follow(true)
     }
 
     /// Names of all collections, sorted.
     pub fn collection_names(&self) -> Vec<String> {
+        let _ = self.shared.follow(false);
         self.shared
             .state
             .read()

@@ -21,6 +21,7 @@ mod embedding;
 pub mod exercise;
 mod filter;
 mod flush;
+mod follow;
 mod fused;
 mod hits;
 mod index_build;

@@ -1,5 +1,5 @@
-//! How a database is opened: read-only or writable, the durability policy, and when the
-//! memtable is sealed into a segment.
+//! How a database is opened: read-only or writable, the durability policy, when the
+//! memtable is sealed into a segment, and how often a reader follows its writer.
 
 use std::time::Duration;
 
@@ -29,6 +29,10 @@ pub struct OpenOptions {
     /// Check every segment region's checksum at open (reads all data; off by default so
     /// opening costs metadata only).
     pub verify_checksums: bool,
+    /// A read-only database follows its writer: a snapshot taken this long after the
+    /// last check first picks up what was committed since (`follow.rs`). Zero: every
+    /// snapshot checks.
+    pub refresh_every: Duration,
 }
 
 impl Default for OpenOptions {
@@ -38,6 +42,7 @@ impl Default for OpenOptions {
             durability: Durability::default(),
             memtable_bytes: 64 << 20,
             verify_checksums: false,
+            refresh_every: Duration::from_millis(100),
         }
     }
 }
@@ -69,6 +74,12 @@ impl OpenOptions {
     /// See [`OpenOptions::verify_checksums`](#structfield.verify_checksums).
     pub fn verify_checksums(mut self, yes: bool) -> Self {
         self.verify_checksums = yes;
+        self
+    }
+
+    /// See [`OpenOptions::refresh_every`](#structfield.refresh_every).
+    pub fn refresh_every(mut self, every: Duration) -> Self {
+        self.refresh_every = every;
         self
     }
 }

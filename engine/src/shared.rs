@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     pub state: RwLock<Arc<DbState>>,
     /// `None` for a read-only database.
     pub writer: Mutex<Option<Writer>>,
+    /// A read-only database's place in its writer's history (`follow.rs`).
+    pub follower: Option<Mutex<Follower>>,
     pub pending: Mutex<CommitQueue>,
     /// Signalled when a commit leader finishes a group.
     pub commit_done: Condvar,
@@ -33,6 +35,33 @@ pub(crate) struct Shared {
     /// The encoders EMBED calls by name.
     pub encoders: Registry,
     pub _lock: Option<WriterLock>,
+}
+
+/// Where a read-only database following its writer stands (`follow.rs`).
+#[derive(Debug)]
+pub(crate) struct Follower {
+    /// The manifest the published state was built from.
+    pub manifest: quiver_storage::Manifest,
+    /// The newest WAL file read, and the byte its last complete record ends at.
+    pub wal_at: Option<(String, u64)>,
+    /// When the folder was last checked.
+    pub checked: Option<std::time::Instant>,
+    /// Why the last refresh failed, if it did.
+    pub last_error: Option<String>,
+}
+
+impl Follower {
+    pub fn new(
+        manifest: quiver_storage::Manifest,
+        wal_at: Option<(String, u64)>,
+    ) -> Mutex<Follower> {
+        Mutex::new(Follower {
+            manifest,
+            wal_at,
+            checked: None,
+            last_error: None,
+        })
+    }
 }
 
 impl std::fmt::Debug for Shared {

@@ -16,9 +16,11 @@ use std::path::PathBuf;
 use sql_shell::{Format, Reported, Source};
 
 const USAGE: &str = "usage:
-  quiver DB [-c 'SQL; ...' | -f FILE] [--format table|jsonl|csv]
+  quiver DB [-c 'SQL; ...' | -f FILE] [--format table|jsonl|csv] [--read-only]
                       run statements on the database in folder DB (created if missing):
-                      from -c, from a file, from piped stdin, or at an interactive prompt
+                      from -c, from a file, from piped stdin, or at an interactive prompt;
+                      --read-only: no lock, no writes, each statement sees what the
+                      database's writer (another process) committed
   quiver demo [DIR]   build a demo catalogue in DIR (default ./quiver-demo), reopen it and query it
   quiver info DIR     list the collections, schemas and counts of a database (read-only)
   quiver verify DIR   check every checksum and structural invariant of a database's files
@@ -68,6 +70,7 @@ fn shell(words: &[&str]) -> anyhow::Result<()> {
     let mut db: Option<PathBuf> = None;
     let mut source = Source::Stdin;
     let mut format = Format::Table;
+    let mut read_only = false;
     let mut i = 0;
     while i < words.len() {
         let value = |i: usize| -> &str {
@@ -90,6 +93,7 @@ fn shell(words: &[&str]) -> anyhow::Result<()> {
                     .unwrap_or_else(|| usage_error("--format is table, jsonl or csv"));
                 i += 1;
             }
+            "--read-only" => read_only = true,
             flag if flag.starts_with('-') => usage_error(&format!("unknown option {flag}")),
             path if db.is_none() => db = Some(PathBuf::from(path)),
             extra => usage_error(&format!("unexpected argument {extra}")),
@@ -97,5 +101,5 @@ fn shell(words: &[&str]) -> anyhow::Result<()> {
         i += 1;
     }
     let db = db.unwrap_or_else(|| usage_error("name a database folder"));
-    sql_shell::run(&db, source, format)
+    sql_shell::run(&db, source, format, read_only)
 }

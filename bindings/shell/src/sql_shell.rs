@@ -52,8 +52,11 @@ impl std::fmt::Display for Reported {
 }
 impl std::error::Error for Reported {}
 
-pub fn run(db_path: &Path, source: Source, format: Format) -> Result<()> {
-    let db = Database::open(db_path).with_context(|| format!("opening {}", db_path.display()))?;
+pub fn run(db_path: &Path, source: Source, format: Format, read_only: bool) -> Result<()> {
+    let db = quiver::OpenOptions::new()
+        .read_only(read_only)
+        .open(db_path)
+        .with_context(|| format!("opening {}", db_path.display()))?;
     let script = match source {
         Source::Command(s) => s,
         Source::File(p) => {

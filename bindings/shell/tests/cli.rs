@@ -182,3 +182,41 @@ fn repair_drops_a_broken_segment_only_with_the_flag() {
     let verify = quiver(&["verify", path], None);
     assert!(verify.status.success(), "{}", text(&verify.stdout));
 }
+
+#[test]
+fn a_read_only_shell_reads_beside_a_writer_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let db = path.to_str().unwrap();
+    // A writer holds the folder (in this process): a second writer would be refused,
+    // a read-only shell is not, and sees what the writer committed.
+    let writer = quiver::Database::open(&path).unwrap();
+    for statement in quiver::sql::parse_script(SETUP).unwrap() {
+        quiver_sql::run(&writer, &statement).unwrap();
+    }
+    let locked = quiver(&[db, "-c", "SELECT COUNT(*) FROM products"], None);
+    assert!(!locked.status.success());
+    let out = quiver(
+        &[db, "--read-only", "-c", "SELECT COUNT(*) FROM products"],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "count\n-----\n3\n(1 row)\n");
+    let out = quiver(
+        &[
+            db,
+            "--read-only",
+            "-c",
+            "DELETE FROM products WHERE id = 'p1'",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("read-only"),
+        "{}",
+        text(&out.stderr)
+    );
+    let count = writer.collection("products").unwrap().count().unwrap();
+    assert_eq!(count, 3);
+}

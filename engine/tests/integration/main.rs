@@ -9,6 +9,7 @@ mod concurrency;
 mod disk_full;
 mod faults;
 mod fixtures;
+mod follow;
 mod fused;
 mod ivf_search;
 mod lexical;

@@ -38,6 +38,18 @@ impl WalFile {
 /// Parses a whole WAL file. `after` is the LSN the previous file ended with: records
 /// must continue strictly above it.
 pub fn read_wal_file(path: PathBuf, bytes: Vec<u8>, after: Lsn) -> Result<WalFile> {
+    read_wal_file_from(path, bytes, WAL_HEADER_LEN as u64, after)
+}
+
+/// [`read_wal_file`] from byte `start` on (a record boundary this file had already
+/// been read to, e.g. by a reader following a writer that appends), `after` being the
+/// last LSN before it. The header is checked all the same.
+pub fn read_wal_file_from(
+    path: PathBuf,
+    bytes: Vec<u8>,
+    start: u64,
+    after: Lsn,
+) -> Result<WalFile> {
     if bytes.len() < WAL_HEADER_LEN {
         // A file whose header never fully reached the disk holds no records.
         return Ok(WalFile {
@@ -63,8 +75,18 @@ pub fn read_wal_file(path: PathBuf, bytes: Vec<u8>, after: Lsn) -> Result<WalFil
             supported: WAL_VERSION,
         });
     }
+    if start < WAL_HEADER_LEN as u64 || start > bytes.len() as u64 {
+        return Err(Error::corrupted(
+            path,
+            start,
+            format!(
+                "WAL read from {start}, outside the file's {} bytes",
+                bytes.len()
+            ),
+        ));
+    }
     let mut records = Vec::new();
-    let mut pos = WAL_HEADER_LEN;
+    let mut pos = start as usize;
     let mut last = after;
     let mut torn_tail = false;
     while pos < bytes.len() {

@@ -36,7 +36,9 @@ def connect(
     path: PathLike, *, read_only: bool = False, durability: Union[str, float, None] = None
 ) -> Database:
     """Opens (or, for writing, creates) the database folder; LockedError if another
-    handle writes to it. read_only=True takes no lock. durability: "sync" (default:
+    handle writes to it. read_only=True takes no lock and follows the folder's writer
+    (another process or connection): searches see its commits within 0.1 s, without
+    reopening. durability: "sync" (default:
     fsync before each commit returns), "never" (commits survive a killed process, not
     a power cut), or seconds between background fsyncs."""
 
