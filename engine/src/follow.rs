@@ -26,7 +26,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use quiver_storage::wal::{WAL_HEADER_LEN, read_wal_file_from};
+use quiver_storage::wal::{WAL_HEADER_LEN, read_wal_file, read_wal_tail};
 use quiver_storage::{Directory, Error, Lsn, Manifest, Result};
 
 use crate::options::OpenOptions;
@@ -130,16 +130,22 @@ fn tail(
         .map(|c| (c.id, c.name.clone()))
         .collect();
     for (_, name) in &files[from..] {
-        let start = match &wal_at {
-            Some((at, offset)) if at == name => *offset,
-            _ => WAL_HEADER_LEN as u64,
+        let path = dir.path_of(name);
+        let after = state.as_ref().unwrap_or(current).last_lsn;
+        let file = match &wal_at {
+            // Where the last refresh stopped: only the bytes appended since are read.
+            Some((at, offset)) if at == name && *offset >= WAL_HEADER_LEN as u64 => {
+                read_wal_tail(path, dir.read_from(name, *offset)?, *offset, after)?
+            }
+            _ => read_wal_file(path, dir.read(name)?, after)?,
         };
-        let bytes = dir.read(name)?;
-        if bytes.len() < WAL_HEADER_LEN {
-            continue; // a file still being created holds nothing yet
+        if file.records.is_empty() {
+            if file.valid_len > 0 {
+                position = Some((name.clone(), file.valid_len));
+            }
+            continue;
         }
         let next = state.get_or_insert_with(|| current.clone());
-        let file = read_wal_file_from(dir.path_of(name), bytes, start, next.last_lsn)?;
         apply_records(next, &by_id, &file)?;
         position = Some((name.clone(), file.valid_len));
     }
@@ -162,7 +168,7 @@ fn rebuild(
     let mut last = Lsn(0);
     for (_, name) in list_wal_files(dir)? {
         let bytes = dir.read(&name)?;
-        let file = quiver_storage::wal::read_wal_file(dir.path_of(&name), bytes, last)?;
+        let file = read_wal_file(dir.path_of(&name), bytes, last)?;
         last = apply_records(&mut state, &by_id, &file)?.max(last);
         position = Some((name, file.valid_len));
     }

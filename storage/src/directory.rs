@@ -39,6 +39,13 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     fn open_append(&self, name: &str) -> Result<Box<dyn WriteFile>>;
     /// Reads a whole (small) file.
     fn read(&self, name: &str) -> Result<Vec<u8>>;
+    /// Reads a file from byte `offset` to its end (empty past the end): the new part
+    /// of a file another process appends to.
+    fn read_from(&self, name: &str, offset: u64) -> Result<Vec<u8>> {
+        let mut all = self.read(name)?;
+        let at = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+        Ok(all.split_off(at))
+    }
     /// Maps a whole immutable file read-only.
     fn map(&self, name: &str) -> Result<MappedBytes>;
     /// Atomically renames `from` over `to`.

@@ -13,7 +13,7 @@ mod reader;
 mod record;
 mod writer;
 
-pub use reader::{WalFile, WalRecord, read_wal_file, read_wal_file_from};
+pub use reader::{WalFile, WalRecord, read_wal_file, read_wal_tail};
 pub use record::{RecordBuilder, WalOp, decode_ops, encode_record};
 pub use writer::{AppendError, WalWriter};
 

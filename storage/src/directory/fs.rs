@@ -87,6 +87,18 @@ impl Directory for FsDirectory {
         std::fs::read(&path).map_err(|e| Error::io(&path, e))
     }
 
+    fn read_from(&self, name: &str, offset: u64) -> Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let path = self.path_of(name);
+        let mut file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| Error::io(&path, e))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(bytes)
+    }
+
     fn map(&self, name: &str) -> Result<MappedBytes> {
         let path = self.path_of(name);
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;

@@ -38,18 +38,6 @@ impl WalFile {
 /// Parses a whole WAL file. `after` is the LSN the previous file ended with: records
 /// must continue strictly above it.
 pub fn read_wal_file(path: PathBuf, bytes: Vec<u8>, after: Lsn) -> Result<WalFile> {
-    read_wal_file_from(path, bytes, WAL_HEADER_LEN as u64, after)
-}
-
-/// [`read_wal_file`] from byte `start` on (a record boundary this file had already
-/// been read to, e.g. by a reader following a writer that appends), `after` being the
-/// last LSN before it. The header is checked all the same.
-pub fn read_wal_file_from(
-    path: PathBuf,
-    bytes: Vec<u8>,
-    start: u64,
-    after: Lsn,
-) -> Result<WalFile> {
     if bytes.len() < WAL_HEADER_LEN {
         // A file whose header never fully reached the disk holds no records.
         return Ok(WalFile {
@@ -75,18 +63,29 @@ pub fn read_wal_file_from(
             supported: WAL_VERSION,
         });
     }
-    if start < WAL_HEADER_LEN as u64 || start > bytes.len() as u64 {
+    frames(path, bytes, WAL_HEADER_LEN, 0, after)
+}
+
+/// The records of the part of a WAL file from byte `offset` on (`tail`: a record
+/// boundary the file had already been read to, e.g. by a reader following a writer
+/// that appends; the header was checked then), `after` being the last LSN before it.
+/// Offsets in the result are into `tail`, except `valid_len`, which counts from the
+/// start of the file.
+pub fn read_wal_tail(path: PathBuf, tail: Vec<u8>, offset: u64, after: Lsn) -> Result<WalFile> {
+    if offset < WAL_HEADER_LEN as u64 {
         return Err(Error::corrupted(
             path,
-            start,
-            format!(
-                "WAL read from {start}, outside the file's {} bytes",
-                bytes.len()
-            ),
+            offset,
+            "a WAL tail must start after the header",
         ));
     }
+    frames(path, tail, 0, offset, after)
+}
+
+/// The frames of `bytes` from `start`, which sits at file offset `base + start`.
+fn frames(path: PathBuf, bytes: Vec<u8>, start: usize, base: u64, after: Lsn) -> Result<WalFile> {
     let mut records = Vec::new();
-    let mut pos = start as usize;
+    let mut pos = start;
     let mut last = after;
     let mut torn_tail = false;
     while pos < bytes.len() {
@@ -97,7 +96,7 @@ pub fn read_wal_file_from(
                 if lsn <= last {
                     return Err(Error::corrupted(
                         path,
-                        pos as u64,
+                        base + pos as u64,
                         format!("LSN {lsn} does not follow {last}"),
                     ));
                 }
@@ -114,12 +113,12 @@ pub fn read_wal_file_from(
                 torn_tail = true;
                 break;
             }
-            Frame::Bad(reason) => return Err(Error::corrupted(path, pos as u64, reason)),
+            Frame::Bad(reason) => return Err(Error::corrupted(path, base + pos as u64, reason)),
         }
     }
     Ok(WalFile {
         path,
-        valid_len: pos as u64,
+        valid_len: base + pos as u64,
         bytes,
         records,
         torn_tail,
@@ -247,6 +246,32 @@ mod tests {
         zero_header.extend_from_slice(&[0u8; 40]);
         let f = read_wal_file("w".into(), zero_header, Lsn(0)).unwrap();
         assert_eq!((f.records.len(), f.torn_tail), (2, true));
+    }
+
+    #[test]
+    fn a_tail_read_from_a_record_boundary_holds_the_records_after_it() {
+        let (schema, bytes, ends) = file_with(4);
+        // As a follower does: the file grew from `ends[1]` to a torn fifth record.
+        let mut grown = bytes.clone();
+        grown.extend_from_slice(&bytes[ends[2]..ends[3] - 5]);
+        let at = ends[1] as u64;
+        let tail = read_wal_tail("w".into(), grown[ends[1]..].to_vec(), at, Lsn(2)).unwrap();
+        let lsns: Vec<u64> = tail.records.iter().map(|r| r.lsn.0).collect();
+        assert_eq!(lsns, [3, 4]);
+        assert_eq!((tail.valid_len, tail.torn_tail), (ends[3] as u64, true));
+        for r in &tail.records {
+            decode_ops(&schema, tail.body(r), &tail.path, 0).unwrap();
+        }
+        // Offsets in errors count from the start of the file.
+        let mut bad = bytes[ends[1]..].to_vec();
+        bad[ends[2] - ends[1] + 20] ^= 0x40;
+        match read_wal_tail("w".into(), bad, at, Lsn(2)).unwrap_err() {
+            Error::Corrupted { offset, .. } => assert_eq!(offset, ends[2] as u64),
+            other => panic!("{other:?}"),
+        }
+        assert!(read_wal_tail("w".into(), Vec::new(), 3, Lsn(0)).is_err());
+        let stale = read_wal_tail("w".into(), bytes[ends[1]..].to_vec(), at, Lsn(3));
+        assert!(stale.is_err(), "LSNs must go on after `after`");
     }
 
     #[test]
