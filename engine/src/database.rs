@@ -72,6 +72,7 @@ impl Database {
             state: RwLock::new(Arc::new(recovered.state)),
             writer: Mutex::new(recovered.writer),
             follower,
+            remote: None,
             pending: Mutex::new(CommitQueue::default()),
             commit_done: Condvar::new(),
             compaction: Mutex::new(()),
@@ -106,7 +107,56 @@ impl Database {
     /// A read-only database: picks up the writer's commits now. Returns whether
     /// anything changed; `false` on a writable database (its state is always current).
     pub fn refresh(&self) -> Result<bool> {
+        if let Some(remote) = &self.shared.remote {
+            remote.sync(self.shared.dir.root())?;
+        }
         self.shared.follow(true)
+    }
+
+    /// Publishes this database to object storage at `url` (`s3://bucket/prefix`):
+    /// flushes every collection, uploads the segment and tombstone files not there
+    /// yet, then the manifest as the next version, never overwriting one
+    /// (`remote.rs`). Readers open it with [`Database::open_remote`].
+    pub fn publish(&self, url: &str) -> Result<crate::remote::Published> {
+        self.publish_with(url, &[])
+    }
+
+    /// [`Database::publish`] with S3 settings beside the environment's
+    /// (`object_store`'s keys, e.g. `("aws_endpoint", "http://127.0.0.1:5000")`).
+    pub fn publish_with(
+        &self,
+        url: &str,
+        config: &[(&str, &str)],
+    ) -> Result<crate::remote::Published> {
+        self.flush()?;
+        crate::remote::Remote::parse(url, config)?.publish(self.shared.dir.as_ref())
+    }
+
+    /// Opens the newest version published at `url`, read-only, its files cached in
+    /// the folder `cache` (created if missing; files of other versions removed).
+    /// [`Database::refresh`] moves to a newer version.
+    pub fn open_remote(url: &str, cache: impl AsRef<Path>) -> Result<Database> {
+        Self::open_remote_with(url, cache, &[])
+    }
+
+    /// [`Database::open_remote`] with S3 settings beside the environment's.
+    pub fn open_remote_with(
+        url: &str,
+        cache: impl AsRef<Path>,
+        config: &[(&str, &str)],
+    ) -> Result<Database> {
+        let remote = crate::remote::Remote::parse(url, config)?;
+        remote.sync(cache.as_ref())?;
+        let mut db = OpenOptions::new().read_only(true).open(cache)?;
+        match Arc::get_mut(&mut db.shared) {
+            Some(shared) => shared.remote = Some(remote),
+            None => {
+                return Err(Error::InvalidArgument(
+                    "a fresh database handle is shared".into(),
+                ));
+            }
+        }
+        Ok(db)
     }
 
     /// Names of all collections, sorted.

@@ -34,6 +34,7 @@ mod options;
 mod query;
 mod recovery;
 mod reembed;
+mod remote;
 mod repair;
 mod search;
 mod shared;
@@ -64,6 +65,7 @@ pub use quiver_query::sql;
 pub use quiver_query::{ColumnPart, DistanceSpan, Fusion, Missing, Normalization};
 pub use quiver_storage::multi::MAX_MULTI_VECTORS;
 pub use reembed::ReembedReport;
+pub use remote::Published;
 pub use repair::{
     LostItems, Repair, RepairOptions, RepairOutcome, RepairReport, repair, repair_path,
 };

@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     pub writer: Mutex<Option<Writer>>,
     /// A read-only database's place in its writer's history (`follow.rs`).
     pub follower: Option<Mutex<Follower>>,
+    /// Served from object storage: where from (`refresh` syncs the cache first).
+    pub remote: Option<crate::remote::Remote>,
     pub pending: Mutex<CommitQueue>,
     /// Signalled when a commit leader finishes a group.
     pub commit_done: Condvar,

@@ -33,6 +33,10 @@ pub enum Error {
     },
     #[error("database {path} is locked by another writer")]
     Locked { path: PathBuf },
+    /// Another writer changed what this one meant to replace (e.g. a published version
+    /// taken by a racing publisher); try again.
+    #[error("conflict: {what}")]
+    Conflict { what: String },
     #[error("the database was opened read-only")]
     ReadOnly,
     #[error("an earlier write failed ({reason}); reopen the database to continue writing")]

@@ -21,6 +21,13 @@ const USAGE: &str = "usage:
                       from -c, from a file, from piped stdin, or at an interactive prompt;
                       --read-only: no lock, no writes, each statement sees what the
                       database's writer (another process) committed
+  quiver s3://BUCKET/PREFIX [-c ... | -f ...]
+                      the same on a database published there, read-only (cached in
+                      $QUIVER_CACHE_DIR or ~/.cache/quiver/remote; AWS_* variables
+                      give the credentials, region and endpoint)
+  quiver publish DIR s3://BUCKET/PREFIX
+                      upload the database in DIR (flushed; only new files) and make it
+                      the newest published version
   quiver demo [DIR]   build a demo catalogue in DIR (default ./quiver-demo), reopen it and query it
   quiver info DIR     list the collections, schemas and counts of a database (read-only)
   quiver verify DIR   check every checksum and structural invariant of a database's files
@@ -42,6 +49,7 @@ fn main() {
         ["demo"] => demo::run(&PathBuf::from("quiver-demo")),
         ["demo", dir] => demo::run(&PathBuf::from(dir)),
         ["info", dir] => info::run(&PathBuf::from(dir)),
+        ["publish", dir, url] => publish(dir, url),
         ["verify", dir] => verify::run(&PathBuf::from(dir)),
         ["repair", dir] => repair::run(&PathBuf::from(dir), quiver::RepairOptions::default()),
         ["repair", dir, "--drop-damaged-segments"] => repair::run(
@@ -63,6 +71,17 @@ fn main() {
         }
         std::process::exit(1);
     }
+}
+
+/// `quiver publish DIR URL`.
+fn publish(dir: &str, url: &str) -> anyhow::Result<()> {
+    let db = quiver::Database::open(dir)?;
+    let p = db.publish(url)?;
+    println!(
+        "published {dir} to {url} as version {}: {} files uploaded ({} bytes)",
+        p.version, p.uploaded, p.bytes
+    );
+    Ok(())
 }
 
 /// `quiver DB [options]`.

@@ -53,10 +53,7 @@ impl std::fmt::Display for Reported {
 impl std::error::Error for Reported {}
 
 pub fn run(db_path: &Path, source: Source, format: Format, read_only: bool) -> Result<()> {
-    let db = quiver::OpenOptions::new()
-        .read_only(read_only)
-        .open(db_path)
-        .with_context(|| format!("opening {}", db_path.display()))?;
+    let db = open(db_path, read_only).with_context(|| format!("opening {}", db_path.display()))?;
     let script = match source {
         Source::Command(s) => s,
         Source::File(p) => {
@@ -83,6 +80,26 @@ pub fn run(db_path: &Path, source: Source, format: Format, read_only: bool) -> R
         }
     }
     Ok(())
+}
+
+/// A folder (read-only when asked), or a database published at an `s3://` URL, read
+/// through a cache folder: `$QUIVER_CACHE_DIR`, else `~/.cache/quiver/remote/URL`.
+fn open(db_path: &Path, read_only: bool) -> quiver::Result<Database> {
+    let text = db_path.to_string_lossy();
+    if let Some(rest) = text.strip_prefix("s3://") {
+        let cache = match std::env::var_os("QUIVER_CACHE_DIR") {
+            Some(dir) => std::path::PathBuf::from(dir),
+            None => std::env::var_os("HOME")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_default()
+                .join(".cache/quiver/remote")
+                .join(rest.trim_matches('/')),
+        };
+        return Database::open_remote(&text, cache);
+    }
+    quiver::OpenOptions::new()
+        .read_only(read_only)
+        .open(db_path)
 }
 
 /// An engine error with its causes (an I/O error names the file, its source says why).

@@ -5,3 +5,4 @@
 mod crash;
 mod crash_harness;
 mod process_lock;
+mod remote;
