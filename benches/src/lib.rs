@@ -14,6 +14,7 @@ pub mod batch;
 pub mod bm25;
 pub mod encode;
 pub mod fused;
+pub mod remote;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@
 //! quiver-bench plot --out curves.png A.json B.json ...   # recall vs QPS curves
 //! quiver-bench fused --data DIR --db FOLDER [--queries N --ef EF]   # fused vs single
 //! quiver-bench batch --data DIR --db FOLDER [--ef EF --k K --threads T --reps R]
+//! quiver-bench remote --data DIR --db FOLDER|s3://... [--cache C --load --reps R]
 //! ```
 
 use std::path::PathBuf;
@@ -112,6 +113,27 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         threads: usize,
         #[arg(long, default_value_t = 5)]
+        reps: usize,
+    },
+    /// Open a database (a folder, or an s3:// URL through a cache folder) and time
+    /// the open, the first query and passes over all queries; one JSON line.
+    Remote {
+        #[arg(long)]
+        data: PathBuf,
+        /// A database folder, or `s3://bucket/prefix`.
+        #[arg(long)]
+        db: String,
+        /// The cache folder of an s3:// database.
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Build the folder's database from `data` when it lacks it, then stop.
+        #[arg(long)]
+        load: bool,
+        #[arg(long, default_value_t = 64)]
+        ef: usize,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long, default_value_t = 3)]
         reps: usize,
     },
     /// MATCH (BM25) through the engine on a text corpus: index build time, QPS, and
@@ -226,6 +248,23 @@ fn run_command(command: Command) -> Result<()> {
                 out.display(),
                 out.with_extension("md").display()
             );
+        }
+        Command::Remote {
+            data,
+            db,
+            cache,
+            load,
+            ef,
+            threads,
+            reps,
+        } => {
+            if load {
+                quiver_bench::remote::load(&data, std::path::Path::new(&db))?;
+            } else {
+                let line =
+                    quiver_bench::remote::run(&data, &db, cache.as_deref(), ef, threads, reps)?;
+                println!("{line}");
+            }
         }
         Command::Bm25 {
             docs,

@@ -37,6 +37,9 @@ pub struct DatabaseInfo {
     pub last_lsn: u64,
     /// The SIMD family the distance kernels use on this CPU (simsimd's name).
     pub kernels: &'static str,
+    /// A read-only database: why its last refresh failed, if it did (it serves
+    /// what it had).
+    pub refresh_error: Option<String>,
 }
 
 impl Database {
@@ -45,8 +48,13 @@ impl Database {
         Self::open_with(path, OpenOptions::default())
     }
 
-    /// Opens the folder with explicit options.
+    /// Opens the folder with explicit options. An `s3://bucket/prefix` URL opens the
+    /// database published there, read-only whatever `options` say, through its cache
+    /// folder ([`crate::RemoteOptions`]).
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Database> {
+        if let Some(url) = crate::remote::url_of(path.as_ref()) {
+            return Self::open_remote(url, options);
+        }
         let dir = if options.read_only {
             FsDirectory::open_existing(path)?
         } else {
@@ -57,6 +65,28 @@ impl Database {
 
     /// Opens a database stored in any [`Directory`] (tests use a fault-injecting one).
     pub fn open_in(dir: Arc<dyn Directory>, options: OpenOptions) -> Result<Database> {
+        Self::open_served(dir, options, None)
+    }
+
+    /// The newest version published at `url`, synced into its cache folder first.
+    fn open_remote(url: &str, mut options: OpenOptions) -> Result<Database> {
+        let remote = crate::remote::Remote::parse(url, &options.remote.settings)?;
+        let cache = match &options.remote.cache_dir {
+            Some(dir) => dir.clone(),
+            None => crate::remote::default_cache_dir(url),
+        };
+        remote.sync(&cache, options.remote.cache_bytes)?;
+        options.read_only = true;
+        let dir = Arc::new(FsDirectory::open_existing(&cache)?);
+        Self::open_served(dir, options, Some(remote))
+    }
+
+    /// Opens `dir`; `remote` is where a served database's cache is synced from.
+    fn open_served(
+        dir: Arc<dyn Directory>,
+        options: OpenOptions,
+        remote: Option<crate::remote::Remote>,
+    ) -> Result<Database> {
         let lock = if options.read_only {
             None
         } else {
@@ -66,13 +96,14 @@ impl Database {
         let follower = recovered
             .follower
             .map(|(manifest, wal_at)| crate::shared::Follower::new(manifest, wal_at));
+        let poll = remote.as_ref().and(options.remote.poll_every);
         let shared = Shared {
             dir,
             options,
             state: RwLock::new(Arc::new(recovered.state)),
             writer: Mutex::new(recovered.writer),
             follower,
-            remote: None,
+            remote,
             pending: Mutex::new(CommitQueue::default()),
             commit_done: Condvar::new(),
             compaction: Mutex::new(()),
@@ -85,6 +116,9 @@ impl Database {
             (shared.options.durability, shared.options.read_only)
         {
             spawn_periodic_sync(Arc::downgrade(&shared), every);
+        }
+        if let Some(every) = poll {
+            crate::remote::spawn_poll(Arc::downgrade(&shared), every);
         }
         Ok(Database { shared })
     }
@@ -104,19 +138,17 @@ impl Database {
         Snapshot::new(self.shared.state.read().clone())
     }
 
-    /// A read-only database: picks up the writer's commits now. Returns whether
+    /// A read-only database: picks up the writer's commits now (one served from
+    /// object storage first fetches the newest published version). Returns whether
     /// anything changed; `false` on a writable database (its state is always current).
     pub fn refresh(&self) -> Result<bool> {
-        if let Some(remote) = &self.shared.remote {
-            remote.sync(self.shared.dir.root())?;
-        }
-        self.shared.follow(true)
+        self.shared.refresh_remote()
     }
 
     /// Publishes this database to object storage at `url` (`s3://bucket/prefix`):
     /// flushes every collection, uploads the segment and tombstone files not there
     /// yet, then the manifest as the next version, never overwriting one
-    /// (`remote.rs`). Readers open it with [`Database::open_remote`].
+    /// (`remote.rs`). Readers open `url` with [`Database::open`].
     pub fn publish(&self, url: &str) -> Result<crate::remote::Published> {
         self.publish_with(url, &[])
     }
@@ -126,37 +158,10 @@ impl Database {
     pub fn publish_with(
         &self,
         url: &str,
-        config: &[(&str, &str)],
+        settings: &[(&str, &str)],
     ) -> Result<crate::remote::Published> {
         self.flush()?;
-        crate::remote::Remote::parse(url, config)?.publish(self.shared.dir.as_ref())
-    }
-
-    /// Opens the newest version published at `url`, read-only, its files cached in
-    /// the folder `cache` (created if missing; files of other versions removed).
-    /// [`Database::refresh`] moves to a newer version.
-    pub fn open_remote(url: &str, cache: impl AsRef<Path>) -> Result<Database> {
-        Self::open_remote_with(url, cache, &[])
-    }
-
-    /// [`Database::open_remote`] with S3 settings beside the environment's.
-    pub fn open_remote_with(
-        url: &str,
-        cache: impl AsRef<Path>,
-        config: &[(&str, &str)],
-    ) -> Result<Database> {
-        let remote = crate::remote::Remote::parse(url, config)?;
-        remote.sync(cache.as_ref())?;
-        let mut db = OpenOptions::new().read_only(true).open(cache)?;
-        match Arc::get_mut(&mut db.shared) {
-            Some(shared) => shared.remote = Some(remote),
-            None => {
-                return Err(Error::InvalidArgument(
-                    "a fresh database handle is shared".into(),
-                ));
-            }
-        }
-        Ok(db)
+        crate::remote::Remote::parse(url, settings)?.publish(self.shared.dir.as_ref())
     }
 
     /// Names of all collections, sorted.
@@ -208,6 +213,7 @@ impl Database {
             segments: state.collections.values().map(|c| c.segments.len()).sum(),
             last_lsn: state.last_lsn.0,
             kernels: quiver_index::kernels::instruction_set(),
+            refresh_error: (self.shared.follower.as_ref()).and_then(|f| f.lock().error()),
         }
     }
 

@@ -54,7 +54,7 @@ pub use embedding::encode_error;
 pub use filter::Filter;
 pub use fused::{FusedCandidates, FusedQuery, Probe, default_normalization};
 pub use hits::{ColumnExplain, FusedExplain, Hit, Hits, Plan};
-pub use options::{Durability, OpenOptions};
+pub use options::{Durability, OpenOptions, RemoteOptions};
 pub use query::{FusionChoice, NormalizationChoice, Query, Target, Term};
 /// The encoder module (`quiver-encode`).
 pub use quiver_encode as encode;

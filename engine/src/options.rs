@@ -1,6 +1,8 @@
 //! How a database is opened: read-only or writable, the durability policy, when the
-//! memtable is sealed into a segment, and how often a reader follows its writer.
+//! memtable is sealed into a segment, how often a reader follows its writer, and how
+//! a database published to object storage is served.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// When committed batches reach stable storage.
@@ -33,6 +35,53 @@ pub struct OpenOptions {
     /// last check first picks up what was committed since (`follow.rs`). Zero: every
     /// snapshot checks.
     pub refresh_every: Duration,
+    /// For `s3://` URLs: the cache folder, its bound, S3 settings, polling.
+    pub remote: RemoteOptions,
+}
+
+/// How a database published to object storage (`s3://bucket/prefix`) is served
+/// (`remote.rs`): read-only, its files copied into a local cache folder and mapped
+/// from there.
+#[derive(Clone)]
+pub struct RemoteOptions {
+    /// The cache folder. Default: `<root>/<bucket>/<prefix>`, the root being
+    /// `$QUIVER_CACHE_DIR`, else `$XDG_CACHE_HOME/quiver/remote`, else
+    /// `~/.cache/quiver/remote`. Processes may share one.
+    pub cache_dir: Option<PathBuf>,
+    /// The most bytes the cache folder may hold, counting a version being fetched
+    /// beside the one it replaces; a version that cannot fit is refused with
+    /// `Error::CacheFull`. `None`: no bound.
+    pub cache_bytes: Option<u64>,
+    /// `object_store` S3 settings applied over the `AWS_*` environment variables
+    /// (`aws_endpoint`, `aws_region`, `aws_access_key_id`, ...).
+    pub settings: Vec<(String, String)>,
+    /// Look for a newer published version this often, in the background (the
+    /// snapshots that follow see it); `None`: only on `Database::refresh`.
+    pub poll_every: Option<Duration>,
+}
+
+impl Default for RemoteOptions {
+    fn default() -> Self {
+        RemoteOptions {
+            cache_dir: None,
+            cache_bytes: None,
+            settings: Vec::new(),
+            poll_every: Some(Duration::from_secs(10)),
+        }
+    }
+}
+
+/// Setting values may be secrets: only their keys are shown.
+impl std::fmt::Debug for RemoteOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self.settings.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("RemoteOptions")
+            .field("cache_dir", &self.cache_dir)
+            .field("cache_bytes", &self.cache_bytes)
+            .field("settings", &keys)
+            .field("poll_every", &self.poll_every)
+            .finish()
+    }
 }
 
 impl Default for OpenOptions {
@@ -43,6 +92,7 @@ impl Default for OpenOptions {
             memtable_bytes: 64 << 20,
             verify_checksums: false,
             refresh_every: Duration::from_millis(100),
+            remote: RemoteOptions::default(),
         }
     }
 }
@@ -80,6 +130,30 @@ impl OpenOptions {
     /// See [`OpenOptions::refresh_every`](#structfield.refresh_every).
     pub fn refresh_every(mut self, every: Duration) -> Self {
         self.refresh_every = every;
+        self
+    }
+
+    /// See [`RemoteOptions::cache_dir`].
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.remote.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// See [`RemoteOptions::cache_bytes`].
+    pub fn cache_bytes(mut self, bytes: u64) -> Self {
+        self.remote.cache_bytes = Some(bytes);
+        self
+    }
+
+    /// One S3 setting (see [`RemoteOptions::settings`]).
+    pub fn s3_setting(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.remote.settings.push((key.into(), value.into()));
+        self
+    }
+
+    /// See [`RemoteOptions::poll_every`].
+    pub fn poll_remote_every(mut self, every: Option<Duration>) -> Self {
+        self.remote.poll_every = every;
         self
     }
 }

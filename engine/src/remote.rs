@@ -1,25 +1,30 @@
 //! Databases served from object storage (`s3://bucket/prefix`), read-only, through the
 //! `object_store` crate. A database is PUBLISHED there by its writer: every segment and
 //! tombstone file its manifest names (immutable: a name already there is never
-//! uploaded again), then the manifest as the next version `manifests/<version>`,
-//! written with a conditional put (`If-None-Match: *`), so a version is never
-//! overwritten and of two publishers racing for one version exactly one wins. A reader
-//! OPENS the newest version: it downloads the manifest and the files it names into a
-//! local cache folder (each segment's checksums verified before it is kept), maps them
-//! from there, and drops cached files the version no longer names; `Database::refresh`
-//! does the same for a newer version. Credentials, region and endpoint come from the
-//! usual AWS environment variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-//! `AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`).
+//! uploaded again; large files go up in parts), then the manifest as the next version
+//! `manifests/<version>`, written with a conditional put (`If-None-Match: *`), so a
+//! version is never overwritten and of two publishers racing for one version exactly
+//! one wins. A reader SERVES the newest version from a local cache folder
+//! (`remote/cache.rs`). Credentials, region and endpoint come from the usual AWS
+//! environment variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+//! `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`), then from `RemoteOptions::settings`.
+
+mod cache;
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig};
+use object_store::{
+    ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig, WriteMultipart,
+};
 use quiver_storage::manifest::MANIFEST_FILE;
 use quiver_storage::segment::segment_file_name;
-use quiver_storage::{Directory, Error, FsDirectory, Manifest, Result, Segment};
+use quiver_storage::{Directory, Error, Manifest, Result};
+
+pub(crate) use cache::{default_cache_dir, spawn_poll};
 
 /// Where published versions' manifests live, under the prefix.
 const MANIFESTS: &str = "manifests";
@@ -28,6 +33,9 @@ const PUBLISH_TRIES: usize = 5;
 /// Retries of one request, and for how long at most.
 const RETRIES: usize = 3;
 const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(15);
+/// Files above this go up as a multipart upload, in parts of this size, a few at once.
+const PART_BYTES: usize = 32 << 20;
+const PARTS_IN_FLIGHT: usize = 4;
 
 /// A database's place in object storage.
 #[derive(Debug, Clone)]
@@ -49,10 +57,19 @@ pub struct Published {
     pub bytes: u64,
 }
 
-fn remote_error(url: &str, what: &str, e: impl std::fmt::Display) -> Error {
+/// `what` failed on `object` (a URL); the source keeps the kind: `NotFound` for a
+/// missing object, `PermissionDenied` for refused credentials, else `Other`.
+fn remote_error(object: &str, what: &str, e: object_store::Error) -> Error {
+    use std::io::ErrorKind;
+    let kind = match &e {
+        object_store::Error::NotFound { .. } => ErrorKind::NotFound,
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => ErrorKind::PermissionDenied,
+        _ => ErrorKind::Other,
+    };
     Error::Io {
-        path: PathBuf::from(url),
-        source: std::io::Error::other(format!("{what}: {e}")),
+        path: PathBuf::from(object),
+        source: std::io::Error::new(kind, format!("{what}: {e}")),
     }
 }
 
@@ -66,11 +83,22 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         })
 }
 
+/// The URL `path` spells (`scheme://...`), if it is one rather than a folder.
+pub(crate) fn url_of(path: &FsPath) -> Option<&str> {
+    let text = path.to_str()?;
+    let (scheme, _) = text.split_once("://")?;
+    let is_scheme = !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    is_scheme.then_some(text)
+}
+
 impl Remote {
-    /// `s3://bucket/prefix`, configured from the environment and then `config`
+    /// `s3://bucket/prefix`, configured from the environment and then `settings`
     /// (`object_store`'s S3 keys: `aws_endpoint`, `aws_allow_http`, `aws_region`,
     /// `aws_access_key_id`, `aws_secret_access_key`, ...).
-    pub fn parse(url: &str, config: &[(&str, &str)]) -> Result<Remote> {
+    pub fn parse<K: AsRef<str>, V: AsRef<str>>(url: &str, settings: &[(K, V)]) -> Result<Remote> {
         let parsed = url
             .strip_prefix("s3://")
             .ok_or_else(|| Error::InvalidArgument(format!("{url}: only s3:// URLs are served")))?;
@@ -88,12 +116,13 @@ impl Remote {
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .with_retry(retry);
-        for (key, value) in config {
-            let key = key
+        for (key, value) in settings {
+            let (key, value) = (key.as_ref(), value.as_ref());
+            let parsed = key
                 .to_ascii_lowercase()
                 .parse()
                 .map_err(|e| Error::InvalidArgument(format!("{url}: setting {key}: {e}")))?;
-            builder = builder.with_config(key, *value);
+            builder = builder.with_config(parsed, value);
         }
         let store = builder
             .build()
@@ -108,6 +137,11 @@ impl Remote {
 
     fn key(&self, name: &str) -> Path {
         self.prefix.clone().join(name)
+    }
+
+    /// `s3://bucket/key`, for errors.
+    fn object(&self, key: &Path) -> String {
+        format!("s3://{}/{key}", self.bucket)
     }
 
     fn version_key(&self, version: u64) -> Path {
@@ -132,6 +166,32 @@ impl Remote {
             .max())
     }
 
+    /// Uploads `name` from `dir`, mapped (no copy), in parts when large.
+    async fn upload(&self, dir: &dyn Directory, name: &str) -> Result<u64> {
+        let key = self.key(name);
+        let failed = |e| remote_error(&self.object(&key), "uploading", e);
+        let data = Bytes::from_owner(dir.map(name)?);
+        let len = data.len();
+        if len <= 2 * PART_BYTES {
+            self.store
+                .put(&key, PutPayload::from(data))
+                .await
+                .map_err(failed)?;
+            return Ok(len as u64);
+        }
+        let upload = self.store.put_multipart(&key).await.map_err(failed)?;
+        let mut parts = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        for start in (0..len).step_by(PART_BYTES) {
+            if let Err(e) = parts.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                let _ = parts.abort().await;
+                return Err(failed(e));
+            }
+            parts.put(data.slice(start..(start + PART_BYTES).min(len)));
+        }
+        parts.finish().await.map_err(failed)?;
+        Ok(len as u64)
+    }
+
     /// Uploads what `dir`'s MANIFEST names and then the manifest as the next version.
     async fn publish_once(
         &self,
@@ -145,14 +205,9 @@ impl Remote {
             match self.store.head(&key).await {
                 Ok(_) => continue,
                 Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(remote_error(&self.url, &format!("checking {name}"), e)),
+                Err(e) => return Err(remote_error(&self.object(&key), "checking", e)),
             }
-            let data = dir.read(&name)?;
-            sent += data.len() as u64;
-            self.store
-                .put(&key, PutPayload::from(data))
-                .await
-                .map_err(|e| remote_error(&self.url, &format!("uploading {name}"), e))?;
+            sent += self.upload(dir, &name).await?;
             uploaded += 1;
         }
         let version = self.newest().await?.map_or(1, |v| v + 1);
@@ -160,9 +215,10 @@ impl Remote {
             mode: PutMode::Create,
             ..PutOptions::default()
         };
+        let key = self.version_key(version);
         match self
             .store
-            .put_opts(&self.version_key(version), PutPayload::from(bytes), create)
+            .put_opts(&key, PutPayload::from(bytes), create)
             .await
         {
             Ok(_) => Ok(Ok(Published {
@@ -174,7 +230,7 @@ impl Remote {
                 object_store::Error::AlreadyExists { .. }
                 | object_store::Error::Precondition { .. },
             ) => Ok(Err(version)),
-            Err(e) => Err(remote_error(&self.url, "writing the manifest", e)),
+            Err(e) => Err(remote_error(&self.object(&key), "writing the manifest", e)),
         }
     }
 
@@ -188,8 +244,10 @@ impl Remote {
             match rt.block_on(self.publish_once(dir)) {
                 Ok(Ok(done)) => return Ok(done),
                 Ok(Err(version)) => lost = version,
-                // A file compacted away while uploading: its manifest is stale.
-                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+                // A local file compacted away while uploading: its manifest is stale.
+                Err(Error::Io { path, source })
+                    if source.kind() == std::io::ErrorKind::NotFound
+                        && path.starts_with(dir.root()) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -199,75 +257,6 @@ impl Remote {
                 self.url
             ),
         })
-    }
-
-    /// Brings `cache` to the newest published version: downloads its manifest and
-    /// the files it names that the cache lacks (segments verified), writes the
-    /// MANIFEST last, and removes cached files it no longer names. Returns the version.
-    pub fn sync(&self, cache: &FsPath) -> Result<u64> {
-        let rt = runtime()?;
-        rt.block_on(self.sync_async(cache))
-    }
-
-    async fn sync_async(&self, cache: &FsPath) -> Result<u64> {
-        let version = self.newest().await?.ok_or_else(|| {
-            Error::InvalidArgument(format!("{}: no database is published there", self.url))
-        })?;
-        let dir = FsDirectory::open(cache)?;
-        let key = self.version_key(version);
-        let bytes = self.download(&key).await?;
-        let manifest = Manifest::decode(&bytes, &PathBuf::from(format!("{}/{key}", self.url)))?;
-        let wanted = files_of(&manifest);
-        for name in &wanted {
-            if dir.exists(name) {
-                continue;
-            }
-            let data = self.download(&self.key(name)).await?;
-            let tmp = format!("{name}.download");
-            let mut f = dir.create(&tmp)?;
-            f.write_all(&data)?;
-            f.sync()?;
-            drop(f);
-            dir.rename(&tmp, name)?;
-        }
-        for entry in &manifest.collections {
-            for seg in &entry.segments {
-                if !dir.exists(&format!("{}.verified", segment_file_name(seg.id))) {
-                    let segment = Segment::open(&dir, seg.id, &entry.schema)?;
-                    segment.verify().inspect_err(|_| {
-                        let _ = dir.remove(&segment_file_name(seg.id));
-                    })?;
-                    dir.create(&format!("{}.verified", segment_file_name(seg.id)))?;
-                }
-            }
-        }
-        quiver_storage::directory::publish(&dir, MANIFEST_FILE, &bytes)?;
-        let keep: std::collections::HashSet<String> = wanted
-            .iter()
-            .flat_map(|n| [n.clone(), format!("{n}.verified")])
-            .chain([MANIFEST_FILE.to_string()])
-            .collect();
-        for name in dir.list()? {
-            if !keep.contains(&name) {
-                let _ = dir.remove(&name);
-            }
-        }
-        Ok(version)
-    }
-
-    /// An object's bytes; errors name the object (`s3://bucket/key`).
-    async fn download(&self, key: &Path) -> Result<Vec<u8>> {
-        let object = format!("s3://{}/{key}", self.bucket);
-        let got = self
-            .store
-            .get(key)
-            .await
-            .map_err(|e| remote_error(&object, "reading", e))?;
-        let bytes = got
-            .bytes()
-            .await
-            .map_err(|e| remote_error(&object, "reading", e))?;
-        Ok(bytes.to_vec())
     }
 }
 

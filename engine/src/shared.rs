@@ -50,9 +50,16 @@ pub(crate) struct Follower {
     pub checked: Option<std::time::Instant>,
     /// Why the last refresh failed, if it did.
     pub last_error: Option<String>,
+    /// A served database: why the last sync from object storage failed, if it did.
+    pub sync_error: Option<String>,
 }
 
 impl Follower {
+    /// Why the last sync or refresh failed, if one did.
+    pub fn error(&self) -> Option<String> {
+        self.sync_error.clone().or_else(|| self.last_error.clone())
+    }
+
     pub fn new(
         manifest: quiver_storage::Manifest,
         wal_at: Option<(String, u64)>,
@@ -62,6 +69,7 @@ impl Follower {
             wal_at,
             checked: None,
             last_error: None,
+            sync_error: None,
         })
     }
 }

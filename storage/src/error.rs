@@ -33,6 +33,15 @@ pub enum Error {
     },
     #[error("database {path} is locked by another writer")]
     Locked { path: PathBuf },
+    /// A local cache of object-storage files would outgrow its bound; raise the bound,
+    /// or point the cache elsewhere.
+    #[error("cache {cache}: {what} needs {needed} bytes there, over its bound of {limit}")]
+    CacheFull {
+        cache: PathBuf,
+        what: String,
+        needed: u64,
+        limit: u64,
+    },
     /// Another writer changed what this one meant to replace (e.g. a published version
     /// taken by a racing publisher); try again.
     #[error("conflict: {what}")]

@@ -1,5 +1,6 @@
 //! The writer lock: an exclusive advisory lock on `LOCK` inside the database folder,
 //! held for as long as a writable database is open. Read-only opens take no lock.
+//! Also a waiting lock for other folders (an object-storage cache's syncs).
 
 use std::fs::{File, TryLockError};
 use std::path::Path;
@@ -18,13 +19,7 @@ pub struct WriterLock {
 impl WriterLock {
     /// Takes the lock or fails at once with [`Error::Locked`].
     pub fn acquire(root: &Path) -> Result<Self> {
-        let path = root.join(LOCK_FILE);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let (file, path) = lock_file(root, LOCK_FILE)?;
         match file.try_lock() {
             Ok(()) => Ok(WriterLock { _file: file }),
             Err(TryLockError::WouldBlock) => Err(Error::Locked {
@@ -33,4 +28,23 @@ impl WriterLock {
             Err(TryLockError::Error(e)) => Err(Error::io(&path, e)),
         }
     }
+}
+
+/// Waits until this handle holds an exclusive lock on `root/name` (created if
+/// missing); released when the file is dropped.
+pub fn wait_for_lock(root: &Path, name: &str) -> Result<File> {
+    let (file, path) = lock_file(root, name)?;
+    file.lock().map_err(|e| Error::io(&path, e))?;
+    Ok(file)
+}
+
+fn lock_file(root: &Path, name: &str) -> Result<(File, std::path::PathBuf)> {
+    let path = root.join(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    Ok((file, path))
 }

@@ -247,6 +247,47 @@ impl PyDatabase {
         crate::repair_report::report_to_py(py, &report)
     }
 
+    /// A read-only connection: picks up the writer's commits now (one served from
+    /// object storage first fetches the newest published version). Returns whether
+    /// anything changed. The GIL is released.
+    fn refresh(&self, py: Python<'_>) -> PyResult<bool> {
+        let db = self.database()?;
+        py.detach(|| db.refresh()).py_err()
+    }
+
+    /// Why this read-only connection's last refresh failed (it serves what it had),
+    /// or None.
+    #[getter]
+    fn refresh_error(&self) -> PyResult<Option<String>> {
+        Ok(self.database()?.info().refresh_error)
+    }
+
+    /// Publishes the database to object storage at `url` (`s3://bucket/prefix`):
+    /// flushes, uploads the files not there yet, then the manifest as the next
+    /// version (never overwriting one: `ConflictError` after losing 5 races). `s3`:
+    /// settings beside the `AWS_*` environment variables. Returns `{"version",
+    /// "uploaded", "bytes"}`. The GIL is released.
+    #[pyo3(signature = (url, *, s3 = None))]
+    fn publish<'py>(
+        &self,
+        py: Python<'py>,
+        url: &str,
+        s3: Option<std::collections::HashMap<String, String>>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let db = self.database()?;
+        let settings: Vec<(String, String)> = s3.unwrap_or_default().into_iter().collect();
+        let refs: Vec<(&str, &str)> = settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let done = py.detach(|| db.publish_with(url, &refs)).py_err()?;
+        let out = pyo3::types::PyDict::new(py);
+        out.set_item("version", done.version)?;
+        out.set_item("uploaded", done.uploaded)?;
+        out.set_item("bytes", done.bytes)?;
+        Ok(out)
+    }
+
     /// Closes the database: later calls on it or its collections raise `ClosedError`,
     /// and the folder's writer lock is released (once calls in flight return).
     /// Closing twice is no error.

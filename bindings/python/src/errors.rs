@@ -29,6 +29,8 @@ exceptions! {
     CorruptedError(QuiverError): "A file of the database is damaged.";
     UnsupportedVersionError(QuiverError): "A file was written by another format version.";
     LockedError(QuiverError): "Another handle writes to this database.";
+    ConflictError(QuiverError): "Another writer got there first (a published version); try again.";
+    CacheFullError(QuiverError): "An object-storage cache folder would outgrow its bound.";
     ReadOnlyError(QuiverError): "The database was opened read-only.";
     InvalidArgumentError(QuiverError): "An argument the engine cannot accept.";
     DimensionMismatchError(InvalidArgumentError):
@@ -60,6 +62,8 @@ pub fn to_py(err: Error) -> PyErr {
         Error::Corrupted { .. } => CorruptedError::new_err(msg),
         Error::UnsupportedVersion { .. } => UnsupportedVersionError::new_err(msg),
         Error::Locked { .. } => LockedError::new_err(msg),
+        Error::Conflict { .. } => ConflictError::new_err(msg),
+        Error::CacheFull { .. } => CacheFullError::new_err(msg),
         Error::ReadOnly => ReadOnlyError::new_err(msg),
         Error::DimensionMismatch { .. } => DimensionMismatchError::new_err(msg),
         Error::NonFiniteVector { .. } => NonFiniteVectorError::new_err(msg),

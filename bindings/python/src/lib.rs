@@ -18,25 +18,59 @@ mod search;
 use pyo3::prelude::*;
 use quiver_sql::ToTable;
 
-/// `quiver.connect(path, *, read_only=False, durability="sync")`: opens (or, for
-/// writing, creates) the database folder `path`. Writing raises `LockedError` when
-/// another handle already writes to it; `read_only=True` takes no lock (and needs the
-/// folder to exist). `durability`: `"sync"` (fsync before each commit returns),
-/// `"never"` (no WAL fsync while open: commits survive a killed process, not a power
-/// cut), or a number of seconds (fsync at that interval).
+/// `quiver.connect(path, *, read_only=False, durability="sync", cache_dir=None,
+/// cache_bytes=None, s3=None, poll_every=10.0)`: opens (or, for writing, creates)
+/// the database folder `path`. Writing raises `LockedError` when another handle
+/// already writes to it; `read_only=True` takes no lock (and needs the folder to
+/// exist). `durability`: `"sync"` (fsync before each commit returns), `"never"` (no
+/// WAL fsync while open: commits survive a killed process, not a power cut), or a
+/// number of seconds (fsync at that interval).
+///
+/// `path` may be `s3://bucket/prefix`: the database published there, read-only,
+/// cached in `cache_dir` (default under `$QUIVER_CACHE_DIR` or
+/// `~/.cache/quiver/remote`), at most `cache_bytes` there (`CacheFullError`), with
+/// `s3` settings beside the `AWS_*` environment variables, looking for newer
+/// versions every `poll_every` seconds (None: only on `refresh()`).
 #[pyfunction]
-#[pyo3(signature = (path, *, read_only = false, durability = None))]
+#[pyo3(signature = (
+    path, *, read_only = false, durability = None, cache_dir = None, cache_bytes = None,
+    s3 = None, poll_every = Some(10.0)
+))]
+#[allow(clippy::too_many_arguments)]
 fn connect(
     py: Python<'_>,
     path: std::path::PathBuf,
     read_only: bool,
     durability: Option<&Bound<'_, PyAny>>,
+    cache_dir: Option<std::path::PathBuf>,
+    cache_bytes: Option<u64>,
+    s3: Option<std::collections::HashMap<String, String>>,
+    poll_every: Option<f64>,
 ) -> PyResult<database::PyDatabase> {
     let durability = durability.map(database::durability).transpose()?;
     let mut options = quiver::OpenOptions::new().read_only(read_only);
     if let Some(d) = durability {
         options = options.durability(d);
     }
+    if let Some(dir) = cache_dir {
+        options = options.cache_dir(dir);
+    }
+    if let Some(bytes) = cache_bytes {
+        options = options.cache_bytes(bytes);
+    }
+    for (key, value) in s3.unwrap_or_default() {
+        options = options.s3_setting(key, value);
+    }
+    let poll = match poll_every {
+        Some(s) if s.is_finite() && s > 0.0 => Some(std::time::Duration::from_secs_f64(s)),
+        Some(s) => {
+            return Err(errors::InvalidArgumentError::new_err(format!(
+                "poll_every must be a positive number of seconds or None, not {s}"
+            )));
+        }
+        None => None,
+    };
+    options = options.poll_remote_every(poll);
     database::PyDatabase::open(py, path, options)
 }
 

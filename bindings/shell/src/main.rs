@@ -22,9 +22,10 @@ const USAGE: &str = "usage:
                       --read-only: no lock, no writes, each statement sees what the
                       database's writer (another process) committed
   quiver s3://BUCKET/PREFIX [-c ... | -f ...]
-                      the same on a database published there, read-only (cached in
-                      $QUIVER_CACHE_DIR or ~/.cache/quiver/remote; AWS_* variables
-                      give the credentials, region and endpoint)
+                      the same on a database published there, read-only, moving to
+                      newer published versions (cached under $QUIVER_CACHE_DIR, else
+                      ~/.cache/quiver/remote; at most $QUIVER_CACHE_BYTES bytes when
+                      set; AWS_* variables give the credentials, region and endpoint)
   quiver publish DIR s3://BUCKET/PREFIX
                       upload the database in DIR (flushed; only new files) and make it
                       the newest published version

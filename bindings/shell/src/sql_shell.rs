@@ -83,23 +83,19 @@ pub fn run(db_path: &Path, source: Source, format: Format, read_only: bool) -> R
 }
 
 /// A folder (read-only when asked), or a database published at an `s3://` URL, read
-/// through a cache folder: `$QUIVER_CACHE_DIR`, else `~/.cache/quiver/remote/URL`.
-fn open(db_path: &Path, read_only: bool) -> quiver::Result<Database> {
-    let text = db_path.to_string_lossy();
-    if let Some(rest) = text.strip_prefix("s3://") {
-        let cache = match std::env::var_os("QUIVER_CACHE_DIR") {
-            Some(dir) => std::path::PathBuf::from(dir),
-            None => std::env::var_os("HOME")
-                .map(std::path::PathBuf::from)
-                .unwrap_or_default()
-                .join(".cache/quiver/remote")
-                .join(rest.trim_matches('/')),
-        };
-        return Database::open_remote(&text, cache);
+/// through its cache folder (`$QUIVER_CACHE_DIR/<bucket>/<prefix>`, else under
+/// `~/.cache/quiver/remote`), at most `$QUIVER_CACHE_BYTES` bytes when that is set.
+fn open(db_path: &Path, read_only: bool) -> anyhow::Result<Database> {
+    let mut options = quiver::OpenOptions::new().read_only(read_only);
+    if let Some(bytes) = std::env::var_os("QUIVER_CACHE_BYTES") {
+        let text = bytes.to_string_lossy();
+        let bound = text
+            .replace('_', "")
+            .parse()
+            .map_err(|_| anyhow::anyhow!("QUIVER_CACHE_BYTES={text:?} is not a whole number"))?;
+        options = options.cache_bytes(bound);
     }
-    quiver::OpenOptions::new()
-        .read_only(read_only)
-        .open(db_path)
+    Ok(options.open(db_path)?)
 }
 
 /// An engine error with its causes (an I/O error names the file, its source says why).

@@ -53,6 +53,13 @@ impl MappedBytes {
     }
 }
 
+/// So a map can back a `bytes::Bytes` (object-storage uploads) without a copy.
+impl AsRef<[u8]> for MappedBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
 impl std::fmt::Debug for MappedBytes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match &*self.0 {

@@ -16,8 +16,10 @@ EVALUATE's report (``quiver._report``, dataclasses).
 
 from ._quiver import (
     BatchResults,
+    CacheFullError,
     ClosedError,
     Collection,
+    ConflictError,
     CorruptedError,
     Database,
     DimensionMismatchError,
@@ -45,8 +47,10 @@ from ._report import EvaluationReport, Metrics, QueryOutcome, Summary, TunedLine
 
 __all__ = [
     "BatchResults",
+    "CacheFullError",
     "ClosedError",
     "Collection",
+    "ConflictError",
     "CorruptedError",
     "Database",
     "DimensionMismatchError",

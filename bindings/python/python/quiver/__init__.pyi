@@ -33,14 +33,28 @@ from ._report import QueryOutcome as QueryOutcome
 from ._report import Summary as Summary
 
 def connect(
-    path: PathLike, *, read_only: bool = False, durability: Union[str, float, None] = None
+    path: PathLike,
+    *,
+    read_only: bool = False,
+    durability: Union[str, float, None] = None,
+    cache_dir: Optional[PathLike] = None,
+    cache_bytes: Optional[int] = None,
+    s3: Optional[Mapping[str, str]] = None,
+    poll_every: Optional[float] = 10.0,
 ) -> Database:
     """Opens (or, for writing, creates) the database folder; LockedError if another
     handle writes to it. read_only=True takes no lock and follows the folder's writer
     (another process or connection): searches see its commits within 0.1 s, without
     reopening. durability: "sync" (default:
     fsync before each commit returns), "never" (commits survive a killed process, not
-    a power cut), or seconds between background fsyncs."""
+    a power cut), or seconds between background fsyncs.
+
+    path may be "s3://bucket/prefix": the database published there (Database.publish,
+    `quiver publish`), read-only, its files cached in cache_dir (default under
+    $QUIVER_CACHE_DIR or ~/.cache/quiver/remote), at most cache_bytes there
+    (CacheFullError), with s3 settings (object_store keys: aws_endpoint,
+    aws_access_key_id, ...) over the AWS_* environment variables; newer published
+    versions are picked up every poll_every seconds (None: only on refresh())."""
 
 def verify(path: PathLike) -> List[Row]:
     """VERIFY on a database folder without opening it: one dict per check
@@ -60,6 +74,16 @@ class Database:
     def closed(self) -> bool: ...
     @property
     def read_only(self) -> bool: ...
+    @property
+    def refresh_error(self) -> Optional[str]:
+        """Why this read-only connection's last refresh failed (it serves what it had)."""
+    def refresh(self) -> bool:
+        """A read-only connection: picks up the writer's commits (or the newest
+        published version) now; whether anything changed."""
+    def publish(self, url: str, *, s3: Optional[Mapping[str, str]] = None) -> Dict[str, int]:
+        """Uploads the database (flushed; only new files) to s3://bucket/prefix and makes
+        it the newest published version: {"version", "uploaded", "bytes"}.
+        ConflictError after losing the race for a version 5 times."""
     def sql(self, text: str) -> Union[List[Row], str]:
         """Runs the statements in order; returns the last one's rows (a list of dicts)
         or its message."""
@@ -213,6 +237,8 @@ class IoError(QuiverError): ...
 class CorruptedError(QuiverError): ...
 class UnsupportedVersionError(QuiverError): ...
 class LockedError(QuiverError): ...
+class ConflictError(QuiverError): ...
+class CacheFullError(QuiverError): ...
 class ReadOnlyError(QuiverError): ...
 class InvalidArgumentError(QuiverError): ...
 class DimensionMismatchError(InvalidArgumentError): ...
