@@ -129,6 +129,9 @@ enum Command {
         /// Build the folder's database from `data` when it lacks it, then stop.
         #[arg(long)]
         load: bool,
+        /// A name for this run, copied into the JSON line.
+        #[arg(long, default_value = "")]
+        label: String,
         #[arg(long, default_value_t = 64)]
         ef: usize,
         #[arg(long, default_value_t = 2)]
@@ -254,6 +257,7 @@ fn run_command(command: Command) -> Result<()> {
             db,
             cache,
             load,
+            label,
             ef,
             threads,
             reps,
@@ -261,8 +265,9 @@ fn run_command(command: Command) -> Result<()> {
             if load {
                 quiver_bench::remote::load(&data, std::path::Path::new(&db))?;
             } else {
-                let line =
+                let mut line =
                     quiver_bench::remote::run(&data, &db, cache.as_deref(), ef, threads, reps)?;
+                line["label"] = label.into();
                 println!("{line}");
             }
         }

@@ -220,3 +220,75 @@ fn a_read_only_shell_reads_beside_a_writer_and_writes_nothing() {
     let count = writer.collection("products").unwrap().count().unwrap();
     assert_eq!(count, 3);
 }
+
+#[path = "../../../engine/tests/processes/moto.rs"]
+mod moto;
+
+/// `quiver` with `env` set, and no stdin.
+fn quiver_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn publish_then_serve_from_s3_configured_by_the_environment() {
+    let Some(moto) = moto::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let db = path.to_str().unwrap();
+    let out = quiver(&[db, "-c", SETUP], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cache_root = dir.path().join("caches");
+    let env = [
+        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("QUIVER_CACHE_DIR", cache_root.to_str().unwrap()),
+    ];
+    let out = quiver_env(&["publish", db, "s3://bucket/shop"], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("as version 1"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let count = ["s3://bucket/shop", "-c", "SELECT COUNT(*) FROM products"];
+    let out = quiver_env(&count, &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "count\n-----\n3\n(1 row)\n");
+    assert!(cache_root.join("bucket/shop/MANIFEST").exists());
+    let out = quiver_env(
+        &[
+            "s3://bucket/shop",
+            "-c",
+            "DELETE FROM products WHERE id = 'p1'",
+        ],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("read-only"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A bound the database cannot fit in: one line naming the cache and the bound.
+    let mut bounded = env.to_vec();
+    let elsewhere = dir.path().join("small");
+    bounded[5] = ("QUIVER_CACHE_DIR", elsewhere.to_str().unwrap());
+    bounded.push(("QUIVER_CACHE_BYTES", "1_000"));
+    let out = quiver_env(&count, &bounded);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("bound of 1000") && err.contains("small"),
+        "{err}"
+    );
+}

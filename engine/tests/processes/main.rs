@@ -4,5 +4,6 @@
 
 mod crash;
 mod crash_harness;
+mod moto;
 mod process_lock;
 mod remote;
