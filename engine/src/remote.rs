@@ -18,7 +18,8 @@ use bytes::Bytes;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{
-    ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig, WriteMultipart,
+    ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig,
+    WriteMultipart,
 };
 use quiver_storage::manifest::MANIFEST_FILE;
 use quiver_storage::segment::segment_file_name;
@@ -33,8 +34,17 @@ const PUBLISH_TRIES: usize = 5;
 /// Retries of one request, and for how long at most.
 const RETRIES: usize = 3;
 const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(15);
-/// Files above this go up as a multipart upload, in parts of this size, a few at once.
-const PART_BYTES: usize = 32 << 20;
+/// The most one request may take (`object_store`'s default, 30 s, is too short for
+/// completing a multipart upload of a large segment; the `timeout` setting overrides).
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+/// Files above twice this go up as a multipart upload, in parts of this size, a few
+/// at once. Debug builds (the tests) use S3's smallest part, so that a test database
+/// of a few MB walks the multipart path.
+const PART_BYTES: usize = if cfg!(debug_assertions) {
+    5 << 20
+} else {
+    32 << 20
+};
 const PARTS_IN_FLIGHT: usize = 4;
 
 /// A database's place in object storage.
@@ -115,7 +125,8 @@ impl Remote {
         };
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
-            .with_retry(retry);
+            .with_retry(retry)
+            .with_client_options(ClientOptions::new().with_timeout(REQUEST_TIMEOUT));
         for (key, value) in settings {
             let (key, value) = (key.as_ref(), value.as_ref());
             let parsed = key

@@ -33,6 +33,14 @@ use crate::shared::Shared;
 const LOCK: &str = "CACHE-LOCK";
 /// Beside a segment whose checksums were verified after download.
 const VERIFIED: &str = ".verified";
+/// Downloads read objects in ranges of this size, this many at once (small in debug
+/// builds, so that the tests' segments take many ranges).
+const RANGE_BYTES: u64 = if cfg!(debug_assertions) {
+    64 << 10
+} else {
+    32 << 20
+};
+const RANGES_IN_FLIGHT: usize = 4;
 
 /// The default cache folder of `url` (see `RemoteOptions::cache_dir`). The URL's
 /// path only adds plain names below the root (no `..`).
@@ -159,22 +167,30 @@ impl Remote {
         Ok(())
     }
 
-    /// Streams the object `name` into `dir` under a temporary name, renamed when
-    /// complete (a failure, e.g. a full disk, leaves nothing behind).
+    /// Copies the object `name` into `dir` under a temporary name, renamed when
+    /// complete (a failure, e.g. a full disk, leaves nothing behind): ranged reads of
+    /// [`RANGE_BYTES`], a few in flight, appended in order (memory stays bounded, and
+    /// no single request has to carry a whole large segment).
     async fn download(&self, dir: &FsDirectory, name: &str) -> Result<()> {
         let key = self.key(name);
         let object = self.object(&key);
-        let got = self
+        let size = self
             .store
-            .get(&key)
+            .head(&key)
             .await
-            .map_err(|e| remote_error(&object, "reading", e))?;
+            .map_err(|e| remote_error(&object, "checking", e))?
+            .size;
         let tmp = format!("{name}.{}.download", std::process::id());
         let written = async {
             let mut file = dir.create(&tmp)?;
-            let mut chunks = got.into_stream();
-            while let Some(chunk) = chunks.next().await {
-                file.write_all(&chunk.map_err(|e| remote_error(&object, "reading", e))?)?;
+            let ranges = (0..size)
+                .step_by(RANGE_BYTES as usize)
+                .map(|start| start..(start + RANGE_BYTES).min(size));
+            let mut parts = futures_util::stream::iter(ranges)
+                .map(|range| self.store.get_range(&key, range))
+                .buffered(RANGES_IN_FLIGHT);
+            while let Some(part) = parts.next().await {
+                file.write_all(&part.map_err(|e| remote_error(&object, "reading", e))?)?;
             }
             file.sync()
         }

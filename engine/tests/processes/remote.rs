@@ -128,6 +128,45 @@ fn a_published_database_opens_from_s3_and_refreshes_to_newer_versions() {
 }
 
 #[test]
+fn a_large_segment_goes_up_in_parts_and_comes_down_in_ranges() {
+    let Some(moto) = start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path().join("db")).unwrap();
+    let dim = 256;
+    let schema = Schema::builder()
+        .vector("v", dim, Metric::L2)
+        .build()
+        .unwrap();
+    let c = db.create_collection("c", schema).unwrap();
+    let rows = 12_000;
+    let mut w = WriteBatch::new();
+    for i in 0..rows {
+        let v: Vec<f32> = (0..dim)
+            .map(|d| ((i * 31 + d as usize * 7) % 1000) as f32)
+            .collect();
+        w.insert(Item::new(format!("i{i:05}")).set("v", v));
+    }
+    c.commit(w).unwrap();
+    let url = "s3://bucket/large";
+    let done = db.publish_with(url, &config(&moto)).unwrap();
+    // Over 10 MiB: debug builds upload it in 5 MiB parts (remote.rs).
+    assert!(done.bytes > 11 << 20, "{done:?}");
+    let reader = served(&config(&moto), &dir.path().join("cache"))
+        .open(url)
+        .unwrap();
+    let snap = reader.snapshot().collection("c").unwrap();
+    assert_eq!(snap.count(), rows as u64);
+    let probe: Vec<f32> = (0..dim)
+        .map(|d| ((777 * 31 + d as usize * 7) % 1000) as f32)
+        .collect();
+    let hits = snap
+        .search("v", &probe, 1, &quiver::SearchOptions::default())
+        .unwrap();
+    assert_eq!(hits[0].item.id().unwrap(), "i00777");
+    assert!(reader.verify().unwrap().is_ok());
+}
+
+#[test]
 fn racing_publishers_never_share_a_version() {
     let Some(moto) = start() else { return };
     let dir = tempfile::tempdir().unwrap();
