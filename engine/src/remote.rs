@@ -15,10 +15,10 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path;
 use object_store::{
-    ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig,
+    ClientConfigKey, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig,
     WriteMultipart,
 };
 use quiver_storage::manifest::MANIFEST_FILE;
@@ -36,7 +36,7 @@ const RETRIES: usize = 3;
 const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(15);
 /// The most one request may take (`object_store`'s default, 30 s, is too short for
 /// completing a multipart upload of a large segment; the `timeout` setting overrides).
-const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+const REQUEST_TIMEOUT: &str = "300s";
 /// Files above twice this go up as a multipart upload, in parts of this size, a few
 /// at once. Debug builds (the tests) use S3's smallest part, so that a test database
 /// of a few MB walks the multipart path.
@@ -126,7 +126,12 @@ impl Remote {
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .with_retry(retry)
-            .with_client_options(ClientOptions::new().with_timeout(REQUEST_TIMEOUT));
+            // A config key, not `with_client_options`: that would drop the client
+            // settings `from_env` read (AWS_ALLOW_HTTP).
+            .with_config(
+                AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
+                REQUEST_TIMEOUT,
+            );
         for (key, value) in settings {
             let (key, value) = (key.as_ref(), value.as_ref());
             let parsed = key
