@@ -4,8 +4,8 @@
 # to moto's S3 server on this machine. Each run is a fresh process
 # (`quiver-bench remote`): cold = the folder's pages evicted from the page cache
 # (posix_fadvise DONTNEED), or an empty cache folder for S3 (the open downloads and
-# verifies every file); warm = a reopen with the pages (or the cache) in place, then
-# passes over the 1,000 queries on 2 threads. Raw JSON lines in OUT_DIR/remote.jsonl.
+# verifies every file); warm = a reopen with both folders' files in the page cache,
+# then passes over the 1,000 queries on 2 threads. Raw JSON lines in OUT_DIR/remote.jsonl.
 #
 #   scripts/bench/remote.sh OUT_DIR
 #
@@ -36,6 +36,17 @@ for _ in $(seq 50); do "$py" -c "import socket; socket.create_connection(('127.0
 url=s3://bench/minilm-1m
 ( time target/release/quiver publish "$out/db" "$url" ) 2>&1 | tee "$out/publish.txt"
 du -sb "$out/db" | tee -a "$out/publish.txt"
+# The S3 server's own speed, for scale: boto3 downloading the segment object
+# (its default transfer: ranged GETs, 10 threads).
+"$py" - "$out/raw.bin" <<'PY' | tee "$out/raw_download.txt"
+import sys, time, boto3
+s3 = boto3.client("s3")
+key = [o["Key"] for o in s3.list_objects_v2(Bucket="bench", Prefix="minilm-1m/seg-")["Contents"]][0]
+t = time.perf_counter()
+s3.download_file("bench", key, sys.argv[1])
+print(f"boto3 download_file {key}: {time.perf_counter() - t:.1f} s")
+PY
+rm -f "$out/raw.bin"
 
 evict() {
     "$py" - "$1" <<'PY'
@@ -54,6 +65,8 @@ for _ in 1 2 3; do
     rm -rf "$out/cache"
     run --db "$url" --cache "$out/cache" --label "cold s3 (empty cache)" --reps 0
 done
+# Both folders read whole first, so both start from the same page-cache state.
+cat "$out/db"/* "$out/cache"/* > /dev/null
 for _ in 1 2 3; do
     run --db "$out/db" --label "warm local" --reps 3
     run --db "$url" --cache "$out/cache" --label "warm s3 (cache kept)" --reps 3
