@@ -31,6 +31,10 @@ pub struct OpenOptions {
     /// Check every segment region's checksum at open (reads all data; off by default so
     /// opening costs metadata only).
     pub verify_checksums: bool,
+    /// At open, ask the kernel to read every segment's index regions (graphs, codes)
+    /// ahead (`MADV_WILLNEED`), while the rows (the full vectors) stay on disk until
+    /// read: the first searches then find the index in memory. On by default.
+    pub prefetch_indexes: bool,
     /// A read-only database follows its writer: a snapshot taken this long after the
     /// last check first picks up what was committed since (`follow.rs`). Zero: every
     /// snapshot checks.
@@ -91,6 +95,7 @@ impl Default for OpenOptions {
             durability: Durability::default(),
             memtable_bytes: 64 << 20,
             verify_checksums: false,
+            prefetch_indexes: true,
             refresh_every: Duration::from_millis(100),
             remote: RemoteOptions::default(),
         }
@@ -124,6 +129,12 @@ impl OpenOptions {
     /// See [`OpenOptions::verify_checksums`](#structfield.verify_checksums).
     pub fn verify_checksums(mut self, yes: bool) -> Self {
         self.verify_checksums = yes;
+        self
+    }
+
+    /// See [`OpenOptions::prefetch_indexes`](#structfield.prefetch_indexes).
+    pub fn prefetch_indexes(mut self, yes: bool) -> Self {
+        self.prefetch_indexes = yes;
         self
     }
 

@@ -234,6 +234,9 @@ fn open_segment(
     if options.verify_checksums {
         segment.verify()?;
     }
+    if options.prefetch_indexes {
+        segment.prefetch_indexes();
+    }
     Ok(segment)
 }
 

@@ -86,6 +86,10 @@ impl CollectionSnapshot {
         self.state.memtable.len()
     }
 
+    pub(crate) fn memtable_bytes(&self) -> usize {
+        self.state.memtable.bytes()
+    }
+
     pub(crate) fn segments(&self) -> &[SegmentView] {
         &self.state.segments
     }

@@ -11,7 +11,7 @@ mod reader;
 mod writer;
 
 pub use layout::{Region, RegionKind, SEGMENT_MAGIC, SEGMENT_VERSION};
-pub use reader::{MultiColumn, Segment};
+pub use reader::{ColumnBytes, MultiColumn, Segment};
 pub use writer::{ExtraRegion, MAX_SEGMENT_ROWS, RowRefs, RowSource, SegmentWriter};
 
 use crate::ids::SegmentId;

@@ -201,7 +201,8 @@ pub fn run(db: &Database, statement: &Statement) -> Result<Output> {
                 .collect(),
         }),
         Statement::Describe(name) => {
-            let schema = db.collection(name)?.schema()?;
+            let snap = db.snapshot().collection(name)?;
+            let footprint = snap.footprint();
             Ok(Output::Rows {
                 columns: vec![
                     "column".into(),
@@ -209,11 +210,13 @@ pub fn run(db: &Database, statement: &Statement) -> Result<Output> {
                     "null".into(),
                     "index".into(),
                     "encoder".into(),
+                    "bytes".into(),
+                    "index_bytes".into(),
+                    "code_bytes".into(),
                 ],
-                rows: schema
-                    .columns()
-                    .iter()
-                    .map(|c| {
+                rows: (snap.schema().columns().iter())
+                    .zip(&footprint.columns)
+                    .map(|(c, bytes)| {
                         vec![
                             Value::Text(c.name.clone()),
                             Value::Text(c.type_name()),
@@ -223,6 +226,9 @@ pub fn run(db: &Database, statement: &Statement) -> Result<Output> {
                             c.encoder
                                 .as_ref()
                                 .map_or(Value::Null, |e| Value::Text(e.to_string())),
+                            Value::Int(bytes.rows as i64),
+                            Value::Int(bytes.index as i64),
+                            Value::Int(bytes.codes as i64),
                         ]
                     })
                     .collect(),

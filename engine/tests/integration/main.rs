@@ -10,6 +10,7 @@ mod disk_full;
 mod faults;
 mod fixtures;
 mod follow;
+mod footprint;
 mod fused;
 mod ivf_search;
 mod lexical;

@@ -44,6 +44,17 @@ impl MappedBytes {
         }
     }
 
+    /// `madvise(MADV_WILLNEED)` on `range` of a map (nothing for heap bytes): the
+    /// kernel starts reading those pages in. Advice only; errors are ignored.
+    pub fn will_need(&self, range: std::ops::Range<usize>) {
+        if let Inner::Map(map) = &*self.0
+            && range.start < range.end
+            && range.end <= map.len()
+        {
+            let _ = map.advise_range(memmap2::Advice::WillNeed, range.start, range.len());
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.as_bytes().len()
     }

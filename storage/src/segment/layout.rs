@@ -168,6 +168,14 @@ impl RegionKind {
     }
 }
 
+impl RegionKind {
+    /// True for an index's quantized codes, the part of an index a search reads for
+    /// every candidate (HNSW's 8-bit codes, IVF-PQ's codes).
+    pub fn holds_codes(self) -> bool {
+        matches!(self, Self::Sq8Codes | Self::IvfCodes)
+    }
+}
+
 /// A region's place in the file. `column` is 0 for id regions.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Region {

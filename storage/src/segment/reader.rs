@@ -452,6 +452,41 @@ impl Segment {
         regions
     }
 
+    /// Bytes of this segment's file: the ids, and by column what holds the rows and
+    /// what the indexes derived from them take (codes among them).
+    pub fn bytes_by_column(&self) -> (u64, HashMap<ColumnId, ColumnBytes>) {
+        let mut ids = 0;
+        let mut by = HashMap::<ColumnId, ColumnBytes>::new();
+        for r in self.regions.values() {
+            // Id regions carry column 0, which is also a real column's id.
+            if matches!(r.kind, RegionKind::IdOffsets | RegionKind::IdBytes) {
+                ids += r.len;
+                continue;
+            }
+            let entry = by.entry(r.column).or_default();
+            if r.kind.holds_rows() {
+                entry.rows += r.len;
+            } else {
+                entry.index += r.len;
+                if r.kind.holds_codes() {
+                    entry.codes += r.len;
+                }
+            }
+        }
+        (ids, by)
+    }
+
+    /// Asks the kernel to read the index regions (graphs, codes) ahead, so the first
+    /// searches do not fault them in one page at a time; the rows stay where they
+    /// are until read. Advice only: it never fails.
+    pub fn prefetch_indexes(&self) {
+        for r in self.regions.values() {
+            if !r.kind.holds_rows() {
+                self.bytes.will_need(r.range());
+            }
+        }
+    }
+
     /// Every region whose checksum fails, in file order (reads the whole file).
     pub fn damaged_regions(&self) -> Vec<Region> {
         let mut regions = self.regions();
@@ -550,4 +585,15 @@ impl<'a> MultiColumn<'a> {
         }
         Ok((RowId(row as u32), (element as usize - r.start) as u32))
     }
+}
+
+/// One column's bytes in a segment file ([`Segment::bytes_by_column`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ColumnBytes {
+    /// The rows' own bytes (vectors, validity, attribute values, ids).
+    pub rows: u64,
+    /// The indexes derived from them (graphs, codes, lists, postings, calibration).
+    pub index: u64,
+    /// Of `index`, the quantized codes a search reads per candidate.
+    pub codes: u64,
 }

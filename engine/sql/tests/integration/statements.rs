@@ -570,3 +570,38 @@ fn sparse_columns_rank_by_dot_product_through_the_language() {
     let text = format!("{:?}", rows(&out[0]));
     assert!(text.contains("\"b"), "{text}");
 }
+
+#[test]
+fn describe_shows_each_columns_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    let out = run(
+        &db,
+        "CREATE COLLECTION t (title TEXT, v VECTOR(2) L2);
+         INSERT INTO t (id, title, v) VALUES ('a', 'one', [1, 0]), ('b', 'two', [0, 1]),
+           ('c', 'three', [1, 1]);
+         FLUSH t;
+         CREATE INDEX ON t (v) USING HNSW;
+         DESCRIBE t",
+    );
+    let Output::Rows { columns, rows } = out.last().unwrap() else {
+        panic!("{out:?}")
+    };
+    let at = |name: &str| columns.iter().position(|c| c == name).unwrap();
+    let v = rows
+        .iter()
+        .find(|r| r[0] == Value::Text("v".into()))
+        .unwrap();
+    // Three rows of two f32s; the index is HNSW over 8-bit codes.
+    assert_eq!(v[at("bytes")], Value::Int(24));
+    let (Value::Int(index), Value::Int(codes)) = (&v[at("index_bytes")], &v[at("code_bytes")])
+    else {
+        panic!("{v:?}")
+    };
+    assert!(*index > *codes && *codes >= 6, "{v:?}");
+    let title = rows
+        .iter()
+        .find(|r| r[0] == Value::Text("title".into()))
+        .unwrap();
+    assert_eq!(title[at("index_bytes")], Value::Int(0));
+}
