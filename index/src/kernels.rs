@@ -23,12 +23,14 @@ pub mod nearest;
 mod prefetch;
 pub mod scalar;
 pub mod simd;
+pub mod widen;
 
 pub use prefetch::{prefetch, prefetch_u8, prefetch_u32};
 
-/// The half-precision type of the `f16` kernels (the `half` crate's).
-pub use half::f16;
+/// The half-precision types of the `f16` kernels and of [`widen`] (the `half` crate's).
+pub use half::{bf16, f16};
 pub use scalar::{cosine_distance, dot, l2_squared};
+pub use widen::distance_to_half;
 
 /// A distance kernel: two vectors of the same dimension in, a distance out.
 pub type DistanceFn = fn(&[f32], &[f32]) -> f32;

@@ -9,7 +9,7 @@
 //! convention) shows up far above it for the dimensions up to 1024.
 
 use proptest::prelude::*;
-use quiver_index::kernels::{self, f16, scalar, simd};
+use quiver_index::kernels::{self, bf16, f16, scalar, simd};
 use quiver_storage::Metric;
 
 const METRICS: [Metric; 3] = [Metric::L2, Metric::Dot, Metric::Cosine];
@@ -79,6 +79,23 @@ fn check(metric: Metric, got: f32, want: f32, tol: f64) -> Result<(), TestCaseEr
     Ok(())
 }
 
+/// A distance computed in `f64`, with the kernels' conventions.
+fn exact(metric: Metric, a: &[f64], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    match metric {
+        Metric::L2 => a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum(),
+        Metric::Dot => -dot,
+        Metric::Cosine => {
+            let (aa, bb) = (magnitudes(metric, a, b).1, magnitudes(metric, a, b).2);
+            if aa == 0.0 || bb == 0.0 {
+                1.0
+            } else {
+                1.0 - dot / (aa.sqrt() * bb.sqrt())
+            }
+        }
+    }
+}
+
 fn widen(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&x| f64::from(x)).collect()
 }
@@ -127,6 +144,36 @@ proptest! {
             let want = scalar::distance_f16(metric, &a, &b);
             let got = simd::distance_f16(metric, &a, &b);
             check(metric, got, want, tolerance(metric, a.len(), &a64, &b64))?;
+        }
+    }
+
+    #[test]
+    fn a_query_to_a_half_precision_row_matches_the_f64_distance((a, b) in pair()) {
+        // The row rounded once, as stored; the query kept in f32.
+        let scaled: Vec<f32> = {
+            let max = b.iter().fold(0f32, |m, x| m.max(x.abs()));
+            let s = if max > 60_000.0 { 60_000.0 / max } else { 1.0 };
+            b.iter().map(|&x| x * s).collect()
+        };
+        let as_f16: Vec<f16> = scaled.iter().map(|&x| f16::from_f32(x)).collect();
+        let as_bf16: Vec<bf16> = b.iter().map(|&x| bf16::from_f32(x)).collect();
+        let q64 = widen(&a);
+        for metric in METRICS {
+            for (row64, got) in [
+                (
+                    as_f16.iter().map(|x| f64::from(x.to_f32())).collect::<Vec<_>>(),
+                    kernels::distance_to_half(metric, &a, &as_f16),
+                ),
+                (
+                    as_bf16.iter().map(|x| f64::from(x.to_f32())).collect::<Vec<_>>(),
+                    kernels::distance_to_half(metric, &a, &as_bf16),
+                ),
+            ] {
+                let want = exact(metric, &q64, &row64);
+                let diff = (f64::from(got) - want).abs();
+                let tol = tolerance(metric, a.len(), &q64, &row64);
+                prop_assert!(diff <= tol, "{metric:?}: {got} vs {want}: off by {diff:e} > {tol:e}");
+            }
         }
     }
 

@@ -35,7 +35,7 @@ pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// `1 - ab / (|a| |b|)`, or 1 when either norm is zero.
-fn cosine_from_sums(ab: f32, aa: f32, bb: f32) -> f32 {
+pub(crate) fn cosine_from_sums(ab: f32, aa: f32, bb: f32) -> f32 {
     if aa == 0.0 || bb == 0.0 {
         return 1.0;
     }
