@@ -75,4 +75,5 @@ def main():
         print(f"{name}: {n} x {big.shape[1]} -> {dst}")
 
 
-main()
+if __name__ == "__main__":
+    main()
