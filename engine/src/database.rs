@@ -75,7 +75,8 @@ impl Database {
             Some(dir) => dir.clone(),
             None => crate::remote::default_cache_dir(url),
         };
-        remote.sync(&cache, options.remote.cache_bytes)?;
+        // The cache's lock stays held until the version's files are mapped.
+        let (_, _held) = remote.sync(&cache, options.remote.cache_bytes)?;
         options.read_only = true;
         let dir = Arc::new(FsDirectory::open_existing(&cache)?);
         Self::open_served(dir, options, Some(remote))

@@ -89,21 +89,23 @@ fn remove_all_but(dir: &FsDirectory, keep: &[String]) -> Result<()> {
 
 impl Remote {
     /// Brings `cache` to the newest published version, keeping it within `bound`
-    /// bytes. Returns the version.
-    pub fn sync(&self, cache: &FsPath, bound: Option<u64>) -> Result<u64> {
+    /// bytes. Returns the version, and the cache's lock still held: the caller maps
+    /// the version's files before dropping it, so that no other process's sync can
+    /// remove them in between.
+    pub fn sync(&self, cache: &FsPath, bound: Option<u64>) -> Result<(u64, std::fs::File)> {
         runtime()?.block_on(self.sync_async(cache, bound))
     }
 
-    async fn sync_async(&self, cache: &FsPath, bound: Option<u64>) -> Result<u64> {
+    async fn sync_async(&self, cache: &FsPath, bound: Option<u64>) -> Result<(u64, std::fs::File)> {
         let version = self.newest().await?.ok_or_else(|| {
             Error::InvalidArgument(format!("{}: no database is published there", self.url))
         })?;
         let dir = FsDirectory::open(cache)?;
-        let _held = quiver_storage::lock::wait_for_lock(cache, LOCK)?;
+        let held = quiver_storage::lock::wait_for_lock(cache, LOCK)?;
         let key = self.version_key(version);
         let bytes = self.read_object(&key).await?;
         if dir.exists(MANIFEST_FILE) && dir.read(MANIFEST_FILE)? == bytes {
-            return Ok(version);
+            return Ok((version, held));
         }
         let manifest = Manifest::decode(&bytes, &PathBuf::from(self.object(&key)))?;
         let wanted = files_of(&manifest);
@@ -129,7 +131,7 @@ impl Remote {
         }
         quiver_storage::directory::publish(&dir, MANIFEST_FILE, &bytes)?;
         remove_all_but(&dir, &wanted)?;
-        Ok(version)
+        Ok((version, held))
     }
 
     /// Fails with `CacheFull` unless `missing` fits beside what the folder holds,
@@ -220,15 +222,17 @@ impl Remote {
 
 impl Shared {
     /// A served database: brings the cache to the newest published version, then
-    /// follows it. A failure keeps the version served, and is remembered.
+    /// follows it (holding the cache's lock, so its files stay until mapped). A
+    /// failure keeps the version served, and is remembered.
     pub(crate) fn refresh_remote(&self) -> Result<bool> {
-        if let Some(remote) = &self.remote {
-            let synced = remote.sync(self.dir.root(), self.options.remote.cache_bytes);
-            if let Some(follower) = &self.follower {
-                follower.lock().sync_error = synced.as_ref().err().map(|e| e.to_string());
-            }
-            synced?;
+        let Some(remote) = &self.remote else {
+            return self.follow(true);
+        };
+        let synced = remote.sync(self.dir.root(), self.options.remote.cache_bytes);
+        if let Some(follower) = &self.follower {
+            follower.lock().sync_error = synced.as_ref().err().map(|e| e.to_string());
         }
+        let _held = synced?;
         self.follow(true)
     }
 }
