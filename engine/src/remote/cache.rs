@@ -121,10 +121,12 @@ impl Remote {
             for seg in &entry.segments {
                 let marker = format!("{}{VERIFIED}", segment_file_name(seg.id));
                 if !dir.exists(&marker) {
-                    let segment = Segment::open(&dir, seg.id, &entry.schema)?;
-                    segment.verify().inspect_err(|_| {
-                        let _ = dir.remove(&segment_file_name(seg.id));
-                    })?;
+                    // A damaged download is removed, so the next sync fetches it again.
+                    Segment::open(&dir, seg.id, &entry.schema)
+                        .and_then(|segment| segment.verify())
+                        .inspect_err(|_| {
+                            let _ = dir.remove(&segment_file_name(seg.id));
+                        })?;
                     dir.create(&marker)?;
                 }
             }

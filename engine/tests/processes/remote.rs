@@ -230,6 +230,32 @@ fn a_missing_or_damaged_object_or_an_unreachable_store_is_a_typed_error() {
         .unwrap_err();
     assert!(matches!(e, quiver::Error::Corrupted { .. }), "{e:?}");
     assert!(e.to_string().contains(&segment), "{e}");
+    // The damaged copy was not kept: once the object is mended, the same cache opens.
+    moto.boto3(&format!(
+        "s3.put_object(Bucket='bucket', Key='{key}', Body=open('{}', 'rb').read())",
+        dir.path().join("db").join(&segment).display()
+    ));
+    let mended = served(&config(&moto), &dir.path().join("cache1"))
+        .open(url)
+        .unwrap();
+    assert_eq!(count(&mended), 50);
+    drop(mended);
+    moto.boto3(&format!(
+        "s3.put_object(Bucket='bucket', Key='{key}', Body=open('{}', 'rb').read())",
+        garbage.display()
+    ));
+    // A header too damaged to open is not kept either.
+    let mut torn = std::fs::read(dir.path().join("db").join(&segment)).unwrap();
+    torn.truncate(10);
+    std::fs::write(dir.path().join("torn"), &torn).unwrap();
+    moto.boto3(&format!(
+        "s3.put_object(Bucket='bucket', Key='{key}', Body=open('{}', 'rb').read())",
+        dir.path().join("torn").display()
+    ));
+    let torn_cache = dir.path().join("cache-torn");
+    let e = served(&config(&moto), &torn_cache).open(url).unwrap_err();
+    assert!(matches!(e, quiver::Error::Corrupted { .. }), "{e:?}");
+    assert!(!torn_cache.join(&segment).exists());
 
     // Missing: the object deleted.
     moto.boto3(&format!("s3.delete_object(Bucket='bucket', Key='{key}')"));
