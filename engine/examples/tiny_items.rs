@@ -93,7 +93,7 @@ fn run(n: usize, path: &std::path::Path) -> Result<(), String> {
             .ok_or(format!("i{i:08} missing"))?
             .vector("v")
             .map_err(err)?;
-        if v != Some(vector(i).as_slice()) {
+        if v.as_deref() != Some(vector(i).as_slice()) {
             return Err(format!("i{i:08} has {v:?}"));
         }
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use quiver_storage::segment::{RegionKind, RowSource, segment_file_name};
 use quiver_storage::{
-    Column, Error, IndexSpec, Quantize, Result, RowId, Segment, SegmentId, Value,
+    Column, Error, IndexSpec, Quantize, Result, RowId, Segment, SegmentId, Value, Vectors,
 };
 
 use quiver_index::bm25::storage::Bm25Index;
@@ -76,7 +76,7 @@ impl RowSource for MergeSource<'_> {
         let (segment, r) = self.at(row);
         segment.id_at(r)
     }
-    fn vector(&self, row: usize, _: usize, column: &Column) -> Result<Option<&[f32]>> {
+    fn vector(&self, row: usize, _: usize, column: &Column) -> Result<Option<Vectors<'_>>> {
         let (segment, r) = self.at(row);
         segment.vector(column, r)
     }

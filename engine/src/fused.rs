@@ -7,11 +7,10 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use quiver_index::distance;
-use quiver_index::kernels::prefetch;
+use quiver_index::kernels::{RowDistance, prefetch_bytes};
 use quiver_query::{DistanceSpan, Fusion, Missing, Normalization, fuse_lists, threshold};
 use quiver_storage::row::check_vector;
-use quiver_storage::{Error, Metric, Result, SparseVector};
+use quiver_storage::{Error, Metric, Result, SparseVector, Vectors};
 
 use rayon::prelude::*;
 
@@ -420,15 +419,15 @@ impl CollectionSnapshot {
         // 3. Exact distances of every candidate on every column (the missing ones read
         // from the map, all prefetched first: they are random rows), 4. fusion.
         let started = Instant::now();
-        let mut vectors: Vec<Vec<Option<&'s [f32]>>> = Vec::with_capacity(union.len());
+        let mut vectors: Vec<Vec<Option<Vectors<'s>>>> = Vec::with_capacity(union.len());
         for (key, item) in union.iter().enumerate() {
             let mut row = Vec::with_capacity(query.columns.len());
             for (c, &(name, probe)) in query.columns.iter().enumerate() {
                 let v = match probe {
                     Probe::Vector(_) if !known.contains_key(&(key as u32, c)) => {
-                        let v = item.vector(name)?;
+                        let v = item.stored_vector(name)?;
                         if let Some(v) = v {
-                            prefetch(v, 32);
+                            prefetch_bytes(v.bytes(), 32);
                         }
                         v
                     }
@@ -448,7 +447,7 @@ impl CollectionSnapshot {
                 let d = match (known.get(&(key as u32, c)), probe, scorer) {
                     (Some(&d), _, _) => Some(d),
                     (None, Probe::Vector(q), Scorer::Metric(metric)) => {
-                        v.map(|v| distance(*metric, q, v))
+                        v.map(|v| RowDistance::new(*metric).to(q, v))
                     }
                     (None, _, Scorer::Scored(term)) => {
                         term_rescored += 1;

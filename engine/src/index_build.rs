@@ -5,7 +5,7 @@
 //! index build, not a compaction that rebuilds every index of the collection.
 
 use quiver_storage::segment::{ExtraRegion, RowSource, segment_file_name};
-use quiver_storage::{Column, ColumnId, Result, RowId, Schema, Segment, SegmentId, Value};
+use quiver_storage::{Column, ColumnId, Result, RowId, Schema, Segment, SegmentId, Value, Vectors};
 
 use crate::flush::files_of_segment;
 use crate::indexes::SealedIndexes;
@@ -22,7 +22,7 @@ impl RowSource for AllRows<'_> {
     fn id(&self, row: usize) -> Result<&str> {
         self.0.id_at(RowId(row as u32))
     }
-    fn vector(&self, row: usize, _: usize, column: &Column) -> Result<Option<&[f32]>> {
+    fn vector(&self, row: usize, _: usize, column: &Column) -> Result<Option<Vectors<'_>>> {
         self.0.vector(column, RowId(row as u32))
     }
     fn vectors(&self, row: usize, _: usize, column: &Column) -> Result<Option<&[f32]>> {

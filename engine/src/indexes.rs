@@ -6,13 +6,13 @@
 
 use quiver_index::{BuiltIndex, Progress, VectorSource};
 use quiver_storage::segment::{ExtraRegion, RowSource};
-use quiver_storage::{Column, ColumnId, RowId, Schema, Value};
+use quiver_storage::{Column, ColumnId, RowId, Schema, Value, Vectors};
 
 /// One vector column of rows being sealed, as an index source: row `i` is segment
 /// row `i`. Each row's vector is looked up once here: a build reads them millions of
 /// times, and a segment's lookup (region by column) costs hash probes each time.
 struct SealingColumn<'a> {
-    vectors: Vec<Option<&'a [f32]>>,
+    vectors: Vec<Option<Vectors<'a>>>,
     dim: usize,
 }
 
@@ -36,7 +36,7 @@ impl<'a> SealingColumn<'a> {
         let mut vectors = Vec::new();
         for row in 0..rows.len() {
             if let Ok(Some(flat)) = rows.vectors(row, pos, column) {
-                vectors.extend(flat.chunks_exact(dim).map(Some));
+                vectors.extend(flat.chunks_exact(dim).map(|v| Some(Vectors::F32(v))));
             }
         }
         SealingColumn { vectors, dim }
@@ -50,7 +50,7 @@ impl VectorSource for SealingColumn<'_> {
     fn len(&self) -> usize {
         self.vectors.len()
     }
-    fn get(&self, row: RowId) -> Option<&[f32]> {
+    fn get(&self, row: RowId) -> Option<Vectors<'_>> {
         self.vectors.get(row.0 as usize).copied().flatten()
     }
 }

@@ -308,7 +308,7 @@ impl Database {
             Target::Vector(v) => Ok(v.clone()),
             Target::Item(id) => item_of(snap, id)?
                 .vector(&term.column)?
-                .map(<[f32]>::to_vec)
+                .map(|v| v.to_vec())
                 .ok_or_else(|| {
                     Error::InvalidArgument(format!("item '{id}' has no {}", term.column))
                 }),

@@ -19,7 +19,7 @@ use std::time::Instant;
 use quiver_index::{Hit, SegmentColumn, SegmentIndex, VectorSource, exact_top_k};
 pub use quiver_index::{SearchOptions, Strategy};
 use quiver_storage::row::check_vector;
-use quiver_storage::{Error, Result, Row, RowId, Value};
+use quiver_storage::{Error, Result, Row, RowId, Value, Vectors};
 
 use crate::snapshot::{CollectionSnapshot, ItemRef};
 use crate::state::SegmentView;
@@ -335,9 +335,9 @@ impl VectorSource for RowsColumn<'_> {
     fn len(&self) -> usize {
         self.rows.len()
     }
-    fn get(&self, row: RowId) -> Option<&[f32]> {
+    fn get(&self, row: RowId) -> Option<Vectors<'_>> {
         match &self.rows.get(row.0 as usize)?.cells[self.pos] {
-            Value::Vector(v) => Some(v),
+            Value::Vector(v) => Some(Vectors::F32(v)),
             _ => None,
         }
     }

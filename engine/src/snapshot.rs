@@ -7,6 +7,7 @@ use std::sync::Arc;
 use quiver_storage::sparse::dot_sorted;
 use quiver_storage::{
     Column, ColumnKind, Error, Item, MultiVector, Result, Row, RowId, Schema, SparseVector, Value,
+    Vectors,
 };
 
 use crate::state::{CollectionState, DbState, SegmentView};
@@ -169,13 +170,20 @@ impl<'a> ItemRef<'a> {
         self.schema.column(name)
     }
 
-    /// A vector column's value, viewed in place; `None` when NULL.
-    pub fn vector(&self, name: &str) -> Result<Option<&'a [f32]>> {
+    /// A vector column's value as `f32`: viewed in place (no copy) for an `f32`
+    /// column, widened for an `F16`/`BF16` one; `None` when NULL.
+    pub fn vector(&self, name: &str) -> Result<Option<std::borrow::Cow<'a, [f32]>>> {
+        Ok(self.stored_vector(name)?.map(|v| v.to_f32()))
+    }
+
+    /// A vector column's value as stored (`f32`, or half precision for an
+    /// `F16`/`BF16` column), viewed in place; `None` when NULL.
+    pub fn stored_vector(&self, name: &str) -> Result<Option<Vectors<'a>>> {
         let (pos, column) = self.column(name)?;
         column.expect_vector()?;
         match self.place {
             Place::Memtable(row) => Ok(match &row.cells[pos] {
-                Value::Vector(v) => Some(v.as_slice()),
+                Value::Vector(v) => Some(Vectors::F32(v.as_slice())),
                 _ => None,
             }),
             Place::Segment(view, row) => view.segment.vector(column, row),

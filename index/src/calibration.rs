@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::flat::{Hit, exact_top_k};
 use crate::ivf::kmeans::{SplitMix, sample_indices};
-use crate::kernels::distance_fn;
+use crate::kernels::RowDistance;
 use crate::source::VectorSource;
 
 /// Neighbours per calibration query (recall@10).
@@ -124,16 +124,18 @@ impl Calibration {
         if sample.is_empty() || params.is_empty() {
             return None;
         }
-        let distance = distance_fn(metric);
-        let vectors: Vec<(RowId, &[f32])> = sample
+        let distance = RowDistance::new(metric);
+        // The sample's rows as f32 queries (widened once when stored at half precision).
+        let vectors: Vec<(RowId, Vec<f32>)> = sample
             .iter()
-            .filter_map(|&me| Some((me, source.get(me)?)))
+            .filter_map(|&me| Some((me, source.get(me)?.to_vec())))
             .collect();
         // Per query: a hit count per parameter, the nearest other row's distance, and
         // the mean distance to the other sample rows.
         let measured: Vec<(Vec<usize>, f32, f64)> = vectors
             .par_iter()
-            .map(|&(me, q)| {
+            .map(|(me, q)| {
+                let (me, q) = (*me, &q[..]);
                 let others = |r: RowId| r != me;
                 let truth = exact_top_k(source, metric, q, CALIBRATION_K, &others);
                 let counts = params
@@ -150,7 +152,7 @@ impl Calibration {
                 let pairs: f64 = vectors
                     .iter()
                     .filter(|(other, _)| *other != me)
-                    .map(|(_, v)| distance(q, v) as f64)
+                    .map(|(_, v)| distance.to(q, quiver_storage::Vectors::F32(v)) as f64)
                     .sum();
                 (counts, nearest, pairs / (vectors.len() - 1).max(1) as f64)
             })
@@ -288,8 +290,8 @@ mod tests {
         for (i, q) in queries.chunks_exact(dim).enumerate() {
             let truth = exact_top_k(&source, Metric::L2, q, 10, &|_| true);
             nearest += truth[0].distance as f64 / 200.0;
-            let other = source.get(RowId(i as u32 * 7)).unwrap();
-            random += crate::distance(Metric::L2, q, other) as f64 / 200.0;
+            let other = source.get(RowId(i as u32 * 7)).unwrap().to_vec();
+            random += crate::distance(Metric::L2, q, &other) as f64 / 200.0;
             let got = index.search(&source, q, 10, ef as usize);
             hits += got
                 .iter()

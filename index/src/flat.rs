@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::kernels::{DistanceFn, distance_fn};
+use crate::kernels::RowDistance;
 use crate::source::VectorSource;
 
 /// One result: a row and its distance (lower is closer).
@@ -54,7 +54,7 @@ pub fn exact_top_k(
 ) -> Vec<Hit> {
     top_k_in(
         source,
-        distance_fn(metric),
+        RowDistance::new(metric),
         query,
         k,
         0..source.len() as u32,
@@ -76,7 +76,7 @@ pub fn exact_top_k_parallel<S: VectorSource + Sync + ?Sized>(
     keep: &(dyn Fn(RowId) -> bool + Sync),
 ) -> Vec<Hit> {
     let n = source.len() as u32;
-    let distance = distance_fn(metric);
+    let distance = RowDistance::new(metric);
     let blocks = n.div_ceil(BLOCK_ROWS);
     let mut hits: Vec<Hit> = (0..blocks)
         .into_par_iter()
@@ -93,7 +93,7 @@ pub fn exact_top_k_parallel<S: VectorSource + Sync + ?Sized>(
 /// The k best of `rows`, closest first.
 fn top_k_in<S: VectorSource + ?Sized>(
     source: &S,
-    distance: DistanceFn,
+    distance: RowDistance,
     query: &[f32],
     k: usize,
     rows: Range<u32>,
@@ -110,7 +110,7 @@ fn top_k_in<S: VectorSource + ?Sized>(
         }
         let hit = Worst(Hit {
             row,
-            distance: distance(query, v),
+            distance: distance.to(query, v),
         });
         if heap.len() < k {
             heap.push(hit);
@@ -140,7 +140,7 @@ mod tests {
             let mut all: Vec<Hit> = (0..source.len() as u32)
                 .map(RowId)
                 .filter(|r| r.0 % 7 != 3)
-                .map(|row| Hit { row, distance: distance(Metric::L2, &query, source.get(row).unwrap()) })
+                .map(|row| Hit { row, distance: distance(Metric::L2, &query, &source.get(row).unwrap().to_vec()) })
                 .collect();
             all.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
             all.truncate(k);

@@ -23,7 +23,7 @@ use quiver_storage::{Metric, RowId};
 
 use crate::calibration::Calibration;
 use crate::flat::Hit;
-use crate::kernels::distance_fn;
+use crate::kernels::RowDistance;
 use crate::progress::Progress;
 use crate::source::VectorSource;
 use crate::sq8::{Sq8View, rerank_count};
@@ -39,7 +39,7 @@ pub fn search_graph<S: VectorSource + ?Sized>(
     ef: usize,
     keep: &dyn Fn(RowId) -> bool,
 ) -> (Vec<Hit>, usize) {
-    search::knn(graph, source, distance_fn(metric), query, k, ef, keep)
+    search::knn(graph, source, RowDistance::new(metric), query, k, ef, keep)
 }
 
 /// The best node of each of up to `ef` distinct groups (`group` maps a node to its
@@ -77,7 +77,7 @@ pub fn search_graph_grouped<S: VectorSource + ?Sized>(
         None => {
             let scorer = search::Counted::new(search::F32Query {
                 source,
-                dist: distance_fn(metric),
+                dist: RowDistance::new(metric),
                 query,
             });
             let found = grouped::beam_grouped(graph, &scorer, ef, keep, &group);
@@ -115,14 +115,14 @@ pub fn search_graph_sq8<S: VectorSource + ?Sized>(
     };
     let scorer = search::Counted::new(scorer);
     let beam = search::beam(graph, &scorer, ef.max(k), keep);
-    let dist = distance_fn(codes.metric());
+    let dist = RowDistance::new(codes.metric());
     let mut hits: Vec<Hit> = beam
         .iter()
         .take(rerank.max(k))
         .filter_map(|s| {
             source.get(RowId(s.node)).map(|v| Hit {
                 row: RowId(s.node),
-                distance: dist(query, v),
+                distance: dist.to(query, v),
             })
         })
         .collect();
@@ -264,7 +264,7 @@ impl Hnsw {
         search::knn(
             &self.graph.view(),
             source,
-            distance_fn(self.metric),
+            RowDistance::new(self.metric),
             query,
             k,
             ef,

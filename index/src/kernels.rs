@@ -25,7 +25,7 @@ pub mod scalar;
 pub mod simd;
 pub mod widen;
 
-pub use prefetch::{prefetch, prefetch_u8, prefetch_u32};
+pub use prefetch::{prefetch, prefetch_bytes, prefetch_u8, prefetch_u32};
 
 /// The half-precision types of the `f16` kernels and of [`widen`] (the `half` crate's).
 pub use half::{bf16, f16};
@@ -54,6 +54,39 @@ pub fn distance_fn(metric: Metric) -> DistanceFn {
         simd::distance_fn(metric)
     } else {
         scalar::distance_fn(metric)
+    }
+}
+
+/// Distances from an `f32` query to stored rows under one metric, whatever the rows'
+/// element type: the fastest `f32` kernel for `f32` rows, [`distance_to_half`] for
+/// half-precision ones. Made once per search, like [`distance_fn`].
+#[derive(Clone, Copy, Debug)]
+pub struct RowDistance {
+    metric: Metric,
+    f32: DistanceFn,
+}
+
+impl RowDistance {
+    pub fn new(metric: Metric) -> Self {
+        RowDistance {
+            metric,
+            f32: distance_fn(metric),
+        }
+    }
+
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// The distance from `query` to `row`.
+    #[inline]
+    pub fn to(&self, query: &[f32], row: quiver_storage::Vectors<'_>) -> f32 {
+        use quiver_storage::Vectors;
+        match row {
+            Vectors::F32(x) => (self.f32)(query, x),
+            Vectors::F16(x) => distance_to_half(self.metric, query, x),
+            Vectors::Bf16(x) => distance_to_half(self.metric, query, x),
+        }
     }
 }
 

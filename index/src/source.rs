@@ -1,6 +1,6 @@
 //! How an index reads vectors without owning them.
 
-use quiver_storage::RowId;
+use quiver_storage::{RowId, Vectors};
 
 /// Row-addressed vectors of one dimension.
 pub trait VectorSource {
@@ -9,8 +9,10 @@ pub trait VectorSource {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// The vector of a row, or `None` when the row has no value (NULL).
-    fn get(&self, row: RowId) -> Option<&[f32]>;
+    /// The vector of a row as stored (`f32`, or half precision for an `F16`/`BF16`
+    /// column), or `None` when the row has no value (NULL). Distances to it go
+    /// through [`crate::kernels::RowDistance`], which takes every element type.
+    fn get(&self, row: RowId) -> Option<Vectors<'_>>;
 }
 
 /// A row-major slice of `len * dim` floats (e.g. a segment's mapped column).
@@ -34,8 +36,10 @@ impl VectorSource for SliceSource<'_> {
     fn len(&self) -> usize {
         self.data.len() / self.dim
     }
-    fn get(&self, row: RowId) -> Option<&[f32]> {
+    fn get(&self, row: RowId) -> Option<Vectors<'_>> {
         let i = row.0 as usize;
-        self.data.get(i * self.dim..(i + 1) * self.dim)
+        self.data
+            .get(i * self.dim..(i + 1) * self.dim)
+            .map(Vectors::F32)
     }
 }

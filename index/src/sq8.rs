@@ -75,7 +75,7 @@ impl Sq8 {
         let mut integral = true;
         for row in (0..source.len() as u32).map(RowId) {
             if let Some(v) = source.get(row) {
-                for (d, &x) in v.iter().enumerate() {
+                for (d, &x) in v.to_f32().iter().enumerate() {
                     lo[d] = lo[d].min(x);
                     hi[d] = hi[d].max(x);
                     integral &= x.fract() == 0.0;
@@ -100,7 +100,7 @@ impl Sq8 {
         let mut rows = vec![0u8; source.len() * stride];
         let mut decoded = vec![0f32; dim];
         for (i, out) in rows.chunks_exact_mut(stride).enumerate() {
-            let term = match source.get(RowId(i as u32)) {
+            let term = match source.get(RowId(i as u32)).map(|v| v.to_f32()) {
                 Some(v) => {
                     for d in 0..dim {
                         let c = ((v[d] - mins[d]) / scales[d]).round().clamp(0.0, 255.0);
@@ -317,7 +317,7 @@ mod tests {
                 let view = codes.view();
                 let scorer = view.query(&q).unwrap();
                 for node in [0u32, 7, 499] {
-                    let exact = distance(metric, &q, source.get(RowId(node)).unwrap());
+                    let exact = distance(metric, &q, &source.get(RowId(node)).unwrap().to_vec());
                     let approx = scorer.distance(node);
                     let tolerance = 0.01 * (1.0 + exact.abs()) * (dim as f32).sqrt();
                     assert!(
@@ -342,7 +342,7 @@ mod tests {
             assert!(codes.is_exact());
             let scorer = codes.view().query(&q).unwrap();
             for node in 0..300u32 {
-                let exact = distance(metric, &q, source.get(RowId(node)).unwrap());
+                let exact = distance(metric, &q, &source.get(RowId(node)).unwrap().to_vec());
                 let approx = scorer.distance(node);
                 assert!(
                     (approx - exact).abs() <= 1e-3 * exact.abs().max(1.0),
@@ -364,7 +364,7 @@ mod tests {
             fn len(&self) -> usize {
                 self.0.len()
             }
-            fn get(&self, row: RowId) -> Option<&[f32]> {
+            fn get(&self, row: RowId) -> Option<quiver_storage::Vectors<'_>> {
                 (row.0 != 1).then(|| self.0.get(row)).flatten()
             }
         }

@@ -6,7 +6,7 @@
 //! `storage.rs`, and one variant in each of the two enums here.
 
 use quiver_storage::segment::RegionKind;
-use quiver_storage::{Column, Error, IndexSpec, Metric, Result, RowId, Segment};
+use quiver_storage::{Column, Error, IndexSpec, Metric, Result, RowId, Segment, Vectors};
 
 use crate::bm25::storage::{Bm25Index, StoredBm25};
 use crate::calibration::{Calibration, DistanceSpan};
@@ -435,7 +435,7 @@ pub fn indexed_count(segment: &Segment, column: &Column) -> Result<usize> {
 /// (what an index over it is built on; element `e` is "row" `e`).
 #[derive(Clone, Copy, Debug)]
 pub struct SegmentColumn<'a> {
-    data: &'a [f32],
+    data: Vectors<'a>,
     dim: usize,
     validity: Option<&'a [u64]>,
 }
@@ -446,7 +446,7 @@ impl<'a> SegmentColumn<'a> {
         let dim = column.vector_shape().map_or(0, |v| v.dim as usize);
         if column.multi().is_some() {
             return Ok(segment.multi_column(column)?.map(|m| SegmentColumn {
-                data: m.elements(),
+                data: Vectors::F32(m.elements()),
                 dim,
                 validity: None,
             }));
@@ -471,7 +471,7 @@ impl VectorSource for SegmentColumn<'_> {
         self.data.len() / self.dim.max(1)
     }
     #[inline]
-    fn get(&self, row: RowId) -> Option<&[f32]> {
+    fn get(&self, row: RowId) -> Option<Vectors<'_>> {
         let i = row.0 as usize;
         if let Some(bits) = self.validity
             && bits.get(i / 64).is_none_or(|w| w & (1 << (i % 64)) == 0)

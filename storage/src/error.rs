@@ -56,6 +56,14 @@ pub enum Error {
         expected: usize,
         got: usize,
     },
+    #[error("column {column}: component {index} is {value}, beyond {dtype}'s range (±{max})")]
+    OutOfRange {
+        column: String,
+        index: usize,
+        value: f32,
+        dtype: &'static str,
+        max: f32,
+    },
     #[error("column {column}: component {index} is {value}, only finite values are stored")]
     NonFiniteVector {
         column: String,

@@ -13,6 +13,7 @@ compile_error!(
 
 pub mod codec;
 pub mod directory;
+pub mod elements;
 pub mod error;
 pub mod exercise;
 pub mod ids;
@@ -30,6 +31,7 @@ pub mod wal;
 pub use directory::{
     Directory, FaultKind, FaultyDirectory, FsDirectory, MappedBytes, PowerLossDirectory, WriteFile,
 };
+pub use elements::Vectors;
 pub use error::{Error, Result};
 pub use ids::{CollectionId, ColumnId, ItemId, Lsn, RowId, SegmentId};
 pub use manifest::{CollectionEntry, Manifest, SegmentEntry};

@@ -6,7 +6,7 @@ use crate::codec::{ByteReader, ByteWriter};
 use crate::error::{Error, Result};
 use crate::ids::{ColumnId, ItemId};
 use crate::multi::MultiVector;
-use crate::schema::{AttrType, Column, ColumnKind, Schema};
+use crate::schema::{AttrType, Column, ColumnKind, DType, Schema};
 use crate::sparse::{SparseCell, SparseVector};
 use crate::value::{Item, Value};
 
@@ -134,8 +134,9 @@ pub fn coerce(column: &Column, value: Value) -> Result<Value> {
             column: column.name.clone(),
             id: String::new(),
         }),
-        (ColumnKind::Vector(v), Value::Vector(x)) => {
+        (ColumnKind::Vector(v), Value::Vector(mut x)) => {
             check_vector(&column.name, v.dim as usize, &x)?;
+            round_to(&column.name, v.dtype, &mut x)?;
             Ok(Value::Vector(x))
         }
         (ColumnKind::MultiVector(v), Value::Vectors(x)) => {
@@ -188,6 +189,18 @@ pub fn check_multi(column: &str, dim: usize, x: &MultiVector) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// Rounds a checked vector to the column's element type, as it will be stored;
+/// `OutOfRange` for a component the type cannot hold.
+pub fn round_to(column: &str, dtype: DType, x: &mut [f32]) -> Result<()> {
+    dtype.round(x).map_err(|(index, value)| Error::OutOfRange {
+        column: column.to_string(),
+        index,
+        value,
+        dtype: dtype.sql_name(),
+        max: dtype.max_value(),
+    })
 }
 
 /// A vector for column `column` must have `dim` finite components.

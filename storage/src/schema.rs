@@ -36,19 +36,70 @@ impl std::fmt::Display for Metric {
     }
 }
 
-/// Element type of a stored vector.
+/// Element type of a stored vector: `f32`, or half precision at 2 bytes per value
+/// (`F16`: IEEE binary16, 11 significant bits, range ±65,504; `BF16`: bfloat16, 8
+/// significant bits, the range of `f32`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum DType {
     #[default]
     F32,
+    F16,
+    Bf16,
 }
 
 impl DType {
     pub fn size_bytes(self) -> usize {
         match self {
             DType::F32 => 4,
+            DType::F16 | DType::Bf16 => 2,
         }
+    }
+
+    /// The SQL name (`VECTOR(d) F16 COSINE`).
+    pub fn sql_name(self) -> &'static str {
+        match self {
+            DType::F32 => "F32",
+            DType::F16 => "F16",
+            DType::Bf16 => "BF16",
+        }
+    }
+
+    /// The largest magnitude this type stores (`f32::MAX` for `F32` and `BF16`,
+    /// whose finite range rounding can still leave: `BF16` refuses what rounds to
+    /// infinity).
+    pub fn max_value(self) -> f32 {
+        match self {
+            DType::F32 => f32::MAX,
+            DType::F16 => 65_504.0,
+            DType::Bf16 => half::bf16::MAX.to_f32(),
+        }
+    }
+
+    /// Rounds finite `x` in place to this type's precision (nearest, ties to even),
+    /// as it will be stored. A component beyond the type's range is refused: its
+    /// index and value (nothing saturates silently).
+    pub fn round(self, x: &mut [f32]) -> std::result::Result<(), (usize, f32)> {
+        let max = self.max_value();
+        if let Some((i, v)) = x.iter().enumerate().find(|(_, v)| v.abs() > max) {
+            return Err((i, *v));
+        }
+        match self {
+            DType::F32 => {}
+            DType::F16 => x
+                .iter_mut()
+                .for_each(|v| *v = half::f16::from_f32(*v).to_f32()),
+            DType::Bf16 => {
+                for (i, v) in x.iter_mut().enumerate() {
+                    let r = half::bf16::from_f32(*v).to_f32();
+                    if !r.is_finite() {
+                        return Err((i, *v));
+                    }
+                    *v = r;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -58,6 +109,16 @@ pub struct VectorColumn {
     pub dim: u32,
     pub dtype: DType,
     pub metric: Metric,
+}
+
+impl VectorColumn {
+    /// ` F16` / ` BF16` in the type's name; nothing for `F32` (the default).
+    fn dtype_suffix(&self) -> String {
+        match self.dtype {
+            DType::F32 => String::new(),
+            other => format!(" {}", other.sql_name()),
+        }
+    }
 }
 
 /// Scalar attribute types.
@@ -230,12 +291,18 @@ impl Column {
     pub fn type_name(&self) -> String {
         match &self.kind {
             ColumnKind::Vector(v) => {
-                format!("VECTOR({}) {}", v.dim, v.metric.to_string().to_uppercase())
+                format!(
+                    "VECTOR({}){} {}",
+                    v.dim,
+                    v.dtype_suffix(),
+                    v.metric.to_string().to_uppercase()
+                )
             }
             ColumnKind::MultiVector(v) => {
                 format!(
-                    "VECTOR({})[] {}",
+                    "VECTOR({})[]{} {}",
                     v.dim,
+                    v.dtype_suffix(),
                     v.metric.to_string().to_uppercase()
                 )
             }

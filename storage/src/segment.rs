@@ -43,7 +43,12 @@ mod tests {
         fn id(&self, _: usize) -> crate::Result<&str> {
             unreachable!("refused before reading rows")
         }
-        fn vector(&self, _: usize, _: usize, _: &crate::Column) -> crate::Result<Option<&[f32]>> {
+        fn vector(
+            &self,
+            _: usize,
+            _: usize,
+            _: &crate::Column,
+        ) -> crate::Result<Option<crate::Vectors<'_>>> {
             unreachable!("refused before reading rows")
         }
         fn vectors(&self, _: usize, _: usize, _: &crate::Column) -> crate::Result<Option<&[f32]>> {

@@ -319,7 +319,7 @@ mod tests {
             gt.push(hits.iter().map(|h| h.row.0 as i32).collect::<Vec<_>>());
             gt_dist.push(
                 hits.iter()
-                    .map(|h| distance(quiver::Metric::L2, q, source.get(h.row).unwrap()))
+                    .map(|h| distance(quiver::Metric::L2, q, &source.get(h.row).unwrap().to_vec()))
                     .collect::<Vec<_>>(),
             );
         }

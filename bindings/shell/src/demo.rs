@@ -175,9 +175,12 @@ fn plan(stats: &SearchStats) -> String {
     parts.join("; ")
 }
 
-fn query_image(products: &quiver::CollectionSnapshot) -> anyhow::Result<&[f32]> {
+fn query_image(products: &quiver::CollectionSnapshot) -> anyhow::Result<Vec<f32>> {
     let item = products.get("p00007")?.context("p00007 is missing")?;
-    item.vector("image_vec")?.context("p00007 has an image")
+    Ok(item
+        .vector("image_vec")?
+        .context("p00007 has an image")?
+        .to_vec())
 }
 
 /// A fused query over both vector columns, each result explained column by column.
@@ -239,7 +242,10 @@ fn query(db: &Database) -> anyhow::Result<()> {
         p42.value("price")?,
         p42.value("tags")?
     );
-    let query = p42.vector("text_vec")?.context("p00042 has text_vec")?;
+    let query = &p42
+        .vector("text_vec")?
+        .context("p00042 has text_vec")?
+        .to_vec()[..];
     let options = SearchOptions::default().ef(64);
     let (hits, stats) = products.search_where("text_vec", query, 5, &options, None)?;
     println!("5 nearest to p00042 by text_vec (cosine, HNSW):");
@@ -259,7 +265,7 @@ fn query(db: &Database) -> anyhow::Result<()> {
     };
     let (hits, stats) = products.search_where(
         "image_vec",
-        query_image(&products)?,
+        &query_image(&products)?,
         3,
         &options,
         Some(&hats),
@@ -268,12 +274,12 @@ fn query(db: &Database) -> anyhow::Result<()> {
     print_hits(&hits)?;
     println!("  plan: {}", plan(&stats));
 
-    fused(&products, query, query_image(&products)?)?;
+    fused(&products, query, &query_image(&products)?)?;
     lexical_and_sparse(&products, query)?;
 
     let target = SearchOptions::default().recall(0.95);
     let (hits, stats) =
-        products.search_where("image_vec", query_image(&products)?, 3, &target, None)?;
+        products.search_where("image_vec", &query_image(&products)?, 3, &target, None)?;
     println!(
         "3 nearest to p00007's image at a recall@10 target of 0.95 (nprobe read off the curve):"
     );

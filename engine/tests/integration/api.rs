@@ -50,14 +50,14 @@ fn assert_product(db: &Database, i: u32) {
         .unwrap_or_else(|| panic!("p{i:04} missing"));
     let f = i as f32;
     assert_eq!(
-        item.vector("text_vec").unwrap().unwrap(),
+        item.vector("text_vec").unwrap().unwrap().as_ref(),
         &[f, f + 1.0, f + 2.0, f + 3.0]
     );
     let image = item.vector("image_vec").unwrap();
     if i.is_multiple_of(4) {
         assert!(image.is_none());
     } else {
-        assert_eq!(image.unwrap(), &[f, 0.5, -f]);
+        assert_eq!(image.unwrap().as_ref(), &[f, 0.5, -f]);
     }
     assert_eq!(item.value("price").unwrap(), Value::Float(10.0 + i as f64));
     assert_eq!(

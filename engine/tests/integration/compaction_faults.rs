@@ -62,7 +62,7 @@ fn a_failed_folder_fsync_after_the_compaction_manifest_keeps_the_db_openable() {
         for j in 0..3 {
             let item = snap.get(&format!("b{batch}-{j}")).unwrap().unwrap();
             assert_eq!(
-                item.vector("v").unwrap(),
+                item.vector("v").unwrap().as_deref(),
                 Some(&[batch as f32, j as f32][..])
             );
         }

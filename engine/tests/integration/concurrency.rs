@@ -52,7 +52,7 @@ fn readers_see_whole_batches_while_writer_flushes_and_compacts() {
                     for item in snap.scan() {
                         let id = item.id().unwrap();
                         let b: usize = id[..5].parse().unwrap();
-                        assert_eq!(item.vector("v").unwrap().unwrap(), &[b as f32; 4]);
+                        assert_eq!(item.vector("v").unwrap().unwrap().as_ref(), &[b as f32; 4]);
                         *seen.entry(id[..5].to_string()).or_default() += 1;
                     }
                     assert!(

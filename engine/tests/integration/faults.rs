@@ -128,7 +128,7 @@ fn contents(db: &Database) -> Result<Option<Contents>, Error> {
     let mut out = Contents::new();
     for item in coll.scan() {
         let v = item.vector("v")?.expect("v is NOT NULL");
-        out.insert(item.id()?.to_string(), bits(v));
+        out.insert(item.id()?.to_string(), bits(&v));
     }
     if out.len() as u64 != coll.count() {
         panic!("scan gave {} items, count says {}", out.len(), coll.count());

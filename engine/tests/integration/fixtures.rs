@@ -115,7 +115,8 @@ fn good_fixture_opens_with_all_items() {
             .unwrap()
             .vector("v")
             .unwrap()
-            .unwrap(),
+            .unwrap()
+            .as_ref(),
         &[2.5; 4]
     );
 }

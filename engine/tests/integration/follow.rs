@@ -164,7 +164,7 @@ fn readers_in_other_handles_see_whole_batches_and_every_acknowledged_one() {
                     let mut seen = std::collections::HashMap::<usize, usize>::new();
                     for item in snap.scan() {
                         let b: usize = item.id().unwrap()[..5].parse().unwrap();
-                        assert_eq!(item.vector("v").unwrap().unwrap(), &[b as f32; 4]);
+                        assert_eq!(item.vector("v").unwrap().unwrap().as_ref(), &[b as f32; 4]);
                         *seen.entry(b).or_default() += 1;
                     }
                     assert!(

@@ -162,11 +162,11 @@ fn with_every_item_a_candidate_fusion_equals_brute_force() {
         let mut all: Vec<(f32, String)> = snap
             .scan()
             .filter_map(|item| {
-                let sa = normalized(0, cosine(&qa, item.vector("a").unwrap().unwrap()));
+                let sa = normalized(0, cosine(&qa, &item.vector("a").unwrap().unwrap()));
                 let sb = item
                     .vector("b")
                     .unwrap()
-                    .map(|b| normalized(1, cosine(&qb, b)));
+                    .map(|b| normalized(1, cosine(&qb, &b)));
                 let score = match (&fusion, sb) {
                     (Fusion::Weighted(w), Some(sb)) => w[0] * sa + w[1] * sb,
                     (Fusion::Avg, Some(sb)) => (sa + sb) / 2.0,
@@ -309,7 +309,7 @@ fn a_query_with_a_parsed_filter_reports_each_columns_part() {
         );
         assert_eq!(h.parts.len(), 2);
         let a = h.parts[0].expect("every item has column a");
-        let d = cosine(h.item.vector("a").unwrap().unwrap(), &qa);
+        let d = cosine(&h.item.vector("a").unwrap().unwrap(), &qa);
         assert!((a.distance - d).abs() < 1e-4, "{} vs {d}", a.distance);
     }
     let Some(Plan::Fused {

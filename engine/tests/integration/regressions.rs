@@ -57,7 +57,8 @@ fn any_failed_fsync_during_compaction_leaves_an_openable_database() {
                 .unwrap()
                 .vector("v")
                 .unwrap()
-                .unwrap(),
+                .unwrap()
+                .as_ref(),
             &[2.0, 19.0]
         );
         if faulty.failures() == 0 {

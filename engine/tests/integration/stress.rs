@@ -42,7 +42,7 @@ fn check(snap: &CollectionSnapshot, query: f32) -> Result<(), String> {
     for item in snap.scan() {
         let id = item.id().map_err(|e| e.to_string())?;
         let b = batch_of(id);
-        if item.vector("v").map_err(|e| e.to_string())? != Some(&[b as f32; 4][..]) {
+        if item.vector("v").map_err(|e| e.to_string())?.as_deref() != Some(&[b as f32; 4][..]) {
             return Err(format!("{id}: wrong vector"));
         }
         *per_batch.entry(b).or_default() += 1;

@@ -251,7 +251,7 @@ fn verify(dir: &Path, last_ack: Option<u64>, summary: &mut Summary) -> Result<u6
             return Err(format!("unexpected item {id:?} (last ACK {last_ack:?})"));
         };
         let v = item.vector("v").map_err(|e| e.to_string())?;
-        if v != Some(vector(k, j).as_slice()) {
+        if v.as_deref() != Some(vector(k, j).as_slice()) {
             return Err(format!("item {id} has vector {v:?}"));
         }
         seen[k as usize][j] = true;

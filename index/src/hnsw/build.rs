@@ -12,7 +12,7 @@ use super::graph::{HnswGraph, NONE};
 use super::heuristic::select;
 use super::search::{F32Query, Links, NodeDistance, Scored, distance_to, greedy, search_layer};
 use super::visited::with_visited;
-use crate::kernels::{DistanceFn, distance_fn};
+use crate::kernels::RowDistance;
 use crate::progress::Progress;
 use crate::source::VectorSource;
 
@@ -115,7 +115,7 @@ pub fn build_in_two_rounds<S: VectorSource + Sync + ?Sized>(
         return empty;
     };
     let entry = RwLock::new((first, levels[first as usize]));
-    let dist = distance_fn(metric);
+    let dist = RowDistance::new(metric);
     let inserter = Inserter {
         graph: &graph,
         source,
@@ -155,7 +155,7 @@ const REPAIR_ROUNDS: usize = 3;
 struct Inserter<'a, S: ?Sized> {
     graph: &'a Growing,
     source: &'a S,
-    dist: DistanceFn,
+    dist: RowDistance,
     levels: &'a [u8],
     m: usize,
     m0: usize,
@@ -165,9 +165,10 @@ struct Inserter<'a, S: ?Sized> {
 
 impl<S: VectorSource + Sync + ?Sized> Inserter<'_, S> {
     fn insert(&self, node: u32) {
-        let Some(query) = self.source.get(RowId(node)) else {
+        let Some(query) = self.source.get(RowId(node)).map(|v| v.to_f32()) else {
             return;
         };
+        let query = &query[..];
         let level = self.levels[node as usize];
         let (entry, top) = *self.entry.read();
         let mut ep = self.descend(query, entry, top, level as u32 + 1);
@@ -204,9 +205,10 @@ impl<S: VectorSource + Sync + ?Sized> Inserter<'_, S> {
             .filter(|&n| !reachable[n as usize])
             .collect();
         for &node in &stranded {
-            let Some(query) = self.source.get(RowId(node)) else {
+            let Some(query) = self.source.get(RowId(node)).map(|v| v.to_f32()) else {
                 continue;
             };
+            let query = &query[..];
             let ep = self.descend(query, entry, top, 1);
             let found = self.search_level(query, ep, 0, &|r: RowId| r.0 != node);
             let Some(host) = found.iter().find(|s| reachable[s.node as usize]) else {
@@ -288,7 +290,7 @@ impl<S: VectorSource + Sync + ?Sized> Inserter<'_, S> {
 
     fn between(&self, a: u32, b: u32) -> f32 {
         match self.source.get(RowId(a)) {
-            Some(va) => distance_to(self.source, self.dist, va, b),
+            Some(va) => distance_to(self.source, self.dist, &va.to_f32(), b),
             None => f32::INFINITY,
         }
     }

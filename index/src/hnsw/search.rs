@@ -11,7 +11,7 @@ use quiver_storage::RowId;
 use super::graph::GraphView;
 use super::visited::{Visited, with_visited};
 use crate::flat::Hit;
-use crate::kernels::{DistanceFn, prefetch, prefetch_u32};
+use crate::kernels::{RowDistance, prefetch_bytes, prefetch_u32};
 use crate::source::VectorSource;
 
 /// How many neighbours ahead of the one being computed are prefetched: far enough to
@@ -87,7 +87,7 @@ pub trait NodeDistance {
 /// Exact `f32` distances through a [`VectorSource`].
 pub struct F32Query<'a, S: ?Sized> {
     pub source: &'a S,
-    pub dist: DistanceFn,
+    pub dist: RowDistance,
     pub query: &'a [f32],
 }
 
@@ -99,7 +99,7 @@ impl<S: VectorSource + ?Sized> NodeDistance for F32Query<'_, S> {
     #[inline]
     fn prefetch(&self, node: u32) {
         if let Some(v) = self.source.get(RowId(node)) {
-            prefetch(v, PREFETCH_LINES);
+            prefetch_bytes(v.bytes(), PREFETCH_LINES);
         }
     }
 }
@@ -108,12 +108,12 @@ impl<S: VectorSource + ?Sized> NodeDistance for F32Query<'_, S> {
 #[inline]
 pub fn distance_to<S: VectorSource + ?Sized>(
     source: &S,
-    dist: DistanceFn,
+    dist: RowDistance,
     query: &[f32],
     node: u32,
 ) -> f32 {
     match source.get(RowId(node)) {
-        Some(v) => dist(query, v),
+        Some(v) => dist.to(query, v),
         None => f32::INFINITY,
     }
 }
@@ -215,7 +215,7 @@ pub fn search_layer<L: Links, D: NodeDistance, K: Fn(RowId) -> bool + ?Sized>(
 pub fn knn<S: VectorSource + ?Sized, K: Fn(RowId) -> bool + ?Sized>(
     graph: &GraphView<'_>,
     source: &S,
-    dist: DistanceFn,
+    dist: RowDistance,
     query: &[f32],
     k: usize,
     ef: usize,

@@ -224,7 +224,8 @@ fn sq8_traversal_reranks_to_exact_distances() {
             assert_eq!(counts.reranked, 64);
             assert!(counts.code_distances >= 64);
             for h in &hits {
-                let exact = crate::kernels::distance(metric, q, source.get(h.row).unwrap());
+                let exact =
+                    crate::kernels::distance(metric, q, &source.get(h.row).unwrap().to_vec());
                 assert_eq!(h.distance, exact, "re-ranked with exact distances");
             }
             assert!(hits.windows(2).all(|w| w[0].distance <= w[1].distance));

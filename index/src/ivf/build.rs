@@ -90,7 +90,7 @@ impl IvfPq {
         let mut sample = Vec::with_capacity(picked.len() * dim);
         for &i in &picked {
             if let Some(v) = source.get(RowId(valid[i])) {
-                sample.extend_from_slice(&prepared(metric, v));
+                sample.extend_from_slice(&prepared(metric, &v.to_f32()));
             }
         }
         let coarse_params = KMeansParams {
@@ -218,7 +218,7 @@ fn add_all<S: VectorSource + Sync + ?Sized>(
             let mut block = Vec::with_capacity(rows.len() * dim);
             for &r in rows {
                 let v = source.get(RowId(r)).expect("valid rows have vectors");
-                block.extend_from_slice(&prepared(metric, v));
+                block.extend_from_slice(&prepared(metric, &v.to_f32()));
             }
             let labels = assign_serial(&block, dim, probe_by);
             for (x, &(list, _)) in block.chunks_exact_mut(dim).zip(&labels) {

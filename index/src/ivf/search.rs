@@ -10,7 +10,7 @@ use super::{IvfPqView, normalized};
 use crate::flat::Hit;
 use crate::hnsw::search::Scored;
 use crate::hnsw::search_graph;
-use crate::kernels::{distance_fn, prefetch};
+use crate::kernels::{RowDistance, distance_fn, prefetch_bytes};
 use crate::source::{SliceSource, VectorSource};
 
 /// Beam width of the coarse graph search: at least this, and twice `nprobe`.
@@ -106,16 +106,16 @@ impl IvfPqView<'_> {
         // are random rows, each a cache miss.
         for h in &candidates {
             if let Some(v) = source.get(h.row) {
-                prefetch(v, REFINE_PREFETCH_LINES);
+                prefetch_bytes(v.bytes(), REFINE_PREFETCH_LINES);
             }
         }
-        let distance = distance_fn(self.metric);
+        let distance = RowDistance::new(self.metric);
         let mut exact: Vec<Hit> = candidates
             .into_iter()
             .filter_map(|h| {
                 source.get(h.row).map(|v| Hit {
                     row: h.row,
-                    distance: distance(query, v),
+                    distance: distance.to(query, v),
                 })
             })
             .collect();

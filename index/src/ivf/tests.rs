@@ -89,7 +89,7 @@ fn quantized_distances_approximate_exact_ones() {
         assert_eq!(hits.len(), 20);
         assert!(hits.windows(2).all(|w| w[0].distance <= w[1].distance));
         for h in hits {
-            let exact = crate::kernels::distance(metric, q, source.get(h.row).unwrap());
+            let exact = crate::kernels::distance(metric, q, &source.get(h.row).unwrap().to_vec());
             let scale = match metric {
                 Metric::L2 => exact.abs() + 1.0,
                 _ => 1.0 + q.iter().map(|x| x * x).sum::<f32>().sqrt(),
@@ -112,7 +112,7 @@ impl VectorSource for Holes<'_> {
     fn len(&self) -> usize {
         self.0.len()
     }
-    fn get(&self, row: RowId) -> Option<&[f32]> {
+    fn get(&self, row: RowId) -> Option<quiver_storage::Vectors<'_>> {
         (!row.0.is_multiple_of(3))
             .then(|| self.0.get(row))
             .flatten()

@@ -34,10 +34,16 @@ pub fn prefetch_u32(v: &[u32]) {
 /// it never faults and has no effect on results.
 #[inline(always)]
 pub fn prefetch(v: &[f32], max_lines: usize) {
+    prefetch_bytes(bytemuck::cast_slice(v), max_lines);
+}
+
+/// [`prefetch`] of any bytes (a half-precision row's).
+#[inline(always)]
+pub fn prefetch_bytes(v: &[u8], max_lines: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let bytes = std::mem::size_of_val(v);
+        let bytes = v.len();
         let base = v.as_ptr().cast::<i8>();
         for line in 0..bytes.div_ceil(LINE).min(max_lines) {
             // SAFETY: SSE is part of the x86_64 baseline, so the instruction exists; a

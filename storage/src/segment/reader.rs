@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use crate::codec::ByteReader;
 use crate::directory::{Directory, MappedBytes};
+use crate::elements::Vectors;
 use crate::error::{Error, Result};
 use crate::ids::{ColumnId, RowId, SegmentId};
 use crate::row::decode_value;
-use crate::schema::{Column, ColumnKind, Schema};
+use crate::schema::{Column, ColumnKind, DType, Schema};
 use crate::sparse::SparseCell;
 use crate::value::Value;
 
@@ -94,7 +95,11 @@ impl Segment {
         for column in schema.columns() {
             match &column.kind {
                 ColumnKind::Vector(v) if self.has_column(column) => {
-                    self.expect_len(RegionKind::Vectors, column.id, rows * v.dim as u64 * 4)?;
+                    self.expect_len(
+                        RegionKind::Vectors,
+                        column.id,
+                        rows * v.dim as u64 * v.dtype.size_bytes() as u64,
+                    )?;
                     if self
                         .regions
                         .contains_key(&(RegionKind::Validity, column.id))
@@ -323,16 +328,21 @@ impl Segment {
         Ok(None)
     }
 
-    /// All rows of a vector column, row-major (`rows * dim` floats; NULL rows are
-    /// zeros), viewed in place. `None` if the segment predates the column.
-    pub fn vectors(&self, column: &Column) -> Result<Option<&[f32]>> {
+    /// All rows of a vector column, row-major (`rows * dim` elements of the column's
+    /// type; NULL rows are zeros), viewed in place. `None` if the segment predates
+    /// the column.
+    pub fn vectors(&self, column: &Column) -> Result<Option<Vectors<'_>>> {
         if !self.has_column(column) {
             return Ok(None);
         }
+        let dtype = column.expect_vector()?.dtype;
         let raw = self.region_bytes(RegionKind::Vectors, column.id)?;
-        let floats = bytemuck::try_cast_slice(raw)
-            .map_err(|e| self.cast_error(RegionKind::Vectors, column.id, e))?;
-        Ok(Some(floats))
+        let cast = |e| self.cast_error(RegionKind::Vectors, column.id, e);
+        Ok(Some(match dtype {
+            DType::F32 => Vectors::F32(bytemuck::try_cast_slice(raw).map_err(cast)?),
+            DType::F16 => Vectors::F16(bytemuck::try_cast_slice(raw).map_err(cast)?),
+            DType::Bf16 => Vectors::Bf16(bytemuck::try_cast_slice(raw).map_err(cast)?),
+        }))
     }
 
     /// The validity bitmap of a nullable vector column (bit set = row has a value);
@@ -348,7 +358,7 @@ impl Segment {
     }
 
     /// One row's vector, viewed in place; `None` when NULL or absent.
-    pub fn vector(&self, column: &Column, row: RowId) -> Result<Option<&[f32]>> {
+    pub fn vector(&self, column: &Column, row: RowId) -> Result<Option<Vectors<'_>>> {
         let dim = column.expect_vector()?.dim as usize;
         let Some(all) = self.vectors(column)? else {
             return Ok(None);
@@ -369,7 +379,7 @@ impl Segment {
                 return Ok(None);
             }
         }
-        Ok(Some(&all[i * dim..(i + 1) * dim]))
+        Ok(all.get(i * dim..(i + 1) * dim))
     }
 
     /// A multi-vector column's regions, viewed in place; `None` if the segment

@@ -3,10 +3,11 @@
 
 use crate::codec::ByteWriter;
 use crate::directory::{Directory, WriteFile};
+use crate::elements::Vectors;
 use crate::error::{Error, Result};
 use crate::ids::ColumnId;
 use crate::row::{Row, encode_value};
-use crate::schema::{Column, ColumnKind, Schema};
+use crate::schema::{Column, ColumnKind, DType, Schema};
 use crate::value::Value;
 
 use super::layout::{
@@ -25,7 +26,9 @@ pub trait RowSource {
         self.len() == 0
     }
     fn id(&self, row: usize) -> Result<&str>;
-    fn vector(&self, row: usize, pos: usize, column: &Column) -> Result<Option<&[f32]>>;
+    /// A vector cell as its source holds it (memtable rows: `f32`, already rounded
+    /// to the column's type; segments: the stored type); `None` when NULL.
+    fn vector(&self, row: usize, pos: usize, column: &Column) -> Result<Option<Vectors<'_>>>;
     /// A multi-vector cell's vectors back to back; `None` when NULL.
     fn vectors(&self, row: usize, pos: usize, column: &Column) -> Result<Option<&[f32]>>;
     fn attr(&self, row: usize, pos: usize, column: &Column) -> Result<Value>;
@@ -50,9 +53,9 @@ impl RowSource for RowRefs<'_> {
     fn id(&self, row: usize) -> Result<&str> {
         Ok(self.0[row].id.as_str())
     }
-    fn vector(&self, row: usize, pos: usize, _: &Column) -> Result<Option<&[f32]>> {
+    fn vector(&self, row: usize, pos: usize, _: &Column) -> Result<Option<Vectors<'_>>> {
         Ok(match &self.0[row].cells[pos] {
-            Value::Vector(v) => Some(v),
+            Value::Vector(v) => Some(Vectors::F32(v)),
             _ => None,
         })
     }
@@ -234,14 +237,17 @@ impl SegmentWriter {
         column: &Column,
         dim: usize,
     ) -> Result<()> {
-        let zeros = vec![0f32; dim];
+        let dtype = column.expect_vector()?.dtype;
+        let zeros = vec![0u8; dim * dtype.size_bytes()];
         let mut validity = vec![0u64; rows.len().div_ceil(64)];
+        let mut narrowed = Vec::new();
         self.begin_region()?;
         for row in 0..rows.len() {
-            let v = match rows.vector(row, pos, column)? {
+            match rows.vector(row, pos, column)? {
                 Some(v) if v.len() == dim => {
                     validity[row / 64] |= 1 << (row % 64);
-                    v
+                    let bytes = stored_bytes(v, dtype, &mut narrowed, column)?;
+                    self.put(bytes)?;
                 }
                 Some(v) => {
                     return Err(Error::DimensionMismatch {
@@ -250,9 +256,8 @@ impl SegmentWriter {
                         got: v.len(),
                     });
                 }
-                None => &zeros,
-            };
-            self.put(bytemuck::cast_slice(v))?;
+                None => self.put(&zeros)?,
+            }
         }
         self.end_region(RegionKind::Vectors, column.id);
         if column.nullable {
@@ -328,4 +333,36 @@ impl SegmentWriter {
         self.file.sync()?;
         Ok(header.file_len)
     }
+}
+
+/// The bytes a segment stores for vector `v` in a column of type `dtype`: `v`'s own
+/// when it already has that type (a compaction copies half-precision rows as they
+/// are), else `v` narrowed into `buffer` (memtable rows were rounded at write, so
+/// narrowing them is exact; a component out of range is refused).
+fn stored_bytes<'a>(
+    v: Vectors<'a>,
+    dtype: DType,
+    buffer: &'a mut Vec<u8>,
+    column: &Column,
+) -> Result<&'a [u8]> {
+    if v.dtype() == dtype {
+        return Ok(v.bytes());
+    }
+    let mut wide = v.to_f32().into_owned();
+    crate::row::round_to(&column.name, dtype, &mut wide)?;
+    buffer.clear();
+    match dtype {
+        DType::F32 => buffer.extend_from_slice(bytemuck::cast_slice(&wide)),
+        DType::F16 => {
+            for x in wide {
+                buffer.extend_from_slice(&half::f16::from_f32(x).to_le_bytes());
+            }
+        }
+        DType::Bf16 => {
+            for x in wide {
+                buffer.extend_from_slice(&half::bf16::from_f32(x).to_le_bytes());
+            }
+        }
+    }
+    Ok(buffer)
 }

@@ -150,7 +150,7 @@ fn an_embed_rule_fills_the_column_on_insert_update_and_copy() {
             .unwrap()
             .vector("text_vec")
             .unwrap()
-            .map(<[f32]>::to_vec)
+            .map(|v| v.to_vec())
     };
     assert_eq!(vector("shoe").map(|v| v.len()), Some(384));
     assert_eq!(vector("none"), None, "no text, no vector");

@@ -181,8 +181,13 @@ fn copy_loads_json_lines_and_vector_files_all_or_nothing() {
     copy(format!("COPY c (w) FROM '{}'", fvecs.display())).unwrap();
     let snap = db.snapshot().collection("c").unwrap();
     assert_eq!(
-        snap.get("b").unwrap().unwrap().vector("w").unwrap(),
-        Some(&[2.5f32, 3.5][..])
+        snap.get("b")
+            .unwrap()
+            .unwrap()
+            .vector("w")
+            .unwrap()
+            .map(|v| v.to_vec()),
+        Some(vec![2.5f32, 3.5])
     );
 
     let npy = dir.path().join("w.npy");
@@ -201,8 +206,13 @@ fn copy_loads_json_lines_and_vector_files_all_or_nothing() {
     copy(format!("COPY c (w) FROM '{}'", npy.display())).unwrap();
     let snap = db.snapshot().collection("c").unwrap();
     assert_eq!(
-        snap.get("a").unwrap().unwrap().vector("w").unwrap(),
-        Some(&[9.0f32, 8.0][..])
+        snap.get("a")
+            .unwrap()
+            .unwrap()
+            .vector("w")
+            .unwrap()
+            .map(|v| v.to_vec()),
+        Some(vec![9.0f32, 8.0])
     );
     bytes.truncate(bytes.len() - 4);
     std::fs::write(&npy, &bytes).unwrap();

@@ -137,8 +137,8 @@ fn contents(db: &Database) -> Result<Expected, String> {
         let v = item
             .vector("v")
             .map_err(|e| e.to_string())?
-            .unwrap_or(&[])
-            .to_vec();
+            .map(|v| v.to_vec())
+            .unwrap_or_default();
         let n = match item.value("n").map_err(|e| e.to_string())? {
             quiver::Value::Int(n) => n,
             other => return Err(format!("{id}: n is {other:?}")),
