@@ -563,6 +563,14 @@ impl Schema {
                 v.dim
             )));
         }
+        if let ColumnKind::MultiVector(v) = kind
+            && v.dtype != DType::F32
+        {
+            return Err(Error::InvalidArgument(format!(
+                "column {name}: a list of vectors (VECTOR(n)[]) is stored as F32 only, not {}",
+                v.dtype.sql_name()
+            )));
+        }
         self.columns.push(Column {
             id: ColumnId(self.next_column_id),
             name: name.to_string(),
@@ -620,6 +628,13 @@ impl SchemaBuilder {
             dtype: DType::F32,
             metric,
         });
+        self.add(name, kind, false)
+    }
+
+    /// A NOT NULL vector column stored as `dtype` (`F16`/`BF16`: 2 bytes per value,
+    /// inputs rounded once at write).
+    pub fn typed_vector(self, name: &str, dim: u32, dtype: DType, metric: Metric) -> Self {
+        let kind = ColumnKind::Vector(VectorColumn { dim, dtype, metric });
         self.add(name, kind, false)
     }
 

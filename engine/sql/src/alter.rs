@@ -10,16 +10,18 @@ use quiver::Database;
 
 /// The column kind a definition declares.
 pub(crate) fn column_kind(def: &ColumnDef) -> Result<ColumnKind> {
-    let shape = |dim: &u32, metric: &str| {
+    let shape = |dim: &u32, dtype: &DType, metric: &str| {
         Ok::<_, Error>(VectorColumn {
             dim: *dim,
-            dtype: DType::F32,
+            dtype: *dtype,
             metric: parse_metric(metric)?,
         })
     };
     Ok(match &def.ty {
-        ColumnType::Vector(dim, metric) => ColumnKind::Vector(shape(dim, metric)?),
-        ColumnType::MultiVector(dim, metric) => ColumnKind::MultiVector(shape(dim, metric)?),
+        ColumnType::Vector(dim, dtype, metric) => ColumnKind::Vector(shape(dim, dtype, metric)?),
+        ColumnType::MultiVector(dim, dtype, metric) => {
+            ColumnKind::MultiVector(shape(dim, dtype, metric)?)
+        }
         ty => ColumnKind::Attr(AttrColumn { ty: attr_type(ty) }),
     })
 }

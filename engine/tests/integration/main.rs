@@ -12,6 +12,7 @@ mod fixtures;
 mod follow;
 mod footprint;
 mod fused;
+mod half;
 mod ivf_search;
 mod lexical;
 mod model;

@@ -1,7 +1,7 @@
 //! The statements of the language, and their canonical text (`Display`), which parses
 //! back to the same statement.
 
-use quiver_storage::{MultiVector, SparseVector};
+use quiver_storage::{DType, MultiVector, SparseVector};
 
 mod display;
 
@@ -204,10 +204,11 @@ pub enum ColumnType {
     Tags,
     /// `SPARSE`: u32 index → f32 weight, ranked by dot product.
     Sparse,
-    /// Dimension and metric name (`COSINE`, `DOT`, `L2`).
-    Vector(u32, String),
-    /// `VECTOR(n)[] metric`: a list of vectors per item.
-    MultiVector(u32, String),
+    /// Dimension, element type (`VECTOR(n) F16 ...`; F32 when not written) and
+    /// metric name (`COSINE`, `DOT`, `L2`).
+    Vector(u32, DType, String),
+    /// `VECTOR(n)[] [F16|BF16] metric`: a list of vectors per item.
+    MultiVector(u32, DType, String),
 }
 
 #[derive(Clone, Debug, PartialEq)]

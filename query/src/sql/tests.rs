@@ -105,7 +105,10 @@ fn every_statement_of_the_issue_parses_and_round_trips() {
         panic!()
     };
     assert_eq!(columns[3].ty, ColumnType::Tags);
-    assert_eq!(columns[5].ty, ColumnType::Vector(512, "COSINE".into()));
+    assert_eq!(
+        columns[5].ty,
+        ColumnType::Vector(512, quiver_storage::DType::F32, "COSINE".into())
+    );
     assert_eq!(
         (columns[5].nullable, columns[4].nullable),
         (Some(true), None)
@@ -486,7 +489,10 @@ fn alter_and_reembed_parse_and_print_back() {
     else {
         panic!("{:?}", all[0])
     };
-    assert_eq!(def.ty, ColumnType::Vector(512, "COSINE".into()));
+    assert_eq!(
+        def.ty,
+        ColumnType::Vector(512, quiver_storage::DType::F32, "COSINE".into())
+    );
     assert_eq!(def.embed.as_ref().unwrap().encoder, "clip");
     assert_eq!(
         all[3],
@@ -639,7 +645,10 @@ fn multi_vector_columns_literals_and_maxsim_parse_and_round_trip() {
     let Statement::CreateCollection { columns, .. } = &all[0] else {
         panic!()
     };
-    assert_eq!(columns[0].ty, ColumnType::MultiVector(512, "COSINE".into()));
+    assert_eq!(
+        columns[0].ty,
+        ColumnType::MultiVector(512, quiver_storage::DType::F32, "COSINE".into())
+    );
     assert_eq!(columns[0].to_string(), "frames VECTOR(512)[] COSINE NULL");
     let Statement::Insert { rows, .. } = &all[1] else {
         panic!()
@@ -681,3 +690,31 @@ fn multi_vector_columns_literals_and_maxsim_parse_and_round_trip() {
 }
 
 mod fusion_profiles;
+
+#[test]
+fn half_precision_vector_types_parse_and_print() {
+    use quiver_storage::DType;
+    let all = parse_script(
+        "CREATE COLLECTION c (a VECTOR(4) F16 COSINE, b VECTOR(8) BF16 L2 NULL, c VECTOR(2) F32 DOT);
+         ALTER COLLECTION c ADD COLUMN d VECTOR(4) f16 cosine NULL",
+    )
+    .unwrap();
+    round_trips(&all);
+    let Statement::CreateCollection { columns, .. } = &all[0] else {
+        panic!()
+    };
+    let types: Vec<&ColumnType> = columns.iter().map(|c| &c.ty).collect();
+    assert_eq!(
+        types,
+        [
+            &ColumnType::Vector(4, DType::F16, "COSINE".into()),
+            &ColumnType::Vector(8, DType::Bf16, "L2".into()),
+            &ColumnType::Vector(2, DType::F32, "DOT".into()),
+        ]
+    );
+    // F32 is the default and is not printed.
+    assert_eq!(columns[0].to_string(), "a VECTOR(4) F16 COSINE");
+    assert_eq!(columns[2].to_string(), "c VECTOR(2) DOT");
+    let e = parse_script("CREATE COLLECTION c (a VECTOR(4) F8 COSINE)").unwrap_err();
+    assert!(e.to_string().contains("metric"), "{e}");
+}

@@ -255,8 +255,8 @@ impl Display for ColumnDef {
             ColumnType::Bool => f.write_str(" BOOL")?,
             ColumnType::Tags => f.write_str(" TEXT[]")?,
             ColumnType::Sparse => f.write_str(" SPARSE")?,
-            ColumnType::Vector(d, m) => write!(f, " VECTOR({d}) {m}")?,
-            ColumnType::MultiVector(d, m) => write!(f, " VECTOR({d})[] {m}")?,
+            ColumnType::Vector(d, t, m) => write!(f, " VECTOR({d}){} {m}", element(*t))?,
+            ColumnType::MultiVector(d, t, m) => write!(f, " VECTOR({d})[]{} {m}", element(*t))?,
         }
         match self.nullable {
             Some(true) => f.write_str(" NULL")?,
@@ -450,5 +450,13 @@ impl Display for Statement {
                 write!(f, "DROP FUSION PROFILE {} ON {}", Id(name), Id(collection))
             }
         }
+    }
+}
+
+/// ` F16` / ` BF16` after `VECTOR(n)`; nothing for the default `F32`.
+fn element(dtype: quiver_storage::DType) -> String {
+    match dtype {
+        quiver_storage::DType::F32 => String::new(),
+        other => format!(" {}", other.sql_name()),
     }
 }

@@ -4,6 +4,7 @@
 use super::super::ast::*;
 use super::super::lexer::Tok;
 use super::{ParseError, Parser};
+use quiver_storage::DType;
 
 impl Parser {
     pub(super) fn create_collection(&mut self) -> Result<Statement, ParseError> {
@@ -80,18 +81,26 @@ impl Parser {
             if multi {
                 self.punct(Tok::RBracket, "']' (VECTOR(n)[] is a list of vectors)")?;
             }
+            let dtype = [
+                ("f32", DType::F32),
+                ("f16", DType::F16),
+                ("bf16", DType::Bf16),
+            ]
+            .into_iter()
+            .find(|(name, _)| self.eat_word(name))
+            .map_or(DType::F32, |(_, dtype)| dtype);
             let metric = ["cosine", "dot", "l2"]
                 .into_iter()
                 .find(|m| self.eat_word(m))
                 .ok_or_else(|| self.expected("a metric (COSINE, DOT or L2)"))?
                 .to_ascii_uppercase();
             match multi {
-                true => ColumnType::MultiVector(dim, metric),
-                false => ColumnType::Vector(dim, metric),
+                true => ColumnType::MultiVector(dim, dtype, metric),
+                false => ColumnType::Vector(dim, dtype, metric),
             }
         } else {
             return Err(self.expected(
-                "a column type (TEXT, TEXT[], INT, FLOAT, BOOL, SPARSE, VECTOR(n) metric, VECTOR(n)[] metric)",
+                "a column type (TEXT, TEXT[], INT, FLOAT, BOOL, SPARSE, VECTOR(n) [F16|BF16] metric, VECTOR(n)[] metric)",
             ));
         };
         let nullable = if self.eat_word("not") {
