@@ -129,6 +129,9 @@ enum Command {
         /// Build the folder's database from `data` when it lacks it, then stop.
         #[arg(long)]
         load: bool,
+        /// With --load: how column `v` is stored (f32, f16, bf16).
+        #[arg(long, default_value = "f32")]
+        dtype: String,
         /// A name for this run, copied into the JSON line.
         #[arg(long, default_value = "")]
         label: String,
@@ -257,13 +260,20 @@ fn run_command(command: Command) -> Result<()> {
             db,
             cache,
             load,
+            dtype,
             label,
             ef,
             threads,
             reps,
         } => {
             if load {
-                quiver_bench::remote::load(&data, std::path::Path::new(&db))?;
+                let dtype = match dtype.as_str() {
+                    "f32" => quiver::DType::F32,
+                    "f16" => quiver::DType::F16,
+                    "bf16" => quiver::DType::Bf16,
+                    other => anyhow::bail!("--dtype {other}: f32, f16 or bf16"),
+                };
+                quiver_bench::remote::load(&data, std::path::Path::new(&db), dtype)?;
             } else {
                 let mut line =
                     quiver_bench::remote::run(&data, &db, cache.as_deref(), ef, threads, reps)?;

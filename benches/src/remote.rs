@@ -18,8 +18,9 @@ use rayon::prelude::*;
 use crate::ann::data::Dataset;
 use crate::ann::recall::recall_at;
 
-/// Builds the bench database under `dir` unless it holds it already.
-pub fn load(data: &Path, dir: &Path) -> Result<()> {
+/// Builds the bench database under `dir` unless it holds it already, column `v`
+/// stored as `dtype`.
+pub fn load(data: &Path, dir: &Path, dtype: quiver::DType) -> Result<()> {
     let ds = Dataset::load(data)?;
     if dir.join("MANIFEST").exists() {
         let db = OpenOptions::new().read_only(true).open(dir)?;
@@ -36,7 +37,7 @@ pub fn load(data: &Path, dir: &Path) -> Result<()> {
         .open(dir)
         .context("creating the bench database")?;
     let schema = Schema::builder()
-        .vector("v", ds.base.dim as u32, ds.metric)
+        .typed_vector("v", ds.base.dim as u32, dtype, ds.metric)
         .build()?
         .with_index("v", Some(IndexSpec::hnsw()))?;
     let c = db.create_collection("items", schema)?;

@@ -43,3 +43,52 @@ impl VectorSource for SliceSource<'_> {
             .map(Vectors::F32)
     }
 }
+
+/// A source's rows widened to `f32` once, NULLs kept. A build reads each row many
+/// times; widening half-precision rows at every read would dominate it.
+#[derive(Clone, Debug)]
+pub struct Widened {
+    data: Vec<f32>,
+    present: Vec<bool>,
+    dim: usize,
+}
+
+impl Widened {
+    /// `None` when `source` already holds `f32` rows (its first non-NULL row tells).
+    pub fn of<S: VectorSource + ?Sized>(source: &S) -> Option<Widened> {
+        let rows = (0..source.len() as u32).map(RowId);
+        let first = rows.clone().find_map(|r| source.get(r))?;
+        if first.as_f32().is_some() {
+            return None;
+        }
+        let dim = source.dim();
+        let mut data = Vec::with_capacity(source.len() * dim);
+        let mut present = Vec::with_capacity(source.len());
+        for row in rows {
+            match source.get(row) {
+                Some(v) => data.extend_from_slice(&v.to_f32()),
+                None => data.resize(data.len() + dim, 0.0),
+            }
+            present.push(source.get(row).is_some());
+        }
+        Some(Widened { data, present, dim })
+    }
+}
+
+impl VectorSource for Widened {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn len(&self) -> usize {
+        self.present.len()
+    }
+    fn get(&self, row: RowId) -> Option<Vectors<'_>> {
+        let i = row.0 as usize;
+        if !*self.present.get(i)? {
+            return None;
+        }
+        self.data
+            .get(i * self.dim..(i + 1) * self.dim)
+            .map(Vectors::F32)
+    }
+}

@@ -77,6 +77,9 @@ impl BuiltIndex {
         dim: u32,
         progress: &Progress,
     ) -> Option<BuiltIndex> {
+        if let Some(wide) = crate::source::Widened::of(source) {
+            return Self::build(spec, &wide, metric, dim, progress);
+        }
         let (family, curve) = match spec {
             IndexSpec::Hnsw {
                 m,

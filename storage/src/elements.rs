@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use half::slice::HalfFloatSliceExt;
+
 pub use half::{bf16, f16};
 
 use crate::schema::DType;
@@ -62,8 +64,8 @@ impl<'a> Vectors<'a> {
     pub fn to_f32(&self) -> Cow<'a, [f32]> {
         match self {
             Vectors::F32(x) => Cow::Borrowed(x),
-            Vectors::F16(x) => Cow::Owned(x.iter().map(|v| v.to_f32()).collect()),
-            Vectors::Bf16(x) => Cow::Owned(x.iter().map(|v| v.to_f32()).collect()),
+            Vectors::F16(x) => Cow::Owned(x.to_f32_vec()),
+            Vectors::Bf16(x) => Cow::Owned(x.to_f32_vec()),
         }
     }
 

@@ -36,6 +36,8 @@ exceptions! {
     DimensionMismatchError(InvalidArgumentError):
         "A vector has the wrong number of components for its column.";
     NonFiniteVectorError(InvalidArgumentError): "A vector holds NaN or an infinity.";
+    OutOfRangeError(InvalidArgumentError):
+        "A vector component beyond its column's element type (F16: ±65,504).";
     TypeMismatchError(InvalidArgumentError): "A value of the wrong type for its column.";
     UnknownColumnError(QuiverError): "No column of that name.";
     UnknownCollectionError(QuiverError): "No collection of that name.";
@@ -67,6 +69,7 @@ pub fn to_py(err: Error) -> PyErr {
         Error::ReadOnly => ReadOnlyError::new_err(msg),
         Error::DimensionMismatch { .. } => DimensionMismatchError::new_err(msg),
         Error::NonFiniteVector { .. } => NonFiniteVectorError::new_err(msg),
+        Error::OutOfRange { .. } => OutOfRangeError::new_err(msg),
         Error::TypeMismatch { .. } => TypeMismatchError::new_err(msg),
         Error::UnknownColumn { .. } => UnknownColumnError::new_err(msg),
         Error::UnknownCollection { .. } => UnknownCollectionError::new_err(msg),

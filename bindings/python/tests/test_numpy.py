@@ -119,3 +119,20 @@ def test_numpy_scalars_fill_attribute_columns(tmp_path):
             c.insert("c", b=np.int64(1), v=[0.0, 0.0])
         with pytest.raises(quiver.TypeMismatchError):
             c.insert("d", n=np.True_, v=[0.0, 0.0])
+
+
+def test_half_precision_columns_store_rounded_values(tmp_path):
+    db = quiver.connect(tmp_path / "half.quiver")
+    items = db.create_collection("items", {"v": "VECTOR(4) F16 COSINE", "b": "VECTOR(4) BF16 L2"})
+    rng = np.random.default_rng(3)
+    v = rng.standard_normal((50, 4)).astype(np.float32)
+    items.insert_many({"id": [f"i{n}" for n in range(50)], "v": v, "b": v})
+    for when in ("memtable", "segment"):
+        got = items.get("i7")
+        np.testing.assert_array_equal(got["v"], v[7].astype(np.float16).astype(np.float32))
+        assert not np.array_equal(got["v"], v[7])
+        assert items.search("v", v[7], k=1).ids == ["i7"], when
+        db.flush()
+    with pytest.raises(quiver.OutOfRangeError, match="beyond F16's range"):
+        items.insert("big", v=np.array([1, 2, 3, 70000], np.float32), b=v[0])
+    assert len(items) == 50

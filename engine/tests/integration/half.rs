@@ -34,8 +34,11 @@ fn rounded(dtype: DType, mut v: Vec<f32>) -> Vec<f32> {
     v
 }
 
+/// Every item's (id, stored `h`, stored `b`).
+type Stored = Vec<(String, Vec<f32>, Vec<f32>)>;
+
 /// Every item's stored `h` and `b`, and the top 5 by each column for a few queries.
-fn answers(db: &Database) -> (Vec<(String, Vec<f32>, Vec<f32>)>, Vec<Vec<String>>) {
+fn answers(db: &Database) -> (Stored, Vec<Vec<String>>) {
     let snap = db.snapshot().collection("c").unwrap();
     let mut values: Vec<(String, Vec<f32>, Vec<f32>)> = snap
         .scan()
