@@ -119,7 +119,7 @@ impl Database {
             spawn_periodic_sync(Arc::downgrade(&shared), every);
         }
         if let Some(every) = poll {
-            crate::remote::spawn_poll(Arc::downgrade(&shared), every);
+            crate::follow::spawn_poll(Arc::downgrade(&shared), every);
         }
         Ok(Database { shared })
     }

@@ -175,3 +175,38 @@ fn rebuild(
     state.last_lsn = last.max(manifest.last_lsn);
     Ok((Some(state), position))
 }
+
+impl Shared {
+    /// A database served from object storage: brings the cache folder to the newest
+    /// published version (`remote/cache.rs`), then follows it, holding the cache's
+    /// lock so its files stay until mapped. A failure keeps the version served, and
+    /// is remembered. Any other read-only database just follows.
+    pub(crate) fn refresh_remote(&self) -> Result<bool> {
+        let Some(remote) = &self.remote else {
+            return self.follow(true);
+        };
+        let synced = remote.sync(self.dir.root(), self.options.remote.cache_bytes);
+        if let Some(follower) = &self.follower {
+            follower.lock().sync_error = synced.as_ref().err().map(|e| e.to_string());
+        }
+        let _held = synced?;
+        self.follow(true)
+    }
+}
+
+/// Refreshes a served database every `every` until it is dropped.
+pub(crate) fn spawn_poll(shared: std::sync::Weak<Shared>, every: std::time::Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("quiver-remote-poll".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(every);
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                let _ = shared.refresh_remote();
+            }
+        });
+    // Without the thread, `Database::refresh` still moves to newer versions.
+    drop(spawned);
+}

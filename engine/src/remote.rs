@@ -25,7 +25,7 @@ use quiver_storage::manifest::MANIFEST_FILE;
 use quiver_storage::segment::segment_file_name;
 use quiver_storage::{Directory, Error, Manifest, Result};
 
-pub(crate) use cache::{default_cache_dir, spawn_poll};
+pub(crate) use cache::default_cache_dir;
 
 /// Where published versions' manifests live, under the prefix.
 const MANIFESTS: &str = "manifests";

@@ -16,8 +16,6 @@
 //! is refused with `Error::CacheFull` before anything is downloaded.
 
 use std::path::{Path as FsPath, PathBuf};
-use std::sync::Weak;
-use std::time::Duration;
 
 use futures_util::StreamExt;
 use object_store::ObjectStoreExt;
@@ -27,7 +25,6 @@ use quiver_storage::segment::segment_file_name;
 use quiver_storage::{Directory, Error, FsDirectory, Manifest, Result, Segment};
 
 use super::{Remote, files_of, remote_error, runtime};
-use crate::shared::Shared;
 
 /// Held (flock) while a sync changes the folder.
 const LOCK: &str = "CACHE-LOCK";
@@ -220,38 +217,4 @@ impl Remote {
             .map_err(|e| remote_error(&object, "reading", e))?;
         Ok(bytes.to_vec())
     }
-}
-
-impl Shared {
-    /// A served database: brings the cache to the newest published version, then
-    /// follows it (holding the cache's lock, so its files stay until mapped). A
-    /// failure keeps the version served, and is remembered.
-    pub(crate) fn refresh_remote(&self) -> Result<bool> {
-        let Some(remote) = &self.remote else {
-            return self.follow(true);
-        };
-        let synced = remote.sync(self.dir.root(), self.options.remote.cache_bytes);
-        if let Some(follower) = &self.follower {
-            follower.lock().sync_error = synced.as_ref().err().map(|e| e.to_string());
-        }
-        let _held = synced?;
-        self.follow(true)
-    }
-}
-
-/// Refreshes a served database every `every` until it is dropped.
-pub(crate) fn spawn_poll(shared: Weak<Shared>, every: Duration) {
-    let spawned = std::thread::Builder::new()
-        .name("quiver-remote-poll".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(every);
-                let Some(shared) = shared.upgrade() else {
-                    return;
-                };
-                let _ = shared.refresh_remote();
-            }
-        });
-    // Without the thread, `Database::refresh` still moves to newer versions.
-    drop(spawned);
 }
