@@ -78,9 +78,20 @@ impl RowDistance {
         self.metric
     }
 
-    /// The distance from `query` to `row`.
-    #[inline]
+    /// The distance from `query` to `row`. The `f32` case stays as small as a plain
+    /// kernel call (it sits in every search's inner loop); half precision is an
+    /// out-of-line call.
+    #[inline(always)]
     pub fn to(&self, query: &[f32], row: quiver_storage::Vectors<'_>) -> f32 {
+        match row {
+            quiver_storage::Vectors::F32(x) => (self.f32)(query, x),
+            half => self.half_precision(query, half),
+        }
+    }
+
+    #[inline(never)]
+    #[cold]
+    fn half_precision(&self, query: &[f32], row: quiver_storage::Vectors<'_>) -> f32 {
         use quiver_storage::Vectors;
         match row {
             Vectors::F32(x) => (self.f32)(query, x),

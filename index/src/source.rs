@@ -36,6 +36,7 @@ impl VectorSource for SliceSource<'_> {
     fn len(&self) -> usize {
         self.data.len() / self.dim
     }
+    #[inline]
     fn get(&self, row: RowId) -> Option<Vectors<'_>> {
         let i = row.0 as usize;
         self.data
