@@ -172,7 +172,7 @@ impl CollectionSnapshot {
         let mut metrics = Vec::with_capacity(scorers.len());
         for scorer in scorers {
             match scorer {
-                Scorer::Metric(m) => metrics.push(*m),
+                Scorer::Metric(m) => metrics.push(m.metric()),
                 Scorer::Scored(_) => return Ok(Normalization::MinMax),
             }
         }
@@ -194,7 +194,7 @@ impl CollectionSnapshot {
                     let (_, column) = self.schema().column(name)?;
                     let shape = column.expect_vector()?;
                     check_vector(name, shape.dim as usize, vector)?;
-                    Scorer::Metric(shape.metric)
+                    Scorer::Metric(RowDistance::new(shape.metric))
                 }
                 Probe::Text(text) => Scorer::Scored(Box::new(TextQuery::new(self, name, text)?)),
                 Probe::Sparse(query) => {
@@ -446,9 +446,7 @@ impl CollectionSnapshot {
             {
                 let d = match (known.get(&(key as u32, c)), probe, scorer) {
                     (Some(&d), _, _) => Some(d),
-                    (None, Probe::Vector(q), Scorer::Metric(metric)) => {
-                        v.map(|v| RowDistance::new(*metric).to(q, v))
-                    }
+                    (None, Probe::Vector(q), Scorer::Metric(kernel)) => v.map(|v| kernel.to(q, v)),
                     (None, _, Scorer::Scored(term)) => {
                         term_rescored += 1;
                         term.score_of(item)?.map(|s| -(s as f32))
@@ -488,8 +486,8 @@ pub struct FusedCandidates<'s> {
 
 /// How one queried column is scored.
 pub(crate) enum Scorer<'s> {
-    /// A vector column's metric.
-    Metric(Metric),
+    /// A vector column's metric, with its distance kernels.
+    Metric(RowDistance),
     /// A MATCH, sparse or multi-vector term, prepared on the snapshot.
     Scored(Box<dyn ScoredTerm<'s> + 's>),
 }

@@ -7,13 +7,7 @@
 #
 #   scripts/bench/half.sh OUT_DIR      # needs .venv (numpy); ~6 minutes
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-out="$(mkdir -p "$1" && cd "$1" && pwd)"
-shared="${QUIVER_SHARED:-$root/../shared}"
-cd "$root"
-py=.venv/bin/python
-cargo build --release --locked -q -p quiver-bench -p quiver-shell
-bench=target/release/quiver-bench
+source "$(dirname "$0")/engine_setup.sh" "$1"
 "$py" "$shared/bench/data/prepare.py" "$out/data" minilm-384-angular
 "$py" scripts/bench/noisy_data.py "$out/data/minilm-384-angular" "$out/data/minilm-384-noisy" \
     | tee "$out/data.txt"

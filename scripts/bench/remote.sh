@@ -11,13 +11,7 @@
 #
 # Needs scripts/python-setup's .venv (numpy, moto), ~8 GB of disk and ~8 GB of memory.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-out="$(mkdir -p "$1" && cd "$1" && pwd)"
-shared="${QUIVER_SHARED:-$root/../shared}"
-cd "$root"
-py=.venv/bin/python
-cargo build --release --locked -q -p quiver-bench -p quiver-shell
-bench=target/release/quiver-bench
+source "$(dirname "$0")/engine_setup.sh" "$1"
 data="$out/data/minilm-384-angular-1000000"
 if [[ ! -f "$data/gt.ivecs" ]]; then
     "$py" "$shared/bench/data/prepare.py" "$out/data" minilm-384-angular
