@@ -9,6 +9,7 @@
 //! - `frontier`: medians, Pareto frontier, QPS at a target recall.
 //! - `report`: the JSON schema and the Markdown tables; `plot`: recall/QPS curves.
 
+mod codes;
 pub mod data;
 pub mod frontier;
 mod hnsw;

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use quiver::Quantize;
 use quiver_bench::ann::report::{ResultsFile, combined};
 use quiver_bench::ann::run::{AnnOptions, IndexKind, run};
 
@@ -38,6 +39,9 @@ enum Command {
         data: PathBuf,
         #[arg(long, value_enum, default_value_t = IndexKind::Hnsw)]
         index: IndexKind,
+        /// Codes HNSW walks or FLAT scans: none, sq8, rabitq4, rabitq2 or rabitq1.
+        #[arg(long, default_value = "none", value_parser = parse_quantize)]
+        quantize: Quantize,
         /// HNSW links per node (level 0 keeps 2 * m).
         #[arg(long, default_value_t = 16)]
         m: usize,
@@ -219,6 +223,7 @@ fn run_command(command: Command) -> Result<()> {
         Command::Ann {
             data,
             index,
+            quantize,
             m,
             ef_construction,
             seed,
@@ -236,6 +241,7 @@ fn run_command(command: Command) -> Result<()> {
             let opts = AnnOptions {
                 data,
                 index,
+                quantize,
                 m,
                 ef_construction,
                 seed,
@@ -348,4 +354,8 @@ fn run_command(command: Command) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn parse_quantize(name: &str) -> std::result::Result<Quantize, String> {
+    Quantize::parse(name).map_err(|e| e.to_string())
 }

@@ -12,7 +12,10 @@ use quiver_storage::{
     Column, Error, IndexSpec, Quantize, Result, RowId, Segment, SegmentId, Value, Vectors,
 };
 
+use quiver_index::Strategy;
 use quiver_index::bm25::storage::Bm25Index;
+use quiver_index::codes::Codes;
+use quiver_index::stored::exact_strategy;
 
 use crate::shared::Shared;
 use crate::state::{CollectionState, SegmentView};
@@ -90,15 +93,23 @@ impl RowSource for MergeSource<'_> {
     }
 }
 
-/// Whether `segment` stores the index `spec` declares on `column` (8-bit codes
+/// Whether `segment` stores the index `spec` declares on `column` (its codes
 /// included), so that compacting it alone would rebuild nothing new.
 fn holds(segment: &Segment, column: &Column, spec: IndexSpec) -> bool {
     let has = |kind| segment.region_of(kind, column.id).is_some();
+    let codes = || {
+        Codes::load(segment, column)
+            .ok()
+            .flatten()
+            .map_or(Quantize::None, |c| c.quantize())
+    };
     match spec {
-        IndexSpec::Hnsw { quantize, .. } => {
-            has(RegionKind::HnswMeta) && has(RegionKind::Sq8Ranges) == (quantize == Quantize::Sq8)
-        }
+        IndexSpec::Hnsw { quantize, .. } => has(RegionKind::HnswMeta) && codes() == quantize,
         IndexSpec::IvfPq { .. } => has(RegionKind::IvfMeta),
+        // A segment too small to train codes on keeps none (see `exact_strategy`).
+        IndexSpec::Flat { quantize, .. } => {
+            codes() == quantize || exact_strategy(segment, column) != Strategy::Exact
+        }
         // k1 and b apply when scoring; only the analyzer shapes the stored terms.
         IndexSpec::Bm25 { analyzer, .. } => Bm25Index::load(segment, column)
             .ok()

@@ -130,9 +130,11 @@ fn exact_distances(strategy: Strategy) -> bool {
     match strategy {
         Strategy::IvfPq { refine, .. } => refine > 1,
         Strategy::Hnsw { .. }
+        | Strategy::Scan { .. }
         | Strategy::Bm25
         | Strategy::SparsePostings { .. }
-        | Strategy::Exact => true,
+        | Strategy::Exact
+        | Strategy::ExactUntrained { .. } => true,
     }
 }
 

@@ -206,7 +206,7 @@ fn index_candidates(
     scorer: &MultiScorer<'_>,
     (k, wanted): (usize, usize),
     options: &SearchOptions,
-    keep_element: &dyn Fn(RowId) -> bool,
+    keep_element: &(dyn Fn(RowId) -> bool + Sync),
 ) -> Result<Option<(BTreeSet<RowId>, Strategy, usize)>> {
     let metric = col.expect_multi()?.metric;
     let mut rows = BTreeSet::new();

@@ -14,6 +14,7 @@
 //! to the exact scan. So k rows come back whenever k rows pass.
 
 use quiver_index::flat::exact_top_k_parallel;
+use quiver_index::stored::exact_strategy;
 use std::time::Instant;
 
 use quiver_index::{Hit, SegmentColumn, SegmentIndex, VectorSource, exact_top_k};
@@ -191,7 +192,7 @@ impl CollectionSnapshot {
                     filter_mode = FilterMode::ExactAfterIndex;
                 }
                 hits = exact_top_k_parallel(&source, metric, query, k, &keep);
-                strategy = Strategy::Exact;
+                strategy = exact_strategy(&view.segment, col);
                 visited += candidates;
             }
             stats.parts.push(PartStats {

@@ -77,17 +77,16 @@ pub fn exact_top_k_parallel<S: VectorSource + Sync + ?Sized>(
 ) -> Vec<Hit> {
     let n = source.len() as u32;
     let distance = RowDistance::new(metric);
-    let blocks = n.div_ceil(BLOCK_ROWS);
-    let mut hits: Vec<Hit> = (0..blocks)
+    let hits = in_blocks(n, |rows| top_k_in(source, distance, query, k, rows, keep));
+    merge_best(hits, k)
+}
+
+/// `scan` run over `0..n` in blocks on the rayon pool, the hits concatenated.
+pub(crate) fn in_blocks(n: u32, scan: impl Fn(Range<u32>) -> Vec<Hit> + Sync) -> Vec<Hit> {
+    (0..n.div_ceil(BLOCK_ROWS))
         .into_par_iter()
-        .flat_map_iter(|b| {
-            let rows = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
-            top_k_in(source, distance, query, k, rows, keep)
-        })
-        .collect();
-    hits.sort_by_key(|h| Worst(*h));
-    hits.truncate(k);
-    hits
+        .flat_map_iter(|b| scan(b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n)))
+        .collect()
 }
 
 /// The k best of `rows`, closest first.
@@ -99,19 +98,31 @@ fn top_k_in<S: VectorSource + ?Sized>(
     rows: Range<u32>,
     keep: &dyn Fn(RowId) -> bool,
 ) -> Vec<Hit> {
+    top_k_by(k, rows, keep, |row| {
+        source.get(row).map(|v| distance.to(query, v))
+    })
+}
+
+/// The `k` rows of `rows` with the lowest `distance` (`None`: the row is skipped),
+/// closest first, ties by row; rows `keep` rejects are skipped before they are scored.
+pub(crate) fn top_k_by(
+    k: usize,
+    rows: Range<u32>,
+    keep: &dyn Fn(RowId) -> bool,
+    distance: impl Fn(RowId) -> Option<f32>,
+) -> Vec<Hit> {
     if k == 0 {
         return Vec::new();
     }
     let mut heap = BinaryHeap::with_capacity(k + 1);
     for row in rows.map(RowId) {
-        let Some(v) = source.get(row) else { continue };
         if !keep(row) {
             continue;
         }
-        let hit = Worst(Hit {
-            row,
-            distance: distance.to(query, v),
-        });
+        let Some(distance) = distance(row) else {
+            continue;
+        };
+        let hit = Worst(Hit { row, distance });
         if heap.len() < k {
             heap.push(hit);
         } else if heap.peek().is_some_and(|top| hit < *top) {
@@ -120,6 +131,13 @@ fn top_k_in<S: VectorSource + ?Sized>(
         }
     }
     heap.into_sorted_vec().into_iter().map(|w| w.0).collect()
+}
+
+/// Hits merged from blocks, closest first (ties by row), the best `k` kept.
+pub(crate) fn merge_best(mut hits: Vec<Hit>, k: usize) -> Vec<Hit> {
+    hits.sort_by_key(|h| Worst(*h));
+    hits.truncate(k);
+    hits
 }
 
 #[cfg(test)]

@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 use quiver_storage::{Metric, RowId};
 
 use crate::calibration::Calibration;
+use crate::codes::Codes;
 use crate::flat::Hit;
 use crate::kernels::RowDistance;
 use crate::progress::Progress;
 use crate::source::VectorSource;
-use crate::sq8::{Sq8View, rerank_count};
 
 /// k-nearest-neighbour search on any graph view (e.g. one mapped from a segment), and
 /// how many distances it computed.
@@ -44,12 +44,12 @@ pub fn search_graph<S: VectorSource + ?Sized>(
 
 /// The best node of each of up to `ef` distinct groups (`group` maps a node to its
 /// group: a multi-vector column's element to its row), closest first, walked on the
-/// 8-bit `codes` when given (code distances) or else on `source` (exact distances);
+/// `codes` when given (code distances) or else on `source` (exact distances);
 /// and the distances computed. Nodes `keep` rejects are traversed, never returned.
 #[allow(clippy::too_many_arguments)]
 pub fn search_graph_grouped<S: VectorSource + ?Sized>(
     graph: &GraphView<'_>,
-    codes: Option<&Sq8View<'_>>,
+    codes: Option<&Codes<'_>>,
     source: &S,
     metric: Metric,
     query: &[f32],
@@ -86,35 +86,36 @@ pub fn search_graph_grouped<S: VectorSource + ?Sized>(
     }
 }
 
-/// What a search on 8-bit codes did, for EXPLAIN.
+/// What a search on codes did, for EXPLAIN.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Sq8Counts {
+pub struct CodeCounts {
     /// Distances computed on the codes while traversing.
     pub code_distances: usize,
     /// Beam members re-ranked with exact distances from the column.
     pub reranked: usize,
 }
 
-/// k-nearest-neighbour search that walks the graph on 8-bit `codes` (beam width
-/// `ef`), then re-ranks the best `rerank` of the beam (at least `k`) with exact
-/// distances under the codes' metric from `source`, the truth. Rows `keep` rejects are
-/// traversed but never returned. A query of another dimension finds nothing.
+/// k-nearest-neighbour search that walks the graph on `codes` (beam width `ef`, at
+/// least `rerank`), then re-ranks the best `rerank` of the beam (at least `k`) with
+/// exact distances under the codes' metric from `source`, the truth. Rows `keep`
+/// rejects are traversed but never returned. A query of another dimension finds
+/// nothing.
 #[allow(clippy::too_many_arguments)]
-pub fn search_graph_sq8<S: VectorSource + ?Sized>(
+pub fn search_graph_codes<S: VectorSource + ?Sized>(
     graph: &GraphView<'_>,
-    codes: &Sq8View<'_>,
+    codes: &Codes<'_>,
     source: &S,
     query: &[f32],
     k: usize,
     ef: usize,
     rerank: usize,
     keep: &dyn Fn(RowId) -> bool,
-) -> (Vec<Hit>, Sq8Counts) {
+) -> (Vec<Hit>, CodeCounts) {
     let Some(scorer) = codes.query(query).filter(|_| query.len() == source.dim()) else {
-        return (Vec::new(), Sq8Counts::default());
+        return (Vec::new(), CodeCounts::default());
     };
     let scorer = search::Counted::new(scorer);
-    let beam = search::beam(graph, &scorer, ef.max(k), keep);
+    let beam = search::beam(graph, &scorer, ef.max(k).max(rerank), keep);
     let dist = RowDistance::new(codes.metric());
     let mut hits: Vec<Hit> = beam
         .iter()
@@ -129,7 +130,7 @@ pub fn search_graph_sq8<S: VectorSource + ?Sized>(
     let reranked = hits.len();
     hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
     hits.truncate(k);
-    let counts = Sq8Counts {
+    let counts = CodeCounts {
         code_distances: scorer.count(),
         reranked,
     };
@@ -196,13 +197,13 @@ impl Hnsw {
     /// before them, so they query a graph they are truly not in (as real queries do).
     /// The curve is `None` when the source is too small to calibrate; the duration is
     /// the part of the build spent measuring it. With `codes`, the curve is measured
-    /// searching on them ([`search_graph_sq8`], re-ranking [`rerank_count`]), as the
-    /// index will be searched.
+    /// searching on them ([`search_graph_codes`], re-ranking the codes' default
+    /// `refine · k`), as the index will be searched.
     #[allow(clippy::too_many_arguments)]
     pub fn build_calibrated<S: VectorSource + Sync>(
         source: &S,
         metric: Metric,
-        codes: Option<&Sq8View<'_>>,
+        codes: Option<&Codes<'_>>,
         params: &HnswParams,
         ef_points: &[u32],
         queries: usize,
@@ -225,8 +226,8 @@ impl Hnsw {
                     let (ef, keep) = (ef as usize, |r| r != held_out);
                     match codes {
                         Some(c) => {
-                            let rerank = rerank_count(k, ef);
-                            search_graph_sq8(&view, c, source, q, k, ef, rerank, &keep).0
+                            let rerank = k * c.quantize().default_refine() as usize;
+                            search_graph_codes(&view, c, source, q, k, ef, rerank, &keep).0
                         }
                         None => search_graph(&view, source, metric, q, k, ef, &keep).0,
                     }
@@ -273,20 +274,20 @@ impl Hnsw {
         .0
     }
 
-    /// As [`Hnsw::search_filtered`], traversing with 8-bit `codes` of the same column
-    /// (see [`search_graph_sq8`]).
+    /// As [`Hnsw::search_filtered`], traversing with `codes` of the same column (see
+    /// [`search_graph_codes`]).
     #[allow(clippy::too_many_arguments)]
-    pub fn search_sq8<S: VectorSource + ?Sized>(
+    pub fn search_codes<S: VectorSource + ?Sized>(
         &self,
         source: &S,
-        codes: &Sq8View<'_>,
+        codes: &Codes<'_>,
         query: &[f32],
         k: usize,
         ef: usize,
         rerank: usize,
         keep: &dyn Fn(RowId) -> bool,
-    ) -> (Vec<Hit>, Sq8Counts) {
-        search_graph_sq8(
+    ) -> (Vec<Hit>, CodeCounts) {
+        search_graph_codes(
             &self.graph.view(),
             codes,
             source,

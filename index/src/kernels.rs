@@ -20,6 +20,7 @@ use quiver_storage::Metric;
 pub mod avx2;
 pub mod gemm;
 pub mod nearest;
+pub mod packed;
 mod prefetch;
 pub mod scalar;
 pub mod simd;

@@ -3,8 +3,8 @@
 //! anything else that can hand out `&[f32]` rows). It never touches the WAL.
 //!
 //! It holds the distance kernels (scalar references, AVX2 and simsimd), the one
-//! distance-to-score conversion, exact (flat) top-k search, HNSW (with 8-bit codes)
-//! and IVF-PQ. Each index family also owns its bytes in a segment (`hnsw/storage.rs`,
+//! distance-to-score conversion, exact (flat) top-k search, quantized codes (8-bit
+//! and RaBitQ, `codes`) scanned by a FLAT index or walked by HNSW, and IVF-PQ. Each index family also owns its bytes in a segment (`hnsw/storage.rs`,
 //! `ivf/storage.rs`); [`stored`] is the one dispatch the engine calls to build,
 //! write, view, search and check them. `unsafe` is denied everywhere but
 //! `kernels::simd`.
@@ -12,12 +12,15 @@
 
 pub mod bm25;
 pub mod calibration;
+pub mod codes;
 pub mod flat;
 pub mod hnsw;
 pub mod ivf;
 pub mod kernels;
 pub mod multi;
 pub mod progress;
+pub mod rabitq;
+pub mod scan;
 pub mod source;
 pub mod sparse;
 pub mod sq8;

@@ -52,15 +52,6 @@ pub struct Sq8View<'a> {
     rows: &'a [u8],
 }
 
-/// How many of a beam of `ef` found on the codes are re-ranked with exact distances
-/// for `k` results: twice `k`. The codes order near neighbours almost as the vectors
-/// do, so the true top k sit near the top of the beam; re-ranking more costs a random
-/// read of a full vector each for no measured recall (minilm-384: QPS at recall 0.95
-/// +11 % at 2k against the whole beam, the same maximum recall).
-pub fn rerank_count(k: usize, ef: usize) -> usize {
-    (2 * k).clamp(k, ef.max(k))
-}
-
 /// Bytes per row for `dim` dimensions.
 pub fn stride(dim: usize) -> usize {
     dim.div_ceil(BLOCK) * BLOCK + TERM
@@ -395,12 +386,5 @@ mod tests {
         assert!(view(codes.ranges(), &codes.codes()[1..], 10).is_err());
         assert!(view(&codes.ranges()[1..], codes.codes(), 10).is_err());
         assert!(view(codes.ranges(), codes.codes(), usize::MAX).is_err());
-    }
-
-    #[test]
-    fn rerank_count_is_twice_k_within_the_beam() {
-        assert_eq!(rerank_count(10, 64), 20);
-        assert_eq!(rerank_count(10, 12), 12);
-        assert_eq!(rerank_count(10, 5), 10);
     }
 }

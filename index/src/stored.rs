@@ -6,17 +6,18 @@
 //! `storage.rs`, and one variant in each of the two enums here.
 
 use quiver_storage::segment::RegionKind;
-use quiver_storage::{Column, Error, IndexSpec, Metric, Result, RowId, Segment, Vectors};
+use quiver_storage::{Column, Error, IndexSpec, Metric, Quantize, Result, RowId, Segment, Vectors};
 
 use crate::bm25::storage::{Bm25Index, StoredBm25};
-use crate::calibration::{Calibration, DistanceSpan};
+use crate::calibration::{CALIBRATION_MIN_ROWS, CALIBRATION_QUERIES, Calibration, DistanceSpan};
+use crate::codes::{BuiltCodes, Codes};
 use crate::flat::Hit;
 use crate::hnsw::storage::{BuiltHnsw, HnswView};
-use crate::hnsw::{search_graph, search_graph_sq8};
+use crate::hnsw::{search_graph, search_graph_codes};
 use crate::ivf::storage::BuiltIvfPq;
 use crate::progress::Progress;
+use crate::scan::{REFINE_POINTS, scan_codes};
 use crate::source::VectorSource;
-use crate::sq8::rerank_count;
 use crate::{IvfPqView, IvfSearch};
 
 /// Seed of the calibration sample, so rebuilding a segment measures the same rows.
@@ -48,6 +49,8 @@ pub struct BuiltIndex {
 enum Built {
     Hnsw(BuiltHnsw),
     IvfPq(BuiltIvfPq),
+    /// `None`: no codes (none asked for, or too few rows to train them on).
+    Flat(Option<BuiltCodes>),
     Bm25(StoredBm25),
 }
 
@@ -95,6 +98,13 @@ impl BuiltIndex {
                 let (built, curve) = BuiltIvfPq::build(source, metric, nlist, m, refine, progress);
                 (Built::IvfPq(built), curve)
             }
+            IndexSpec::Flat { quantize, .. } => {
+                let codes = (source.len() >= CALIBRATION_MIN_ROWS)
+                    .then(|| BuiltCodes::build(source, metric, quantize))
+                    .flatten();
+                let curve = codes.as_ref().and_then(|c| flat_curve(source, metric, c));
+                (Built::Flat(codes), curve)
+            }
             IndexSpec::Bm25 { .. } => return None,
         };
         Some(BuiltIndex {
@@ -110,6 +120,8 @@ impl BuiltIndex {
         match &self.family {
             Built::Hnsw(h) => h.regions(&mut out),
             Built::IvfPq(i) => i.regions(&mut out),
+            Built::Flat(Some(codes)) => codes.regions(&mut out),
+            Built::Flat(None) => {}
             Built::Bm25(t) => t.regions(&mut out),
         }
         if let Some(words) = &self.curve {
@@ -122,6 +134,20 @@ impl BuiltIndex {
     }
 }
 
+/// A FLAT index's recall curve over `refine`, measured as it will be searched.
+fn flat_curve<S: VectorSource + Sync>(
+    source: &S,
+    metric: Metric,
+    codes: &BuiltCodes,
+) -> Option<Calibration> {
+    let sample = Calibration::sample(source, CALIBRATION_QUERIES, CALIBRATION_SEED)?;
+    let codes = codes.view();
+    let search = |q: &[f32], k: usize, refine: u32, held_out: RowId| {
+        scan_codes(&codes, source, q, k, refine as usize, &|r| r != held_out).0
+    };
+    Calibration::measure_on(source, metric, &REFINE_POINTS, &sample, &search)
+}
+
 /// How to search an index.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SearchOptions {
@@ -129,10 +155,12 @@ pub struct SearchOptions {
     pub ef: Option<usize>,
     /// IVF-PQ lists probed; default 32.
     pub nprobe: Option<usize>,
-    /// IVF-PQ re-ranking factor; default the index's (`IndexSpec::refine`).
+    /// Candidates re-scored exactly per result, for an index searched on codes
+    /// (IVF-PQ, HNSW or FLAT with `quantize`); default the index's (`IndexSpec::refine`)
+    /// or the codes' ([`Quantize::default_refine`]).
     pub refine: Option<usize>,
-    /// Target recall@10 in (0, 1]: each segment picks ef / nprobe from its index's
-    /// measured curve (overrides `ef` and `nprobe`).
+    /// Target recall@10 in (0, 1]: each segment picks ef / nprobe / a FLAT index's
+    /// refine from its index's measured curve (overrides them).
     pub recall: Option<f32>,
     /// Scan every row exactly, ignoring indexes.
     pub exact: bool,
@@ -168,15 +196,22 @@ impl SearchOptions {
 /// How one part of the collection was searched (for EXPLAIN).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
-    /// `rerank`: traversed on the segment's 8-bit codes, the best `rerank` of the beam
-    /// re-scored with the `f32` vectors (`None`: traversed on the vectors).
+    /// Traversed on the segment's `codes` (`Quantize::None`: on the vectors), the best
+    /// `rerank` of the beam re-scored with the vectors (`None`: not on codes; `Some(0)`:
+    /// the caller re-scores).
     Hnsw {
         ef: usize,
+        codes: Quantize,
         rerank: Option<usize>,
     },
     IvfPq {
         nprobe: usize,
         refine: usize,
+    },
+    /// A FLAT index: every row's `codes` scanned, the best `rerank` re-scored exactly.
+    Scan {
+        codes: Quantize,
+        rerank: usize,
     },
     /// A TEXT column's BM25 postings (MATCH): every row holding a query term scored.
     Bm25,
@@ -188,29 +223,63 @@ pub enum Strategy {
         listed: usize,
     },
     Exact,
+    /// An exact scan of a segment whose FLAT index has no `codes`: it had too few rows
+    /// to train them on (an exact scan of so few rows costs less anyway).
+    ExactUntrained {
+        codes: Quantize,
+    },
 }
 
 impl std::fmt::Display for Strategy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Strategy::Hnsw { ef, rerank: None } => write!(f, "HNSW ef={ef}"),
+            Strategy::Hnsw {
+                ef, rerank: None, ..
+            } => write!(f, "HNSW ef={ef}"),
             Strategy::Hnsw {
                 ef,
+                codes,
                 rerank: Some(0),
-            } => write!(f, "HNSW ef={ef} on 8-bit codes, not re-ranked"),
+            } => write!(f, "HNSW ef={ef} on {} codes, not re-ranked", codes.name()),
             Strategy::Hnsw {
                 ef,
+                codes,
                 rerank: Some(n),
-            } => write!(f, "HNSW ef={ef} on 8-bit codes, best {n} re-ranked"),
+            } => write!(
+                f,
+                "HNSW ef={ef} on {} codes, best {n} re-ranked",
+                codes.name()
+            ),
             Strategy::IvfPq { nprobe, refine } => {
                 write!(f, "IVF-PQ nprobe={nprobe} refine={refine}")
+            }
+            Strategy::Scan { codes, rerank } => {
+                write!(f, "scan of {} codes, best {rerank} re-scored", codes.name())
             }
             Strategy::Bm25 => write!(f, "BM25 postings"),
             Strategy::SparsePostings { read, listed } => {
                 write!(f, "sparse postings, {read} of {listed} entries read")
             }
             Strategy::Exact => write!(f, "exact scan"),
+            Strategy::ExactUntrained { codes } => write!(
+                f,
+                "exact scan: fewer than {CALIBRATION_MIN_ROWS} rows, too few to train {} codes",
+                codes.name()
+            ),
         }
+    }
+}
+
+/// The strategy of an exact scan of `segment`'s `column`: [`Strategy::ExactUntrained`]
+/// where the column's FLAT index asks for codes the segment was too small to train.
+pub fn exact_strategy(segment: &Segment, column: &Column) -> Strategy {
+    match column.index {
+        Some(IndexSpec::Flat { quantize, .. })
+            if !quantize.is_none() && (segment.rows() as usize) < CALIBRATION_MIN_ROWS =>
+        {
+            Strategy::ExactUntrained { codes: quantize }
+        }
+        _ => Strategy::Exact,
     }
 }
 
@@ -219,6 +288,8 @@ impl std::fmt::Display for Strategy {
 pub enum SegmentIndex<'a> {
     Hnsw(HnswView<'a>),
     IvfPq(IvfPqView<'a>),
+    /// A FLAT index's codes (a segment's codes without a graph).
+    Flat(Codes<'a>),
     /// A TEXT column's BM25 index: answers MATCH (the engine's `lexical.rs`), not
     /// vector searches.
     Bm25(Bm25Index<'a>),
@@ -233,7 +304,10 @@ impl<'a> SegmentIndex<'a> {
         if let Some(text) = Bm25Index::load(segment, column)? {
             return Ok(Some(SegmentIndex::Bm25(text)));
         }
-        Ok(crate::ivf::storage::load(segment, column)?.map(SegmentIndex::IvfPq))
+        if let Some(ivf) = crate::ivf::storage::load(segment, column)? {
+            return Ok(Some(SegmentIndex::IvfPq(ivf)));
+        }
+        Ok(Codes::load(segment, column)?.map(SegmentIndex::Flat))
     }
 
     /// The `k` rows of `source` (the segment's column) nearest to `query` that `keep`
@@ -241,7 +315,7 @@ impl<'a> SegmentIndex<'a> {
     /// options' recall target is beyond the index's measured curve (or it has none):
     /// the caller scans exactly.
     #[allow(clippy::too_many_arguments)]
-    pub fn search<S: VectorSource + ?Sized>(
+    pub fn search<S: VectorSource + Sync + ?Sized>(
         &self,
         segment: &Segment,
         column: &Column,
@@ -250,7 +324,7 @@ impl<'a> SegmentIndex<'a> {
         query: &[f32],
         k: usize,
         options: &SearchOptions,
-        keep: &dyn Fn(RowId) -> bool,
+        keep: &(dyn Fn(RowId) -> bool + Sync),
     ) -> Result<Option<(Vec<Hit>, Strategy, usize)>> {
         let picked = match picked(segment, column, options)? {
             Picked::BeyondCurve => return Ok(None),
@@ -261,19 +335,41 @@ impl<'a> SegmentIndex<'a> {
             SegmentIndex::Hnsw(HnswView { graph, codes: None }) => {
                 let ef = picked.or(options.ef).unwrap_or(DEFAULT_EF).max(k);
                 let (hits, visited) = search_graph(graph, source, metric, query, k, ef, keep);
-                (hits, Strategy::Hnsw { ef, rerank: None }, visited)
+                let strategy = Strategy::Hnsw {
+                    ef,
+                    codes: Quantize::None,
+                    rerank: None,
+                };
+                (hits, strategy, visited)
             }
             SegmentIndex::Hnsw(HnswView {
                 graph,
                 codes: Some(codes),
             }) => {
-                let ef = picked.or(options.ef).unwrap_or(DEFAULT_EF).max(k);
-                let rerank = rerank_count(k, ef);
+                let refine = options
+                    .refine
+                    .unwrap_or(codes.quantize().default_refine() as usize);
+                let rerank = k * refine.max(1);
+                let ef = picked.or(options.ef).unwrap_or(DEFAULT_EF).max(rerank);
                 let (hits, counts) =
-                    search_graph_sq8(graph, codes, source, query, k, ef, rerank, keep);
+                    search_graph_codes(graph, codes, source, query, k, ef, rerank, keep);
                 let strategy = Strategy::Hnsw {
                     ef,
+                    codes: codes.quantize(),
                     rerank: Some(rerank),
+                };
+                (hits, strategy, counts.code_distances + counts.reranked)
+            }
+            SegmentIndex::Flat(codes) => {
+                let spec_refine = match column.index {
+                    Some(IndexSpec::Flat { refine, .. }) if refine > 0 => refine,
+                    _ => codes.quantize().default_refine(),
+                };
+                let refine = picked.or(options.refine).unwrap_or(spec_refine as usize);
+                let (hits, counts) = scan_codes(codes, source, query, k, refine, keep);
+                let strategy = Strategy::Scan {
+                    codes: codes.quantize(),
+                    rerank: counts.reranked,
                 };
                 (hits, strategy, counts.code_distances + counts.reranked)
             }
@@ -344,8 +440,12 @@ impl<'a> SegmentIndex<'a> {
             keep,
             group,
         );
-        let rerank = codes.map(|_| 0);
-        Ok(Some((hits, Strategy::Hnsw { ef, rerank }, visited)))
+        let strategy = Strategy::Hnsw {
+            ef,
+            codes: codes.map_or(Quantize::None, |c| c.quantize()),
+            rerank: codes.map(|_| 0),
+        };
+        Ok(Some((hits, strategy, visited)))
     }
 
     /// VERIFY's check of the index beyond its sizes (checked on load): a line saying
@@ -354,6 +454,11 @@ impl<'a> SegmentIndex<'a> {
         match self {
             SegmentIndex::Hnsw(h) => h.check(segment, column),
             SegmentIndex::IvfPq(ivf) => Ok(format!("IVF-PQ, {} lists", ivf.nlist())),
+            SegmentIndex::Flat(codes) => Ok(format!(
+                "FLAT, {} codes of {} rows",
+                codes.quantize().name(),
+                codes.rows()
+            )),
             SegmentIndex::Bm25(text) => text.check(segment, column),
         }
     }

@@ -14,9 +14,9 @@ source "$(dirname "$0")/ann_setup.sh" "$1"
 "$venv/bin/python" "$shared/bench/data/prepare.py" "$out/data"
 for data in minilm-384-angular mnist-784-euclidean; do
     for threads in 1 2; do
-        for index in hnsw hnsw-sq8; do
-            "$bench" ann --data "$out/data/$data" --index "$index" --threads "$threads" \
-                --reps 3 --out "$out/$data-quiver-$index-t$threads.json"
+        for quantize in none sq8; do
+            "$bench" ann --data "$out/data/$data" --index hnsw --quantize "$quantize" \
+                --threads "$threads" --reps 3 --out "$out/$data-quiver-hnsw-$quantize-t$threads.json"
         done
         python3 "$shared/bench/peers/run.py" --data "$out/data/$data" --libs hnswlib,faiss-hnsw \
             --threads "$threads" --reps 3 --out "$out/$data-peers-t$threads.json"

@@ -12,7 +12,7 @@ source "$(dirname "$0")/ann_setup.sh" "$1"
 "$venv/bin/python" "$shared/bench/data/prepare.py" "$out/data" minilm-384-angular
 "$venv/bin/python" scripts/bench/scale_data.py "$out/data/minilm-384-angular" "$out/data" 300000 1000000
 for data in minilm-384-angular minilm-384-angular-300000 minilm-384-angular-1000000; do
-    "$bench" ann --data "$out/data/$data" --index hnsw-sq8 --threads 2 --reps 1 \
+    "$bench" ann --data "$out/data/$data" --index hnsw --quantize sq8 --threads 2 --reps 1 \
         --out "$out/$data-quiver.json"
     python3 "$shared/bench/peers/run.py" --data "$out/data/$data" --libs hnswlib --threads 2 \
         --reps 1 --out "$out/$data-hnswlib.json"

@@ -1,24 +1,21 @@
 //! The HNSW side of `quiver-bench ann`: `quiver_index::hnsw::Hnsw`, built on the
 //! current rayon pool and swept over run.py's `EF_SWEEP` (searching with
-//! `ef = max(ef, k)`, as hnswlib's `set_ef(max(ef, 10))`); quantized, traversed on
-//! 8-bit codes (their time is part of the build; the recall curve is measured on
-//! them), the best `rerank_count` of the beam re-ranked with exact distances.
+//! `ef = max(ef, k)`, as hnswlib's `set_ef(max(ef, 10))`); with `--quantize`,
+//! traversed on codes (their time is part of the build; the recall curve is measured
+//! on them), the best `k · refine` of the beam (the codes' default refine, as the
+//! engine searches) re-ranked with exact distances.
 
+use quiver::Quantize;
 use quiver_index::SliceSource;
 use quiver_index::calibration::{CALIBRATION_QUERIES, EF_POINTS};
+use quiver_index::codes::BuiltCodes;
 use quiver_index::hnsw::{Hnsw, HnswParams};
-use quiver_index::sq8::{Sq8, rerank_count};
 use serde_json::{Value, json};
 
 use super::data::Dataset;
 use super::run::{AnnOptions, Built, EF_SWEEP, K, PickFn};
 
-pub fn build<'a>(
-    ds: &'a Dataset,
-    source: SliceSource<'a>,
-    opts: &AnnOptions,
-    quantized: bool,
-) -> Built<'a> {
+pub fn build<'a>(ds: &'a Dataset, source: SliceSource<'a>, opts: &AnnOptions) -> Built<'a> {
     let mut params = HnswParams {
         m: opts.m,
         ef_construction: opts.ef_construction,
@@ -29,11 +26,11 @@ pub fn build<'a>(
     }
     // The curve is measured mid-build (see `Hnsw::build_calibrated`); its time is
     // reported apart and taken out of `build_s` by the caller.
-    let codes = quantized.then(|| Sq8::build(&source, ds.metric));
+    let codes = BuiltCodes::build(&source, ds.metric, opts.quantize);
     let (hnsw, curve, spent) = Hnsw::build_calibrated(
         &source,
         ds.metric,
-        codes.as_ref().map(Sq8::view).as_ref(),
+        codes.as_ref().map(BuiltCodes::view).as_ref(),
         &params,
         &EF_POINTS,
         CALIBRATION_QUERIES,
@@ -41,25 +38,25 @@ pub fn build<'a>(
         &quiver_index::Progress::default(),
     );
     let calibrate_s = spent.as_secs_f64();
+    let refine = opts.quantize.default_refine() as usize;
     let n = ds.query.rows;
     Built {
-        lib: if quantized {
-            "quiver-hnsw-sq8"
-        } else {
-            "quiver-hnsw"
+        lib: match opts.quantize {
+            Quantize::None => "quiver-hnsw".into(),
+            q => format!("quiver-hnsw-{}", q.name()),
         },
         params: format!("M={} efC={}", params.m, params.ef_construction),
         param_name: "efSearch",
         sweep: EF_SWEEP.iter().map(|&ef| json!(ef)).collect(),
-        bytes: hnsw.memory_bytes() + codes.as_ref().map_or(0, Sq8::memory_bytes),
+        bytes: hnsw.memory_bytes() + codes.as_ref().map_or(0, BuiltCodes::memory_bytes),
         plan: Box::new(move |_| (n, true)),
         search: Box::new(move |p: &Value, q: &[f32]| {
             let ef = p.as_u64().expect("ef is an integer") as usize;
             let hits = match &codes {
                 Some(codes) => {
-                    let ef = ef.max(K);
-                    let rerank = rerank_count(K, ef);
-                    hnsw.search_sq8(&source, &codes.view(), q, K, ef, rerank, &|_| true)
+                    let rerank = K * refine;
+                    let ef = ef.max(rerank);
+                    hnsw.search_codes(&source, &codes.view(), q, K, ef, rerank, &|_| true)
                         .0
                 }
                 None => hnsw.search(&source, q, K, ef.max(K)),

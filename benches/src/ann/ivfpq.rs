@@ -67,7 +67,7 @@ pub fn build<'a>(ds: &'a Dataset, source: SliceSource<'a>, opts: &AnnOptions) ->
     );
     let calibrate_s = t.elapsed().as_secs_f64();
     Built {
-        lib: "quiver-ivfpq",
+        lib: "quiver-ivfpq".into(),
         params: format!("IVF{nlist},PQ{m}x8 (train {train}); refine k_factor={refine}"),
         param_name: "(nprobe, refine k_factor)",
         sweep,

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, ensure};
+use quiver::Quantize;
 use quiver_index::{SliceSource, exact_top_k};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
@@ -32,13 +33,12 @@ const WARM_UP_QUERIES: usize = 5;
 /// Which index to benchmark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum IndexKind {
-    /// Exact search (`quiver_index::exact_top_k`).
+    /// Exact search (`quiver_index::exact_top_k`); with `--quantize`, a scan of codes
+    /// re-scored exactly (`quiver_index::scan`), swept over the oversampling.
     Flat,
-    /// `quiver_index::hnsw::Hnsw`.
+    /// `quiver_index::hnsw::Hnsw`, traversed on the vectors or, with `--quantize`, on
+    /// codes (`quiver_index::codes`), the beam's best re-ranked with exact distances.
     Hnsw,
-    /// The same graph traversed on 8-bit codes (`quiver_index::sq8`), the beam
-    /// re-ranked with exact distances.
-    HnswSq8,
     /// `quiver_index::IvfPq`, swept over nprobe without and with refinement.
     Ivfpq,
 }
@@ -48,6 +48,8 @@ pub enum IndexKind {
 pub struct AnnOptions {
     pub data: PathBuf,
     pub index: IndexKind,
+    /// The codes HNSW walks or FLAT scans (`none`: the vectors).
+    pub quantize: Quantize,
     pub m: usize,
     pub ef_construction: usize,
     /// HNSW level seed; `None` keeps `HnswParams::default()`'s.
@@ -72,7 +74,7 @@ pub type SearchFn<'a> = Box<dyn Fn(&Value, &[f32]) -> Vec<u32> + Sync + 'a>;
 
 /// A built index, ready to be swept.
 pub struct Built<'a> {
-    pub lib: &'static str,
+    pub lib: String,
     /// Build parameters in words (the table's "params" column).
     pub params: String,
     pub param_name: &'static str,
@@ -112,7 +114,7 @@ fn flat<'a>(ds: &'a Dataset, source: SliceSource<'a>) -> Built<'a> {
     let metric = ds.metric;
     let n = ds.query.rows;
     Built {
-        lib: "quiver-flat",
+        lib: "quiver-flat".into(),
         params: "exact".into(),
         param_name: "mode",
         sweep: vec![json!("batch"), json!("single")],
@@ -211,9 +213,9 @@ fn bench(opts: &AnnOptions, ds: &Dataset) -> Result<LibResult> {
     let rss0 = sys::rss_bytes()?;
     let t = Instant::now();
     let built = match opts.index {
-        IndexKind::Flat => flat(ds, source),
-        IndexKind::Hnsw => super::hnsw::build(ds, source, opts, false),
-        IndexKind::HnswSq8 => super::hnsw::build(ds, source, opts, true),
+        IndexKind::Flat if opts.quantize.is_none() => flat(ds, source),
+        IndexKind::Flat => super::codes::build(ds, source, opts),
+        IndexKind::Hnsw => super::hnsw::build(ds, source, opts),
         IndexKind::Ivfpq => super::ivfpq::build(ds, source, opts),
     };
     // Measuring a recall curve is not part of building the index peers build.
@@ -268,7 +270,7 @@ fn bench(opts: &AnnOptions, ds: &Dataset) -> Result<LibResult> {
     extra.insert("loadavg".into(), json!(sys::loadavg()));
     extra.insert("build_s_all".into(), json!([build_s]));
     Ok(LibResult {
-        lib: built.lib.into(),
+        lib: built.lib,
         threads: opts.threads,
         params: built.params.clone(),
         param_name: built.param_name.into(),
@@ -340,6 +342,7 @@ mod tests {
         AnnOptions {
             data: dir.to_path_buf(),
             index,
+            quantize: Quantize::None,
             m: 8,
             ef_construction: 64,
             seed: Some(1),
@@ -391,6 +394,23 @@ mod tests {
         let back = ResultsFile::read(&out).unwrap();
         assert_eq!(back.results[0].rows.len(), r.rows.len());
         assert!(out.with_extension("md").is_file());
+    }
+
+    #[test]
+    fn flat_on_codes_sweeps_refine() {
+        let dir = tempfile::tempdir().unwrap();
+        tiny_dataset(dir.path());
+        let mut opts = options(dir.path(), IndexKind::Flat, 1);
+        opts.quantize = Quantize::Rabitq4;
+        opts.reps = 1;
+        let f = run(&opts).unwrap();
+        let r = &f.results[0];
+        assert_eq!(r.lib, "quiver-flat-rabitq4");
+        let params: Vec<Value> = r.rows.iter().map(|row| row.param.clone()).collect();
+        let points = quiver_index::scan::REFINE_POINTS;
+        assert_eq!(params, points.iter().map(|&p| json!(p)).collect::<Vec<_>>());
+        assert!(r.rows.last().unwrap().recall >= 0.99, "{:?}", r.rows.last());
+        assert!(r.rows.windows(2).all(|w| w[1].recall >= w[0].recall - 1e-9));
     }
 
     #[test]

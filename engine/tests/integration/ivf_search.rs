@@ -76,8 +76,13 @@ fn measure(c: &quiver::Collection, options: &SearchOptions) -> (f64, Vec<Strateg
                         "{p}"
                     )
                 }
-                Strategy::Exact => assert_eq!(p.visited, p.rows, "{p}"),
-                Strategy::Hnsw { .. } | Strategy::Bm25 | Strategy::SparsePostings { .. } => {}
+                Strategy::Exact | Strategy::ExactUntrained { .. } => {
+                    assert_eq!(p.visited, p.rows, "{p}")
+                }
+                Strategy::Hnsw { .. }
+                | Strategy::Scan { .. }
+                | Strategy::Bm25
+                | Strategy::SparsePostings { .. } => {}
             }
         }
     }

@@ -19,6 +19,7 @@ mod model;
 mod multi;
 mod ops_model;
 mod power_loss;
+mod quantized;
 mod regressions;
 mod repair;
 mod search;

@@ -232,17 +232,18 @@ fn nulls_bad_queries_and_non_vector_columns() {
 }
 
 /// An index declared with `quantize = 'sq8'` (the default) walks its graph on 8-bit
-/// codes and re-ranks the best 2k exactly; one declared with `none` walks the vectors.
-/// Both answer alike, EXPLAIN says which, and only segments holding codes are written
-/// as version 2 (so older builds refuse exactly those).
+/// codes and re-ranks the best 2k exactly, `rabitq4` on RaBitQ codes re-ranking 3k;
+/// one declared with `none` walks the vectors. All answer alike, EXPLAIN says which,
+/// and only segments holding codes are written as version 2 (8-bit) or 4 (RaBitQ), so
+/// older builds refuse exactly those.
 #[test]
-fn sq8_and_f32_graphs_answer_alike_and_say_which_they_walked() {
+fn coded_and_f32_graphs_answer_alike_and_say_which_they_walked() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(dir.path()).unwrap();
     fill(&db, 3000);
     let c = db.collection("c").unwrap();
     let mut answers = Vec::new();
-    for quantize in [Quantize::None, Quantize::Sq8] {
+    for quantize in [Quantize::None, Quantize::Sq8, Quantize::Rabitq4] {
         c.create_index("v", IndexSpec::hnsw().quantize(quantize))
             .unwrap();
         let versions: Vec<u32> = std::fs::read_dir(dir.path())
@@ -255,13 +256,19 @@ fn sq8_and_f32_graphs_answer_alike_and_say_which_they_walked() {
                 })
             })
             .collect();
-        let want = if quantize == Quantize::Sq8 { 2 } else { 1 };
+        let want = match quantize {
+            Quantize::None => 1,
+            Quantize::Sq8 => 2,
+            _ => 4,
+        };
         let report = db.verify().unwrap();
         assert!(report.is_ok(), "{:?}", report.checks);
         let index = report.checks.iter().find(|c| c.what == "index v").unwrap();
         assert_eq!(
-            index.detail.ends_with("8-bit codes of every row"),
-            quantize == Quantize::Sq8,
+            index
+                .detail
+                .ends_with(&format!("{} codes of every row", quantize.name())),
+            !quantize.is_none(),
             "{}",
             index.detail
         );
@@ -282,14 +289,20 @@ fn sq8_and_f32_graphs_answer_alike_and_say_which_they_walked() {
                 .search("v", &query, 10, &SearchOptions::default().exact(true))
                 .unwrap();
             let segment = stats.parts.iter().find(|p| p.segment.is_some()).unwrap();
-            let rerank = (quantize == Quantize::Sq8).then_some(20);
-            assert_eq!(segment.strategy, Strategy::Hnsw { ef: 64, rerank });
+            let rerank = (!quantize.is_none()).then_some(10 * quantize.default_refine() as usize);
+            let strategy = Strategy::Hnsw {
+                ef: 64,
+                codes: quantize,
+                rerank,
+            };
+            assert_eq!(segment.strategy, strategy);
             let said = segment.strategy.to_string();
-            assert_eq!(
-                said.contains("8-bit codes, best 20 re-ranked"),
-                rerank.is_some(),
-                "{said}"
+            let on_codes = format!(
+                "{} codes, best {} re-ranked",
+                quantize.name(),
+                rerank.unwrap_or(0)
             );
+            assert_eq!(said.contains(&on_codes), rerank.is_some(), "{said}");
             // Exact distances either way: the codes only choose whom to re-rank.
             for h in &hits {
                 let v = h.item.vector("v").unwrap().unwrap();
@@ -394,6 +407,7 @@ fn a_second_index_builds_only_its_column() {
         strategies.iter().all(|s| *s
             == Strategy::Hnsw {
                 ef: 32,
+                codes: Quantize::None,
                 rerank: None
             }),
         "{strategies:?}"

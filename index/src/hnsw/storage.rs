@@ -1,5 +1,5 @@
 //! HNSW's bytes in a segment: the graph (meta words, node levels, level-0 slots, upper
-//! offsets and slots) and, with `quantize = 'sq8'`, the 8-bit codes it is traversed on.
+//! offsets and slots) and, with `quantize`, the codes it is traversed on (`codes.rs`).
 //! Built into regions at flush and compaction; viewed in place from the memory map,
 //! sizes checked here (cheaply) so a damaged file gives `Corrupted` instead of a bad
 //! read; links out of range are harmless (searches skip them; VERIFY counts them).
@@ -9,9 +9,9 @@ use quiver_storage::{Column, Metric, Quantize, Result, Segment};
 
 use super::{GraphView, HnswGraph, NONE};
 use crate::calibration::{CALIBRATION_QUERIES, Calibration, EF_POINTS};
+use crate::codes::{BuiltCodes, Codes};
 use crate::progress::Progress;
 use crate::source::VectorSource;
-use crate::sq8::{Sq8, Sq8View};
 use crate::stored::{CALIBRATION_SEED, Regions, damaged};
 use crate::{Hnsw, HnswParams};
 
@@ -29,8 +29,8 @@ const HNSW_KINDS: GraphKinds = [
 pub struct BuiltHnsw {
     graph: HnswGraph,
     meta: [u32; 4],
-    /// The 8-bit codes it is traversed on (`quantize = 'sq8'`).
-    codes: Option<Sq8>,
+    /// The codes it is traversed on (`quantize`).
+    codes: Option<BuiltCodes>,
 }
 
 /// The graph's meta words: m, m0, entry point, top level.
@@ -54,14 +54,11 @@ impl BuiltHnsw {
             ef_construction: ef_construction as usize,
             seed: 100,
         };
-        let codes = match quantize {
-            Quantize::Sq8 => Some(Sq8::build(source, metric)),
-            Quantize::None => None,
-        };
+        let codes = BuiltCodes::build(source, metric, quantize);
         let (index, curve, _) = Hnsw::build_calibrated(
             source,
             metric,
-            codes.as_ref().map(Sq8::view).as_ref(),
+            codes.as_ref().map(BuiltCodes::view).as_ref(),
             &params,
             &EF_POINTS,
             CALIBRATION_QUERIES,
@@ -77,8 +74,7 @@ impl BuiltHnsw {
         out.push((RegionKind::HnswMeta, bytemuck::cast_slice(&self.meta)));
         out.extend(graph_regions(&self.graph, HNSW_KINDS));
         if let Some(codes) = &self.codes {
-            out.push((RegionKind::Sq8Ranges, bytemuck::cast_slice(codes.ranges())));
-            out.push((RegionKind::Sq8Codes, codes.codes()));
+            codes.regions(out);
         }
     }
 }
@@ -97,8 +93,8 @@ pub(crate) fn graph_regions(g: &HnswGraph, kinds: GraphKinds) -> [(RegionKind, &
 #[derive(Clone, Copy, Debug)]
 pub struct HnswView<'a> {
     pub graph: GraphView<'a>,
-    /// The 8-bit codes it is traversed on, where the segment has them.
-    pub codes: Option<Sq8View<'a>>,
+    /// The codes it is traversed on, where the segment has them.
+    pub codes: Option<Codes<'a>>,
 }
 
 impl<'a> HnswView<'a> {
@@ -111,7 +107,7 @@ impl<'a> HnswView<'a> {
         };
         Ok(Some(HnswView {
             graph,
-            codes: codes_view(segment, column)?,
+            codes: Codes::load(segment, column)?,
         }))
     }
 
@@ -135,29 +131,11 @@ impl<'a> HnswView<'a> {
             ));
         }
         let codes = match self.codes {
-            Some(_) => ", 8-bit codes of every row",
-            None => "",
+            Some(c) => format!(", {} codes of every row", c.quantize().name()),
+            None => String::new(),
         };
         Ok(format!("HNSW, {n} nodes, every link in range{codes}"))
     }
-}
-
-/// The 8-bit codes a segment stores for `column`'s graph; `None` if it has none (an
-/// index declared without them, or a segment written before them).
-fn codes_view<'a>(segment: &'a Segment, column: &Column) -> Result<Option<Sq8View<'a>>> {
-    let Some(ranges) = segment.f32_region(RegionKind::Sq8Ranges, column.id)? else {
-        return Ok(None);
-    };
-    let codes = segment
-        .region_of(RegionKind::Sq8Codes, column.id)
-        .ok_or_else(|| damaged(segment, "Sq8Codes region is missing".into()))?;
-    let shape = column
-        .vector_shape()
-        .ok_or_else(|| damaged(segment, "8-bit codes on a non-vector column".into()))?;
-    let rows = crate::stored::indexed_count(segment, column)?;
-    Sq8View::new(shape.metric, shape.dim as usize, ranges, codes, rows)
-        .map(Some)
-        .map_err(|reason| damaged(segment, format!("column {}: {reason}", column.name)))
 }
 
 /// A graph stored under `meta_kind` and `kinds`, which must have `n` nodes.

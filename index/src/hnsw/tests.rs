@@ -202,7 +202,8 @@ fn damaged_graphs_never_panic_or_hang() {
 /// say what was done.
 #[test]
 fn sq8_traversal_reranks_to_exact_distances() {
-    use crate::sq8::Sq8;
+    use crate::codes::BuiltCodes;
+    use quiver_storage::Quantize;
     let dim = 24;
     for metric in [Metric::L2, Metric::Dot, Metric::Cosine] {
         let mut base = data(3000, dim, 11);
@@ -211,7 +212,7 @@ fn sq8_traversal_reranks_to_exact_distances() {
         }
         let source = SliceSource::new(&base, dim).unwrap();
         let index = Hnsw::build(&source, metric, &HnswParams::default());
-        let codes = Sq8::build(&source, metric);
+        let codes = BuiltCodes::build(&source, metric, Quantize::Sq8).unwrap();
         let queries = data(50, dim, 12);
         let (mut found, mut total) = (0, 0);
         for q in queries.chunks(dim) {
@@ -219,7 +220,8 @@ fn sq8_traversal_reranks_to_exact_distances() {
                 .iter()
                 .map(|h| h.row.0)
                 .collect();
-            let (hits, counts) = index.search_sq8(&source, &codes.view(), q, 10, 64, 64, &|_| true);
+            let (hits, counts) =
+                index.search_codes(&source, &codes.view(), q, 10, 64, 64, &|_| true);
             assert_eq!(hits.len(), 10);
             assert_eq!(counts.reranked, 64);
             assert!(counts.code_distances >= 64);
@@ -246,12 +248,12 @@ fn sq8_traversal_reranks_to_exact_distances() {
 
         let q = &queries[..dim];
         let even = |r: RowId| r.0.is_multiple_of(2);
-        let (hits, _) = index.search_sq8(&source, &codes.view(), q, 10, 64, 20, &even);
+        let (hits, _) = index.search_codes(&source, &codes.view(), q, 10, 64, 20, &even);
         assert!(!hits.is_empty() && hits.iter().all(|h| h.row.0.is_multiple_of(2)));
         let (none, counts) =
-            index.search_sq8(&source, &codes.view(), &q[1..], 10, 64, 64, &|_| true);
+            index.search_codes(&source, &codes.view(), &q[1..], 10, 64, 64, &|_| true);
         assert!(
-            none.is_empty() && counts == Sq8Counts::default(),
+            none.is_empty() && counts == CodeCounts::default(),
             "wrong dimension"
         );
     }

@@ -1,44 +1,87 @@
-//! The index a column declares (`IndexSpec`: HNSW or IVF-PQ on a vector column, BM25
-//! on a TEXT column, and their parameters), how an HNSW graph is walked (`Quantize`)
+//! The index a column declares (`IndexSpec`: HNSW, IVF-PQ or FLAT on a vector column,
+//! BM25 on a TEXT column, and their parameters), which codes a vector index searches
+//! (`Quantize`)
 //! and how BM25 cuts text into terms (`Analyzer`), with their checks.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// What an HNSW search traverses the graph on.
+/// The codes a vector index searches instead of the column's vectors (then re-scoring
+/// its best candidates exactly from the vectors): HNSW traverses its graph on them, a
+/// FLAT index scans them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Quantize {
-    /// The column's `f32` vectors.
+    /// The column's vectors themselves.
     #[default]
     None,
-    /// 8-bit codes of the column (one byte per dimension, stored with the graph); the
-    /// search re-ranks its best candidates with the `f32` vectors.
+    /// 8-bit scalar codes, one byte per dimension.
     Sq8,
+    /// RaBitQ codes (a random rotation, then 1, 2 or 4 bits per dimension plus two
+    /// floats per row).
+    Rabitq1,
+    Rabitq2,
+    Rabitq4,
 }
 
 impl Quantize {
+    /// Every kind, in SQL-name order of precision.
+    pub const ALL: [Quantize; 5] = [
+        Quantize::None,
+        Quantize::Sq8,
+        Quantize::Rabitq4,
+        Quantize::Rabitq2,
+        Quantize::Rabitq1,
+    ];
+
     pub fn is_none(&self) -> bool {
         *self == Quantize::None
     }
 
-    /// The SQL name: `none` or `sq8`.
+    /// The SQL name: `none`, `sq8`, `rabitq1`, `rabitq2` or `rabitq4`.
     pub fn name(self) -> &'static str {
         match self {
             Quantize::None => "none",
             Quantize::Sq8 => "sq8",
+            Quantize::Rabitq1 => "rabitq1",
+            Quantize::Rabitq2 => "rabitq2",
+            Quantize::Rabitq4 => "rabitq4",
         }
     }
 
     /// By SQL name, any case.
     pub fn parse(name: &str) -> Result<Quantize> {
-        match name.to_ascii_lowercase().as_str() {
-            "none" => Ok(Quantize::None),
-            "sq8" => Ok(Quantize::Sq8),
-            _ => Err(Error::InvalidArgument(format!(
-                "quantize must be 'none' or 'sq8', got '{name}'"
-            ))),
+        Quantize::ALL
+            .into_iter()
+            .find(|q| q.name().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "quantize must be 'none', 'sq8', 'rabitq4', 'rabitq2' or 'rabitq1', got '{name}'"
+                ))
+            })
+    }
+
+    /// Bits per dimension of RaBitQ codes; `None` for the others.
+    pub fn rabitq_bits(self) -> Option<u32> {
+        match self {
+            Quantize::Rabitq1 => Some(1),
+            Quantize::Rabitq2 => Some(2),
+            Quantize::Rabitq4 => Some(4),
+            Quantize::None | Quantize::Sq8 => None,
+        }
+    }
+
+    /// How many candidates per result a search re-scores exactly by default: coarser
+    /// codes misorder more of the near neighbours, so they need a deeper candidate
+    /// list for the same recall (measured in `benches/results/2026-12-08-quantized`).
+    pub fn default_refine(self) -> u32 {
+        match self {
+            Quantize::None => 1,
+            Quantize::Sq8 => 2,
+            Quantize::Rabitq4 => 3,
+            Quantize::Rabitq2 => 5,
+            Quantize::Rabitq1 => 10,
         }
     }
 }
@@ -92,6 +135,10 @@ pub enum IndexSpec {
     /// IVF-PQ: `nlist` lists, codes of `m` bytes (0: chosen from the dimension, see
     /// [`IndexSpec::pq_m_for`]), searches re-rank `k * refine` candidates exactly.
     IvfPq { nlist: u32, m: u32, refine: u32 },
+    /// No graph or lists: every row is scanned, on `quantize` codes when given (then
+    /// the best `k * refine` re-scored exactly; `refine` 0: the codes' default), on
+    /// the vectors otherwise.
+    Flat { quantize: Quantize, refine: u32 },
     /// BM25 over a TEXT column (Lucene's formula): term saturation `k1`, length
     /// normalization `b`, terms cut by `analyzer`.
     Bm25 { k1: f32, b: f32, analyzer: Analyzer },
@@ -118,6 +165,15 @@ impl IndexSpec {
             nlist: 1024,
             m: 0,
             refine: 10,
+        }
+    }
+
+    /// FLAT on the vectors themselves (an exact scan); give it codes with
+    /// [`IndexSpec::quantize`] and their oversampling with [`IndexSpec::refine`].
+    pub fn flat() -> Self {
+        IndexSpec::Flat {
+            quantize: Quantize::None,
+            refine: 0,
         }
     }
 
@@ -205,7 +261,7 @@ impl IndexSpec {
         }
     }
 
-    /// HNSW only (IVF-PQ ignores it).
+    /// HNSW and FLAT: the codes searched (IVF-PQ and BM25 ignore it).
     pub fn quantize(self, value: Quantize) -> Self {
         match self {
             IndexSpec::Hnsw {
@@ -214,6 +270,10 @@ impl IndexSpec {
                 m,
                 ef_construction,
                 quantize: value,
+            },
+            IndexSpec::Flat { refine, .. } => IndexSpec::Flat {
+                quantize: value,
+                refine,
             },
             other => other,
         }
@@ -231,12 +291,17 @@ impl IndexSpec {
         }
     }
 
-    /// IVF-PQ only: re-rank `k * value` candidates exactly (0 or 1: no re-ranking).
+    /// IVF-PQ and FLAT: re-rank `k * value` candidates exactly (IVF-PQ: 0 or 1 for no
+    /// re-ranking; FLAT: 0 for the codes' default).
     pub fn refine(self, value: u32) -> Self {
         match self {
             IndexSpec::IvfPq { nlist, m, .. } => IndexSpec::IvfPq {
                 nlist,
                 m,
+                refine: value,
+            },
+            IndexSpec::Flat { quantize, .. } => IndexSpec::Flat {
+                quantize,
                 refine: value,
             },
             other => other,
@@ -272,6 +337,14 @@ impl IndexSpec {
                 if !(1..=65_536).contains(&nlist) || m > 8192 || refine > 1000 {
                     return Err(Error::InvalidArgument(format!(
                         "IVF-PQ needs 1 <= nlist <= 65536, m <= 8192 and refine <= 1000, got nlist = {nlist}, m = {m}, refine = {refine}"
+                    )));
+                }
+                Ok(())
+            }
+            IndexSpec::Flat { refine, .. } => {
+                if refine > 1000 {
+                    return Err(Error::InvalidArgument(format!(
+                        "FLAT needs refine <= 1000, got refine = {refine}"
                     )));
                 }
                 Ok(())

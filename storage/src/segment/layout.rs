@@ -10,10 +10,11 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"QVSEG\0\0\0";
 /// The newest segment version this build reads and writes. Version 2 is version 1
 /// plus the HNSW 8-bit code regions ([`RegionKind::Sq8Ranges`], [`RegionKind::Sq8Codes`]);
 /// version 3 adds the multi-vector regions ([`RegionKind::MultiOffsets`],
-/// [`RegionKind::MultiVectors`]). A segment is written as the oldest version that has
+/// [`RegionKind::MultiVectors`]); version 4 the RaBitQ code regions
+/// ([`RegionKind::RabitqMeta`] ..= [`RegionKind::RabitqCodes`]). A segment is written as the oldest version that has
 /// its regions, so older builds refuse exactly the segments they cannot read
 /// (`UnsupportedVersion`) and keep reading the rest.
-pub const SEGMENT_VERSION: u32 = 3;
+pub const SEGMENT_VERSION: u32 = 4;
 /// The oldest segment version this build reads.
 pub const FIRST_SEGMENT_VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 64;
@@ -104,6 +105,14 @@ pub enum RegionKind {
     /// A multi-vector column: `f32[elements * dim]`, every row's vectors back to back in
     /// row order. An index on the column is built over these elements.
     MultiVectors = 37,
+    /// RaBitQ codes of a vector column (HNSW or FLAT `quantize = 'rabitqN'`):
+    /// `u32[4]` = bits, dim, padded dimension, rotation rounds, then the rotation's
+    /// `rounds * padded / 32` words of sign bits.
+    RabitqMeta = 38,
+    /// RaBitQ: `f32[dim]`, the column's mean (of unit vectors under cosine).
+    RabitqCentroid = 39,
+    /// RaBitQ: `rows` rows of `quiver_index::rabitq::stride(dim, bits)` bytes.
+    RabitqCodes = 40,
 }
 
 impl RegionKind {
@@ -146,6 +155,9 @@ impl RegionKind {
             35 => Self::Bm25DocLengths,
             36 => Self::MultiOffsets,
             37 => Self::MultiVectors,
+            38 => Self::RabitqMeta,
+            39 => Self::RabitqCentroid,
+            40 => Self::RabitqCodes,
             _ => return None,
         })
     }
@@ -170,9 +182,9 @@ impl RegionKind {
 
 impl RegionKind {
     /// True for an index's quantized codes, the part of an index a search reads for
-    /// every candidate (HNSW's 8-bit codes, IVF-PQ's codes).
+    /// every candidate (8-bit and RaBitQ codes, IVF-PQ's codes).
     pub fn holds_codes(self) -> bool {
-        matches!(self, Self::Sq8Codes | Self::IvfCodes)
+        matches!(self, Self::Sq8Codes | Self::IvfCodes | Self::RabitqCodes)
     }
 }
 
@@ -221,6 +233,7 @@ pub fn version_for(kinds: impl IntoIterator<Item = RegionKind>) -> u32 {
     kinds
         .into_iter()
         .map(|k| match k {
+            RegionKind::RabitqMeta | RegionKind::RabitqCentroid | RegionKind::RabitqCodes => 4,
             RegionKind::MultiOffsets | RegionKind::MultiVectors => 3,
             RegionKind::Sq8Ranges | RegionKind::Sq8Codes => 2,
             _ => FIRST_SEGMENT_VERSION,

@@ -116,6 +116,9 @@ fn failing_statements_write_nothing() {
         "CREATE INDEX ON products (text_vec) USING HNSW WITH (quantize = 8)",
         "CREATE INDEX ON products (text_vec) USING HNSW WITH (m = 'eight')",
         "CREATE INDEX ON products (image_vec) USING IVF_PQ WITH (quantize = 'sq8')",
+        "CREATE INDEX ON products (image_vec) USING FLAT WITH (quantize = 'rabitq3')",
+        "CREATE INDEX ON products (image_vec) USING FLAT WITH (m = 8)",
+        "CREATE INDEX ON products (image_vec) USING FLAT WITH (refine = 5000)",
         "DELETE FROM products WHERE missing = 1",
         "COPY products FROM 'does-not-exist.jsonl'",
         "SELECT id FROM nowhere",
@@ -614,4 +617,34 @@ fn describe_shows_each_columns_bytes() {
         .find(|r| r[0] == Value::Text("title".into()))
         .unwrap();
     assert_eq!(title[at("index_bytes")], Value::Int(0));
+}
+
+/// `USING FLAT WITH (quantize, refine)` declares a scan of codes: DESCRIBE shows it,
+/// EXPLAIN says what ran (an exact scan while the segment is too small to train the
+/// codes on), and the answer is the exact one either way.
+#[test]
+fn flat_indexes_on_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    let out = run(
+        &db,
+        "CREATE COLLECTION t (v VECTOR(2) L2);
+         INSERT INTO t (id, v) VALUES ('a', [1, 0]), ('b', [0, 1]), ('c', [1, 1]);
+         FLUSH t;
+         CREATE INDEX ON t (v) USING FLAT WITH (quantize = 'RaBitQ2', refine = 4);
+         DESCRIBE t;
+         EXPLAIN SELECT id FROM t ORDER BY v <-> [1, 0.9] LIMIT 1;
+         SELECT id FROM t ORDER BY v <-> [1, 0.9] LIMIT 1",
+    );
+    let described = format!("{:?}", out[4]);
+    assert!(
+        described.contains("Flat { quantize: Rabitq2, refine: 4 }"),
+        "{described}"
+    );
+    let explained = format!("{:?}", out[5]);
+    assert!(
+        explained.contains("too few to train rabitq2 codes"),
+        "{explained}"
+    );
+    assert_eq!(rows(&out[6]), &vec![vec![Value::Text("c".into())]]);
 }
