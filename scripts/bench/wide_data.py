@@ -15,7 +15,7 @@ meta.json) in OUT_DIR/effnet-1280-crops.
   .venv/bin/python scripts/bench/wide_data.py IMAGES_DIR OUT_DIR [--fonts N]
 
 IMAGES_DIR is build_fonts.py's data/images. Embedding runs at the encoder's speed
-(about 17 images/s on 2 cores: ~55 minutes for all fonts); --fonts N takes the first N.
+(53,929 crops in 13 minutes on 2 cores, 2026-12-08); --fonts N takes the first N.
 """
 import argparse
 import json

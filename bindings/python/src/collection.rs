@@ -250,12 +250,12 @@ impl PyCollection {
         py.detach(|| collection.compact()).py_err()
     }
 
-    /// `search(column, vector, k=10, *, where=None, select=None, ef=None, nprobe=None,
+    /// `search(column, vector, k=10, *, where=None, select=None, ef=None, nprobe=None, refine=None,
     /// exact=False, explain=False)`: the `k` nearest items on one vector column; or
     /// `search(match=("title", "red shoe"), k=10, ...)`: the `k` best by BM25 on a TEXT
     /// column with a BM25 index. Returns `Results`, each hit with the values of the
     /// `select`ed columns (default: every attribute column).
-    #[pyo3(signature = (column = None, vector = None, k = 10, *, r#match = None, r#where = None, select = None, ef = None, nprobe = None, exact = false, explain = false))]
+    #[pyo3(signature = (column = None, vector = None, k = 10, *, r#match = None, r#where = None, select = None, ef = None, nprobe = None, refine = None, exact = false, explain = false))]
     #[allow(clippy::too_many_arguments)]
     fn search(
         &self,
@@ -268,10 +268,11 @@ impl PyCollection {
         select: Option<Vec<String>>,
         ef: Option<usize>,
         nprobe: Option<usize>,
+        refine: Option<usize>,
         exact: bool,
         explain: bool,
     ) -> PyResult<search::PyResults> {
-        let options = search::options(ef, nprobe, exact);
+        let options = search::options(ef, nprobe, refine, exact);
         let query = match (column, vector, r#match) {
             (Some(column), Some(vector), None) => search::single(column, vector, k)?,
             (None, None, Some((column, text))) => {
@@ -303,7 +304,7 @@ impl PyCollection {
     /// `label="..."` for a per-label profile) names a fusion profile instead of
     /// `fusion`. Returns `Results` with every column's distance and score and the
     /// `select`ed columns' values.
-    #[pyo3(signature = (vectors = None, k = 10, *, r#match = None, fusion = "RRF", profile = None, label = None, normalize = None, missing = None, r#where = None, select = None, ef = None, nprobe = None, exact = false, explain = false))]
+    #[pyo3(signature = (vectors = None, k = 10, *, r#match = None, fusion = "RRF", profile = None, label = None, normalize = None, missing = None, r#where = None, select = None, ef = None, nprobe = None, refine = None, exact = false, explain = false))]
     #[allow(clippy::too_many_arguments)]
     fn fused_search(
         &self,
@@ -320,10 +321,11 @@ impl PyCollection {
         select: Option<Vec<String>>,
         ef: Option<usize>,
         nprobe: Option<usize>,
+        refine: Option<usize>,
         exact: bool,
         explain: bool,
     ) -> PyResult<search::PyResults> {
-        let options = search::options(ef, nprobe, exact);
+        let options = search::options(ef, nprobe, refine, exact);
         let mut query = search::fused(vectors, r#match, k, fusion, normalize, missing)?;
         match (profile, label) {
             (Some(name), label) => query.fusion = Some(FusionChoice::Profile { name, label }),
@@ -364,12 +366,12 @@ impl PyCollection {
         search::like(py, &handle, id, &columns, k, fusion, r#where, select)
     }
 
-    /// `search_batch(column, queries, k=10, *, ef=None, nprobe=None, exact=False,
+    /// `search_batch(column, queries, k=10, *, ef=None, nprobe=None, refine=None, exact=False,
     /// threads=None)`: one search per row of `queries` (n x d), in parallel on
     /// `threads` threads (default: all cores), GIL released. Returns `BatchResults`:
     /// `ids` (n lists), `scores` and `distances` ((n, k) float32, as `Results`' scores
     /// and distances), NaN past a query's last hit.
-    #[pyo3(signature = (column, queries, k = 10, *, ef = None, nprobe = None, exact = false, threads = None))]
+    #[pyo3(signature = (column, queries, k = 10, *, ef = None, nprobe = None, refine = None, exact = false, threads = None))]
     #[allow(clippy::too_many_arguments)]
     fn search_batch(
         &self,
@@ -379,10 +381,11 @@ impl PyCollection {
         k: usize,
         ef: Option<usize>,
         nprobe: Option<usize>,
+        refine: Option<usize>,
         exact: bool,
         threads: Option<usize>,
     ) -> PyResult<search::PyBatchResults> {
-        let options = search::options(ef, nprobe, exact);
+        let options = search::options(ef, nprobe, refine, exact);
         search::batch(py, &self.handle()?, column, queries, k, &options, threads)
     }
 

@@ -16,10 +16,16 @@ use crate::convert::{read_target, value_to_py};
 use crate::errors::{IntoPy, InvalidArgumentError, SqlSyntaxError};
 
 /// `ef`, `nprobe` and `exact` as the engine's options.
-pub fn options(ef: Option<usize>, nprobe: Option<usize>, exact: bool) -> SearchOptions {
+pub fn options(
+    ef: Option<usize>,
+    nprobe: Option<usize>,
+    refine: Option<usize>,
+    exact: bool,
+) -> SearchOptions {
     SearchOptions {
         ef,
         nprobe,
+        refine,
         exact,
         ..SearchOptions::default()
     }

@@ -118,6 +118,15 @@ fn half_precision_columns_round_once_and_answer_alike_everywhere() {
         ]
     );
     assert_eq!(answers(&db), in_memory);
+    // Written as version 4, so a build that cannot read 2-byte elements refuses the
+    // segment (UnsupportedVersion) instead of misreading it.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "qseg") {
+            let head = std::fs::read(&path).unwrap();
+            assert_eq!(u32::from_le_bytes(head[8..12].try_into().unwrap()), 4);
+        }
+    }
     c.commit(batch(120, 30)).unwrap();
     c.flush().unwrap();
     c.compact().unwrap();

@@ -5,8 +5,9 @@
 //! `s` (for `s` in `0..8 / bits`) is every byte's bits `s·bits .. (s+1)·bits`, so a
 //! block holds `8 / bits` lanes of 32 codes, codes `32·s .. 32·s + 32` of the block.
 //! So the weights stay in plain dimension order, and the AVX2 kernel unpacks a lane with one shift and one mask and multiplies it against
-//! 32 contiguous weights (`vpmaddubsw`). Products are at most 15 · 127 and a pair sums
-//! within `i16`; the sums are widened to `i32`, exact for any dimension below 2^20.
+//! 32 contiguous weights (`vpmaddubsw`). Products are at most 15 · 128, and a block's
+//! pair sums add up within `i16`; each block's sum is widened to `i32`, exact for any
+//! dimension below 2^20.
 #![allow(unsafe_code)]
 
 /// Bytes per block of packed codes.
@@ -89,13 +90,16 @@ mod x86 {
             let (pc, pw) = (codes.as_ptr(), weights.as_ptr());
             for b in 0..codes.len() / 32 {
                 let block = _mm256_loadu_si256(pc.add(b * 32) as *const __m256i);
+                // A block's lanes sum within i16: at most 8 / bits lanes of pairs of
+                // (2^bits - 1) · 128, 7,680 at 4 bits; widened once per block.
+                let mut block_sum = _mm256_setzero_si256();
                 for s in 0..lanes {
                     let shift = _mm_cvtsi32_si128((s as u32 * BITS) as i32);
                     let c = _mm256_and_si256(_mm256_srl_epi16(block, shift), mask);
                     let w = _mm256_loadu_si256(pw.add((b * lanes + s) * 32) as *const __m256i);
-                    let pairs = _mm256_maddubs_epi16(c, w);
-                    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
+                    block_sum = _mm256_add_epi16(block_sum, _mm256_maddubs_epi16(c, w));
                 }
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(block_sum, ones));
             }
             let lo = _mm256_castsi256_si128(acc);
             let hi = _mm256_extracti128_si256::<1>(acc);

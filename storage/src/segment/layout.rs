@@ -11,7 +11,8 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"QVSEG\0\0\0";
 /// plus the HNSW 8-bit code regions ([`RegionKind::Sq8Ranges`], [`RegionKind::Sq8Codes`]);
 /// version 3 adds the multi-vector regions ([`RegionKind::MultiOffsets`],
 /// [`RegionKind::MultiVectors`]); version 4 the RaBitQ code regions
-/// ([`RegionKind::RabitqMeta`] ..= [`RegionKind::RabitqCodes`]). A segment is written as the oldest version that has
+/// ([`RegionKind::RabitqMeta`] ..= [`RegionKind::RabitqCodes`]) and half-precision
+/// Vectors regions (2-byte elements, the column's `DType` saying which). A segment is written as the oldest version that has
 /// its regions, so older builds refuse exactly the segments they cannot read
 /// (`UnsupportedVersion`) and keep reading the rest.
 pub const SEGMENT_VERSION: u32 = 4;
@@ -227,9 +228,10 @@ pub fn preamble(version: u32) -> [u8; HEADER_LEN] {
     out
 }
 
-/// The version a segment with regions of `kinds` is written as: the oldest that has
-/// them all.
-pub fn version_for(kinds: impl IntoIterator<Item = RegionKind>) -> u32 {
+/// The version a segment with regions of `kinds` (and half-precision vectors when
+/// `half`) is written as: the oldest that has them all.
+pub fn version_for(kinds: impl IntoIterator<Item = RegionKind>, half: bool) -> u32 {
+    let half = half.then_some(4);
     kinds
         .into_iter()
         .map(|k| match k {
@@ -238,6 +240,7 @@ pub fn version_for(kinds: impl IntoIterator<Item = RegionKind>) -> u32 {
             RegionKind::Sq8Ranges | RegionKind::Sq8Codes => 2,
             _ => FIRST_SEGMENT_VERSION,
         })
+        .chain(half)
         .max()
         .unwrap_or(FIRST_SEGMENT_VERSION)
 }

@@ -125,8 +125,13 @@ impl SegmentWriter {
             .iter()
             .filter(|c| c.multi().is_some())
             .map(|_| RegionKind::MultiOffsets);
+        let half = schema
+            .columns()
+            .iter()
+            .any(|c| c.vector_shape().is_some_and(|v| v.dtype != DType::F32));
         w.raw(&preamble(version_for(
             extra.iter().map(|r| r.kind).chain(multi),
+            half,
         )))?;
         w.write_ids(rows)?;
         for (pos, column) in schema.columns().iter().enumerate() {

@@ -184,7 +184,7 @@ class Collection:
         self, column: Optional[str] = None, vector: Optional[Vector] = None, k: int = 10, *,
         match: Optional[Tuple[str, str]] = None, where: Optional[str] = None,
         select: Optional[Sequence[str]] = None, ef: Optional[int] = None,
-        nprobe: Optional[int] = None, exact: bool = False, explain: bool = False,
+        nprobe: Optional[int] = None, refine: Optional[int] = None, exact: bool = False, explain: bool = False,
     ) -> Results:
         """A column and a vector, or match=(TEXT column, text) for BM25 (the column needs a
         bm25 index). select: the columns each hit carries (default: every attribute
@@ -195,7 +195,7 @@ class Collection:
         profile: Optional[str] = None, label: Optional[str] = None,
         normalize: Optional[str] = None, missing: Optional[str] = None,
         where: Optional[str] = None, select: Optional[Sequence[str]] = None,
-        ef: Optional[int] = None, nprobe: Optional[int] = None,
+        ef: Optional[int] = None, nprobe: Optional[int] = None, refine: Optional[int] = None,
         exact: bool = False, explain: bool = False,
     ) -> Results:
         """fusion as in SQL's FUSE: "WEIGHTED(0.3, 0.7)", "RRF", "RRF(k = 20)", "MIN",
@@ -210,7 +210,7 @@ class Collection:
         """Items most like item `id` by its own vectors, itself left out."""
     def search_batch(
         self, column: str, queries: Matrix, k: int = 10, *, ef: Optional[int] = None,
-        nprobe: Optional[int] = None, exact: bool = False, threads: Optional[int] = None,
+        nprobe: Optional[int] = None, refine: Optional[int] = None, exact: bool = False, threads: Optional[int] = None,
     ) -> BatchResults: ...
     def evaluate(
         self, queries: Sequence[Mapping[str, Any]], columns: Sequence[str] = (), k: int = 10, *,
