@@ -13,6 +13,7 @@ mod codes;
 pub mod data;
 pub mod frontier;
 mod hnsw;
+mod ivf;
 mod ivfpq;
 pub mod plot;
 pub mod recall;

@@ -15,6 +15,7 @@ use quiver_storage::{
 use quiver_index::Strategy;
 use quiver_index::bm25::storage::Bm25Index;
 use quiver_index::codes::Codes;
+use quiver_index::ivf::storage::IvfView;
 use quiver_index::stored::exact_strategy;
 
 use crate::shared::Shared;
@@ -105,7 +106,14 @@ fn holds(segment: &Segment, column: &Column, spec: IndexSpec) -> bool {
     };
     match spec {
         IndexSpec::Hnsw { quantize, .. } => has(RegionKind::HnswMeta) && codes() == quantize,
-        IndexSpec::IvfPq { .. } => has(RegionKind::IvfMeta),
+        // Both IVF kinds have IvfMeta; RaBitQ entries are coded in the RaBitQ regions.
+        IndexSpec::IvfPq { .. } => has(RegionKind::IvfMeta) && !has(RegionKind::RabitqMeta),
+        IndexSpec::Ivf { quantize, .. } => {
+            match quiver_index::ivf::storage::load(segment, column) {
+                Ok(Some(IvfView::Rabitq(ivf))) => Codes::quantize_of_bits(ivf.bits()) == quantize,
+                _ => false,
+            }
+        }
         // A segment too small to train codes on keeps none (see `exact_strategy`).
         IndexSpec::Flat { quantize, .. } => {
             codes() == quantize || exact_strategy(segment, column) != Strategy::Exact

@@ -130,6 +130,7 @@ fn exact_distances(strategy: Strategy) -> bool {
     match strategy {
         Strategy::IvfPq { refine, .. } => refine > 1,
         Strategy::Hnsw { .. }
+        | Strategy::Ivf { .. }
         | Strategy::Scan { .. }
         | Strategy::Bm25
         | Strategy::SparsePostings { .. }

@@ -62,15 +62,18 @@ impl BuiltCodes {
                 out.push((RegionKind::Sq8Ranges, bytemuck::cast_slice(c.ranges())));
                 out.push((RegionKind::Sq8Codes, c.codes()));
             }
-            BuiltCodes::Rabitq(c) => {
-                out.push((RegionKind::RabitqMeta, bytemuck::cast_slice(c.meta())));
-                out.push((
-                    RegionKind::RabitqCentroid,
-                    bytemuck::cast_slice(c.centroid()),
-                ));
-                out.push((RegionKind::RabitqCodes, c.codes()));
-            }
+            BuiltCodes::Rabitq(c) => BuiltCodes::rabitq_regions(c, out),
         }
+    }
+
+    /// RaBitQ codes' regions (a FLAT or HNSW index's, or an IVF's over its entries).
+    pub(crate) fn rabitq_regions<'a>(codes: &'a Rabitq, out: &mut Regions<'a>) {
+        out.push((RegionKind::RabitqMeta, bytemuck::cast_slice(codes.meta())));
+        out.push((
+            RegionKind::RabitqCentroid,
+            bytemuck::cast_slice(codes.centroid()),
+        ));
+        out.push((RegionKind::RabitqCodes, codes.codes()));
     }
 }
 
@@ -126,11 +129,16 @@ impl<'a> Codes<'a> {
     pub fn quantize(&self) -> Quantize {
         match self {
             Codes::Sq8(_) => Quantize::Sq8,
-            Codes::Rabitq(c) => match c.bits() {
-                1 => Quantize::Rabitq1,
-                2 => Quantize::Rabitq2,
-                _ => Quantize::Rabitq4,
-            },
+            Codes::Rabitq(c) => Codes::quantize_of_bits(c.bits()),
+        }
+    }
+
+    /// The RaBitQ kind with `bits` (1, 2 or 4) per dimension.
+    pub fn quantize_of_bits(bits: u32) -> Quantize {
+        match bits {
+            1 => Quantize::Rabitq1,
+            2 => Quantize::Rabitq2,
+            _ => Quantize::Rabitq4,
         }
     }
 

@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::kernels::RowDistance;
+use crate::kernels::{RowDistance, prefetch_bytes};
 use crate::source::VectorSource;
 
 /// One result: a row and its distance (lower is closer).
@@ -131,6 +131,36 @@ pub(crate) fn top_k_by(
         }
     }
     heap.into_sorted_vec().into_iter().map(|w| w.0).collect()
+}
+
+/// Cache lines prefetched per re-scored candidate (the first 2 KiB of its vector).
+const RESCORE_PREFETCH_LINES: usize = 32;
+
+/// `candidates` re-scored exactly under `metric` from `source` (NULL or missing rows
+/// dropped), the best `k` kept, closest first (ties by row). Every candidate's vector
+/// is requested before the first distance: they are random rows, each a cache miss.
+pub(crate) fn rescored<S: VectorSource + ?Sized>(
+    source: &S,
+    metric: Metric,
+    query: &[f32],
+    candidates: impl Iterator<Item = RowId> + Clone,
+    k: usize,
+) -> Vec<Hit> {
+    for row in candidates.clone() {
+        if let Some(v) = source.get(row) {
+            prefetch_bytes(v.bytes(), RESCORE_PREFETCH_LINES);
+        }
+    }
+    let distance = RowDistance::new(metric);
+    let hits = candidates
+        .filter_map(|row| {
+            source.get(row).map(|v| Hit {
+                row,
+                distance: distance.to(query, v),
+            })
+        })
+        .collect();
+    merge_best(hits, k)
 }
 
 /// Hits merged from blocks, closest first (ties by row), the best `k` kept.

@@ -23,7 +23,7 @@ use quiver_storage::{Metric, RowId};
 
 use crate::calibration::Calibration;
 use crate::codes::Codes;
-use crate::flat::Hit;
+use crate::flat::{Hit, rescored};
 use crate::kernels::RowDistance;
 use crate::progress::Progress;
 use crate::source::VectorSource;
@@ -116,23 +116,12 @@ pub fn search_graph_codes<S: VectorSource + ?Sized>(
     };
     let scorer = search::Counted::new(scorer);
     let beam = search::beam(graph, &scorer, ef.max(k).max(rerank), keep);
-    let dist = RowDistance::new(codes.metric());
-    let mut hits: Vec<Hit> = beam
-        .iter()
-        .take(rerank.max(k))
-        .filter_map(|s| {
-            source.get(RowId(s.node)).map(|v| Hit {
-                row: RowId(s.node),
-                distance: dist.to(query, v),
-            })
-        })
-        .collect();
-    let reranked = hits.len();
-    hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
-    hits.truncate(k);
+    let best = &beam[..rerank.max(k).min(beam.len())];
+    let rows = best.iter().map(|s| RowId(s.node));
+    let hits = rescored(source, codes.metric(), query, rows, k);
     let counts = CodeCounts {
         code_distances: scorer.count(),
-        reranked,
+        reranked: best.len(),
     };
     (hits, counts)
 }

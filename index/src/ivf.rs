@@ -16,8 +16,10 @@
 //!   one query-wide inner-product table and no per-list table.
 
 mod build;
+mod coarse;
 pub mod kmeans;
 pub mod pq;
+pub mod rabitq;
 mod search;
 pub mod storage;
 
@@ -26,7 +28,9 @@ use quiver_storage::Metric;
 use crate::hnsw::{GraphView, HnswGraph};
 
 pub use build::IvfPqParams;
+pub(crate) use build::prepared;
 pub use pq::{KSUB, PqView, ProductQuantizer};
+pub use rabitq::{IvfRabitq, IvfRabitqView};
 pub use search::{IvfSearch, IvfStats};
 
 /// Below this many lists the coarse quantizer is scanned exactly; from here on an
@@ -213,6 +217,17 @@ impl<'a> IvfPqView<'a> {
 
     pub fn entries(&self) -> usize {
         self.rows.len()
+    }
+
+    pub(crate) fn coarse(&self) -> coarse::CoarseView<'a> {
+        coarse::CoarseView {
+            metric: self.metric,
+            dim: self.dim,
+            nlist: self.nlist,
+            centroids: self.centroids,
+            directions: self.directions,
+            graph: self.graph,
+        }
     }
 }
 

@@ -34,6 +34,7 @@ use quiver_storage::{Metric, RowId};
 use rayon::prelude::*;
 
 use crate::hnsw::search::NodeDistance;
+use crate::ivf::prepared;
 use crate::kernels::packed::{PackedDotFn, code_position, codes_per_block, packed_dot_fn};
 use crate::kernels::prefetch_u8;
 use crate::source::VectorSource;
@@ -80,19 +81,6 @@ pub struct RabitqView<'a> {
     rows: &'a [u8],
 }
 
-/// `v` as coded and queried under `metric`: unit length under cosine (a zero vector
-/// stays zero), itself otherwise.
-fn prepared(metric: Metric, v: &[f32]) -> Vec<f32> {
-    let mut v = v.to_vec();
-    if metric == Metric::Cosine {
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            v.iter_mut().for_each(|x| *x /= norm);
-        }
-    }
-    v
-}
-
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -106,24 +94,108 @@ impl Rabitq {
         bits: u32,
         seed: u64,
     ) -> Rabitq {
+        let mean = column_mean(source, metric);
+        let centers = Centers {
+            vectors: &mean,
+            of: &|_| 0,
+            folded: false,
+        };
+        Rabitq::build_with(
+            source,
+            metric,
+            bits,
+            seed,
+            source.len(),
+            &|e| e as u32,
+            centers,
+        )
+    }
+
+    /// Codes for an inverted file's entries: entry `e` is row `rows[e]` of `source`,
+    /// coded as its residual from its list's centroid (`centroids`' row `lists[e]`).
+    /// Each entry's term also holds its list's share of the estimate, so the codes are
+    /// read as if taken from the origin: one query scores every list, given the list's
+    /// constant ([`RabitqQuery::set_constant`], `crate::ivf::rabitq`).
+    pub fn build_entries<S: VectorSource + Sync + ?Sized>(
+        source: &S,
+        metric: Metric,
+        bits: u32,
+        seed: u64,
+        rows: &[u32],
+        lists: &[u32],
+        centroids: &[f32],
+    ) -> Rabitq {
+        let centers = Centers {
+            vectors: centroids,
+            of: &|e| lists[e] as usize,
+            folded: true,
+        };
+        Rabitq::build_with(
+            source,
+            metric,
+            bits,
+            seed,
+            rows.len(),
+            &|e| rows[e],
+            centers,
+        )
+    }
+
+    fn build_with<S: VectorSource + Sync + ?Sized>(
+        source: &S,
+        metric: Metric,
+        bits: u32,
+        seed: u64,
+        entries: usize,
+        row_of: &(dyn Fn(usize) -> u32 + Sync),
+        centers: Centers<'_>,
+    ) -> Rabitq {
         assert!(BITS.contains(&bits), "RaBitQ codes have 1, 2 or 4 bits");
         let dim = source.dim();
         let padded = padded_dim(dim, bits);
         let mut meta = vec![bits, dim as u32, padded as u32, rotation::ROUNDS as u32];
         meta.extend(random_signs(padded, seed));
-        let centroid = column_mean(source, metric);
         let stride = stride(dim, bits);
-        let mut rows = vec![0u8; source.len() * stride];
+        let mut rows = vec![0u8; entries * stride];
         let rotation = Rotation::new(padded, &meta[META_WORDS..]).expect("signs sized above");
+        let rotated_centers = centers.folded.then(|| {
+            let mut all = vec![0f32; centers.vectors.len() / dim.max(1) * padded];
+            for (out, c) in all
+                .chunks_exact_mut(padded)
+                .zip(centers.vectors.chunks_exact(dim))
+            {
+                out[..dim].copy_from_slice(c);
+                rotation.apply(out);
+            }
+            all
+        });
+        // The estimate's factor in each metric's distance (see the module docs).
+        let scale = if metric == Metric::L2 { -2.0 } else { -1.0 };
+        let half = ((1u32 << bits) - 1) as f32 / 2.0;
         rows.par_chunks_mut(stride).enumerate().for_each_init(
             || (vec![0f32; padded], vec![0u8; padded], Vec::new()),
-            |(rotated, codes, events), (i, out)| {
-                let (f, g) = match source.get(RowId(i as u32)) {
+            |(rotated, codes, events), (e, out)| {
+                let list = (centers.of)(e);
+                let center = &centers.vectors[list * dim..][..dim];
+                let (f, g) = match source.get(RowId(row_of(e))) {
                     Some(v) => {
                         let x = prepared(metric, &v.to_f32());
-                        code_row(
-                            &x, &centroid, metric, rotation, bits, rotated, codes, events,
-                        )
+                        let (f, g) =
+                            code_row(&x, center, metric, rotation, bits, rotated, codes, events);
+                        match &rotated_centers {
+                            // ⟨y, R(q − c)⟩ = ⟨y, Rq⟩ − ⟨y, Rc⟩: the second part is the
+                            // entry's own, so it joins the term.
+                            Some(all) => {
+                                let rc = &all[list * padded..][..padded];
+                                let y_rc: f32 = codes
+                                    .iter()
+                                    .zip(rc)
+                                    .map(|(&c, r)| (c as f32 - half) * r)
+                                    .sum();
+                                (f, g - scale * f * y_rc)
+                            }
+                            None => (f, g),
+                        }
                     }
                     None => {
                         codes.fill(0);
@@ -139,6 +211,11 @@ impl Rabitq {
                 terms[4..].copy_from_slice(&g.to_le_bytes());
             },
         );
+        let centroid = if centers.folded {
+            vec![0.0; dim]
+        } else {
+            centers.vectors.to_vec()
+        };
         Rabitq {
             metric,
             dim,
@@ -177,6 +254,16 @@ impl Rabitq {
     pub fn memory_bytes(&self) -> usize {
         self.rows.len() + 4 * (self.meta.len() + self.centroid.len())
     }
+}
+
+/// Where each entry's residual is taken from: row `of(e)` of `vectors` (`dim` floats
+/// each); `folded`: the center's part of the estimate goes into the entry's term, and
+/// the codes are stored as taken from the origin.
+#[derive(Clone, Copy)]
+struct Centers<'a> {
+    vectors: &'a [f32],
+    of: &'a (dyn Fn(usize) -> usize + Sync),
+    folded: bool,
 }
 
 /// The mean of the column's prepared rows (zero for an empty column).
@@ -325,6 +412,13 @@ pub struct RabitqQuery<'a> {
 }
 
 impl RabitqQuery<'_> {
+    /// Replaces the metric's constant (for codes stored as taken from the origin, each
+    /// inverted list's own: `|q − c|²` for L2, `−⟨c, q⟩` for Dot, `1 − ⟨c, q⟩` for
+    /// Cosine).
+    pub fn set_constant(&mut self, constant: f32) {
+        self.constant = constant;
+    }
+
     #[inline]
     fn row(&self, node: u32) -> Option<&[u8]> {
         let stride = self.code_bytes + TERMS;

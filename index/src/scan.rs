@@ -6,10 +6,9 @@
 use quiver_storage::RowId;
 
 use crate::codes::Codes;
-use crate::flat::{Hit, in_blocks, merge_best, top_k_by};
+use crate::flat::{Hit, in_blocks, merge_best, rescored, top_k_by};
 use crate::hnsw::CodeCounts;
 use crate::hnsw::search::NodeDistance;
-use crate::kernels::RowDistance;
 use crate::source::VectorSource;
 
 /// The calibration curve's points for a FLAT index: the oversampling `refine`.
@@ -38,21 +37,12 @@ pub fn scan_codes<S: VectorSource + Sync + ?Sized>(
         })
     });
     let candidates = merge_best(by_code, wanted);
-    let dist = RowDistance::new(codes.metric());
-    let rescored: Vec<Hit> = candidates
-        .iter()
-        .filter_map(|c| {
-            source.get(c.row).map(|v| Hit {
-                row: c.row,
-                distance: dist.to(query, v),
-            })
-        })
-        .collect();
     let counts = CodeCounts {
         code_distances: n as usize,
-        reranked: rescored.len(),
+        reranked: candidates.len(),
     };
-    (merge_best(rescored, k), counts)
+    let rows = candidates.iter().map(|c| c.row);
+    (rescored(source, codes.metric(), query, rows, k), counts)
 }
 
 #[cfg(test)]
@@ -60,6 +50,7 @@ mod tests {
     use super::*;
     use crate::codes::BuiltCodes;
     use crate::flat::exact_top_k;
+    use crate::kernels::RowDistance;
     use crate::source::SliceSource;
     use proptest::prelude::*;
     use quiver_storage::{Metric, Quantize};

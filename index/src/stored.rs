@@ -14,7 +14,8 @@ use crate::codes::{BuiltCodes, Codes};
 use crate::flat::Hit;
 use crate::hnsw::storage::{BuiltHnsw, HnswView};
 use crate::hnsw::{search_graph, search_graph_codes};
-use crate::ivf::storage::BuiltIvfPq;
+use crate::ivf::IvfRabitqView;
+use crate::ivf::storage::{BuiltIvfPq, BuiltIvfRabitq, IvfView};
 use crate::progress::Progress;
 use crate::scan::{REFINE_POINTS, scan_codes};
 use crate::source::VectorSource;
@@ -49,6 +50,7 @@ pub struct BuiltIndex {
 enum Built {
     Hnsw(BuiltHnsw),
     IvfPq(BuiltIvfPq),
+    IvfRabitq(BuiltIvfRabitq),
     /// `None`: no codes (none asked for, or too few rows to train them on).
     Flat(Option<BuiltCodes>),
     Bm25(StoredBm25),
@@ -98,6 +100,17 @@ impl BuiltIndex {
                 let (built, curve) = BuiltIvfPq::build(source, metric, nlist, m, refine, progress);
                 (Built::IvfPq(built), curve)
             }
+            IndexSpec::Ivf {
+                nlist,
+                quantize,
+                refine,
+            } => {
+                let bits = quantize.rabitq_bits()?;
+                let refine = spec_refine(refine, quantize);
+                let (built, curve) =
+                    BuiltIvfRabitq::build(source, metric, nlist, bits, refine, progress);
+                (Built::IvfRabitq(built), curve)
+            }
             IndexSpec::Flat { quantize, .. } => {
                 let codes = (source.len() >= CALIBRATION_MIN_ROWS)
                     .then(|| BuiltCodes::build(source, metric, quantize))
@@ -120,6 +133,7 @@ impl BuiltIndex {
         match &self.family {
             Built::Hnsw(h) => h.regions(&mut out),
             Built::IvfPq(i) => i.regions(&mut out),
+            Built::IvfRabitq(i) => i.regions(&mut out),
             Built::Flat(Some(codes)) => codes.regions(&mut out),
             Built::Flat(None) => {}
             Built::Bm25(t) => t.regions(&mut out),
@@ -131,6 +145,14 @@ impl BuiltIndex {
             out.push((RegionKind::ColumnSpan, bytemuck::cast_slice(words)));
         }
         out
+    }
+}
+
+/// A spec's `refine`: its own when set (non-zero), else the codes' default.
+fn spec_refine(refine: u32, quantize: Quantize) -> u32 {
+    match refine {
+        0 => quantize.default_refine(),
+        r => r,
     }
 }
 
@@ -208,6 +230,12 @@ pub enum Strategy {
         nprobe: usize,
         refine: usize,
     },
+    /// IVF on `codes`: `nprobe` lists scanned, the best `rerank` re-scored exactly.
+    Ivf {
+        nprobe: usize,
+        codes: Quantize,
+        rerank: usize,
+    },
     /// A FLAT index: every row's `codes` scanned, the best `rerank` re-scored exactly.
     Scan {
         codes: Quantize,
@@ -253,6 +281,15 @@ impl std::fmt::Display for Strategy {
             Strategy::IvfPq { nprobe, refine } => {
                 write!(f, "IVF-PQ nprobe={nprobe} refine={refine}")
             }
+            Strategy::Ivf {
+                nprobe,
+                codes,
+                rerank,
+            } => write!(
+                f,
+                "IVF nprobe={nprobe} on {} codes, best {rerank} re-scored",
+                codes.name()
+            ),
             Strategy::Scan { codes, rerank } => {
                 write!(f, "scan of {} codes, best {rerank} re-scored", codes.name())
             }
@@ -288,6 +325,7 @@ pub fn exact_strategy(segment: &Segment, column: &Column) -> Strategy {
 pub enum SegmentIndex<'a> {
     Hnsw(HnswView<'a>),
     IvfPq(IvfPqView<'a>),
+    IvfRabitq(IvfRabitqView<'a>),
     /// A FLAT index's codes (a segment's codes without a graph).
     Flat(Codes<'a>),
     /// A TEXT column's BM25 index: answers MATCH (the engine's `lexical.rs`), not
@@ -304,8 +342,10 @@ impl<'a> SegmentIndex<'a> {
         if let Some(text) = Bm25Index::load(segment, column)? {
             return Ok(Some(SegmentIndex::Bm25(text)));
         }
-        if let Some(ivf) = crate::ivf::storage::load(segment, column)? {
-            return Ok(Some(SegmentIndex::IvfPq(ivf)));
+        match crate::ivf::storage::load(segment, column)? {
+            Some(IvfView::Pq(ivf)) => return Ok(Some(SegmentIndex::IvfPq(ivf))),
+            Some(IvfView::Rabitq(ivf)) => return Ok(Some(SegmentIndex::IvfRabitq(ivf))),
+            None => {}
         }
         Ok(Codes::load(segment, column)?.map(SegmentIndex::Flat))
     }
@@ -360,12 +400,28 @@ impl<'a> SegmentIndex<'a> {
                 };
                 (hits, strategy, counts.code_distances + counts.reranked)
             }
+            SegmentIndex::IvfRabitq(ivf) => {
+                let quantize = Codes::quantize_of_bits(ivf.bits());
+                let refine = match column.index {
+                    Some(IndexSpec::Ivf { refine, .. }) => spec_refine(refine, quantize),
+                    _ => quantize.default_refine(),
+                };
+                let refine = options.refine.unwrap_or(refine as usize);
+                let nprobe = picked.or(options.nprobe).unwrap_or(DEFAULT_NPROBE);
+                let (hits, s) = ivf.search_with_stats(source, query, k, nprobe, refine, keep);
+                let strategy = Strategy::Ivf {
+                    nprobe: s.lists,
+                    codes: quantize,
+                    rerank: s.refined,
+                };
+                (hits, strategy, s.codes + s.refined)
+            }
             SegmentIndex::Flat(codes) => {
-                let spec_refine = match column.index {
-                    Some(IndexSpec::Flat { refine, .. }) if refine > 0 => refine,
+                let refine = match column.index {
+                    Some(IndexSpec::Flat { refine, .. }) => spec_refine(refine, codes.quantize()),
                     _ => codes.quantize().default_refine(),
                 };
-                let refine = picked.or(options.refine).unwrap_or(spec_refine as usize);
+                let refine = picked.or(options.refine).unwrap_or(refine as usize);
                 let (hits, counts) = scan_codes(codes, source, query, k, refine, keep);
                 let strategy = Strategy::Scan {
                     codes: codes.quantize(),
@@ -454,6 +510,11 @@ impl<'a> SegmentIndex<'a> {
         match self {
             SegmentIndex::Hnsw(h) => h.check(segment, column),
             SegmentIndex::IvfPq(ivf) => Ok(format!("IVF-PQ, {} lists", ivf.nlist())),
+            SegmentIndex::IvfRabitq(ivf) => Ok(format!(
+                "IVF, {} lists of {} codes",
+                ivf.nlist(),
+                Codes::quantize_of_bits(ivf.bits()).name()
+            )),
             SegmentIndex::Flat(codes) => Ok(format!(
                 "FLAT, {} codes of {} rows",
                 codes.quantize().name(),

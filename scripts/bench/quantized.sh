@@ -4,6 +4,7 @@
 # wide_data.py writes it), the wide set:
 #   quiver FLAT on codes (sq8, rabitq4, rabitq2, rabitq1; swept over refine) and the
 #   exact scan; quiver HNSW walked on sq8, rabitq4 and rabitq1 codes (swept over ef);
+#   quiver IVF on rabitq4 and rabitq1 codes (swept over nprobe);
 #   FAISS IndexScalarQuantizer, IndexRaBitQ 4/2/1, IVF-RaBitQ 4/1 and HNSWSQ, each with
 #   IndexRefineFlat (scripts/bench/quantized_peers.py).
 # Writes per-run JSON + Markdown and one combined table per dataset into OUT_DIR.
@@ -22,6 +23,10 @@ for data in minilm-384-angular mnist-784-euclidean effnet-1280-crops; do
     for quantize in sq8 rabitq4 rabitq1; do
         "$bench" ann --data "$out/data/$data" --index hnsw --quantize "$quantize" --threads 1 \
             --reps "$reps" --out "$out/$data-quiver-hnsw-$quantize.json"
+    done
+    for quantize in rabitq4 rabitq1; do
+        "$bench" ann --data "$out/data/$data" --index ivf --quantize "$quantize" --threads 1 \
+            --reps "$reps" --out "$out/$data-quiver-ivf-$quantize.json"
     done
     python3 scripts/bench/quantized_peers.py --data "$out/data/$data" --reps "$reps" \
         --out "$out/$data-faiss.json"

@@ -41,6 +41,9 @@ pub enum IndexKind {
     Hnsw,
     /// `quiver_index::IvfPq`, swept over nprobe without and with refinement.
     Ivfpq,
+    /// `quiver_index::ivf::IvfRabitq` (`--quantize rabitq4|rabitq2|rabitq1`), swept
+    /// over nprobe, re-scoring the codes' default `k · refine`.
+    Ivf,
 }
 
 /// What `quiver-bench ann` was asked to do.
@@ -217,6 +220,7 @@ fn bench(opts: &AnnOptions, ds: &Dataset) -> Result<LibResult> {
         IndexKind::Flat => super::codes::build(ds, source, opts),
         IndexKind::Hnsw => super::hnsw::build(ds, source, opts),
         IndexKind::Ivfpq => super::ivfpq::build(ds, source, opts),
+        IndexKind::Ivf => super::ivf::build(ds, source, opts),
     };
     // Measuring a recall curve is not part of building the index peers build.
     let calibrate_s = built.pick.as_ref().map_or(0.0, |p| p.1);

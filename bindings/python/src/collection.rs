@@ -217,8 +217,9 @@ impl PyCollection {
 
     /// Builds an index on a vector column, with the GIL released: `kind` "hnsw"
     /// (parameters `m`, `ef_construction`, `quantize` = "sq8" (default), "rabitq4",
-    /// "rabitq2", "rabitq1" or "none"), "ivfpq" (`nlist`, `m`, `refine`) or "flat"
-    /// (`quantize`, default "none": an exact scan; `refine`).
+    /// "rabitq2", "rabitq1" or "none"), "ivfpq" (`nlist`, `m`, `refine`), "ivf"
+    /// (`nlist`, `quantize` = "rabitq4" (default), "rabitq2" or "rabitq1", `refine`) or
+    /// "flat" (`quantize`, default "none": an exact scan; `refine`).
     #[pyo3(signature = (column, kind = "hnsw", **params))]
     fn create_index(
         &self,
@@ -474,10 +475,11 @@ fn index_spec(kind: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<IndexS
         "hnsw" => "HNSW",
         "ivfpq" | "ivf_pq" | "ivf-pq" => "IVF_PQ",
         "bm25" => "BM25",
+        "ivf" => "IVF",
         "flat" => "FLAT",
         other => {
             return Err(InvalidArgumentError::new_err(format!(
-                "unknown index kind {other:?} (hnsw, ivfpq, flat or bm25)"
+                "unknown index kind {other:?} (hnsw, ivfpq, ivf, flat or bm25)"
             )));
         }
     };

@@ -427,16 +427,17 @@ pub(crate) fn attr_type(ty: &ColumnType) -> AttrType {
 }
 
 /// The index `CREATE INDEX ... USING kind WITH (...)` declares: `kind` is `HNSW`,
-/// `IVF_PQ`, `FLAT` or `BM25`, each parameter a number or a name in quotes.
+/// `IVF_PQ`, `IVF`, `FLAT` or `BM25`, each parameter a number or a name in quotes.
 pub fn index_spec(kind: &str, with: &[(String, Literal)]) -> Result<IndexSpec> {
     let mut spec = match kind {
         "HNSW" => IndexSpec::hnsw(),
         "BM25" => IndexSpec::bm25(),
         "IVF_PQ" => IndexSpec::ivf_pq(),
+        "IVF" => IndexSpec::ivf(),
         "FLAT" => IndexSpec::flat(),
         _ => {
             return Err(Error::InvalidArgument(format!(
-                "unknown index kind {kind} (HNSW, IVF_PQ, FLAT or BM25)"
+                "unknown index kind {kind} (HNSW, IVF_PQ, IVF, FLAT or BM25)"
             )));
         }
     };
@@ -455,14 +456,14 @@ pub fn index_spec(kind: &str, with: &[(String, Literal)]) -> Result<IndexSpec> {
             ))),
         };
         spec = match (kind, key.as_str()) {
-            ("HNSW" | "FLAT", "quantize") => spec.quantize(Quantize::parse(text()?)?),
+            ("HNSW" | "IVF" | "FLAT", "quantize") => spec.quantize(Quantize::parse(text()?)?),
             ("BM25", "analyzer") => spec.analyzer(Analyzer::parse(text()?)?),
             ("BM25", "k1") => spec.k1(real()?),
             ("BM25", "b") => spec.b(real()?),
             ("HNSW" | "IVF_PQ", "m") => spec.m(whole(&key, value)?),
             ("HNSW", "ef_construction") => spec.ef_construction(whole(&key, value)?),
-            ("IVF_PQ", "nlist") => spec.nlist(whole(&key, value)?),
-            ("IVF_PQ" | "FLAT", "refine") => spec.refine(whole(&key, value)?),
+            ("IVF_PQ" | "IVF", "nlist") => spec.nlist(whole(&key, value)?),
+            ("IVF_PQ" | "IVF" | "FLAT", "refine") => spec.refine(whole(&key, value)?),
             _ => {
                 return Err(Error::InvalidArgument(format!(
                     "{kind} has no parameter {key}"

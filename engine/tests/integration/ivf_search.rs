@@ -80,6 +80,7 @@ fn measure(c: &quiver::Collection, options: &SearchOptions) -> (f64, Vec<Strateg
                     assert_eq!(p.visited, p.rows, "{p}")
                 }
                 Strategy::Hnsw { .. }
+                | Strategy::Ivf { .. }
                 | Strategy::Scan { .. }
                 | Strategy::Bm25
                 | Strategy::SparsePostings { .. } => {}

@@ -227,3 +227,50 @@ fn hnsw_walks_rabitq_codes() {
         assert!(got >= 0.9, "{quantize:?}: recall {got}");
     }
 }
+
+/// IVF on RaBitQ codes: lists probed, the best `k · refine` re-scored exactly, EXPLAIN
+/// and VERIFY say what it is, the same answers after reopening; other codes refused.
+#[test]
+fn ivf_on_rabitq_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = {
+        let db = Database::open(dir.path()).unwrap();
+        let c = collection(&db, 3000, Metric::Cosine);
+        assert!(matches!(
+            c.create_index("v", IndexSpec::ivf().quantize(Quantize::Sq8)),
+            Err(quiver::Error::InvalidArgument(_))
+        ));
+        c.create_index("v", IndexSpec::ivf().nlist(32)).unwrap();
+        let (got, strategy) = recall(&c, &SearchOptions::default().nprobe(8));
+        let codes = Quantize::Rabitq4;
+        assert_eq!(
+            strategy,
+            Strategy::Ivf {
+                nprobe: 8,
+                codes,
+                rerank: 30
+            }
+        );
+        assert_eq!(
+            strategy.to_string(),
+            "IVF nprobe=8 on rabitq4 codes, best 30 re-scored"
+        );
+        assert!(got >= 0.9, "recall {got}");
+        let (all, _) = recall(&c, &SearchOptions::default().nprobe(32).refine(10));
+        assert!(all >= 0.99 && all >= got, "every list: {all}");
+        let report = db.verify().unwrap();
+        assert!(report.is_ok(), "{:?}", report.checks);
+        let check = report.checks.iter().find(|c| c.what == "index v").unwrap();
+        assert_eq!(check.detail, "IVF, 32 lists of rabitq4 codes");
+        let snap = c.snapshot().unwrap();
+        ids(&snap
+            .search("v", &vector(3), 10, &SearchOptions::default())
+            .unwrap())
+    };
+    let db = Database::open(dir.path()).unwrap();
+    let snap = db.collection("c").unwrap().snapshot().unwrap();
+    let after = ids(&snap
+        .search("v", &vector(3), 10, &SearchOptions::default())
+        .unwrap());
+    assert_eq!(before, after);
+}

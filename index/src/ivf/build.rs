@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use super::kmeans::{self, Init, KMeansParams, SplitMix, assign_serial, sample_indices};
 use super::pq::{PqView, ProductQuantizer};
 use super::{COARSE_GRAPH_MIN_LISTS, CoarseQuantizer, InvertedLists, IvfPq, normalized};
+use crate::hnsw::HnswGraph;
 use crate::hnsw::{Hnsw, HnswParams};
 use crate::progress::Progress;
 use crate::source::{SliceSource, VectorSource};
@@ -50,7 +51,7 @@ impl IvfPqParams {
 }
 
 /// One vector prepared for the index: unit length for Cosine, as is otherwise.
-fn prepared(metric: Metric, v: &[f32]) -> Vec<f32> {
+pub(crate) fn prepared(metric: Metric, v: &[f32]) -> Vec<f32> {
     if metric == Metric::Cosine {
         normalized(v)
     } else {
@@ -77,43 +78,13 @@ impl IvfPq {
         progress: &Progress,
     ) -> IvfPq {
         let dim = source.dim();
-        let valid: Vec<u32> = (0..source.len() as u32)
-            .filter(|&r| source.get(RowId(r)).is_some())
-            .collect();
-        let nlist = params.nlist.clamp(1, valid.len().max(1));
-        let mut rng = SplitMix::new(params.seed);
-        let train_points = match params.train_points {
-            0 => (50 * nlist).max(20_000),
-            t => t,
-        };
-        let picked = sample_indices(valid.len(), train_points, &mut rng);
-        let mut sample = Vec::with_capacity(picked.len() * dim);
-        for &i in &picked {
-            if let Some(v) = source.get(RowId(valid[i])) {
-                sample.extend_from_slice(&prepared(metric, &v.to_f32()));
-            }
-        }
-        let coarse_params = KMeansParams {
-            k: nlist,
-            iterations: params.coarse_iterations,
-            max_points_per_centroid: usize::MAX / nlist.max(1),
-            spherical: metric != Metric::L2,
-            init: Init::Sample,
-            seed: params.seed,
-        };
-        progress.begin(format!("IVF-PQ: training {nlist} lists"), 0);
-        let trained = kmeans::train(&sample, dim, &coarse_params);
-        let labels = kmeans::assign(&sample, dim, &trained);
-        // Inner-product columns: lists are chosen by direction (the unit centroids of
-        // spherical k-means, as FAISS does), but residuals are taken from each list's
-        // mean, which is closer to its members than a unit vector, so the same bytes
-        // encode a smaller residual more precisely.
-        let (centroids, directions) = if coarse_params.spherical {
-            (list_means(&sample, dim, &labels, &trained), Some(trained))
-        } else {
-            (trained, None)
-        };
-
+        let TrainedCoarse {
+            valid,
+            mut sample,
+            labels,
+            centroids,
+            directions,
+        } = train_coarse(source, metric, params, "IVF-PQ", progress);
         // The product quantizer learns the sample's residuals.
         for (x, (list, _)) in sample.chunks_exact_mut(dim).zip(labels) {
             let c = &centroids[list as usize * dim..][..dim];
@@ -143,16 +114,7 @@ impl IvfPq {
             progress,
         );
         progress.end();
-        let graph = (nlist >= COARSE_GRAPH_MIN_LISTS).then(|| {
-            let cs = SliceSource::new(probe_by, dim).expect("nlist x dim");
-            let coarse_metric = if metric == Metric::L2 {
-                Metric::L2
-            } else {
-                Metric::Dot
-            };
-            let hnsw = Hnsw::build(&cs, coarse_metric, &HnswParams::default());
-            hnsw.graph().clone()
-        });
+        let graph = coarse_graph(probe_by, dim, metric);
         IvfPq {
             metric,
             dim,
@@ -165,6 +127,112 @@ impl IvfPq {
             lists,
         }
     }
+}
+
+/// A trained coarse quantizer: the rows with a vector (ascending), the training sample
+/// (prepared) with each point's list, the lists' centroids and, for inner products,
+/// the unit directions lists are chosen by.
+pub(crate) struct TrainedCoarse {
+    pub valid: Vec<u32>,
+    pub sample: Vec<f32>,
+    pub labels: Vec<(u32, f32)>,
+    pub centroids: Vec<f32>,
+    pub directions: Option<Vec<f32>>,
+}
+
+/// Trains `params.nlist` lists (fewer for fewer rows) on a sample of `source`'s
+/// non-NULL rows: k-means (spherical for inner products), as FAISS trains an IVF.
+pub(crate) fn train_coarse<S: VectorSource + Sync + ?Sized>(
+    source: &S,
+    metric: Metric,
+    params: &IvfPqParams,
+    what: &str,
+    progress: &Progress,
+) -> TrainedCoarse {
+    let dim = source.dim();
+    let valid: Vec<u32> = (0..source.len() as u32)
+        .filter(|&r| source.get(RowId(r)).is_some())
+        .collect();
+    let nlist = params.nlist.clamp(1, valid.len().max(1));
+    let mut rng = SplitMix::new(params.seed);
+    let train_points = match params.train_points {
+        0 => (50 * nlist).max(20_000),
+        t => t,
+    };
+    let picked = sample_indices(valid.len(), train_points, &mut rng);
+    let mut sample = Vec::with_capacity(picked.len() * dim);
+    for &i in &picked {
+        if let Some(v) = source.get(RowId(valid[i])) {
+            sample.extend_from_slice(&prepared(metric, &v.to_f32()));
+        }
+    }
+    let coarse_params = KMeansParams {
+        k: nlist,
+        iterations: params.coarse_iterations,
+        max_points_per_centroid: usize::MAX / nlist.max(1),
+        spherical: metric != Metric::L2,
+        init: Init::Sample,
+        seed: params.seed,
+    };
+    progress.begin(format!("{what}: training {nlist} lists"), 0);
+    let trained = kmeans::train(&sample, dim, &coarse_params);
+    let labels = kmeans::assign(&sample, dim, &trained);
+    // Inner-product columns: lists are chosen by direction (the unit centroids of
+    // spherical k-means, as FAISS does), but residuals are taken from each list's
+    // mean, which is closer to its members than a unit vector, so the same bytes
+    // encode a smaller residual more precisely.
+    let (centroids, directions) = if coarse_params.spherical {
+        (list_means(&sample, dim, &labels, &trained), Some(trained))
+    } else {
+        (trained, None)
+    };
+    TrainedCoarse {
+        valid,
+        sample,
+        labels,
+        centroids,
+        directions,
+    }
+}
+
+/// For many lists, an HNSW graph over their probing vectors (L2 for L2 columns, inner
+/// product otherwise); `None` below [`COARSE_GRAPH_MIN_LISTS`].
+pub(crate) fn coarse_graph(probe_by: &[f32], dim: usize, metric: Metric) -> Option<HnswGraph> {
+    let nlist = probe_by.len() / dim.max(1);
+    (nlist >= COARSE_GRAPH_MIN_LISTS).then(|| {
+        let cs = SliceSource::new(probe_by, dim).expect("nlist x dim");
+        let coarse_metric = if metric == Metric::L2 {
+            Metric::L2
+        } else {
+            Metric::Dot
+        };
+        Hnsw::build(&cs, coarse_metric, &HnswParams::default())
+            .graph()
+            .clone()
+    })
+}
+
+/// Each row of `valid`'s list by `probe_by`, in blocks on the rayon pool.
+pub(crate) fn assign_rows<S: VectorSource + Sync + ?Sized>(
+    source: &S,
+    metric: Metric,
+    valid: &[u32],
+    probe_by: &[f32],
+) -> Vec<u32> {
+    let dim = source.dim();
+    valid
+        .par_chunks(ADD_BLOCK)
+        .flat_map_iter(|rows| {
+            let mut block = Vec::with_capacity(rows.len() * dim);
+            for &r in rows {
+                let v = source.get(RowId(r)).expect("valid rows have vectors");
+                block.extend_from_slice(&prepared(metric, &v.to_f32()));
+            }
+            assign_serial(&block, dim, probe_by)
+                .into_iter()
+                .map(|(l, _)| l)
+        })
+        .collect()
 }
 
 /// One encoded entry before grouping: list, row, correction (codes kept aside).

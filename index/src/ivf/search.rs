@@ -5,23 +5,12 @@ use std::collections::BinaryHeap;
 
 use quiver_storage::{Metric, RowId};
 
+use super::coarse::Probe;
 use super::pq::adc;
 use super::{IvfPqView, normalized};
-use crate::flat::Hit;
+use crate::flat::{Hit, rescored};
 use crate::hnsw::search::Scored;
-use crate::hnsw::search_graph;
-use crate::kernels::{RowDistance, distance_fn, prefetch_bytes};
-use crate::source::{SliceSource, VectorSource};
-
-/// Beam width of the coarse graph search: at least this, and twice `nprobe`.
-const COARSE_MIN_EF: usize = 32;
-/// The coarse graph is used only while `nprobe * GRAPH_PROBE_RATIO < nlist` (measured on
-/// minilm, 1,265 lists: at nprobe 128 the exact pass gave 3,552 QPS against the
-/// graph's 2,824; at nprobe 1, 17,442 against 23,084).
-const GRAPH_PROBE_RATIO: usize = 16;
-
-/// Cache lines prefetched per refined candidate (the first 2 KiB of the vector).
-const REFINE_PREFETCH_LINES: usize = 32;
+use crate::source::VectorSource;
 
 /// Query parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,14 +31,6 @@ pub struct IvfStats {
     pub codes: usize,
     /// Candidates re-scored exactly from the raw vectors.
     pub refined: usize,
-}
-
-/// A probed list and the query's coarse term for it: `|q - c|²` for L2, `<q, c>`
-/// otherwise.
-#[derive(Clone, Copy, Debug)]
-struct Probe {
-    list: usize,
-    coarse: f32,
 }
 
 impl IvfPqView<'_> {
@@ -89,7 +70,7 @@ impl IvfPqView<'_> {
         };
         let refine = params.refine.max(1);
         let keep_n = k.saturating_mul(refine);
-        let probes = self.probe(q, params.nprobe.clamp(1, self.nlist));
+        let probes = self.coarse().probe(q, params.nprobe.clamp(1, self.nlist));
         stats.lists = probes.len();
         stats.codes = probes
             .iter()
@@ -102,93 +83,8 @@ impl IvfPqView<'_> {
             return (candidates, stats);
         }
         stats.refined = candidates.len();
-        // Start loading every candidate's raw vector before the first distance: they
-        // are random rows, each a cache miss.
-        for h in &candidates {
-            if let Some(v) = source.get(h.row) {
-                prefetch_bytes(v.bytes(), REFINE_PREFETCH_LINES);
-            }
-        }
-        let distance = RowDistance::new(self.metric);
-        let mut exact: Vec<Hit> = candidates
-            .into_iter()
-            .filter_map(|h| {
-                source.get(h.row).map(|v| Hit {
-                    row: h.row,
-                    distance: distance.to(query, v),
-                })
-            })
-            .collect();
-        exact.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
-        exact.truncate(k);
-        (exact, stats)
-    }
-
-    /// The `nprobe` lists nearest the (prepared) query, by their probing vectors
-    /// (directions, else centroids), each with its coarse term from its centroid.
-    fn probe(&self, q: &[f32], nprobe: usize) -> Vec<Probe> {
-        let l2 = self.metric == Metric::L2;
-        let by = self.directions.unwrap_or(self.centroids);
-        let mut lists = self.nearest_lists(q, by, nprobe);
-        let distance = distance_fn(if l2 { Metric::L2 } else { Metric::Dot });
-        for p in &mut lists {
-            // Directions rank the lists; the residuals were taken from the centroids.
-            if self.directions.is_some() {
-                let c = &self.centroids[p.list * self.dim..(p.list + 1) * self.dim];
-                p.coarse = distance(q, c);
-            }
-            if !l2 {
-                p.coarse = -p.coarse; // negated dot -> <q, c>
-            }
-        }
-        lists
-    }
-
-    /// The `nprobe` rows of `by` nearest `q` (L2, or by inner product), closest first;
-    /// `coarse` holds the distance (negated dot for inner products).
-    fn nearest_lists(&self, q: &[f32], by: &[f32], nprobe: usize) -> Vec<Probe> {
-        let metric = if self.metric == Metric::L2 {
-            Metric::L2
-        } else {
-            Metric::Dot
-        };
-        // The graph pays off while its beam is small next to the list count; for
-        // wide probes one pass over every centroid is cheaper (and exact).
-        let graph = self
-            .graph
-            .as_ref()
-            .filter(|_| nprobe * GRAPH_PROBE_RATIO < self.nlist);
-        if let Some(graph) = graph {
-            let vectors = SliceSource::new(by, self.dim).expect("checked shape");
-            let ef = (2 * nprobe).max(COARSE_MIN_EF);
-            let (hits, _) = search_graph(graph, &vectors, metric, q, nprobe, ef, &|_| true);
-            // A damaged graph may find fewer lists: fall back to the exact scan then.
-            if hits.len() == nprobe {
-                return hits
-                    .into_iter()
-                    .map(|h| Probe {
-                        list: h.row.0 as usize,
-                        coarse: h.distance,
-                    })
-                    .collect();
-            }
-        }
-        let distance = distance_fn(metric);
-        let mut all: Vec<Probe> = by
-            .chunks_exact(self.dim)
-            .enumerate()
-            .map(|(list, c)| Probe {
-                list,
-                coarse: distance(q, c),
-            })
-            .collect();
-        let order = |a: &Probe, b: &Probe| a.coarse.total_cmp(&b.coarse);
-        if nprobe < all.len() {
-            all.select_nth_unstable_by(nprobe - 1, order);
-            all.truncate(nprobe);
-        }
-        all.sort_by(order);
-        all
+        let rows = candidates.iter().map(|h| h.row);
+        (rescored(source, self.metric, query, rows, k), stats)
     }
 
     /// Scans the probed lists: the best `keep_n` accepted entries, closest first, with

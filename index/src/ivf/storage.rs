@@ -1,6 +1,8 @@
-//! IVF-PQ's bytes in a segment: meta words, coarse centroids (and their directions
-//! for cosine), product-quantizer codebooks, the inverted lists (offsets, rows, codes,
-//! per-code corrections) and, for many lists, an HNSW graph over the centroids.
+//! IVF's bytes in a segment: meta words, coarse centroids (and their directions for
+//! cosine), the inverted lists (offsets, rows) and, for many lists, an HNSW graph over
+//! the centroids; then the entries' codes: IVF-PQ's product-quantizer codebooks, codes
+//! and per-code corrections, or IVF on RaBitQ's codes (meta word `m` = 0, the code
+//! regions of `crate::codes` over the entries).
 //! Built into regions at flush and compaction; viewed in place, sizes checked on load
 //! so a damaged file gives `Corrupted` instead of a bad read.
 
@@ -8,9 +10,11 @@ use quiver_storage::segment::RegionKind;
 use quiver_storage::{Column, Metric, Result, RowId, Segment};
 
 use crate::calibration::{CALIBRATION_QUERIES, Calibration, NPROBE_POINTS};
+use crate::codes::BuiltCodes;
 use crate::hnsw::storage::{GraphKinds, graph_meta, graph_regions, graph_view};
-use crate::ivf::IvfPqParts;
+use crate::ivf::{IvfPqParts, IvfRabitq, IvfRabitqView};
 use crate::progress::Progress;
+use crate::rabitq::RabitqView;
 use crate::source::VectorSource;
 use crate::stored::{CALIBRATION_SEED, Regions, damaged};
 use crate::{IvfPq, IvfPqParams, IvfPqView, IvfSearch};
@@ -126,8 +130,98 @@ impl BuiltIvfPq {
     }
 }
 
-/// The IVF-PQ index `segment` stores for `column`, viewed in place; `None` if none.
-pub fn load<'a>(segment: &'a Segment, column: &Column) -> Result<Option<IvfPqView<'a>>> {
+/// A built IVF index on RaBitQ codes, ready to be written.
+#[derive(Debug)]
+pub struct BuiltIvfRabitq {
+    index: Box<IvfRabitq>,
+    meta: [u32; 4],
+    graph_meta: Option<[u32; 4]>,
+}
+
+impl BuiltIvfRabitq {
+    /// The index over `source` (at most `nlist` lists, fewer for few rows; `bits` per
+    /// dimension), with its recall curve over nprobe measured at `refine`.
+    pub fn build<S: VectorSource + Sync>(
+        source: &S,
+        metric: Metric,
+        nlist: u32,
+        bits: u32,
+        refine: u32,
+        progress: &Progress,
+    ) -> (BuiltIvfRabitq, Option<Calibration>) {
+        let valid = (0..source.len() as u32)
+            .filter(|&r| source.get(RowId(r)).is_some())
+            .count();
+        let nlist = (nlist as usize).min((valid / ROWS_PER_LIST).max(1));
+        let index = IvfRabitq::build(source, metric, nlist, bits, progress);
+        progress.begin("IVF-RaBitQ: measuring the recall curve", 0);
+        let view = index.view();
+        let points: Vec<u32> = NPROBE_POINTS
+            .into_iter()
+            .filter(|&p| p as usize <= view.nlist())
+            .collect();
+        let curve = Calibration::measure(
+            source,
+            metric,
+            &points,
+            CALIBRATION_QUERIES,
+            CALIBRATION_SEED,
+            &|q, k, nprobe, held_out| {
+                let keep = |r| r != held_out;
+                let refine = refine as usize;
+                view.search_with_stats(source, q, k, nprobe as usize, refine, &keep)
+                    .0
+            },
+        );
+        let meta = [
+            view.nlist() as u32,
+            0,
+            index.dim as u32,
+            u32::from(index.coarse.graph.is_some()),
+        ];
+        let graph_meta = index.coarse.graph.as_ref().map(graph_meta);
+        let built = BuiltIvfRabitq {
+            index: Box::new(index),
+            meta,
+            graph_meta,
+        };
+        (built, curve)
+    }
+
+    pub(crate) fn regions<'a>(&'a self, out: &mut Regions<'a>) {
+        let index = &self.index;
+        out.extend([
+            (
+                RegionKind::IvfMeta,
+                bytemuck::cast_slice::<u32, u8>(&self.meta),
+            ),
+            (
+                RegionKind::IvfCentroids,
+                bytemuck::cast_slice(&index.coarse.centroids),
+            ),
+            (RegionKind::IvfOffsets, bytemuck::cast_slice(&index.offsets)),
+            (RegionKind::IvfRows, bytemuck::cast_slice(&index.rows)),
+        ]);
+        if let Some(d) = &index.coarse.directions {
+            out.push((RegionKind::IvfDirections, bytemuck::cast_slice(d)));
+        }
+        if let (Some(graph), Some(gm)) = (&index.coarse.graph, &self.graph_meta) {
+            out.push((RegionKind::IvfGraphMeta, bytemuck::cast_slice(gm)));
+            out.extend(graph_regions(graph, IVF_GRAPH_KINDS));
+        }
+        BuiltCodes::rabitq_regions(&index.codes, out);
+    }
+}
+
+/// A segment's IVF index: on product codes or on RaBitQ codes.
+#[derive(Clone, Copy, Debug)]
+pub enum IvfView<'a> {
+    Pq(IvfPqView<'a>),
+    Rabitq(IvfRabitqView<'a>),
+}
+
+/// The IVF index `segment` stores for `column`, viewed in place; `None` if none.
+pub fn load<'a>(segment: &'a Segment, column: &Column) -> Result<Option<IvfView<'a>>> {
     let Some(meta) = segment.u32_region(RegionKind::IvfMeta, column.id)? else {
         return Ok(None);
     };
@@ -158,13 +252,50 @@ pub fn load<'a>(segment: &'a Segment, column: &Column) -> Result<Option<IvfPqVie
     let metric = column
         .vector_shape()
         .map(|v| v.metric)
-        .ok_or_else(|| damaged(segment, "IVF-PQ on a non-vector column".into()))?;
+        .ok_or_else(|| damaged(segment, "IVF on a non-vector column".into()))?;
+    if column.vector_shape().map(|v| v.dim) != Some(dim) {
+        return Err(damaged(
+            segment,
+            format!("IVF of column {} does not match its meta", column.name),
+        ));
+    }
+    let directions = segment.f32_region(RegionKind::IvfDirections, column.id)?;
+    let bad = |reason: String| damaged(segment, format!("IVF of column {}: {reason}", column.name));
+    if m == 0 {
+        let centroid = floats(RegionKind::RabitqCentroid)?;
+        let codes = segment
+            .region_of(RegionKind::RabitqCodes, column.id)
+            .ok_or_else(|| damaged(segment, "RabitqCodes region is missing".into()))?;
+        let codes = RabitqView::new(
+            metric,
+            dim as usize,
+            words(RegionKind::RabitqMeta)?,
+            centroid,
+            codes,
+        )
+        .map_err(bad)?;
+        let view = IvfRabitqView::new(
+            metric,
+            dim as usize,
+            floats(RegionKind::IvfCentroids)?,
+            directions,
+            graph,
+            words(RegionKind::IvfOffsets)?,
+            words(RegionKind::IvfRows)?,
+            codes,
+        )
+        .map_err(bad)?;
+        if view.nlist() != nlist as usize {
+            return Err(bad(format!("{} lists, not {nlist}", view.nlist())));
+        }
+        return Ok(Some(IvfView::Rabitq(view)));
+    }
     let parts = IvfPqParts {
         metric,
         dim: dim as usize,
         m: m as usize,
         centroids: floats(RegionKind::IvfCentroids)?,
-        directions: segment.f32_region(RegionKind::IvfDirections, column.id)?,
+        directions,
         graph,
         codebooks: floats(RegionKind::IvfCodebooks)?,
         offsets: words(RegionKind::IvfOffsets)?,
@@ -176,19 +307,11 @@ pub fn load<'a>(segment: &'a Segment, column: &Column) -> Result<Option<IvfPqVie
             .f32_region(RegionKind::IvfCorrections, column.id)?
             .unwrap_or(&[]),
     };
-    let view = IvfPqView::new(parts).map_err(|reason| {
-        damaged(
-            segment,
-            format!("IVF-PQ of column {}: {reason}", column.name),
-        )
-    })?;
-    if view.nlist() != nlist as usize || column.vector_shape().map(|v| v.dim) != Some(dim) {
-        return Err(damaged(
-            segment,
-            format!("IVF-PQ of column {} does not match its meta", column.name),
-        ));
+    let view = IvfPqView::new(parts).map_err(bad)?;
+    if view.nlist() != nlist as usize {
+        return Err(bad(format!("{} lists, not {nlist}", view.nlist())));
     }
-    Ok(Some(view))
+    Ok(Some(IvfView::Pq(view)))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The index a column declares (`IndexSpec`: HNSW, IVF-PQ or FLAT on a vector column,
+//! The index a column declares (`IndexSpec`: HNSW, IVF-PQ, IVF or FLAT on a vector column,
 //! BM25 on a TEXT column, and their parameters), which codes a vector index searches
 //! (`Quantize`)
 //! and how BM25 cuts text into terms (`Analyzer`), with their checks.
@@ -135,6 +135,14 @@ pub enum IndexSpec {
     /// IVF-PQ: `nlist` lists, codes of `m` bytes (0: chosen from the dimension, see
     /// [`IndexSpec::pq_m_for`]), searches re-rank `k * refine` candidates exactly.
     IvfPq { nlist: u32, m: u32, refine: u32 },
+    /// IVF on codes: `nlist` lists (IVF-PQ's coarse quantizer), each entry the
+    /// `quantize` code (RaBitQ) of its residual from its list's centroid; searches
+    /// re-score the best `k * refine` exactly (0: the codes' default).
+    Ivf {
+        nlist: u32,
+        quantize: Quantize,
+        refine: u32,
+    },
     /// No graph or lists: every row is scanned, on `quantize` codes when given (then
     /// the best `k * refine` re-scored exactly; `refine` 0: the codes' default), on
     /// the vectors otherwise.
@@ -165,6 +173,16 @@ impl IndexSpec {
             nlist: 1024,
             m: 0,
             refine: 10,
+        }
+    }
+
+    /// IVF with 1024 lists on 4-bit RaBitQ codes, the codes' default refine; change
+    /// them with [`IndexSpec::nlist`], [`IndexSpec::quantize`] and [`IndexSpec::refine`].
+    pub fn ivf() -> Self {
+        IndexSpec::Ivf {
+            nlist: 1024,
+            quantize: Quantize::Rabitq4,
+            refine: 0,
         }
     }
 
@@ -261,7 +279,7 @@ impl IndexSpec {
         }
     }
 
-    /// HNSW and FLAT: the codes searched (IVF-PQ and BM25 ignore it).
+    /// HNSW, IVF and FLAT: the codes searched (IVF-PQ and BM25 ignore it).
     pub fn quantize(self, value: Quantize) -> Self {
         match self {
             IndexSpec::Hnsw {
@@ -275,11 +293,16 @@ impl IndexSpec {
                 quantize: value,
                 refine,
             },
+            IndexSpec::Ivf { nlist, refine, .. } => IndexSpec::Ivf {
+                nlist,
+                quantize: value,
+                refine,
+            },
             other => other,
         }
     }
 
-    /// IVF-PQ only (HNSW ignores it).
+    /// IVF-PQ and IVF: lists (others ignore it).
     pub fn nlist(self, value: u32) -> Self {
         match self {
             IndexSpec::IvfPq { m, refine, .. } => IndexSpec::IvfPq {
@@ -287,12 +310,19 @@ impl IndexSpec {
                 m,
                 refine,
             },
+            IndexSpec::Ivf {
+                quantize, refine, ..
+            } => IndexSpec::Ivf {
+                nlist: value,
+                quantize,
+                refine,
+            },
             other => other,
         }
     }
 
-    /// IVF-PQ and FLAT: re-rank `k * value` candidates exactly (IVF-PQ: 0 or 1 for no
-    /// re-ranking; FLAT: 0 for the codes' default).
+    /// IVF-PQ, IVF and FLAT: re-rank `k * value` candidates exactly (IVF-PQ: 0 or 1 for
+    /// no re-ranking; IVF and FLAT: 0 for the codes' default).
     pub fn refine(self, value: u32) -> Self {
         match self {
             IndexSpec::IvfPq { nlist, m, .. } => IndexSpec::IvfPq {
@@ -301,6 +331,13 @@ impl IndexSpec {
                 refine: value,
             },
             IndexSpec::Flat { quantize, .. } => IndexSpec::Flat {
+                quantize,
+                refine: value,
+            },
+            IndexSpec::Ivf {
+                nlist, quantize, ..
+            } => IndexSpec::Ivf {
+                nlist,
                 quantize,
                 refine: value,
             },
@@ -337,6 +374,24 @@ impl IndexSpec {
                 if !(1..=65_536).contains(&nlist) || m > 8192 || refine > 1000 {
                     return Err(Error::InvalidArgument(format!(
                         "IVF-PQ needs 1 <= nlist <= 65536, m <= 8192 and refine <= 1000, got nlist = {nlist}, m = {m}, refine = {refine}"
+                    )));
+                }
+                Ok(())
+            }
+            IndexSpec::Ivf {
+                nlist,
+                quantize,
+                refine,
+            } => {
+                if quantize.rabitq_bits().is_none() {
+                    return Err(Error::InvalidArgument(format!(
+                        "IVF codes are RaBitQ: quantize must be 'rabitq4', 'rabitq2' or 'rabitq1', got '{}' (IVF_PQ has product codes; HNSW and FLAT take 'sq8')",
+                        quantize.name()
+                    )));
+                }
+                if !(1..=65_536).contains(&nlist) || refine > 1000 {
+                    return Err(Error::InvalidArgument(format!(
+                        "IVF needs 1 <= nlist <= 65536 and refine <= 1000, got nlist = {nlist}, refine = {refine}"
                     )));
                 }
                 Ok(())

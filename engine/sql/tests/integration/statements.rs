@@ -119,6 +119,8 @@ fn failing_statements_write_nothing() {
         "CREATE INDEX ON products (image_vec) USING FLAT WITH (quantize = 'rabitq3')",
         "CREATE INDEX ON products (image_vec) USING FLAT WITH (m = 8)",
         "CREATE INDEX ON products (image_vec) USING FLAT WITH (refine = 5000)",
+        "CREATE INDEX ON products (image_vec) USING IVF WITH (quantize = 'sq8')",
+        "CREATE INDEX ON products (image_vec) USING IVF WITH (m = 8)",
         "DELETE FROM products WHERE missing = 1",
         "COPY products FROM 'does-not-exist.jsonl'",
         "SELECT id FROM nowhere",

@@ -135,10 +135,10 @@ impl Parser {
         let column = self.name("a column")?;
         self.punct(Tok::RParen, "')'")?;
         self.word("using")?;
-        let kind = ["hnsw", "ivf_pq", "flat", "bm25"]
+        let kind = ["hnsw", "ivf_pq", "ivf", "flat", "bm25"]
             .into_iter()
             .find(|k| self.eat_word(k))
-            .ok_or_else(|| self.expected("an index kind (HNSW, IVF_PQ, FLAT or BM25)"))?
+            .ok_or_else(|| self.expected("an index kind (HNSW, IVF_PQ, IVF, FLAT or BM25)"))?
             .to_ascii_uppercase();
         let mut with = Vec::new();
         if self.eat_word("with") {
