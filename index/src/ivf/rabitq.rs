@@ -5,16 +5,15 @@
 //! rounded once and each probed list only adds its constant. The best `k · refine`
 //! codes are re-scored exactly from the column.
 
-use std::collections::BinaryHeap;
-
 use quiver_storage::{Metric, RowId};
 
 use super::build::{TrainedCoarse, assign_rows, coarse_graph, train_coarse};
 use super::coarse::CoarseView;
+use super::search::BestEntries;
 use super::{CoarseQuantizer, IvfPqParams, IvfStats};
 use crate::flat::{Hit, rescored};
 use crate::hnsw::GraphView;
-use crate::hnsw::search::{NodeDistance, Scored};
+use crate::hnsw::search::NodeDistance;
 use crate::progress::Progress;
 use crate::rabitq::{Rabitq, RabitqView};
 use crate::source::VectorSource;
@@ -202,8 +201,7 @@ impl<'a> IvfRabitqView<'a> {
         let q = super::prepared(metric, query);
         let probes = self.coarse.probe(&q, nprobe.clamp(1, self.nlist()));
         let keep_n = k.saturating_mul(refine.max(1));
-        let mut best: BinaryHeap<Scored> = BinaryHeap::with_capacity(keep_n + 1);
-        let mut worst = f32::INFINITY;
+        let mut best = BestEntries::new(keep_n, keep);
         for probe in &probes {
             scorer.set_constant(match metric {
                 Metric::L2 => probe.coarse,
@@ -216,29 +214,14 @@ impl<'a> IvfRabitqView<'a> {
             );
             stats.codes += end - start;
             for entry in start..end {
-                let d = scorer.distance(entry as u32);
-                if best.len() < keep_n || d < worst {
-                    let row = self.rows[entry];
-                    if !keep(RowId(row)) {
-                        continue;
-                    }
-                    best.push(Scored {
-                        distance: d,
-                        node: row,
-                    });
-                    if best.len() > keep_n {
-                        best.pop();
-                    }
-                    if best.len() == keep_n {
-                        worst = best.peek().map_or(f32::INFINITY, |s| s.distance);
-                    }
-                }
+                best.offer(scorer.distance(entry as u32), self.rows[entry]);
             }
         }
+        let candidates = best.into_hits();
         stats.lists = probes.len();
-        stats.refined = best.len();
-        let rows = best.iter().map(|s| RowId(s.node)).collect::<Vec<_>>();
-        (rescored(source, metric, query, rows.into_iter(), k), stats)
+        stats.refined = candidates.len();
+        let rows = candidates.iter().map(|h| h.row);
+        (rescored(source, metric, query, rows, k), stats)
     }
 }
 

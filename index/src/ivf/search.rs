@@ -98,8 +98,7 @@ impl IvfPqView<'_> {
     ) -> Vec<Hit> {
         let table = self.pq.inner_product_table(q);
         let m = self.pq.m();
-        let mut best: BinaryHeap<Scored> = BinaryHeap::with_capacity(keep_n + 1);
-        let mut worst = f32::INFINITY;
+        let mut best = BestEntries::new(keep_n, keep);
         for probe in probes {
             let (start, end) = (
                 self.offsets[probe.list] as usize,
@@ -113,25 +112,57 @@ impl IvfPqView<'_> {
                     Metric::Dot => -(probe.coarse + ip),
                     Metric::Cosine => 1.0 - (probe.coarse + ip),
                 };
-                if best.len() < keep_n || d < worst {
-                    let row = self.rows[i];
-                    if !keep(RowId(row)) {
-                        continue;
-                    }
-                    best.push(Scored {
-                        distance: d,
-                        node: row,
-                    });
-                    if best.len() > keep_n {
-                        best.pop();
-                    }
-                    if best.len() == keep_n {
-                        worst = best.peek().map_or(f32::INFINITY, |s| s.distance);
-                    }
-                }
+                best.offer(d, self.rows[i]);
             }
         }
-        best.into_sorted_vec()
+        best.into_hits()
+    }
+}
+
+/// The best `keep_n` entries of a scan: a bounded max-heap, the filter asked only
+/// about entries that would be kept.
+pub(super) struct BestEntries<'k> {
+    heap: BinaryHeap<Scored>,
+    keep_n: usize,
+    worst: f32,
+    keep: &'k dyn Fn(RowId) -> bool,
+}
+
+impl<'k> BestEntries<'k> {
+    pub fn new(keep_n: usize, keep: &'k dyn Fn(RowId) -> bool) -> Self {
+        BestEntries {
+            heap: BinaryHeap::with_capacity(keep_n + 1),
+            keep_n,
+            worst: f32::INFINITY,
+            keep,
+        }
+    }
+
+    /// Row `row` at `distance`, kept if it is among the best so far and `keep` accepts it.
+    #[inline]
+    pub fn offer(&mut self, distance: f32, row: u32) {
+        if self.heap.len() >= self.keep_n && distance >= self.worst {
+            return;
+        }
+        if !(self.keep)(RowId(row)) {
+            return;
+        }
+        self.heap.push(Scored {
+            distance,
+            node: row,
+        });
+        if self.heap.len() > self.keep_n {
+            self.heap.pop();
+        }
+        if self.heap.len() == self.keep_n {
+            self.worst = self.heap.peek().map_or(f32::INFINITY, |s| s.distance);
+        }
+    }
+
+    /// The kept entries, closest first.
+    pub fn into_hits(self) -> Vec<Hit> {
+        self.heap
+            .into_sorted_vec()
             .into_iter()
             .map(|s| Hit {
                 row: RowId(s.node),

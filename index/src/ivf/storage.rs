@@ -9,10 +9,10 @@
 use quiver_storage::segment::RegionKind;
 use quiver_storage::{Column, Metric, Result, RowId, Segment};
 
-use crate::calibration::{CALIBRATION_QUERIES, Calibration, NPROBE_POINTS};
+use crate::calibration::{CALIBRATION_QUERIES, CalibratedSearch, Calibration, NPROBE_POINTS};
 use crate::codes::BuiltCodes;
 use crate::hnsw::storage::{GraphKinds, graph_meta, graph_regions, graph_view};
-use crate::ivf::{IvfPqParts, IvfRabitq, IvfRabitqView};
+use crate::ivf::{CoarseQuantizer, IvfPqParts, IvfRabitq, IvfRabitqView};
 use crate::progress::Progress;
 use crate::rabitq::RabitqView;
 use crate::source::VectorSource;
@@ -30,12 +30,91 @@ const IVF_GRAPH_KINDS: GraphKinds = [
 /// 39 training points per centroid).
 const ROWS_PER_LIST: usize = 39;
 
+/// The words and regions both IVF kinds write for their coarse quantizer and lists.
+#[derive(Debug)]
+struct CoarseMeta {
+    /// nlist, code bytes (0: RaBitQ entries), dim, 1 if there is a coarse graph.
+    meta: [u32; 4],
+    graph_meta: Option<[u32; 4]>,
+}
+
+impl CoarseMeta {
+    fn new(coarse: &CoarseQuantizer, dim: usize, m: u32) -> CoarseMeta {
+        CoarseMeta {
+            meta: [
+                (coarse.centroids.len() / dim.max(1)) as u32,
+                m,
+                dim as u32,
+                u32::from(coarse.graph.is_some()),
+            ],
+            graph_meta: coarse.graph.as_ref().map(graph_meta),
+        }
+    }
+
+    /// IvfMeta, the centroids (and directions), the lists and the coarse graph.
+    fn regions<'a>(
+        &'a self,
+        coarse: &'a CoarseQuantizer,
+        offsets: &'a [u32],
+        rows: &'a [u32],
+        out: &mut Regions<'a>,
+    ) {
+        out.extend([
+            (
+                RegionKind::IvfMeta,
+                bytemuck::cast_slice::<u32, u8>(&self.meta),
+            ),
+            (
+                RegionKind::IvfCentroids,
+                bytemuck::cast_slice(&coarse.centroids),
+            ),
+            (RegionKind::IvfOffsets, bytemuck::cast_slice(offsets)),
+            (RegionKind::IvfRows, bytemuck::cast_slice(rows)),
+        ]);
+        if let Some(d) = &coarse.directions {
+            out.push((RegionKind::IvfDirections, bytemuck::cast_slice(d)));
+        }
+        if let (Some(graph), Some(gm)) = (&coarse.graph, &self.graph_meta) {
+            out.push((RegionKind::IvfGraphMeta, bytemuck::cast_slice(gm)));
+            out.extend(graph_regions(graph, IVF_GRAPH_KINDS));
+        }
+    }
+}
+
+/// At most `nlist` lists, fewer for few rows (see [`ROWS_PER_LIST`]).
+fn lists_for<S: VectorSource + ?Sized>(source: &S, nlist: u32) -> usize {
+    let valid = (0..source.len() as u32)
+        .filter(|&r| source.get(RowId(r)).is_some())
+        .count();
+    (nlist as usize).min((valid / ROWS_PER_LIST).max(1))
+}
+
+/// An IVF index's recall curve over the nprobe points up to its `nlist`.
+fn nprobe_curve<S: VectorSource + Sync>(
+    source: &S,
+    metric: Metric,
+    nlist: usize,
+    search: &CalibratedSearch<'_>,
+) -> Option<Calibration> {
+    let points: Vec<u32> = NPROBE_POINTS
+        .into_iter()
+        .filter(|&p| p as usize <= nlist)
+        .collect();
+    Calibration::measure(
+        source,
+        metric,
+        &points,
+        CALIBRATION_QUERIES,
+        CALIBRATION_SEED,
+        search,
+    )
+}
+
 /// A built IVF-PQ index, ready to be written.
 #[derive(Debug)]
 pub struct BuiltIvfPq {
     index: Box<IvfPq>,
-    meta: [u32; 4],
-    graph_meta: Option<[u32; 4]>,
+    coarse: CoarseMeta,
 }
 
 impl BuiltIvfPq {
@@ -49,83 +128,39 @@ impl BuiltIvfPq {
         refine: u32,
         progress: &Progress,
     ) -> (BuiltIvfPq, Option<Calibration>) {
-        let valid = (0..source.len() as u32)
-            .filter(|&r| source.get(RowId(r)).is_some())
-            .count();
-        let nlist = (nlist as usize).min((valid / ROWS_PER_LIST).max(1));
-        let index = IvfPq::build_reporting(
-            source,
-            metric,
-            &IvfPqParams::new(nlist, m as usize),
-            progress,
-        );
+        let params = IvfPqParams::new(lists_for(source, nlist), m as usize);
+        let index = IvfPq::build_reporting(source, metric, &params, progress);
         progress.begin("IVF-PQ: measuring the recall curve", 0);
         let view = index.view();
-        let points: Vec<u32> = NPROBE_POINTS
-            .into_iter()
-            .filter(|&p| p as usize <= view.nlist())
-            .collect();
-        let curve = Calibration::measure(
-            source,
-            metric,
-            &points,
-            CALIBRATION_QUERIES,
-            CALIBRATION_SEED,
-            &|q, k, nprobe, held_out| {
-                let params = IvfSearch {
-                    nprobe: nprobe as usize,
-                    refine: refine as usize,
-                };
-                view.search(source, q, k, &params, &|r| r != held_out)
-            },
-        );
-        let meta = [
-            view.nlist() as u32,
-            m,
-            index.dim as u32,
-            u32::from(index.coarse.graph.is_some()),
-        ];
-        let graph_meta = index.coarse.graph.as_ref().map(graph_meta);
+        let refine = refine as usize;
+        let curve = nprobe_curve(source, metric, view.nlist(), &|q, k, nprobe, held_out| {
+            let params = IvfSearch {
+                nprobe: nprobe as usize,
+                refine,
+            };
+            view.search(source, q, k, &params, &|r| r != held_out)
+        });
+        let coarse = CoarseMeta::new(&index.coarse, index.dim, m);
         let built = BuiltIvfPq {
             index: Box::new(index),
-            meta,
-            graph_meta,
+            coarse,
         };
         (built, curve)
     }
 
     pub(crate) fn regions<'a>(&'a self, out: &mut Regions<'a>) {
         let index = &self.index;
-        out.extend([
-            (
-                RegionKind::IvfMeta,
-                bytemuck::cast_slice::<u32, u8>(&self.meta),
-            ),
-            (
-                RegionKind::IvfCentroids,
-                bytemuck::cast_slice(&index.coarse.centroids),
-            ),
-            (
-                RegionKind::IvfCodebooks,
-                bytemuck::cast_slice(&index.pq.codebooks),
-            ),
-            (
-                RegionKind::IvfOffsets,
-                bytemuck::cast_slice(&index.lists.offsets),
-            ),
-            (RegionKind::IvfRows, bytemuck::cast_slice(&index.lists.rows)),
-            (RegionKind::IvfCodes, &index.lists.codes),
-        ]);
-        if let Some(d) = &index.coarse.directions {
-            out.push((RegionKind::IvfDirections, bytemuck::cast_slice(d)));
-        }
-        if !index.lists.corrections.is_empty() {
-            let c = bytemuck::cast_slice(&index.lists.corrections);
+        let lists = &index.lists;
+        self.coarse
+            .regions(&index.coarse, &lists.offsets, &lists.rows, out);
+        out.push((
+            RegionKind::IvfCodebooks,
+            bytemuck::cast_slice(&index.pq.codebooks),
+        ));
+        out.push((RegionKind::IvfCodes, &lists.codes));
+        if !lists.corrections.is_empty() {
+            let c = bytemuck::cast_slice(&lists.corrections);
             out.push((RegionKind::IvfCorrections, c));
-        }
-        if let (Some(graph), Some(gm)) = (&index.coarse.graph, &self.graph_meta) {
-            out.push((RegionKind::IvfGraphMeta, bytemuck::cast_slice(gm)));
-            out.extend(graph_regions(graph, IVF_GRAPH_KINDS));
         }
     }
 }
@@ -134,8 +169,7 @@ impl BuiltIvfPq {
 #[derive(Debug)]
 pub struct BuiltIvfRabitq {
     index: Box<IvfRabitq>,
-    meta: [u32; 4],
-    graph_meta: Option<[u32; 4]>,
+    coarse: CoarseMeta,
 }
 
 impl BuiltIvfRabitq {
@@ -149,66 +183,28 @@ impl BuiltIvfRabitq {
         refine: u32,
         progress: &Progress,
     ) -> (BuiltIvfRabitq, Option<Calibration>) {
-        let valid = (0..source.len() as u32)
-            .filter(|&r| source.get(RowId(r)).is_some())
-            .count();
-        let nlist = (nlist as usize).min((valid / ROWS_PER_LIST).max(1));
+        let nlist = lists_for(source, nlist);
         let index = IvfRabitq::build(source, metric, nlist, bits, progress);
         progress.begin("IVF-RaBitQ: measuring the recall curve", 0);
         let view = index.view();
-        let points: Vec<u32> = NPROBE_POINTS
-            .into_iter()
-            .filter(|&p| p as usize <= view.nlist())
-            .collect();
-        let curve = Calibration::measure(
-            source,
-            metric,
-            &points,
-            CALIBRATION_QUERIES,
-            CALIBRATION_SEED,
-            &|q, k, nprobe, held_out| {
-                let keep = |r| r != held_out;
-                let refine = refine as usize;
-                view.search_with_stats(source, q, k, nprobe as usize, refine, &keep)
-                    .0
-            },
-        );
-        let meta = [
-            view.nlist() as u32,
-            0,
-            index.dim as u32,
-            u32::from(index.coarse.graph.is_some()),
-        ];
-        let graph_meta = index.coarse.graph.as_ref().map(graph_meta);
+        let refine = refine as usize;
+        let curve = nprobe_curve(source, metric, view.nlist(), &|q, k, nprobe, held_out| {
+            let keep = |r| r != held_out;
+            view.search_with_stats(source, q, k, nprobe as usize, refine, &keep)
+                .0
+        });
+        let coarse = CoarseMeta::new(&index.coarse, index.dim, 0);
         let built = BuiltIvfRabitq {
             index: Box::new(index),
-            meta,
-            graph_meta,
+            coarse,
         };
         (built, curve)
     }
 
     pub(crate) fn regions<'a>(&'a self, out: &mut Regions<'a>) {
         let index = &self.index;
-        out.extend([
-            (
-                RegionKind::IvfMeta,
-                bytemuck::cast_slice::<u32, u8>(&self.meta),
-            ),
-            (
-                RegionKind::IvfCentroids,
-                bytemuck::cast_slice(&index.coarse.centroids),
-            ),
-            (RegionKind::IvfOffsets, bytemuck::cast_slice(&index.offsets)),
-            (RegionKind::IvfRows, bytemuck::cast_slice(&index.rows)),
-        ]);
-        if let Some(d) = &index.coarse.directions {
-            out.push((RegionKind::IvfDirections, bytemuck::cast_slice(d)));
-        }
-        if let (Some(graph), Some(gm)) = (&index.coarse.graph, &self.graph_meta) {
-            out.push((RegionKind::IvfGraphMeta, bytemuck::cast_slice(gm)));
-            out.extend(graph_regions(graph, IVF_GRAPH_KINDS));
-        }
+        self.coarse
+            .regions(&index.coarse, &index.offsets, &index.rows, out);
         BuiltCodes::rabitq_regions(&index.codes, out);
     }
 }
