@@ -7,7 +7,8 @@
 #   quiver IVF on rabitq4 and rabitq1 codes (swept over nprobe);
 #   FAISS IndexScalarQuantizer, IndexRaBitQ 4/2/1, IVF-RaBitQ 4/1 and HNSWSQ, each with
 #   IndexRefineFlat (scripts/bench/quantized_peers.py).
-# Writes per-run JSON + Markdown and one combined table per dataset into OUT_DIR.
+# Writes per-run JSON + Markdown, one combined table per dataset and summary.md (each
+# index next to its FAISS counterpart) into OUT_DIR.
 #
 #   scripts/bench/quantized.sh OUT_DIR [REPS]
 set -euo pipefail
@@ -32,3 +33,4 @@ for data in minilm-384-angular mnist-784-euclidean effnet-1280-crops; do
         --out "$out/$data-faiss.json"
     "$bench" table --out "$out/$data.md" "$out/$data"-*.json
 done
+python3 scripts/bench/quantized_summary.py "$out" > "$out/summary.md"
