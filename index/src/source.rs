@@ -93,3 +93,20 @@ impl VectorSource for Widened {
             .map(Vectors::F32)
     }
 }
+
+/// Tests' source whose row 1 is NULL (the rest as the wrapped slice's).
+#[cfg(test)]
+pub(crate) struct RowOneNull<'a>(pub SliceSource<'a>);
+
+#[cfg(test)]
+impl VectorSource for RowOneNull<'_> {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn get(&self, row: RowId) -> Option<Vectors<'_>> {
+        (row.0 != 1).then(|| self.0.get(row)).flatten()
+    }
+}

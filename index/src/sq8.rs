@@ -347,20 +347,8 @@ mod tests {
     /// (a zero vector is at cosine distance 1; NULL is infinitely far).
     #[test]
     fn null_and_zero_rows() {
-        struct WithNull<'a>(SliceSource<'a>);
-        impl VectorSource for WithNull<'_> {
-            fn dim(&self) -> usize {
-                self.0.dim()
-            }
-            fn len(&self) -> usize {
-                self.0.len()
-            }
-            fn get(&self, row: RowId) -> Option<quiver_storage::Vectors<'_>> {
-                (row.0 != 1).then(|| self.0.get(row)).flatten()
-            }
-        }
         let v = [0.5, -0.25, 9.0, 9.0, 0.0, 0.0];
-        let source = WithNull(SliceSource::new(&v, 2).unwrap());
+        let source = crate::source::RowOneNull(SliceSource::new(&v, 2).unwrap());
         for metric in [Metric::L2, Metric::Dot, Metric::Cosine] {
             let codes = Sq8::build(&source, metric);
             let scorer = codes.view().query(&[1.0, 2.0]).unwrap();

@@ -104,20 +104,8 @@ fn oversampled_candidates_hold_the_true_neighbours() {
 /// keep the metrics' conventions closely enough to be re-scored.
 #[test]
 fn null_mean_and_zero_rows() {
-    struct WithNull<'a>(SliceSource<'a>);
-    impl VectorSource for WithNull<'_> {
-        fn dim(&self) -> usize {
-            self.0.dim()
-        }
-        fn len(&self) -> usize {
-            self.0.len()
-        }
-        fn get(&self, row: RowId) -> Option<quiver_storage::Vectors<'_>> {
-            (row.0 != 1).then(|| self.0.get(row)).flatten()
-        }
-    }
     let v = [1.0, 2.0, 5.0, 5.0, 0.0, 0.0, 2.0, 4.0];
-    let source = WithNull(SliceSource::new(&v, 2).unwrap());
+    let source = crate::source::RowOneNull(SliceSource::new(&v, 2).unwrap());
     for metric in [Metric::L2, Metric::Dot, Metric::Cosine] {
         for bits in BITS {
             let codes = Rabitq::build(&source, metric, bits, 1);
